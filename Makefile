@@ -1,7 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # Both build (or reuse) a local virtualenv in .venv/ from PyPI; conda users can use environment.yml.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tierbook-installed

@@ -1,7 +1,8 @@
 """User-facing text in English and Russian, from one catalogue per module.
 
 Catalogues live in `locales/<lang>/<area>.yml`; a key is `<area>.<name>`
-(`check.ok`, `problems.duplicate_client_id.message`). English is the reference:
+(`check.ok`, `problems.duplicate_client_id.message`). Several files may fill one area:
+`problems-load.yml` adds to the `problems` area (the part before `-` names the area). English is the reference:
 a key missing in another language falls back to English (a test lists such gaps).
 """
 
@@ -36,7 +37,7 @@ def catalogue(lang: str) -> dict[str, str]:
     folder = LOCALES_DIR / lang
     for path in sorted(folder.glob("*.yml")):
         with path.open(encoding="utf-8") as fh:
-            _flatten(path.stem, yaml.safe_load(fh) or {}, out)
+            _flatten(path.stem.split("-")[0], yaml.safe_load(fh) or {}, out)
     return out
 
 

@@ -1,0 +1,1 @@
+"""Plot helpers, one module per step. Each takes `ax=None`, draws, and returns the Axes."""
