@@ -1,0 +1,82 @@
+"""Anonymised mode for workshops: client ids and names replaced by keyed pseudonyms.
+
+Serves every step: applied right after loading, so no later table, plot or export sees
+a real name. Pseudonyms are HMAC-SHA256 of the client id under a secret key kept outside
+the repository, so they are stable between runs but cannot be reversed by hashing guesses.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+from .company import Company
+from .errors import Problem
+from .i18n import t
+
+KEY_ENV = "TIERBOOK_ANON_KEY"
+DEFAULT_KEY_FILE = Path.home() / ".config" / "tierbook" / "anonymise.key"
+
+
+def load_key(key_file: str | os.PathLike | None = None) -> bytes:
+    """The secret key: `key_file`, else $TIERBOOK_ANON_KEY, else a key created once in ~/.config/tierbook/."""
+    if key_file:
+        return Path(key_file).read_bytes().strip()
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode("utf-8")
+    if not DEFAULT_KEY_FILE.is_file():
+        DEFAULT_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(DEFAULT_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return DEFAULT_KEY_FILE.read_bytes().strip()
+
+
+def pseudonym(client_id: str, key: bytes, *, prefix: str = "Client") -> str:
+    """A stable, keyed pseudonym for one client id.
+
+    >>> pseudonym("C-001", b"k")
+    'Client-3T6YPQ'
+    >>> pseudonym("C-001", b"k") == pseudonym("C-001", b"other key")
+    False
+    """
+    digest = hmac.new(key, str(client_id).encode("utf-8"), hashlib.sha256).digest()
+    return f"{prefix}-{base64.b32encode(digest).decode('ascii')[:6]}"
+
+
+def _replace(df: pd.DataFrame | None, mapping: dict[str, str], id_column: str, name_column: str | None,
+             key: bytes, prefix: str) -> pd.DataFrame | None:
+    if df is None:
+        return None
+    out = df.copy()
+    if id_column in out:
+        ids = out[id_column].astype("string")
+        out[id_column] = ids.map(lambda v: mapping.get(v) or pseudonym(v, key, prefix=prefix), na_action="ignore")
+    if name_column and name_column in out:
+        out[name_column] = out[id_column].fillna("—") if id_column in out else "—"
+    return out
+
+
+def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = None) -> Company:
+    """A copy of `company` with every client and prospect id and name pseudonymised; the input is not changed."""
+    key = load_key(key_file)
+    ids = company.clients["client_id"].astype("string")
+    mapping = {cid: pseudonym(cid, key) for cid in ids}
+    clients = _replace(company.clients, mapping, "client_id", "name", key, "Client")
+    note = Problem("info", "anonymised", t("run.anonymised_note"))
+    return dataclasses.replace(
+        company,
+        clients=clients,
+        placement=_replace(company.placement, mapping, "client_id", None, key, "Client"),
+        transactions=_replace(company.transactions, mapping, "client_id", None, key, "Client"),
+        deals=_replace(company.deals, mapping, "client_id", "name", key, "Client"),
+        prospects=_replace(company.prospects, {}, "prospect_id", "name", key, "Lead"),
+        problems=[*company.problems, note],
+    )

@@ -1,0 +1,90 @@
+"""Writing outputs safely: atomic files, and cells that a spreadsheet cannot execute.
+
+Serves every step that writes (tiers.csv, criteria.csv, figures, report.html): a failed
+write never leaves a half-written file, and client text is never turned into a formula.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: Any) -> Any:
+    """Prefix text that a spreadsheet would read as a formula with `'`; leave everything else alone.
+
+    >>> neutralise_text("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> neutralise_text(-5), neutralise_text("ООО Ромашка")
+    (-5, 'ООО Ромашка')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells (and column names) cannot run as formulas; numbers untouched.
+
+    >>> neutralise_formulas(pd.DataFrame({"name": ["@SUM(A1)", "ok"], "n": [-1, 2]}))["name"].tolist()
+    ["'@SUM(A1)", 'ok']
+    """
+    out = df.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(neutralise_text, na_action="ignore")
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write `data` to `path` atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tierbook-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    return write_bytes(text.encode("utf-8"), path)
+
+
+def write_json(data: Any, path: str | os.PathLike) -> Path:
+    return write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", path)
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
+    """UTF-8 CSV, comma-separated, safe against formula injection, written atomically."""
+    buffer = io.StringIO()
+    neutralise_formulas(df).to_csv(buffer, index=index, lineterminator="\n")
+    return write_text(buffer.getvalue(), path)
+
+
+def figure_png(fig, *, dpi: int = 110) -> bytes:
+    """A figure as PNG bytes (for embedding in the report)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def write_figure(fig, path: str | os.PathLike) -> Path:
+    return write_bytes(figure_png(fig), path)
