@@ -130,7 +130,8 @@ def resolve_out_dir(company_slug: str, out: str | os.PathLike | None) -> Path:
 
 def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, language: str = "",
                 anonymise: bool = False, key_file: str = "", timeout: int = 900,
-                on_notebook: Callable[[str], None] | None = None, progress: bool = True) -> RunResult:
+                on_notebook: Callable[[str], None] | None = None, progress: bool = True,
+                notebooks: list[Path] | None = None) -> RunResult:
     """Check the company, execute every notebook with papermill, and publish the outputs atomically.
 
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
@@ -150,7 +151,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     if out_dir == company_dir or company_dir.is_relative_to(out_dir):
         # the swap would replace the inputs: never allowed
         raise DataProblem(problem("out_dir_overlaps", file=str(out_dir)))
-    notebooks = workbook_notebooks()
+    notebooks = notebooks or workbook_notebooks()
     parameters = {"company_dir": str(company_dir), "out_dir": "", "language": language or "",
                   "anonymise": bool(anonymise)}
     timings: dict[str, float] = {}
@@ -174,7 +175,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
             tick = time.perf_counter()
             try:
                 pm.execute_notebook(str(notebook), str(target), parameters=parameters, kernel_name="python3",
-                                    progress_bar=False, log_output=False, cwd=str(paths.NOTEBOOKS_DIR),
+                                    progress_bar=False, log_output=False, cwd=str(notebook.parent),
                                     execution_timeout=timeout, start_timeout=120)
             except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
                 failed = out_dir.parent / f"{out_dir.name}.failed"
