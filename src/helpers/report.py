@@ -1,0 +1,141 @@
+"""Step 5 of the method: the summary report a team reads, prints and hands over.
+
+Builds `report.html` from the results of steps 1-4: self-contained (figures embedded,
+inline CSS, no scripts, nothing fetched), every client-supplied text escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import numbers
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+from pathlib import Path
+from typing import Any, Iterable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from . import __version__
+from .export import figure_png, write_text
+from .i18n import get_language, t
+
+MAX_TABLE_ROWS = 40
+
+
+@dataclass
+class Block:
+    """One piece of a section: heading, text, note, bullets, kpis, table or figure."""
+
+    kind: str
+    text: str = ""
+    level: str = ""
+    items: list = field(default_factory=list)
+    html: Markup | str = ""
+    caption: str = ""
+    data: str = ""
+    alt: str = ""
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    intro: str = ""
+    blocks: list[Block] = field(default_factory=list)
+    new_page: bool = False
+
+    # small builders so section code reads like the report it makes
+    def heading(self, text: str) -> "Section":
+        self.blocks.append(Block("heading", text=text))
+        return self
+
+    def text(self, text: str) -> "Section":
+        self.blocks.append(Block("text", text=text))
+        return self
+
+    def note(self, text: str, level: str = "") -> "Section":
+        self.blocks.append(Block("note", text=text, level=level))
+        return self
+
+    def bullets(self, items: Iterable[str]) -> "Section":
+        items = [str(i) for i in items]
+        if items:
+            self.blocks.append(Block("bullets", items=items))
+        return self
+
+    def kpis(self, items: Iterable[tuple[str, Any]]) -> "Section":
+        self.blocks.append(Block("kpis", items=[(str(k), str(v)) for k, v in items]))
+        return self
+
+    def table(self, df: pd.DataFrame | None, caption: str = "", *, max_rows: int = MAX_TABLE_ROWS,
+              index: bool = False) -> "Section":
+        if df is None or len(df) == 0:
+            return self
+        shown = df.head(max_rows)
+        if len(df) > max_rows:
+            caption = (caption + " " if caption else "") + t("report.rows_shown", shown=max_rows, total=len(df))
+        self.blocks.append(Block("table", html=table_html(shown, index=index), caption=caption))
+        return self
+
+    def figure(self, fig, alt: str) -> "Section":
+        """Embed a matplotlib Figure (or Axes) as PNG and close it."""
+        fig = getattr(fig, "figure", fig)
+        self.blocks.append(Block("figure", data=base64.b64encode(figure_png(fig)).decode("ascii"), alt=alt))
+        plt.close(fig)
+        return self
+
+
+def _format_cell(value: Any) -> tuple[str, bool]:
+    if value is None or (not isinstance(value, (list, tuple, dict, str)) and pd.isna(value)):
+        return "", False
+    if isinstance(value, (bool, np.bool_)):
+        return ("✓" if value else "—"), False
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}".replace(",", "\u202f"), True
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        text = f"{value:,.2f}" if abs(value) < 1e15 else f"{value:.3g}"
+        return text.replace(",", "\u202f"), True
+    return str(value), False
+
+
+def table_html(df: pd.DataFrame, *, index: bool = False) -> Markup:
+    """A plain HTML table with every header and cell escaped (client names are untrusted).
+
+    >>> str(table_html(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "n": [3]})))
+    '<table><thead><tr><th>name</th><th>n</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
+    """
+    frame = df.reset_index() if index else df
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False, name=None):
+        cells = []
+        for value in record:
+            text, numeric = _format_cell(value)
+            cls = ' class="num"' if numeric else ""
+            cells.append(f"<td{cls}>{escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def render_report_html(sections: list[Section], *, title: str, subtitle: str = "",
+                       notes: list[Block] | None = None) -> str:
+    """The report as one self-contained HTML string."""
+    env = Environment(loader=PackageLoader("helpers", "report_templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    template = env.get_template("report.html.j2")
+    return template.render(
+        lang=get_language(), title=title, subtitle=subtitle, notes=notes or [], sections=sections,
+        contents_label=t("report.contents"),
+        footer=t("report.footer", version=__version__, day=date.today().isoformat()),
+    )
+
+
+def write_report(sections: list[Section], path: str | Path, **kwargs) -> Path:
+    """Render and write report.html atomically."""
+    return write_text(render_report_html(sections, **kwargs), path)
