@@ -1,0 +1,452 @@
+"""Sample companies for demos, workshops and tests: deterministic, seeded, with planted patterns.
+
+Every company is invented. Each generator returns plain tables; `write_company` lays them out
+as a company folder. `scripts/make_samples.py` regenerates `data/sample/` from here.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+WINDOW_START = pd.Timestamp("2024-10-01")
+WINDOW_END = pd.Timestamp("2026-09-30")
+MONTHS = pd.period_range(WINDOW_START, WINDOW_END, freq="M")
+
+
+@dataclass
+class SampleCompany:
+    """Tables of one company folder, ready to be written."""
+
+    folder_name: str
+    settings: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # how each table is written: "csv" (UTF-8), "parquet", or a callable writing bytes
+    formats: dict[str, str] = field(default_factory=dict)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_FIRST = ["Arbor", "Birch", "Cobalt", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Iris", "Juniper", "Kestrel",
+          "Lumen", "Maple", "Nimbus", "Orion", "Pine", "Quartz", "Raven", "Sable", "Tundra", "Umber", "Vega",
+          "Willow", "Yarrow", "Zenith", "Aspen", "Beacon", "Cedar", "Drift", "Echo"]
+_SECOND = ["Logistics", "Retail", "Systems", "Clinics", "Finance", "Foods", "Works", "Group", "Partners", "Labs",
+           "Trading", "Health", "Freight", "Markets", "Solutions"]
+_SUFFIX = ["LLC", "Ltd", "Inc", "Co", "GmbH", "LLP"]
+
+
+def _company_names(rng: np.random.Generator, n: int) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < n:
+        name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_SUFFIX)}"
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def _tier_from_quality(q: np.ndarray) -> np.ndarray:
+    """True tiers by quality rank: top 20% A (split 1-3), next 45% B (split 1-3), the rest C."""
+    order = np.argsort(-q)
+    n = len(q)
+    tiers = np.empty(n, dtype=object)
+    n_a, n_b = int(round(n * 0.20)), int(round(n * 0.45))
+    for rank, idx in enumerate(order):
+        if rank < n_a:
+            tiers[idx] = f"A{1 + min(2, rank * 3 // n_a)}"
+        elif rank < n_a + n_b:
+            tiers[idx] = f"B{1 + min(2, (rank - n_a) * 3 // n_b)}"
+        else:
+            tiers[idx] = "C"
+    return tiers
+
+
+def _transactions(rng, client_ids, activity, size, margin_rate, *, max_per_month=3, start_month=None):
+    """Monthly purchases: a client buys in a month with probability `activity`, amounts ~ lognormal(size)."""
+    rows = []
+    for i, cid in enumerate(client_ids):
+        first = 0 if start_month is None else start_month[i]
+        for m in range(first, len(MONTHS)):
+            if rng.random() >= activity[i]:
+                continue
+            for _ in range(1 + rng.poisson(0.4 * (max_per_month - 1))):
+                day = int(rng.integers(1, MONTHS[m].days_in_month + 1))
+                amount = float(np.round(rng.lognormal(size[i], 0.45), 2))
+                margin = float(np.round(amount * (margin_rate[i] + rng.normal(0, 0.04)), 2))
+                rows.append((cid, MONTHS[m].start_time + pd.Timedelta(days=day - 1), amount, margin))
+    out = pd.DataFrame(rows, columns=["client_id", "date", "amount", "margin"])
+    return out.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- b2b_services
+B2B_INDUSTRIES = ["retail", "logistics", "it", "healthcare", "finance", "education"]
+REASONS = {
+    "won_fast": ["has its own call centre, started the next day", "owner decided on the first call",
+                 "clear need, budget approved in advance", "referral from a happy client, no tender"],
+    "won": ["needed a pilot first", "asked for a discount, agreed on a smaller scope",
+            "legal review took three weeks"],
+    "stalled": ["committee could not agree", "waiting for next year's budget", "decision maker on holiday",
+                "procurement asked for a tender", "no one owns the project on their side"],
+    "refused": ["too expensive", "chose a competitor", "missing integration with their CRM",
+                "no budget this year", "decided to do it in-house"],
+}
+
+
+def make_b2b_services(seed: int = 7) -> SampleCompany:
+    """~150 clients of a B2B services firm: traits, team placement, transactions, deals, prospects.
+
+    Planted: own call centre → A; headcount ≥ ~50 → A; retail → C; committee decisions slow deals;
+    a late-paying one-off "favourite" placed A1; a quiet B3 with ~18% of revenue; C clients with
+    healthy revenue but heavy support.
+    """
+    rng = np.random.default_rng(seed)
+    n = 150
+    ids = [f"C{i:03d}" for i in range(1, n + 1)]
+    q = rng.normal(0, 1, n)
+    true_tier = _tier_from_quality(q)
+    is_a = np.array([t.startswith("A") for t in true_tier])
+    is_c = true_tier == "C"
+    call_centre = rng.random(n) < np.where(is_a, 0.85, np.where(is_c, 0.10, 0.30))
+    headcount = np.round(np.exp(3.2 + 0.9 * q + rng.normal(0, 0.45, n))).astype(int) + 3
+    industry_weights = np.where(is_c[:, None], [0.45, 0.15, 0.1, 0.1, 0.1, 0.1],
+                                np.where(is_a[:, None], [0.04, 0.24, 0.24, 0.16, 0.16, 0.16],
+                                         [0.12, 0.2, 0.2, 0.16, 0.16, 0.16]))
+    industry = [B2B_INDUSTRIES[rng.choice(6, p=w / w.sum())] for w in industry_weights]
+    decision_maker = rng.choice(["owner", "committee", "procurement"], n, p=[0.45, 0.35, 0.20])
+    region = rng.choice(["North", "South", "Central", "East", "West"], n)
+    came_from = rng.choice(["referral", "ads", "cold call", "event"], n, p=[0.3, 0.3, 0.25, 0.15])
+    outsourced = rng.random(n) < 0.4
+    office_m2 = np.round(headcount * rng.uniform(4, 9, n), -1).astype(int)
+    uses_messenger = rng.random(n) < 0.5  # noise
+    founded = rng.integers(1995, 2022, n)  # noise
+    city_size = rng.choice(["million+", "large", "medium", "small"], n)  # noise
+
+    activity = np.clip(_sigmoid(1.2 * q + 0.2), 0.08, 0.92)
+    size = 10.2 + 0.35 * np.log(headcount) + 0.15 * q
+    margin_rate = np.clip(0.30 + 0.08 * q, 0.02, 0.55)
+    payment_delay = np.clip(np.round(rng.gamma(2.0, 6 + 8 * _sigmoid(-q))), 0, None)
+    support_hours = np.round(rng.gamma(2.0, 3 + 6 * _sigmoid(-1.5 * q)), 1)
+    cycle = np.round(rng.gamma(3.0, 6 + 4 * (decision_maker == "committee") + 3 * _sigmoid(-q)))
+    since = WINDOW_START - pd.to_timedelta(rng.integers(0, 6 * 365, n), unit="D")
+
+    # planted disagreements
+    fav, quiet, heavy = 0, 1, [2, 3]
+    order_a = np.where(is_c)[0]
+    fav = int(order_a[0])  # a C-quality client the team loves
+    quiet = int(np.where(true_tier == "B3")[0][0])
+    heavy = [int(i) for i in np.where(true_tier == "B2")[0][:2]]
+    activity[fav] = 0.0
+    payment_delay[fav] = 68
+    activity[quiet] = 0.95
+    size[quiet] = 13.6
+    support_hours[heavy] = [180.0, 220.0]
+
+    tx = _transactions(rng, ids, activity, size, margin_rate)
+    tx = pd.concat([tx, pd.DataFrame([(ids[fav], pd.Timestamp("2025-03-14"), 41250.0, 9800.0)],
+                                     columns=tx.columns)]).sort_values(["date", "client_id"], kind="stable")
+    tx = tx.reset_index(drop=True)
+
+    team = true_tier.copy()
+    shift = rng.random(n) < 0.18
+    ladder = ["A1", "A2", "A3", "B1", "B2", "B3", "C"]
+    for i in np.where(shift)[0]:
+        pos = ladder.index(team[i]) + int(rng.choice([-1, 1]))
+        team[i] = ladder[min(6, max(0, pos))]
+    team[fav], team[quiet] = "A1", "B3"
+    team[heavy[0]], team[heavy[1]] = "C", "C"
+    small = np.argsort(headcount)[:3]
+    for i in small:
+        if i not in (fav, quiet, *heavy):
+            team[i] = "D"
+    big_rare = np.argsort(-headcount)
+    x_count = 0
+    for i in big_rare:
+        if x_count == 2:
+            break
+        if i not in (fav, quiet, *heavy) and team[i] not in ("D",) and activity[i] < 0.5:
+            team[i] = "X"
+            x_count += 1
+
+    clients = pd.DataFrame({
+        "client_id": ids,
+        "name": _company_names(rng, n),
+        "industry": industry,
+        "headcount": headcount,
+        "region": region,
+        "has_call_centre": np.where(call_centre, "yes", "no"),
+        "decision_maker": decision_maker,
+        "came_from": came_from,
+        "outsourced_accounting": np.where(outsourced, "yes", "no"),
+        "office_m2": office_m2,
+        "uses_messenger": np.where(uses_messenger, "yes", "no"),
+        "founded": founded,
+        "city_size": city_size,
+        "client_since": since.strftime("%Y-%m-%d"),
+        "payment_delay_days": payment_delay.astype(int),
+        "support_hours": support_hours,
+        "deal_cycle_days": cycle.astype(int),
+    })
+    placement = pd.DataFrame({"client_id": ids, "tier": team})
+
+    deals = _b2b_deals(rng, clients, true_tier)
+    prospects = _b2b_prospects(rng, 30)
+    settings = {
+        "name": "Northwind Services",
+        "currency": "RUB",
+        "language": "en",
+        "first_contact_traits": ["industry", "headcount", "region", "has_call_centre", "decision_maker",
+                                 "came_from", "outsourced_accounting", "office_m2", "uses_messenger", "founded",
+                                 "city_size"],
+        "deals": {"reason_groups": {
+            "call centre": ["call centre"], "decision process": ["committee", "decision maker", "tender",
+                                                                  "owns the project"],
+            "budget": ["budget", "expensive", "discount"], "competition": ["competitor", "in-house"],
+            "product fit": ["integration", "pilot", "scope"], "trust": ["referral", "first call"]}},
+    }
+    return SampleCompany("b2b_services", settings, {
+        "clients": clients, "placement": placement, "transactions": tx, "deals": deals, "prospects": prospects,
+    }, {})
+
+
+def _b2b_deals(rng, clients: pd.DataFrame, true_tier: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for i, row in clients.iterrows():
+        if rng.random() > 0.55:
+            continue
+        tier = true_tier[i]
+        if tier.startswith("A") and row["has_call_centre"] == "yes":
+            outcome = "won_fast" if rng.random() < 0.7 else "won"
+        elif row["decision_maker"] == "committee" and rng.random() < 0.4:
+            outcome = "won"
+        else:
+            outcome = "won" if rng.random() < 0.7 else "won_fast"
+        rows.append((row["client_id"], row["name"], outcome, row["deal_cycle_days"], row["decision_maker"]))
+    for k in range(40):  # leads that never became clients
+        outcome = "stalled" if rng.random() < 0.5 else "refused"
+        dm = rng.choice(["owner", "committee", "procurement"], p=[0.25, 0.5, 0.25])
+        rows.append(("", f"Lead {k + 1:02d}", outcome, int(rng.gamma(3, 15)), dm))
+    deals = []
+    for n, (cid, name, outcome, cycle, dm) in enumerate(rows, start=1):
+        pool = REASONS[outcome]
+        if outcome == "stalled" and dm == "committee":
+            reason = "committee could not agree"
+        elif outcome == "won_fast" and rng.random() < 0.6:
+            reason = REASONS["won_fast"][0]
+        else:
+            reason = pool[int(rng.integers(len(pool)))]
+        created = WINDOW_START + pd.Timedelta(days=int(rng.integers(0, 600)))
+        closed = created + pd.Timedelta(days=int(cycle)) if outcome != "stalled" else pd.NaT
+        deals.append({"deal_id": f"D{n:04d}", "client_id": cid, "name": name, "outcome": outcome,
+                      "reason": reason, "created": created.strftime("%Y-%m-%d"),
+                      "closed": "" if pd.isna(closed) else closed.strftime("%Y-%m-%d"),
+                      "amount": float(np.round(rng.lognormal(11.5, 0.6), -2))})
+    return pd.DataFrame(deals)
+
+
+def _b2b_prospects(rng, n: int) -> pd.DataFrame:
+    headcount = np.round(np.exp(rng.normal(3.4, 1.0, n))).astype(int) + 3
+    out = pd.DataFrame({
+        "prospect_id": [f"P{i:03d}" for i in range(1, n + 1)],
+        "name": _company_names(rng, n),
+        "industry": rng.choice(B2B_INDUSTRIES, n),
+        "headcount": headcount.astype(object),
+        "region": rng.choice(["North", "South", "Central", "East", "West"], n),
+        "has_call_centre": rng.choice(["yes", "no"], n, p=[0.4, 0.6]).astype(object),
+        "decision_maker": rng.choice(["owner", "committee", "procurement"], n),
+        "came_from": rng.choice(["referral", "ads", "cold call", "event"], n),
+    })
+    for column in ("has_call_centre", "headcount"):  # a seller does not always learn everything
+        out.loc[rng.random(n) < 0.15, column] = ""
+    return out
+
+
+# --------------------------------------------------------------------------- wholesale
+def make_wholesale(seed: int = 11) -> SampleCompany:
+    """~2,000 wholesale clients, ~100k transactions (Parquet), a few traits, no team placement.
+
+    Planted: Pareto-like revenue with one client near a quarter of it; regular (X), seasonal (Y)
+    and erratic (Z) buyers; sleeping clients who stopped buying; a few refunds.
+    """
+    rng = np.random.default_rng(seed)
+    n = 2000
+    ids = [f"W{i:05d}" for i in range(1, n + 1)]
+    q = rng.normal(0, 1, n)
+    size = 7.6 + 0.9 * q + rng.normal(0, 0.3, n)
+    activity = np.clip(_sigmoid(0.9 * q + 0.25), 0.04, 0.97)
+    margin_rate = np.clip(rng.normal(0.18, 0.05, n), -0.05, 0.4)
+    tx = _transactions(rng, ids, activity, size, margin_rate, max_per_month=4)
+    # one dominant client: buys every month, large orders
+    dominant = ids[int(np.argmax(q))]
+    big = pd.DataFrame({"client_id": dominant, "date": [m.start_time + pd.Timedelta(days=14) for m in MONTHS],
+                        "amount": np.round(rng.normal(5.3e6, 2e5, len(MONTHS)), 2)})
+    big["margin"] = np.round(big["amount"] * 0.08, 2)
+    tx = pd.concat([tx, big])
+    # sleeping: the first 60 mid-quality clients stop after month 14
+    mids = [ids[i] for i in np.argsort(np.abs(q))[:60]]
+    tx = tx[~(tx["client_id"].isin(mids) & (tx["date"] >= MONTHS[14].start_time))]
+    refunds = tx.sample(40, random_state=seed).assign(amount=lambda d: -np.round(d["amount"] * 0.5, 2),
+                                                     margin=lambda d: -np.round(d["margin"].abs() * 0.5, 2))
+    tx = pd.concat([tx, refunds]).sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
+    tx["date"] = tx["date"].astype("datetime64[ms]")
+    clients = pd.DataFrame({
+        "client_id": ids,
+        "name": [f"{rng.choice(_FIRST)} {rng.choice(['Store', 'Market', 'Shop', 'Depot', 'Outlet'])} #{i}"
+                 for i in range(1, n + 1)],
+        "segment": rng.choice(["chain", "independent store", "online shop", "horeca"], n, p=[0.1, 0.5, 0.25, 0.15]),
+        "region": rng.choice(["North", "South", "Central", "East", "West"], n),
+        "payment_terms": rng.choice(["prepaid", "14 days", "30 days", "60 days"], n),
+        "has_warehouse": np.where(rng.random(n) < _sigmoid(q - 0.5), "yes", "no"),
+        "payment_delay_days": np.clip(np.round(rng.gamma(1.5, 6, n)), 0, None).astype(int),
+    })
+    settings = {"name": "Baltic Wholesale", "currency": "RUB", "language": "en",
+                "first_contact_traits": ["segment", "region", "has_warehouse"]}
+    return SampleCompany("wholesale", settings, {"clients": clients, "transactions": tx},
+                         {"transactions": "parquet"})
+
+
+# --------------------------------------------------------------------------- online_school
+def make_online_school(seed: int = 23) -> SampleCompany:
+    """~3,000 learners and a few corporate buyers of cheap, mid and expensive courses; partial placement."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    ids = [f"S{i:05d}" for i in range(1, n + 1)]
+    is_company = rng.random(n) < 0.03
+    prices = {"cheap": 1990.0, "mid": 14900.0, "expensive": 59000.0}
+    rows = []
+    for i, cid in enumerate(ids):
+        purchases = 1 + rng.poisson(2.5 if is_company[i] else 0.6)
+        for _ in range(purchases):
+            band = rng.choice(["cheap", "mid", "expensive"], p=[0.2, 0.4, 0.4] if is_company[i] else [0.75, 0.2, 0.05])
+            seats = int(rng.integers(3, 25)) if is_company[i] and band != "cheap" else 1
+            day = WINDOW_START + pd.Timedelta(days=int(rng.integers(0, 730)))
+            amount = prices[band] * seats
+            rows.append((cid, day.strftime("%Y-%m-%d"), amount, round(amount * 0.6, 2)))
+    tx = pd.DataFrame(rows, columns=["client_id", "date", "amount", "margin"]).sort_values(["date", "client_id"])
+    clients = pd.DataFrame({
+        "client_id": ids,
+        "name": [f"Company {i}" if c else f"Learner {i}" for i, c in enumerate(is_company, start=1)],
+        "channel": rng.choice(["webinar", "ads", "blog", "referral"], n, p=[0.3, 0.4, 0.2, 0.1]),
+        "course_type": rng.choice(["marketing", "analytics", "management", "design"], n),
+        "is_company": np.where(is_company, "yes", "no"),
+        "support_hours": np.round(rng.gamma(1.2, 0.8, n) + 6 * is_company, 1),
+    })
+    corp = clients.loc[is_company, "client_id"].tolist()
+    tiers = rng.choice(["A1", "A2", "A3", "B1", "B2", "B3", "C"], len(corp), p=[0.15, 0.15, 0.15, 0.15, 0.15, 0.1, 0.15])
+    others = rng.choice(clients.loc[~is_company, "client_id"], 20, replace=False).tolist()
+    placement = pd.DataFrame({"client_id": corp + others,
+                              "tier": list(tiers) + list(rng.choice(["B3", "C", "D"], 20))})
+    settings = {"name": "Bright Path Online School", "currency": "RUB", "language": "en",
+                "first_contact_traits": ["channel", "course_type", "is_company"]}
+    return SampleCompany("online_school", settings, {"clients": clients, "transactions": tx,
+                                                     "placement": placement}, {})
+
+
+# --------------------------------------------------------------------------- ru_crm_export
+RU_HEADERS = {
+    "clients": {"client_id": "ID клиента", "name": "Контрагент", "industry": "Отрасль", "headcount": "Численность",
+                "region": "Регион", "has_call_centre": "Свой колл-центр", "decision_maker": "Кто решает",
+                "came_from": "Источник", "outsourced_accounting": "Бухгалтерия на аутсорсе",
+                "office_m2": "Площадь офиса, м2", "uses_messenger": "Мессенджер", "founded": "Год основания",
+                "city_size": "Размер города", "client_since": "Клиент с", "payment_delay_days": "Просрочка оплаты, дн",
+                "support_hours": "Часы поддержки", "deal_cycle_days": "Цикл сделки, дн"},
+    "placement": {"client_id": "ID клиента", "tier": "Категория"},
+    "transactions": {"client_id": "ID клиента", "date": "Дата", "amount": "Сумма", "margin": "Маржа"},
+    "deals": {"deal_id": "ID сделки", "client_id": "ID клиента", "name": "Название", "outcome": "Этап сделки",
+              "reason": "Причина", "created": "Дата создания", "closed": "Дата закрытия", "amount": "Бюджет"},
+    "prospects": {"prospect_id": "ID лида", "name": "Компания", "industry": "Отрасль", "headcount": "Численность",
+                  "region": "Регион", "has_call_centre": "Свой колл-центр", "decision_maker": "Кто решает",
+                  "came_from": "Источник"},
+}
+RU_OUTCOMES = {"won_fast": "Быстро выиграна", "won": "Успешно реализовано", "stalled": "Зависла",
+               "refused": "Закрыто и не реализовано"}
+_NBSP = "\u00a0"
+
+
+def _ru_money(x: float) -> str:
+    text = f"{abs(x):,.2f}".replace(",", _NBSP).replace(".", ",")
+    return f"-{text} руб." if x < 0 else f"{text} руб."
+
+
+def _ru_date(value) -> str:
+    if value in ("", None) or pd.isna(value):
+        return "не закрыта"
+    return pd.Timestamp(value).strftime("%d.%m.%Y")
+
+
+def make_ru_crm_export(seed: int = 7) -> SampleCompany:
+    """The b2b_services company exported as a Russian CRM / Excel would: cp1251, `;`, decimal commas."""
+    base = make_b2b_services(seed)
+    yes_no = {"yes": "да", "no": "нет", "": ""}
+    tables = {}
+    clients = base.tables["clients"].copy()
+    for column in ("has_call_centre", "outsourced_accounting", "uses_messenger"):
+        clients[column] = clients[column].map(yes_no)
+    clients["client_since"] = clients["client_since"].map(_ru_date)
+    clients["support_hours"] = clients["support_hours"].map(lambda v: f"{v:.1f}".replace(".", ","))
+    tables["clients"] = clients.rename(columns=RU_HEADERS["clients"])
+    tables["placement"] = base.tables["placement"].rename(columns=RU_HEADERS["placement"])
+    tx = base.tables["transactions"].copy()
+    total_amount, total_margin = tx["amount"].sum(), tx["margin"].sum()
+    tx["date"] = tx["date"].map(_ru_date)
+    tx["amount"] = tx["amount"].map(_ru_money)
+    tx["margin"] = tx["margin"].map(_ru_money)
+    tx = pd.concat([tx, pd.DataFrame([{"client_id": "Итого", "date": "", "amount": _ru_money(total_amount),
+                                       "margin": _ru_money(total_margin)}])])
+    tables["transactions"] = tx.rename(columns=RU_HEADERS["transactions"])
+    deals = base.tables["deals"].copy()
+    deals["outcome"] = deals["outcome"].map(RU_OUTCOMES)
+    deals["created"] = deals["created"].map(_ru_date)
+    deals["closed"] = deals["closed"].map(_ru_date)
+    deals["amount"] = deals["amount"].map(_ru_money)
+    tables["deals"] = deals.rename(columns=RU_HEADERS["deals"])
+    prospects = base.tables["prospects"].copy()
+    prospects["has_call_centre"] = prospects["has_call_centre"].map(yes_no)
+    tables["prospects"] = prospects.rename(columns=RU_HEADERS["prospects"])
+    settings = dict(base.settings, name="Нордвинд Сервис", language="ru")
+    return SampleCompany("ru_crm_export", settings, tables,
+                         {k: "ru_csv" for k in tables} | {"transactions": "ru_csv_titled"})
+
+
+# --------------------------------------------------------------------------- writing
+def _csv_bytes(df: pd.DataFrame, fmt: str) -> bytes:
+    buffer = io.StringIO()
+    if fmt == "csv":
+        df.to_csv(buffer, index=False, lineterminator="\n")
+        return buffer.getvalue().encode("utf-8")
+    if fmt == "ru_csv_titled":  # a report title and a period line above the header, as 1C/Excel print them
+        buffer.write("Продажи по клиентам;;;\nПериод: 01.10.2024 - 30.09.2026;;;\n")
+    df.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
+    return buffer.getvalue().encode("cp1251")
+
+
+def write_company(company: SampleCompany, root: Path) -> Path:
+    """Write the company folder under `root`; returns the folder. Deterministic byte for byte."""
+    folder = Path(root) / company.folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, df in company.tables.items():
+        fmt = company.formats.get(kind, "csv")
+        if fmt == "parquet":
+            df.to_parquet(folder / f"{kind}.parquet", index=False, compression="zstd")
+        else:
+            (folder / f"{kind}.csv").write_bytes(_csv_bytes(df, fmt))
+    header = "# Sample company generated by scripts/make_samples.py (helpers.samples); all names are invented.\n"
+    (folder / "company.yml").write_text(
+        header + yaml.safe_dump(company.settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+GENERATORS = {"b2b_services": make_b2b_services, "wholesale": make_wholesale, "online_school": make_online_school,
+              "ru_crm_export": make_ru_crm_export}
+
+
+def make_all_samples(root: Path) -> list[Path]:
+    """Regenerate every sample company under `root`."""
+    return [write_company(make(), root) for make in GENERATORS.values()]
