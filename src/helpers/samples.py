@@ -46,10 +46,10 @@ def _company_names(rng: np.random.Generator, n: int) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     while len(names) < n:
-        name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_SUFFIX)}"
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
+        stem = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)}"
+        if stem not in seen or len(seen) >= len(_FIRST) * len(_SECOND):
+            seen.add(stem)
+            names.append(f"{stem} {rng.choice(_SUFFIX)}")
     return names
 
 
@@ -410,7 +410,9 @@ def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     prospects = base.tables["prospects"].copy()
     prospects["has_call_centre"] = prospects["has_call_centre"].map(yes_no)
     tables["prospects"] = prospects.rename(columns=RU_HEADERS["prospects"])
-    settings = dict(base.settings, name="Нордвинд Сервис", language="ru")
+    headers = RU_HEADERS["clients"]
+    settings = dict(base.settings, name="Нордвинд Сервис", language="ru",
+                    first_contact_traits=[headers[t] for t in base.settings["first_contact_traits"]])
     return SampleCompany("ru_crm_export", settings, tables,
                          {k: "ru_csv" for k in tables} | {"transactions": "ru_csv_titled"})
 

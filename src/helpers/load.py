@@ -1,0 +1,466 @@
+"""Step 1 of the method: list the clients — load a company folder and check every file.
+
+`load_company` reads whatever the folder holds (client list, team placement, transactions, deals,
+prospects, company.yml) into the checked tables of `helpers.company.Company`; `check_company` does
+the same without raising, for `tierbook check`. Every input row is used or reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import parsing
+from .columns import map_columns
+from .company import CLIENT_METRICS, COLUMNS, Company, FileReport
+from .config import CONFIG_FILE, CompanySettings, load_settings
+from .errors import DataProblem, Problem, format_problems, has_errors, problem
+from .i18n import t
+from .readers import RawTable, ReadError, read_table
+from .schema import validate_table
+
+KINDS = ("clients", "placement", "transactions", "deals", "prospects")
+EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet")
+NUMBER_METRICS = ("revenue", "margin", "purchases", "tenure_months", "payment_delay_days", "support_hours",
+                  "deal_cycle_days")
+# Cyrillic letters typed instead of the Latin tier letters (А В С Х) and other spellings.
+_TIER_TRANSLATE = str.maketrans({"А": "A", "В": "B", "С": "C", "Х": "X", "а": "A", "в": "B", "с": "C", "х": "X",
+                                 "Д": "D", "д": "D"})
+OUTCOME_SYNONYMS = {
+    "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
+                 "быстрая сделка", "выиграна быстро"],
+    "won": ["won", "win", "closed won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
+            "оплачено", "won:", "c:won", "paid"],
+    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "в работе", "open", "in progress",
+                "долго думает", "отложена"],
+    "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
+                "не реализовано", "lose", "c:lose", "rejected"],
+}
+_OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
+_LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
+_LOOKALIKE = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМОРТХ")
+
+
+@dataclass
+class CheckResult:
+    """What `tierbook check` reports for one folder."""
+
+    folder: Path
+    company: Company | None
+    files: list[FileReport] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.company is not None and not has_errors(self.problems)
+
+
+def find_input(folder: Path, kind: str) -> Path | None:
+    """The file of one kind in the folder (clients.csv, clients.xlsx, ...), ignoring Excel lock files."""
+    candidates = [p for p in sorted(folder.iterdir())
+                  if p.is_file() and p.stem.lower() == kind and p.suffix.lower() in EXTENSIONS
+                  and not p.name.startswith(("~$", ".~lock"))]
+    return candidates[0] if candidates else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def normalise_tier(value: str) -> str:
+    """'а1' → 'A1', ' B 2 ' → 'B2', 'с' → 'C' (Cyrillic look-alikes become Latin).
+
+    >>> [normalise_tier(v) for v in ["а1", " B 2 ", "с", "x"]]
+    ['A1', 'B2', 'C', 'X']
+    """
+    return re.sub(r"[\s\-_.]", "", str(value)).translate(_TIER_TRANSLATE).upper()
+
+
+def normalise_outcome(value: str) -> str | None:
+    """A deal outcome in the kit's words, or None when it is not recognised.
+
+    >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "maybe"]]
+    ['won', 'won', 'won', 'refused', None]
+    """
+    text = str(value).strip().lower()
+    if text in _OUTCOME_LOOKUP:
+        return _OUTCOME_LOOKUP[text]
+    if re.fullmatch(r"c\d*:won", text):
+        return "won"
+    if re.fullmatch(r"c\d*:(lose|lost|apology)", text):
+        return "refused"
+    return None
+
+
+def name_key(name: str) -> str:
+    """A spelling-insensitive key for near-duplicate names: quotes, legal forms, ё/е and look-alikes ignored.
+
+    >>> name_key('ООО «Ромашка»') == name_key('Ромашка ООО') == name_key('ООО "Ромaшка"')
+    True
+    """
+    s = unicodedata.normalize("NFKC", str(name)).lower().replace("ё", "е")
+    s = _LEGAL_FORMS.sub(" ", s)
+    s = s.translate(_LOOKALIKE)
+    return re.sub(r"[\W_]+", "", s)
+
+
+def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
+    report = FileReport(kind=kind, path=path, sha256=_sha256(path))
+    if raw is not None:
+        report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
+        report.header_row, report.rows_read = raw.header_row, len(raw.frame)
+    return report
+
+
+def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning"):
+    values, bad = parsing.parse_numbers(df[column])
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        problems.append(problem("not_a_number", severity, file=file, row=int(rows.iloc[i]), column=shown,
+                                value=str(df[column].iloc[i])[:40]))
+    if bad.sum() > 20:
+        problems.append(problem("more_bad_values", severity, file=file, column=shown, count=int(bad.sum()) - 20))
+    return values, bad
+
+
+def _typed_dates(df, column, rows, file, shown, problems):
+    values, bad = parsing.parse_dates(df[column])
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        problems.append(problem("not_a_date", "warning", file=file, row=int(rows.iloc[i]), column=shown,
+                                value=str(df[column].iloc[i])[:40]))
+    if bad.sum() > 20:
+        problems.append(problem("more_bad_values", "warning", file=file, column=shown, count=int(bad.sum()) - 20))
+    return values, bad
+
+
+def type_trait(values: pd.Series, forced: str | None = None) -> tuple[str, pd.Series]:
+    """Decide what kind of trait a column is (number, yesno, category, text) and convert it.
+
+    >>> type_trait(pd.Series(["да", "нет", "да"]))[0], type_trait(pd.Series(["12", "7,5", ""]))[0]
+    ('yesno', 'number')
+    """
+    text = values.astype("string").str.strip()
+    filled = text[~text.fillna("").str.lower().isin(parsing.MISSING)]
+    kind = forced
+    if kind is None:
+        if pd.api.types.is_bool_dtype(values) or (len(filled) and parsing.looks_like_yesno(filled)):
+            kind = "yesno"
+        elif pd.api.types.is_numeric_dtype(values) or (len(filled) and parsing.share_numeric(filled) >= 0.95):
+            kind = "number"
+        elif filled.nunique() <= max(12, int(0.5 * len(filled))):
+            kind = "category"
+        else:
+            kind = "text"
+    if kind == "yesno":
+        return kind, parsing.parse_yesno(values)[0]
+    if kind == "number":
+        return kind, parsing.parse_numbers(values)[0]
+    return kind, text.where(~text.fillna("").str.lower().isin(parsing.MISSING)).astype(object)
+
+
+def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem]):
+    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report)."""
+    file = raw.path.name
+    headers = [str(c) for c in raw.frame.columns]
+    mapping, mapping_problems = map_columns(headers, kind, settings.load.columns.get(kind), file=file)
+    problems.extend(mapping_problems)
+    frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
+    shown = {v: k for k, v in mapping.items()}
+    understood = {h: (mapping.get(h, "trait" if kind in ("clients", "prospects") else "ignored"), "") for h in headers}
+    if kind not in ("clients", "prospects"):
+        ignored = [h for h in headers if h not in mapping]
+        if ignored:
+            problems.append(problem("ignored_columns", "info", file=file, columns=", ".join(ignored)))
+    return frame, raw.rows.reset_index(drop=True), shown, understood
+
+
+def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport]):
+    path = find_input(folder, kind)
+    if path is None:
+        return None
+    try:
+        raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
+                         max_mb=settings.load.max_file_mb)
+    except ReadError as exc:
+        problems.append(exc.problem)
+        files.append(_report(kind, path, None))
+        return None
+    except OSError as exc:
+        problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
+        return None
+    problems.extend(raw.problems)
+    report = _report(kind, path, raw)
+    files.append(report)
+    if raw.frame.empty:
+        problems.append(problem("empty_file", file=path.name))
+        return None
+    return raw, report
+
+
+def _load_clients(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "clients", settings, problems)
+    if "client_id" not in frame:
+        return None, {}
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    frame, found = validate_table("clients", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "name" not in frame:
+        frame["name"] = frame["client_id"]
+    frame["name"] = frame["name"].astype("string").fillna("").str.strip()
+    frame.loc[frame["name"] == "", "name"] = frame["client_id"]
+    trait_kinds: dict[str, str] = {}
+    for column in list(frame.columns):
+        header = shown.get(column, column)
+        if column in ("client_id", "name"):
+            understood[header] = (column, "text")
+        elif column == "client_since":
+            frame[column], _ = _typed_dates(frame, column, rows, file, header, problems)
+            understood[header] = (column, "date")
+        elif column in NUMBER_METRICS:
+            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems)
+            understood[header] = (column, "number")
+        else:
+            kind, values = type_trait(frame[column], settings.load.trait_types.get(column))
+            frame[column] = values
+            trait_kinds[column] = kind
+            understood[header] = ("trait", kind)
+    if "client_since" in frame and "tenure_months" not in frame:
+        pass  # tenure is derived in the tiers step from the data window, not here
+    report.columns = understood
+    report.rows_used = len(frame)
+    _warn_near_duplicates(frame, file, rows, problems)
+    return frame.reset_index(drop=True), trait_kinds
+
+
+def _warn_near_duplicates(clients: pd.DataFrame, file: str, rows: pd.Series, problems: list[Problem]) -> None:
+    keys = clients["name"].map(name_key)
+    groups = clients.assign(_key=keys)[keys != ""].groupby("_key")["client_id"].agg(list)
+    for ids in groups[groups.map(len) > 1].head(30):
+        problems.append(problem("near_duplicate_names", "warning", file=file, ids=", ".join(map(str, ids))))
+
+
+def _load_placement(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "placement", settings, problems)
+    if not {"client_id", "tier"} <= set(frame.columns):
+        return None
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    tier_text = frame["tier"].astype("string").fillna("").str.strip()
+    frame["tier"] = tier_text.map(lambda v: normalise_tier(v) if v else pd.NA).astype(object)
+    frame, found = validate_table("placement", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    plain = frame["tier"].isin(["A", "B"])
+    if plain.any():
+        problems.append(problem("tier_not_split", "warning", file=file, column=shown.get("tier", "tier"),
+                                count=int(plain.sum())))
+    report.columns = {h: (c, "tier" if c == "tier" else "text") for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    return frame[["client_id", "tier"] + (["note"] if "note" in frame else [])].reset_index(drop=True)
+
+
+def _load_transactions(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "transactions", settings, problems)
+    if not {"client_id", "date", "amount"} <= set(frame.columns):
+        return None
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    frame["date"], _ = _typed_dates(frame, "date", rows, file, shown.get("date", "date"), problems)
+    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, shown.get("amount", "amount"), problems)
+    if "margin" in frame:
+        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems)
+    frame, found = validate_table("transactions", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "currency" in frame:
+        currencies = frame["currency"].astype("string").str.strip().str.upper().replace("", pd.NA)
+        distinct = sorted(currencies.dropna().unique())
+        if len(distinct) > 1:
+            wanted = settings.currency.upper()
+            if wanted in distinct:
+                other = currencies.notna() & (currencies != wanted)
+                problems.append(problem("other_currency_rows", "warning", file=file, column=shown["currency"],
+                                        count=int(other.sum()), currency=wanted, others=", ".join(distinct)))
+                frame = frame[~other.to_numpy()]
+            else:
+                problems.append(problem("mixed_currencies", file=file, column=shown["currency"],
+                                        currencies=", ".join(distinct)))
+    negative = frame["amount"] < 0
+    if negative.any():
+        problems.append(problem("refunds", "info", file=file, column=shown.get("amount", "amount"),
+                                count=int(negative.sum()), total=f"{frame.loc[negative, 'amount'].sum():,.2f}"))
+    report.columns = {h: (c, {"date": "date", "amount": "number", "margin": "number"}.get(c, "text"))
+                      for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
+    return frame[keep].reset_index(drop=True)
+
+
+def _load_deals(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems)
+    if "outcome" not in frame:
+        return None
+    original = frame["outcome"].astype("string").fillna("").str.strip()
+    frame["outcome"] = original.map(lambda v: normalise_outcome(v) or (v if v else pd.NA)).astype(object)
+    frame, found = validate_table("deals", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    for column in ("created", "closed"):
+        if column in frame:
+            frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems)
+    for column in ("cycle_days", "amount"):
+        if column in frame:
+            frame[column], _ = _typed_numbers(frame, column, rows, file, shown[column], problems)
+    if "cycle_days" not in frame and {"created", "closed"} <= set(frame.columns):
+        frame["cycle_days"] = (frame["closed"] - frame["created"]).dt.days.astype("float64")
+    for column in ("client_id", "reason", "name", "deal_id"):
+        if column in frame:
+            text = frame[column].astype("string").str.strip()
+            frame[column] = text.where(text != "").astype(object)
+    if "reason" not in frame:
+        frame["reason"] = None
+    report.columns = {h: (c, "text") for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    return frame.reset_index(drop=True)
+
+
+def _load_prospects(raw, report, settings, trait_kinds, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "prospects", settings, problems)
+    if "prospect_id" not in frame:
+        return None
+    frame["prospect_id"] = frame["prospect_id"].astype("string").str.strip()
+    frame, found = validate_table("prospects", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "name" not in frame:
+        frame["name"] = frame["prospect_id"]
+    for column in frame.columns:
+        if column in ("prospect_id", "name"):
+            continue
+        forced = trait_kinds.get(column)
+        if forced is None:
+            problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
+        frame[column] = type_trait(frame[column], forced)[1]
+    report.columns = {h: (c, trait_kinds.get(c, "text")) for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    return frame.reset_index(drop=True)
+
+
+def _cross_check(clients, placement, transactions, deals, files, problems):
+    known = set(clients["client_id"])
+    file_of = {f.kind: f.path.name for f in files}
+    if placement is not None:
+        unknown = placement[~placement["client_id"].isin(known)]
+        for cid in unknown["client_id"].head(20):
+            problems.append(problem("unknown_client", "warning", file=file_of["placement"], column="client_id",
+                                    value=cid, where=file_of.get("clients", "clients")))
+        placement = placement[placement["client_id"].isin(known)]
+    if transactions is not None:
+        unknown = sorted(set(transactions["client_id"]) - known)
+        if unknown:
+            problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
+                                    column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))
+            extra = pd.DataFrame({"client_id": unknown, "name": unknown})
+            clients = pd.concat([clients, extra], ignore_index=True)
+    return clients, placement
+
+
+def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]]:
+    problems: list[Problem] = []
+    files: list[FileReport] = []
+    if not folder.is_dir():
+        return None, files, [problem("company_dir_missing", file=str(folder))]
+    try:
+        settings = load_settings(folder)
+    except DataProblem as exc:
+        return None, files, exc.problems
+    tables: dict[str, object] = {}
+    read = {kind: _read(folder, kind, settings, problems, files) for kind in KINDS}
+    clients, trait_kinds = None, {}
+    if read["clients"]:
+        clients, trait_kinds = _load_clients(*read["clients"], settings, problems)
+    for kind, loader in (("placement", _load_placement), ("transactions", _load_transactions),
+                         ("deals", _load_deals)):
+        tables[kind] = loader(*read[kind], settings, problems) if read[kind] else None
+    tables["prospects"] = (_load_prospects(*read["prospects"], settings, trait_kinds, problems)
+                           if read["prospects"] else None)
+    if clients is None:
+        transactions = tables["transactions"]
+        if transactions is None:
+            if not any(p.severity == "error" for p in problems):
+                problems.append(problem("no_client_source", file=str(folder.name)))
+            return None, files, problems
+        ids = sorted(transactions["client_id"].unique())
+        clients = pd.DataFrame({"client_id": ids, "name": ids})
+        problems.append(problem("data_only_audit", "info", file=find_input(folder, "transactions").name))
+    clients, placement = _cross_check(clients, tables["placement"], tables["transactions"], tables["deals"],
+                                      files, problems)
+    if has_errors(problems):
+        return None, files, problems
+    unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]
+    if unknown_first:
+        problems.append(problem("unknown_first_contact_traits", "warning", file=CONFIG_FILE,
+                                column="first_contact_traits", names=", ".join(unknown_first)))
+    company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
+                      placement=placement, transactions=tables["transactions"], deals=tables["deals"],
+                      prospects=tables["prospects"], files=files, problems=problems)
+    return company, files, problems
+
+
+def check_company(folder: str | Path) -> CheckResult:
+    """Load and check a company folder without raising for data problems (what `tierbook check` shows)."""
+    folder = Path(folder).expanduser().resolve()
+    company, files, problems = _load(folder)
+    return CheckResult(folder, company, files, problems)
+
+
+def load_company(folder: str | Path) -> Company:
+    """Load a company folder into checked tables; raise DataProblem listing every error found.
+
+    Warnings (dropped totals rows, near-duplicate names, refunds, ...) are kept in `company.problems`.
+    """
+    result = check_company(folder)
+    if not result.ok:
+        raise DataProblem(result.problems)
+    return result.company
+
+
+def format_check(result: CheckResult) -> str:
+    """How each file was read and understood, row counts, then every problem (file:row:column — what — fix)."""
+    lines = [t("load.check_title", folder=result.folder)]
+    if not result.files:
+        lines.append("  " + t("load.no_files"))
+    for report in result.files:
+        how = [f"{t('load.encoding')}: {report.encoding}" if report.encoding else "",
+               f"{t('load.delimiter')}: {_show_delimiter(report.delimiter)}" if report.delimiter else "",
+               f"{t('load.sheet')}: {report.sheet}" if report.sheet else "",
+               f"{t('load.header_row')}: {report.header_row}" if report.header_row else ""]
+        lines.append(f"\n{report.path.name}  ({report.kind})  " + ", ".join(h for h in how if h))
+        lines.append("  " + t("load.rows", read=report.rows_read, used=report.rows_used))
+        for header, (canonical, kind) in report.columns.items():
+            lines.append(f"    {header!s:<32} → {canonical}{' (' + kind + ')' if kind else ''}")
+    if result.problems:
+        lines.append("\n" + t("load.problems", count=len(result.problems)))
+        lines.append(format_problems(result.problems, limit=200))
+    return "\n".join(lines)
+
+
+def _show_delimiter(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)"}.get(delimiter, repr(delimiter))
+
+
+def replace_company(company: Company, **changes) -> Company:
+    """A copy of `company` with some tables replaced (the original is not changed)."""
+    return dataclasses.replace(company, **changes)
+
+
+__all__ = ["CheckResult", "load_company", "check_company", "format_check", "COLUMNS", "CLIENT_METRICS"]
