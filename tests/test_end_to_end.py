@@ -1,0 +1,100 @@
+"""`tierbook run` and `tierbook check` as a user runs them, on every bundled sample company."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import paths
+
+TIERBOOK = str(Path(sys.executable).parent / "tierbook")
+SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir())
+TIERS_COLUMNS = {"client_id", "team_tier", "suggested_tier", "abc", "xyz", "abc_xyz", "score", "disagreement"}
+CRITERIA_COLUMNS = {"trait", "rule", "points_to", "evidence", "support", "n_a", "n_c"}
+
+
+def tierbook(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([TIERBOOK, *args], capture_output=True, text=True, timeout=timeout, cwd=paths.PROJECT_ROOT)
+
+
+@pytest.fixture(scope="module", params=SAMPLES, ids=lambda p: p.name)
+def finished_run(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / request.param.name
+    result = tierbook("run", str(request.param), "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return request.param, out, result
+
+
+def test_run_writes_every_contracted_output(finished_run):
+    company, out, result = finished_run
+    for name in ("report.html", "tiers.csv", "criteria.csv", "run.json", "criteria.xlsx"):
+        assert (out / name).is_file(), f"{name} missing for {company.name}"
+    executed = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
+    assert [n[:2] for n in executed] == ["01", "02", "03", "04", "05"]
+    assert "report.html" in result.stdout
+
+
+def test_tiers_csv_has_one_row_per_client_with_the_contract_columns(finished_run):
+    company, out, _ = finished_run
+    tiers = pd.read_csv(out / "tiers.csv", dtype={"client_id": str})
+    assert TIERS_COLUMNS <= set(tiers.columns)
+    assert tiers["client_id"].is_unique
+    assert set(tiers["suggested_tier"].dropna()) <= {"A1", "A2", "A3", "B1", "B2", "B3", "C"}
+    assert set(tiers["abc"].dropna()) <= {"A", "B", "C"}
+
+
+def test_criteria_csv_states_evidence_for_every_rule(finished_run):
+    _, out, _ = finished_run
+    criteria = pd.read_csv(out / "criteria.csv")
+    assert CRITERIA_COLUMNS <= set(criteria.columns)
+    assert set(criteria["evidence"]) <= {"supported", "weak", "insufficient"}
+    assert set(criteria["points_to"]) <= {"A", "C"}
+    supported = criteria[criteria["evidence"] == "supported"]
+    assert (supported["support"] >= 5).all(), "a rule resting on fewer than 5 clients is never supported"
+
+
+def test_report_is_self_contained_and_readable_without_code(finished_run):
+    _, out, _ = finished_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "nothing may be fetched from the internet"
+    assert "<img" in html and "data:image/png;base64," in html
+    assert "In [" not in html and "def " not in html
+
+
+def test_run_json_records_inputs_versions_and_timings(finished_run):
+    company, out, _ = finished_run
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    inputs = {i["file"] for i in meta["inputs"]}
+    assert inputs == {p.name for p in company.iterdir() if p.stem in
+                      {"clients", "placement", "transactions", "deals", "prospects"}}
+    assert set(meta["timings_seconds"]) == {p.stem for p in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))}
+    assert meta["versions"]["pandas"]
+
+
+def test_check_passes_on_every_sample():
+    for company in SAMPLES:
+        result = tierbook("check", str(company))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_broken_company_is_refused_before_any_notebook_runs(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,name\nC1,Alpha\nC1,Beta\n", encoding="utf-8")
+    (folder / "placement.csv").write_text("client_id,tier\nC1,Z9\n", encoding="utf-8")
+    check = tierbook("check", str(folder))
+    assert check.returncode == 1
+    assert re.search(r"clients\.csv:[23]:client_id", check.stdout), check.stdout
+    assert "placement.csv:2:tier" in check.stdout, check.stdout
+    run = tierbook("run", str(folder), "--out", str(tmp_path / "out"), "--quiet")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not (tmp_path / "out").exists()
