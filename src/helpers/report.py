@@ -139,3 +139,49 @@ def render_report_html(sections: list[Section], *, title: str, subtitle: str = "
 def write_report(sections: list[Section], path: str | Path, **kwargs) -> Path:
     """Render and write report.html atomically."""
     return write_text(render_report_html(sections, **kwargs), path)
+
+
+# --------------------------------------------------------------------------- sections of the workbook report
+def _money(value: float, currency: str) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:,.0f}".replace(",", "\u202f") + f" {currency}"
+
+
+def section_overview(wb) -> Section:
+    """What this report is, the method in five lines, and the headline numbers."""
+    company = wb.company
+    s = Section("overview", t("report.overview.title"), t("report.overview.intro", company=company.name))
+    kpis = [(t("report.kpi.clients"), f"{len(company.clients):,}".replace(",", "\u202f"))]
+    if company.transactions is not None:
+        kpis.append((t("report.kpi.revenue"), _money(company.transactions["amount"].sum(), company.currency)))
+    if company.placement is not None:
+        kpis.append((t("report.kpi.placed"), f"{len(company.placement)} / {len(company.clients)}"))
+    s.kpis(kpis)
+    s.heading(t("report.overview.method_title"))
+    s.bullets(t(f"report.overview.step{i}") for i in range(1, 6))
+    s.note(t("report.overview.focus"), "caveat")
+    return s
+
+
+def section_data(wb) -> Section:
+    """Which files were read, how, and what was wrong with them."""
+    company = wb.company
+    s = Section("data", t("report.data.title"), t("report.data.intro"))
+    rows = [{t("report.data.file"): f.path.name, t("report.data.kind"): f.kind,
+             t("report.data.how"): ", ".join(x for x in (f.encoding, {"\t": "tab"}.get(f.delimiter or "", f.delimiter),
+                                                          f.sheet) if x),
+             t("report.data.rows_read"): f.rows_read, t("report.data.rows_used"): f.rows_used} for f in company.files]
+    s.table(pd.DataFrame(rows))
+    shown = [p for p in company.problems if p.severity in ("warning", "error")]
+    if shown:
+        s.heading(t("report.data.problems", count=len(shown)))
+        s.bullets(str(p) for p in shown[:15])
+        if len(shown) > 15:
+            s.text(t("report.data.more", count=len(shown) - 15))
+    else:
+        s.note(t("report.data.clean"))
+    notes = [p for p in company.problems if p.severity == "info"]
+    if notes:
+        s.bullets(p.message for p in notes[:8])
+    return s
