@@ -14,7 +14,7 @@ import pandas as pd
 
 from .aggregate import aggregate_transactions
 from .company import Company
-from .i18n import t
+from .i18n import get_language, t
 
 LADDER = ("A1", "A2", "A3", "B1", "B2", "B3", "C")
 # Plain A and B (not yet split) count from the middle of their tier when measuring distances.
@@ -340,9 +340,11 @@ def suggest_tiers(score: pd.Series, *, shares: tuple[float, float] = (0.20, 0.50
 
 # --------------------------------------------------------------------------- reasons
 def _fmt(value, digits: int = 0) -> str:
+    """A number for a sentence: thin-space thousands, and a decimal comma in Russian."""
     if value is None or pd.isna(value):
         return "?"
-    return f"{float(value):,.{digits}f}".replace(",", "\u202f")
+    text = f"{float(value):,.{digits}f}".replace(",", "\u202f")
+    return text.replace(".", ",") if get_language() == "ru" else text
 
 
 def _value_phrase(position: float, n: int, basis_word: str) -> tuple[str, str]:
