@@ -148,6 +148,9 @@ def _money(value: float, currency: str) -> str:
     return f"{value:,.0f}".replace(",", "\u202f") + f" {currency}"
 
 
+_DELIMITER_NAMES = {",": "«,»", ";": "«;»", "\t": "tab", "|": "«|»"}
+
+
 def section_overview(wb) -> Section:
     """What this report is, the method in five lines, and the headline numbers."""
     company = wb.company
@@ -169,7 +172,7 @@ def section_data(wb) -> Section:
     company = wb.company
     s = Section("data", t("report.data.title"), t("report.data.intro"))
     rows = [{t("report.data.file"): f.path.name, t("report.data.kind"): f.kind,
-             t("report.data.how"): ", ".join(x for x in (f.encoding, {"\t": "tab"}.get(f.delimiter or "", f.delimiter),
+             t("report.data.how"): ", ".join(x for x in (f.encoding, _DELIMITER_NAMES.get(f.delimiter or ""),
                                                           f.sheet) if x),
              t("report.data.rows_read"): f.rows_read, t("report.data.rows_used"): f.rows_used} for f in company.files]
     s.table(pd.DataFrame(rows))
@@ -184,4 +187,36 @@ def section_data(wb) -> Section:
     notes = [p for p in company.problems if p.severity == "info"]
     if notes:
         s.bullets(p.message for p in notes[:8])
+    return s
+
+
+def section_tiers(wb) -> Section:
+    """The team's tiers beside the data's mirror, and the disagreements as questions."""
+    from .plots import tiers as tier_plots
+
+    result = wb.tiers
+    s = Section("tiers", t("report.tiers.title"), t("report.tiers.intro"))
+    for flag in result.flags:
+        s.note(flag.message, "warning")
+    s.table(result.tier_counts, t("report.tiers.counts_caption"), index=True)
+    s.figure(tier_plots.plot_tier_counts(result), t("report.tiers.counts_caption"))
+    s.heading(t("report.tiers.abc_title"))
+    s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
+    s.table(result.abc_summary)
+    if result.matrix is not None:
+        s.heading(t("report.tiers.xyz_title"))
+        s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
+        s.table(result.matrix[["cell", "clients", "revenue_share", "advice"]])
+    s.heading(t("report.tiers.compare_title"))
+    if result.confusion is not None:
+        s.figure(tier_plots.plot_confusion(result), t("report.tiers.confusion_alt"))
+        if len(result.disagreements):
+            s.text(t("report.tiers.questions_intro", count=len(result.disagreements)))
+            s.bullets(result.disagreements["question"].head(12))
+        else:
+            s.note(t("report.tiers.no_disagreements"))
+    else:
+        s.note(t("report.tiers.no_team"), "caveat")
+    s.heading(t("report.tiers.how_title"))
+    s.bullets(result.notes)
     return s
