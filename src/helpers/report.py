@@ -220,3 +220,48 @@ def section_tiers(wb) -> Section:
     s.heading(t("report.tiers.how_title"))
     s.bullets(result.notes)
     return s
+
+
+def _optional_sections(wb) -> list[Section]:
+    """Sections of later steps; each is skipped only when its step has nothing to show."""
+    sections = []
+    for build in SECTION_BUILDERS:
+        section = build(wb)
+        if section is not None:
+            sections.append(section)
+    return sections
+
+
+# Steps 3-5 register their section builders here (in method order); see section_* functions below.
+SECTION_BUILDERS: list = []
+
+
+def build_report(wb) -> list[Section]:
+    """Every section of the report, in the order of the method."""
+    return [section_overview(wb), section_data(wb), section_tiers(wb), *_optional_sections(wb)]
+
+
+def report_title(wb) -> tuple[str, str]:
+    company = wb.company
+    anonymised = any(p.code == "anonymised" for p in company.problems)
+    subtitle = t("report.subtitle", company=company.name, day=date.today().isoformat())
+    if anonymised:
+        subtitle += " · " + t("report.anonymised")
+    return t("report.title", company=company.name), subtitle
+
+
+def publish_report(wb, sections: list[Section] | None = None) -> Path:
+    """Build (unless given) and write `report.html` into the workbook's output folder."""
+    sections = sections if sections is not None else build_report(wb)
+    title, subtitle = report_title(wb)
+    notes = [Block("note", text=p.message, level="warning") for p in wb.company.problems if p.code == "anonymised"]
+    return write_report(sections, wb.out_dir / "report.html", title=title, subtitle=subtitle, notes=notes)
+
+
+def preview(sections: list[Section]):
+    """Show the sections inside a notebook (the same HTML as the report, without the page frame)."""
+    from IPython.display import HTML
+
+    html = render_report_html(sections, title="", subtitle="")
+    body = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
+    return HTML(body)
