@@ -240,6 +240,11 @@ def _load_clients(raw, report, settings, problems):
     report.columns = understood
     report.rows_used = len(frame)
     _warn_near_duplicates(frame, file, rows, problems)
+    if "revenue" in frame:
+        low = frame["revenue"] <= 0
+        if low.any():
+            problems.append(problem("nonpositive_revenue", "warning", file=file, column=shown.get("revenue", "revenue"),
+                                    count=int(low.sum()), examples=", ".join(frame.loc[low, "client_id"].head(5))))
     return frame.reset_index(drop=True), trait_kinds
 
 
@@ -298,6 +303,10 @@ def _load_transactions(raw, report, settings, problems):
     if negative.any():
         problems.append(problem("refunds", "info", file=file, column=shown.get("amount", "amount"),
                                 count=int(negative.sum()), total=f"{frame.loc[negative, 'amount'].sum():,.2f}"))
+    zero = frame["amount"] == 0
+    if zero.any():
+        problems.append(problem("zero_amounts", "info", file=file, column=shown.get("amount", "amount"),
+                                count=int(zero.sum())))
     report.columns = {h: (c, {"date": "date", "amount": "number", "margin": "number"}.get(c, "text"))
                       for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
@@ -328,7 +337,8 @@ def _load_deals(raw, report, settings, problems):
             frame[column] = text.where(text != "").astype(object)
     if "reason" not in frame:
         frame["reason"] = None
-    report.columns = {h: (c, "text") for h, (c, _) in understood.items()}
+    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
+    report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
     return frame.reset_index(drop=True)
 
@@ -350,7 +360,8 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         if forced is None:
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
         frame[column] = type_trait(frame[column], forced)[1]
-    report.columns = {h: (c, trait_kinds.get(c, "text")) for h, (c, _) in understood.items()}
+    report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
+                      for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
     return frame.reset_index(drop=True)
 

@@ -59,9 +59,11 @@ def detect_encoding(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     head = data[:4000]
-    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+    head = head[: len(head) // 2 * 2]
+    # UTF-16 without a BOM: every other byte is the same few "high" bytes (00 for Latin, 04 for Cyrillic)
+    if len(head) >= 8 and (head[1::2].count(0) > len(head) // 4 or _few_high_bytes(head[1::2], head[0::2])):
         return "utf-16-le"
-    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+    if len(head) >= 8 and (head[0::2].count(0) > len(head) // 4 or _few_high_bytes(head[0::2], head[1::2])):
         return "utf-16-be"
     try:
         data.decode("utf-8")
@@ -69,16 +71,36 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start > len(data) - 4:  # a sample cut inside a character
             return "utf-8"
-    cyr = sum(0xC0 <= b <= 0xFF for b in head)
-    if cyr:
+    return _guess_single_byte(data[:200_000])
+
+
+def _few_high_bytes(high: bytes, low: bytes) -> bool:
+    return set(high) <= {0, 4} and 4 in set(high) and len(set(low)) > 4
+
+
+_CYRILLIC_WORD = re.compile(r"^[А-Яа-яЁё]+$")
+_LATIN_WORD = re.compile(r"^[A-Za-z]+$")
+
+
+def _guess_single_byte(head: bytes) -> str:
+    """cp1251 for Russian text, else what charset-normalizer finds (cp1252 for Salesforce-style files).
+
+    charset-normalizer alone sometimes calls short Russian samples mac_cyrillic or cp1125; Russian
+    exports are cp1251 in practice, so accept it when the decoded words are whole Cyrillic words
+    rather than Latin words with stray accented letters ("Café" read as cp1251 becomes "Cafй").
+    """
+    text = head.decode("cp1251", errors="replace")
+    words = [w for w in re.findall(r"\w+", text) if not w.isascii()]
+    cyrillic = sum(bool(_CYRILLIC_WORD.match(w)) for w in words)
+    if words and cyrillic >= 0.8 * len(words):
         return "cp1251"
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(data[:200_000]).best()
+        best = from_bytes(head, cp_isolation=["cp1252", "cp1251", "koi8_r", "latin_1", "cp866"]).best()
         if best is not None:
             return best.encoding
-    except Exception:  # pragma: no cover - detection is best effort
+    except Exception:  # pragma: no cover - detection is best effort; cp1252 is the safe fallback
         pass
     return "cp1252"
 
@@ -262,6 +284,64 @@ def read_html_table(path: Path, data: bytes) -> RawTable:
 MAX_EMPTY_ROWS = 500
 
 
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+# a formula cell with no <v> (cached value) before the cell closes
+_FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>)?\s*</c>')
+
+
+def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str]]:
+    """Merged ranges (min_col, min_row, max_col, max_row) and formula cells without a saved value.
+
+    Read-only openpyxl gives neither, so the sheet's XML is streamed once; on any surprise the
+    reader carries on without this information rather than fail.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    merges, formulas, tail = [], [], b""
+    try:
+        with ws._get_source() as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                chunk = tail + block
+                formulas.extend(m.decode() for m in _FORMULA_NO_VALUE.findall(chunk))
+                for a, r1, b, r2 in _MERGE.findall(chunk):
+                    merges.append((column_index_from_string(a.decode()), int(r1),
+                                   column_index_from_string(b.decode()), int(r2)))
+                cut = chunk.rfind(b"<c ")
+                if cut < 0 or len(chunk) - cut > 4096:
+                    cut = max(len(chunk) - 512, 0)
+                tail = chunk[cut:]
+    except Exception:  # noqa: BLE001 - optional diagnostics only
+        return [], []
+    return sorted(set(merges)), list(dict.fromkeys(formulas))
+
+
+def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[list[str], int]:
+    """The header names and how many rows they span, joining a merged two-row header ("Выручка / 2024")."""
+    header = list(cells[header_idx])
+    sheet_row = header_idx + 1
+    spans_two = [m for m in merges if m[1] == sheet_row and m[3] >= sheet_row + 1]  # merged downwards
+    across = [m for m in merges if m[1] == sheet_row == m[3] and m[2] > m[0]]  # merged to the right
+    if across and header_idx + 1 < len(cells):
+        below = cells[header_idx + 1]
+        names = list(header)
+        for c1, _, c2, _ in across:
+            for col in range(c1, c2 + 1):
+                top, sub = header[c1 - 1], str(below[col - 1]).strip() if col - 1 < len(below) else ""
+                names[col - 1] = f"{top} {sub}".strip() if sub else top
+        for col in range(len(names)):
+            if not str(names[col]).strip() and col < len(below):
+                names[col] = below[col]
+        if spans_two or all(str(below[c - 1]).strip() for c1, _, c2, _ in across for c in range(c1, c2 + 1)
+                            if c - 1 < len(below)):
+            return names, 2
+    # a cell merged to the right alone: the covered columns repeat the anchor's name
+    for c1, _, c2, _ in across:
+        for col in range(c1 + 1, c2 + 1):
+            if col - 1 < len(header) and not str(header[col - 1]).strip():
+                header[col - 1] = f"{header[c1 - 1]} {col - c1 + 1}"
+    return header, 1
+
+
 def read_excel_table(path: Path, *, sheet: str | None = None) -> RawTable:
     """Read an .xlsx export: the named sheet, or the first sheet with data; header below title rows."""
     from openpyxl import load_workbook
@@ -279,7 +359,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None) -> RawTable:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
             raise ReadError(problem("missing_sheet", file=path.name, sheet=sheet, sheets=", ".join(names)))
-        chosen, cells = None, []
+        chosen, cells, merges, formulas = None, [], [], []
         for name in ([sheet] if sheet else names):
             ws = book[name]
             ws.reset_dimensions()  # never trust the stored sheet size
@@ -297,6 +377,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None) -> RawTable:
                         break
             if any(rows):
                 chosen, cells = name, rows
+                merges, formulas = _scan_sheet_xml(ws)
                 break
     finally:
         book.close()
@@ -305,14 +386,12 @@ def read_excel_table(path: Path, *, sheet: str | None = None) -> RawTable:
     width = max(len(r) for r in cells)
     cells = [r + [""] * (width - len(r)) for r in cells]
     header_idx = find_header_row(cells[:SAMPLE_LINES])
-    header = cells[header_idx]
-    # merged header cells leave blanks to the right of the anchor: carry the anchor's name over
-    header = [h if str(h).strip() or i == 0 or not str(header[i - 1]).strip() else f"{header[i - 1]}_{i + 1}"
-              for i, h in enumerate(header)]
+    header, span = _merged_header(cells, header_idx, merges)
     names, problems = _dedupe_headers(header, path)
-    body = cells[header_idx + 1:]
+    first = header_idx + span
+    body = cells[first:]
     frame = pd.DataFrame(body, columns=names, dtype="string") if body else pd.DataFrame(columns=names)
-    rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(body)), dtype="int64")
+    rows = pd.Series(range(first + 1, first + 1 + len(body)), dtype="int64")
     frame, rows = _drop_blank_rows(frame, rows)
     # trailing columns with neither header nor data (formatting to the right of the table)
     keep = [c for c in frame.columns if not (c.startswith("column_") and (frame[c].fillna("") == "").all())]
@@ -321,6 +400,9 @@ def read_excel_table(path: Path, *, sheet: str | None = None) -> RawTable:
     frame, rows, totals = _drop_totals(frame, rows, path)
     if header_idx:
         problems.append(problem("title_rows", "info", file=path.name, count=header_idx, header=header_idx + 1))
+    if formulas:
+        problems.append(problem("formula_without_value", "warning", file=path.name, count=len(formulas),
+                                cell=", ".join(formulas[:3])))
     return RawTable(path, frame, rows, None, None, chosen, header_idx + 1, problems + totals)
 
 
