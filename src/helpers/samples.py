@@ -86,17 +86,59 @@ def _transactions(rng, client_ids, activity, size, margin_rate, *, max_per_month
     return out.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
 
 
+def _scale_to_share(tx: pd.DataFrame, client_id: str, share: float) -> pd.DataFrame:
+    """Scale one client's amounts and margins so that it holds `share` of total revenue (a copy)."""
+    own = tx["client_id"] == client_id
+    others = tx.loc[~own, "amount"].sum()
+    factor = share * others / (1 - share) / tx.loc[own, "amount"].sum()
+    out = tx.copy()
+    out.loc[own, ["amount", "margin"]] = (out.loc[own, ["amount", "margin"]] * factor).round(2)
+    return out
+
+
 # --------------------------------------------------------------------------- b2b_services
+QUIET_CLIENT_SHARE = 0.17  # the quiet B3 client's share of revenue: the team underrates a sixth of the business
 B2B_INDUSTRIES = ["retail", "logistics", "it", "healthcare", "finance", "education"]
 REASONS = {
     "won_fast": ["has its own call centre, started the next day", "owner decided on the first call",
                  "clear need, budget approved in advance", "referral from a happy client, no tender"],
     "won": ["needed a pilot first", "asked for a discount, agreed on a smaller scope",
-            "legal review took three weeks"],
+            "legal review took three weeks", "committee approved it after two rounds"],
     "stalled": ["committee could not agree", "waiting for next year's budget", "decision maker on holiday",
                 "procurement asked for a tender", "no one owns the project on their side"],
     "refused": ["too expensive", "chose a competitor", "missing integration with their CRM",
                 "no budget this year", "decided to do it in-house"],
+}
+# The same reasons as a Russian sales team would type them (the ru_crm_export twin).
+REASONS_RU = {
+    "has its own call centre, started the next day": "свой колл-центр, начали на следующий день",
+    "owner decided on the first call": "собственник решил на первой встрече",
+    "clear need, budget approved in advance": "понятная потребность, бюджет утверждён заранее",
+    "referral from a happy client, no tender": "пришли по рекомендации довольного клиента, без тендера",
+    "needed a pilot first": "сначала попросили пилот",
+    "asked for a discount, agreed on a smaller scope": "просили скидку, сошлись на меньшем объёме",
+    "legal review took three weeks": "юристы согласовывали договор три недели",
+    "committee approved it after two rounds": "комитет одобрил со второго раза",
+    "committee could not agree": "комитет не смог договориться",
+    "waiting for next year's budget": "ждут бюджет следующего года",
+    "decision maker on holiday": "ЛПР в отпуске",
+    "procurement asked for a tender": "закупки потребовали тендер",
+    "no one owns the project on their side": "у клиента нет ответственного за проект",
+    "too expensive": "слишком дорого",
+    "chose a competitor": "выбрали конкурента",
+    "missing integration with their CRM": "нет интеграции с их CRM",
+    "no budget this year": "в этом году нет бюджета",
+    "decided to do it in-house": "решили делать своими силами",
+}
+REASON_GROUPS = {
+    "call centre": ["call centre"], "decision process": ["committee", "decision maker", "tender", "owns the project"],
+    "budget": ["budget", "expensive", "discount"], "competition": ["competitor", "in-house"],
+    "product fit": ["integration", "pilot", "scope"], "trust": ["referral", "first call"],
+}
+REASON_GROUPS_RU = {
+    "колл-центр": ["колл-центр"], "порядок решений": ["комитет", "лпр", "тендер", "ответственного"],
+    "бюджет": ["бюджет", "дорого", "скидк"], "конкуренты": ["конкурент", "своими силами"],
+    "соответствие продукта": ["интеграци", "пилот", "объём"], "доверие": ["рекомендаци", "первой встрече"],
 }
 
 
@@ -104,7 +146,7 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
     """~150 clients of a B2B services firm: traits, team placement, transactions, deals, prospects.
 
     Planted: own call centre → A; headcount ≥ ~50 → A; retail → C; committee decisions slow deals;
-    a late-paying one-off "favourite" placed A1; a quiet B3 with ~18% of revenue; C clients with
+    a late-paying one-off "favourite" placed A1; a quiet B3 with 17% of revenue; C clients with
     healthy revenue but heavy support.
     """
     rng = np.random.default_rng(seed)
@@ -130,7 +172,8 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
     city_size = rng.choice(["million+", "large", "medium", "small"], n)  # noise
 
     activity = np.clip(_sigmoid(1.2 * q + 0.2), 0.08, 0.92)
-    size = 10.2 + 0.35 * np.log(headcount) + 0.15 * q
+    # bigger and better clients order more per purchase: a Pareto-like spread of revenue
+    size = 9.2 + 0.35 * np.log(headcount) + 0.8 * q + rng.normal(0, 0.3, n)
     margin_rate = np.clip(0.30 + 0.08 * q, 0.02, 0.55)
     payment_delay = np.clip(np.round(rng.gamma(2.0, 6 + 8 * _sigmoid(-q))), 0, None)
     support_hours = np.round(rng.gamma(2.0, 3 + 6 * _sigmoid(-1.5 * q)), 1)
@@ -138,19 +181,18 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
     since = WINDOW_START - pd.to_timedelta(rng.integers(0, 6 * 365, n), unit="D")
 
     # planted disagreements
-    fav, quiet, heavy = 0, 1, [2, 3]
-    order_a = np.where(is_c)[0]
-    fav = int(order_a[0])  # a C-quality client the team loves
+    fav = int(np.where(is_c)[0][0])  # a C-quality client the team loves for one big first order
     quiet = int(np.where(true_tier == "B3")[0][0])
-    heavy = [int(i) for i in np.where(true_tier == "B2")[0][:2]]
+    heavy = [int(i) for i in np.where(true_tier == "B1")[0][:2]]
     activity[fav] = 0.0
     payment_delay[fav] = 68
     activity[quiet] = 0.95
-    size[quiet] = 13.6
+    support_hours[quiet] = 6.5
     support_hours[heavy] = [180.0, 220.0]
 
     tx = _transactions(rng, ids, activity, size, margin_rate)
-    tx = pd.concat([tx, pd.DataFrame([(ids[fav], pd.Timestamp("2025-03-14"), 41250.0, 9800.0)],
+    tx = _scale_to_share(tx, ids[quiet], QUIET_CLIENT_SHARE)
+    tx = pd.concat([tx, pd.DataFrame([(ids[fav], pd.Timestamp("2025-03-14"), 386400.0, 61250.0)],
                                      columns=tx.columns)]).sort_values(["date", "client_id"], kind="stable")
     tx = tx.reset_index(drop=True)
 
@@ -205,48 +247,63 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
         "first_contact_traits": ["industry", "headcount", "region", "has_call_centre", "decision_maker",
                                  "came_from", "outsourced_accounting", "office_m2", "uses_messenger", "founded",
                                  "city_size"],
-        "deals": {"reason_groups": {
-            "call centre": ["call centre"], "decision process": ["committee", "decision maker", "tender",
-                                                                  "owns the project"],
-            "budget": ["budget", "expensive", "discount"], "competition": ["competitor", "in-house"],
-            "product fit": ["integration", "pilot", "scope"], "trust": ["referral", "first call"]}},
+        "deals": {"reason_groups": REASON_GROUPS},
     }
     return SampleCompany("b2b_services", settings, {
         "clients": clients, "placement": placement, "transactions": tx, "deals": deals, "prospects": prospects,
     }, {})
 
 
-def _b2b_deals(rng, clients: pd.DataFrame, true_tier: np.ndarray) -> pd.DataFrame:
+def _deal_outcome(rng, *, call_centre: bool, committee: bool, red_flag: bool) -> str:
+    """Outcome of one deal, driven by the planted signs: a call centre speeds it, a committee stalls it."""
+    p_stalled = 0.04 + 0.32 * committee
+    p_refused = 0.04 + 0.14 * red_flag
+    p_fast = (0.8 if call_centre else 0.15) * (0.35 if committee else 1.0)
+    u = rng.random()
+    if u < p_stalled:
+        return "stalled"
+    if u < p_stalled + p_refused:
+        return "refused"
+    return "won_fast" if rng.random() < p_fast else "won"
+
+
+def _deal_reason(rng, outcome: str, *, call_centre: bool, committee: bool) -> str:
+    pool = REASONS[outcome]
+    if outcome == "won_fast" and call_centre and rng.random() < 0.8:
+        return pool[0]
+    if outcome == "stalled" and committee and rng.random() < 0.75:
+        return pool[0]
+    if outcome == "won" and committee and rng.random() < 0.5:
+        return pool[3]
+    if outcome == "won_fast":  # the call-centre reason belongs to call-centre clients only
+        pool = pool[1:]
+    if outcome == "stalled":
+        pool = pool[1:]
+    return pool[int(rng.integers(len(pool)))]
+
+
+def _b2b_deals(rng, clients: pd.DataFrame, true_tier: np.ndarray, *, n_leads: int = 30) -> pd.DataFrame:
+    """Deals of the two years: new and repeat deals with clients, plus leads that never bought (no client_id)."""
     rows = []
     for i, row in clients.iterrows():
-        if rng.random() > 0.55:
+        if rng.random() > 0.65:
             continue
-        tier = true_tier[i]
-        if tier.startswith("A") and row["has_call_centre"] == "yes":
-            outcome = "won_fast" if rng.random() < 0.7 else "won"
-        elif row["decision_maker"] == "committee" and rng.random() < 0.4:
-            outcome = "won"
-        else:
-            outcome = "won" if rng.random() < 0.7 else "won_fast"
-        rows.append((row["client_id"], row["name"], outcome, row["deal_cycle_days"], row["decision_maker"]))
-    for k in range(40):  # leads that never became clients
-        outcome = "stalled" if rng.random() < 0.5 else "refused"
-        dm = rng.choice(["owner", "committee", "procurement"], p=[0.25, 0.5, 0.25])
-        rows.append(("", f"Lead {k + 1:02d}", outcome, int(rng.gamma(3, 15)), dm))
+        rows.append((row["client_id"], row["name"], row["has_call_centre"] == "yes",
+                     row["decision_maker"] == "committee", true_tier[i] == "C", int(row["deal_cycle_days"])))
+    for name in _company_names(rng, n_leads):  # their traits stay unknown: the deal never became a client
+        committee = rng.random() < 0.5
+        rows.append(("", name, rng.random() < 0.15, committee, rng.random() < 0.6, int(rng.gamma(3, 12 + 8 * committee))))
     deals = []
-    for n, (cid, name, outcome, cycle, dm) in enumerate(rows, start=1):
-        pool = REASONS[outcome]
-        if outcome == "stalled" and dm == "committee":
-            reason = "committee could not agree"
-        elif outcome == "won_fast" and rng.random() < 0.6:
-            reason = REASONS["won_fast"][0]
-        else:
-            reason = pool[int(rng.integers(len(pool)))]
+    for number, (cid, name, call, committee, red_flag, cycle) in enumerate(rows, start=1):
+        outcome = _deal_outcome(rng, call_centre=call, committee=committee, red_flag=red_flag)
+        if not cid and outcome.startswith("won"):  # a lead that had won would be a client
+            outcome = "stalled" if committee else "refused"
+        reason = _deal_reason(rng, outcome, call_centre=call, committee=committee)
+        days = {"won_fast": max(1, cycle // 4), "won": cycle, "refused": int(cycle * rng.uniform(0.5, 1.2))}
         created = WINDOW_START + pd.Timedelta(days=int(rng.integers(0, 600)))
-        closed = created + pd.Timedelta(days=int(cycle)) if outcome != "stalled" else pd.NaT
-        deals.append({"deal_id": f"D{n:04d}", "client_id": cid, "name": name, "outcome": outcome,
-                      "reason": reason, "created": created.strftime("%Y-%m-%d"),
-                      "closed": "" if pd.isna(closed) else closed.strftime("%Y-%m-%d"),
+        closed = "" if outcome == "stalled" else (created + pd.Timedelta(days=days[outcome])).strftime("%Y-%m-%d")
+        deals.append({"deal_id": f"D{number:04d}", "client_id": cid, "name": name, "outcome": outcome,
+                      "reason": reason, "created": created.strftime("%Y-%m-%d"), "closed": closed,
                       "amount": float(np.round(rng.lognormal(11.5, 0.6), -2))})
     return pd.DataFrame(deals)
 
@@ -269,38 +326,83 @@ def _b2b_prospects(rng, n: int) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- wholesale
+WHOLESALE_DOMINANT_SHARE = 0.25  # one client holds a quarter of revenue: a key client, close to mono-client risk
+
+
+def _wholesale_orders(rng, monthly: np.ndarray, orders_per_month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split monthly totals into orders spread over each month: (month index, day of month, amount)."""
+    months, days, amounts = [], [], []
+    for m in np.flatnonzero(monthly > 0):
+        k = orders_per_month if orders_per_month > 0 else 1 + int(rng.poisson(1.8))
+        weights = rng.dirichlet(np.full(k, 6.0))
+        length = MONTHS[m].days_in_month
+        months.append(np.full(k, m))
+        days.append(((np.arange(k) + rng.random(k)) / k * length).astype(int) + 1)
+        amounts.append(monthly[m] * weights)
+    if not months:
+        return np.empty(0, int), np.empty(0, int), np.empty(0)
+    return np.concatenate(months), np.concatenate(days), np.concatenate(amounts)
+
+
 def make_wholesale(seed: int = 11) -> SampleCompany:
     """~2,000 wholesale clients, ~100k transactions (Parquet), a few traits, no team placement.
 
-    Planted: Pareto-like revenue with one client near a quarter of it; regular (X), seasonal (Y)
-    and erratic (Z) buyers; sleeping clients who stopped buying; a few refunds.
+    Planted: Pareto-like revenue with one client holding a quarter of it; regular (X), seasonal (Y)
+    and erratic (Z) buyers; sleeping clients who stopped buying; a few refunds; loss-making clients.
     """
     rng = np.random.default_rng(seed)
-    n = 2000
+    n, n_months = 2000, len(MONTHS)
     ids = [f"W{i:05d}" for i in range(1, n + 1)]
     q = rng.normal(0, 1, n)
-    size = 7.6 + 0.9 * q + rng.normal(0, 0.3, n)
-    activity = np.clip(_sigmoid(0.9 * q + 0.25), 0.04, 0.97)
-    margin_rate = np.clip(rng.normal(0.18, 0.05, n), -0.05, 0.4)
-    tx = _transactions(rng, ids, activity, size, margin_rate, max_per_month=4)
-    # one dominant client: buys every month, large orders
-    dominant = ids[int(np.argmax(q))]
-    big = pd.DataFrame({"client_id": dominant, "date": [m.start_time + pd.Timedelta(days=14) for m in MONTHS],
-                        "amount": np.round(rng.normal(5.3e6, 2e5, len(MONTHS)), 2)})
-    big["margin"] = np.round(big["amount"] * 0.08, 2)
-    tx = pd.concat([tx, big])
-    # sleeping: the first 60 mid-quality clients stop after month 14
-    mids = [ids[i] for i in np.argsort(np.abs(q))[:60]]
-    tx = tx[~(tx["client_id"].isin(mids) & (tx["date"] >= MONTHS[14].start_time))]
-    refunds = tx.sample(40, random_state=seed).assign(amount=lambda d: -np.round(d["amount"] * 0.5, 2),
-                                                     margin=lambda d: -np.round(d["margin"].abs() * 0.5, 2))
+    base = np.exp(8.8 + 1.5 * q)  # typical monthly purchases, RUB
+    # bigger clients buy more regularly: regular (weekly, stable) → X, seasonal → Y, erratic → Z
+    p_regular = np.clip(0.06 + 0.10 * q, 0.02, 0.5)
+    p_seasonal = np.full(n, 0.27)
+    u = rng.random(n)
+    pattern = np.where(u < p_regular, "regular", np.where(u < p_regular + p_seasonal, "seasonal", "erratic"))
+    dominant = int(np.argmax(q))
+    pattern[dominant] = "regular"
+    sleeping = rng.choice(np.flatnonzero((np.abs(q) < 1.0) & (np.arange(n) != dominant)), 80, replace=False)
+    stop_month = np.full(n, n_months)
+    stop_month[sleeping] = rng.integers(8, 17, len(sleeping))
+    margin_rate = np.clip(rng.normal(0.17, 0.06, n), -0.06, 0.4)
+    season = 2 * np.pi * np.arange(n_months) / 12
+
+    parts = []
+    for i in range(n):
+        if pattern[i] == "regular":
+            monthly, per_month = base[i] * (1 + rng.normal(0, 0.04, n_months)), 4
+        elif pattern[i] == "seasonal":
+            swing = rng.uniform(0.2, 0.3)
+            monthly = base[i] * (1 + swing * np.sin(season + rng.uniform(0, 2 * np.pi))) * (1 + rng.normal(0, 0.05, n_months))
+            per_month = 3
+        else:
+            activity = rng.uniform(0.15, 0.8)
+            monthly = base[i] / activity * rng.lognormal(0, 0.5, n_months) * (rng.random(n_months) < activity)
+            per_month = 0  # a random number of orders
+        monthly[stop_month[i]:] = 0
+        month, day, amount = _wholesale_orders(rng, monthly, per_month)
+        amount = np.round(amount, 2)
+        margin = np.round(amount * (margin_rate[i] + rng.normal(0, 0.02, len(amount))), 2)
+        dates = np.array([MONTHS[m].start_time.to_datetime64() for m in month], dtype="datetime64[ms]")
+        dates = dates + (day - 1).astype("timedelta64[D]")
+        parts.append(pd.DataFrame({"client_id": ids[i], "date": dates, "amount": amount, "margin": margin}))
+    tx = pd.concat(parts, ignore_index=True)
+    tx = _scale_to_share(tx, ids[dominant], WHOLESALE_DOMINANT_SHARE)
+    returned = tx.sample(60, random_state=seed)  # refunds: half an order returned a few days later
+    refunds = returned.assign(date=returned["date"] + pd.Timedelta(days=5),
+                              amount=-np.round(returned["amount"] * 0.5, 2),
+                              margin=-np.round(returned["margin"].abs() * 0.5, 2))
+    refunds = refunds[refunds["date"] <= WINDOW_END]
     tx = pd.concat([tx, refunds]).sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
     tx["date"] = tx["date"].astype("datetime64[ms]")
     clients = pd.DataFrame({
         "client_id": ids,
         "name": [f"{rng.choice(_FIRST)} {rng.choice(['Store', 'Market', 'Shop', 'Depot', 'Outlet'])} #{i}"
                  for i in range(1, n + 1)],
-        "segment": rng.choice(["chain", "independent store", "online shop", "horeca"], n, p=[0.1, 0.5, 0.25, 0.15]),
+        "segment": np.where(pattern == "regular", rng.choice(["chain", "horeca"], n, p=[0.7, 0.3]),
+                            rng.choice(["chain", "independent store", "online shop", "horeca"], n,
+                                       p=[0.05, 0.55, 0.25, 0.15])),
         "region": rng.choice(["North", "South", "Central", "East", "West"], n),
         "payment_terms": rng.choice(["prepaid", "14 days", "30 days", "60 days"], n),
         "has_warehouse": np.where(rng.random(n) < _sigmoid(q - 0.5), "yes", "no"),
@@ -313,8 +415,33 @@ def make_wholesale(seed: int = 11) -> SampleCompany:
 
 
 # --------------------------------------------------------------------------- online_school
+_GIVEN = ["Anna", "Boris", "Daria", "Elena", "Fedor", "Galina", "Igor", "Irina", "Kirill", "Ksenia", "Leonid",
+          "Maria", "Nikita", "Olga", "Pavel", "Polina", "Roman", "Sofia", "Timur", "Vera", "Yana", "Zakhar",
+          "Alina", "Denis", "Marta", "Oleg", "Taisia", "Arseny", "Lidia", "Matvey"]
+_FAMILY = ["Orlov", "Belov", "Sokolov", "Gromov", "Lebedev", "Zorin", "Kovalev", "Dymov", "Frolov", "Yasin",
+           "Markin", "Tihonov", "Rudin", "Shatov", "Volkov", "Zuev", "Nagornov", "Peskov", "Levin",
+           "Ilyin", "Bykov", "Chernov", "Osipov", "Saveliev", "Kruglov"]
+
+_FEMININE = {"Anna", "Daria", "Elena", "Galina", "Irina", "Ksenia", "Maria", "Olga", "Polina", "Sofia", "Vera", "Yana",
+             "Alina", "Marta", "Taisia", "Lidia"}
+
+
+def _learner_names(rng, is_company: np.ndarray) -> list[str]:
+    """Invented names: a person for each learner, a company for each corporate buyer."""
+    companies = iter(_company_names(rng, int(is_company.sum())))
+    given = rng.choice(_GIVEN, len(is_company))
+    family = rng.choice(_FAMILY, len(is_company))
+    # Russian family names take a feminine ending: Anna Orlova, Pavel Orlov
+    return [next(companies) if corp else f"{g} {f}a" if g in _FEMININE and f[-2:] in ("ov", "ev", "in") else f"{g} {f}"
+            for corp, g, f in zip(is_company, given, family)]
+
+
 def make_online_school(seed: int = 23) -> SampleCompany:
-    """~3,000 learners and a few corporate buyers of cheap, mid and expensive courses; partial placement."""
+    """~3,000 learners and a few corporate buyers of cheap, mid and expensive courses; partial placement.
+
+    Planted: a price mix heavy on cheap courses (about 70% of purchases); corporate buyers (3% of
+    clients) bring a large share of revenue; 15 learners of the cheapest course use many support hours.
+    """
     rng = np.random.default_rng(seed)
     n = 3000
     ids = [f"S{i:05d}" for i in range(1, n + 1)]
@@ -332,14 +459,20 @@ def make_online_school(seed: int = 23) -> SampleCompany:
     tx = pd.DataFrame(rows, columns=["client_id", "date", "amount", "margin"]).sort_values(["date", "client_id"])
     clients = pd.DataFrame({
         "client_id": ids,
-        "name": [f"Company {i}" if c else f"Learner {i}" for i, c in enumerate(is_company, start=1)],
+        "name": _learner_names(rng, is_company),
         "channel": rng.choice(["webinar", "ads", "blog", "referral"], n, p=[0.3, 0.4, 0.2, 0.1]),
         "course_type": rng.choice(["marketing", "analytics", "management", "design"], n),
         "is_company": np.where(is_company, "yes", "no"),
         "support_hours": np.round(rng.gamma(1.2, 0.8, n) + 6 * is_company, 1),
     })
+    # boundary problem: learners of the cheapest course who take hours of personal help they did not pay for
+    spent = tx.groupby("client_id")["amount"].sum()
+    cheap_only = np.flatnonzero(~is_company & (spent.reindex(ids).to_numpy() <= prices["cheap"]))
+    demanding = rng.choice(cheap_only, 15, replace=False)
+    clients.loc[demanding, "support_hours"] = np.round(rng.uniform(8, 20, len(demanding)), 1)
     corp = clients.loc[is_company, "client_id"].tolist()
-    tiers = rng.choice(["A1", "A2", "A3", "B1", "B2", "B3", "C"], len(corp), p=[0.15, 0.15, 0.15, 0.15, 0.15, 0.1, 0.15])
+    # the team knows its corporate buyers: tiers follow their spend, with the usual disagreements
+    tiers = _tier_from_quality(np.log(spent.reindex(corp).to_numpy()) + rng.normal(0, 0.5, len(corp)))
     others = rng.choice(clients.loc[~is_company, "client_id"], 20, replace=False).tolist()
     placement = pd.DataFrame({"client_id": corp + others,
                               "tier": list(tiers) + list(rng.choice(["B3", "C", "D"], 20))})
@@ -403,6 +536,7 @@ def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     tables["transactions"] = tx.rename(columns=RU_HEADERS["transactions"])
     deals = base.tables["deals"].copy()
     deals["outcome"] = deals["outcome"].map(RU_OUTCOMES)
+    deals["reason"] = deals["reason"].map(REASONS_RU)
     deals["created"] = deals["created"].map(_ru_date)
     deals["closed"] = deals["closed"].map(_ru_date)
     deals["amount"] = deals["amount"].map(_ru_money)
@@ -412,7 +546,8 @@ def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     tables["prospects"] = prospects.rename(columns=RU_HEADERS["prospects"])
     headers = RU_HEADERS["clients"]
     settings = dict(base.settings, name="Нордвинд Сервис", language="ru",
-                    first_contact_traits=[headers[t] for t in base.settings["first_contact_traits"]])
+                    first_contact_traits=[headers[t] for t in base.settings["first_contact_traits"]],
+                    deals={"reason_groups": REASON_GROUPS_RU})
     return SampleCompany("ru_crm_export", settings, tables,
                          {k: "ru_csv" for k in tables} | {"transactions": "ru_csv_titled"})
 
