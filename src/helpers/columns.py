@@ -41,12 +41,13 @@ SYNONYMS: dict[str, list[str]] = {
     "date": ["date", "дата", "order date", "дата заказа", "дата документа", "дата продажи", "дата оплаты",
              "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
-               "opportunity amount", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке"],
+               "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
     "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id"],
     "outcome": ["outcome", "result", "stage", "deal stage", "этап сделки", "стадия сделки", "этап", "стадия",
-                "результат", "итог сделки", "статус", "status", "stage_id"],
+                "результат", "итог сделки", "статус", "status", "stage_id", "deal - status", "deal - stage",
+                "статус сделки"],
     "reason": ["reason", "причина", "причина отказа", "loss reason", "lost reason", "комментарий к итогу",
                "why", "почему"],
     "created": ["created", "дата создания", "create date", "created date", "created at", "opened"],
@@ -115,6 +116,8 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         if header in mapping:
             continue
         target = _LOOKUP[kind].get(normalise_header(header))
+        if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
+            target = _LOOKUP[kind].get(normalise_header(str(header).rsplit(" / ", 1)[1]))
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
@@ -124,7 +127,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             close = difflib.get_close_matches(required, [normalise_header(h) for h in headers], n=3, cutoff=0.5)
             close += [h for h in headers if difflib.get_close_matches(normalise_header(h), spellings, n=1, cutoff=0.7)]
             problems.append(problem(
-                "missing_column", file=file, column=required, kind=kind,
+                "missing_column", file=file, wanted=required, kind=kind,
                 present=", ".join(map(str, headers)) or "—",
                 closest=", ".join(dict.fromkeys(close)) or "—"))
     return mapping, problems

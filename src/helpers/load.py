@@ -37,11 +37,12 @@ OUTCOME_SYNONYMS = {
     "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
                  "быстрая сделка", "выиграна быстро"],
     "won": ["won", "win", "closed won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
-            "оплачено", "won:", "c:won", "paid"],
+            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех"],
     "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "в работе", "open", "in progress",
                 "долго думает", "отложена"],
     "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
-                "не реализовано", "lose", "c:lose", "rejected"],
+                "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
+                "неуспех", "провал"],
 }
 _OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
 _LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
@@ -119,7 +120,7 @@ def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
     report = FileReport(kind=kind, path=path, sha256=_sha256(path))
     if raw is not None:
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
-        report.header_row, report.rows_read = raw.header_row, len(raw.frame)
+        report.header_row, report.rows_read = raw.header_row, raw.rows_seen
     return report
 
 
@@ -187,6 +188,9 @@ def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: li
 def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport]):
     path = find_input(folder, kind)
     if path is None:
+        pickled = [p for p in folder.glob(f"{kind}.*") if p.suffix.lower() in (".pkl", ".pickle")]
+        if pickled:  # never unpickle: a pickle can run code
+            problems.append(problem("unsafe_format", file=pickled[0].name))
         return None
     try:
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
@@ -371,7 +375,7 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
     file_of = {f.kind: f.path.name for f in files}
     if placement is not None:
         unknown = placement[~placement["client_id"].isin(known)]
-        for cid in unknown["client_id"].head(20):
+        for cid in unknown["client_id"]:
             problems.append(problem("unknown_client", "warning", file=file_of["placement"], column="client_id",
                                     value=cid, where=file_of.get("clients", "clients")))
         placement = placement[placement["client_id"].isin(known)]
