@@ -1,4 +1,4 @@
-"""Sample companies for demos, workshops and tests: deterministic, seeded, with planted patterns.
+"""Sample companies for every step of the method (list, tiers, traits, criteria, report): seeded, with planted patterns.
 
 Every company is invented. Each generator returns plain tables; `write_company` lays them out
 as a company folder. `scripts/make_samples.py` regenerates `data/sample/` from here.
@@ -7,6 +7,7 @@ as a company folder. `scripts/make_samples.py` regenerates `data/sample/` from h
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,7 +88,12 @@ def _transactions(rng, client_ids, activity, size, margin_rate, *, max_per_month
 
 
 def _scale_to_share(tx: pd.DataFrame, client_id: str, share: float) -> pd.DataFrame:
-    """Scale one client's amounts and margins so that it holds `share` of total revenue (a copy)."""
+    """Scale one client's amounts and margins so that it holds `share` of total revenue (a copy).
+
+    >>> tx = pd.DataFrame({"client_id": ["a", "b", "b"], "amount": [10.0, 30.0, 60.0], "margin": [1.0, 3.0, 6.0]})
+    >>> _scale_to_share(tx, "a", 0.5)["amount"].tolist()
+    [90.0, 30.0, 60.0]
+    """
     own = tx["client_id"] == client_id
     others = tx.loc[~own, "amount"].sum()
     factor = share * others / (1 - share) / tx.loc[own, "amount"].sum()
@@ -292,7 +298,8 @@ def _b2b_deals(rng, clients: pd.DataFrame, true_tier: np.ndarray, *, n_leads: in
                      row["decision_maker"] == "committee", true_tier[i] == "C", int(row["deal_cycle_days"])))
     for name in _company_names(rng, n_leads):  # their traits stay unknown: the deal never became a client
         committee = rng.random() < 0.5
-        rows.append(("", name, rng.random() < 0.15, committee, rng.random() < 0.6, int(rng.gamma(3, 12 + 8 * committee))))
+        call_centre, red_flag = rng.random() < 0.15, rng.random() < 0.6
+        rows.append(("", name, call_centre, committee, red_flag, int(rng.gamma(3, 12 + 8 * committee))))
     deals = []
     for number, (cid, name, call, committee, red_flag, cycle) in enumerate(rows, start=1):
         outcome = _deal_outcome(rng, call_centre=call, committee=committee, red_flag=red_flag)
@@ -374,7 +381,8 @@ def make_wholesale(seed: int = 11) -> SampleCompany:
             monthly, per_month = base[i] * (1 + rng.normal(0, 0.04, n_months)), 4
         elif pattern[i] == "seasonal":
             swing = rng.uniform(0.2, 0.3)
-            monthly = base[i] * (1 + swing * np.sin(season + rng.uniform(0, 2 * np.pi))) * (1 + rng.normal(0, 0.05, n_months))
+            wave = 1 + swing * np.sin(season + rng.uniform(0, 2 * np.pi))
+            monthly = base[i] * wave * (1 + rng.normal(0, 0.05, n_months))
             per_month = 3
         else:
             activity = rng.uniform(0.15, 0.8)
@@ -429,11 +437,18 @@ _FEMININE = {"Anna", "Daria", "Elena", "Galina", "Irina", "Ksenia", "Maria", "Ol
 def _learner_names(rng, is_company: np.ndarray) -> list[str]:
     """Invented names: a person for each learner, a company for each corporate buyer."""
     companies = iter(_company_names(rng, int(is_company.sum())))
-    given = rng.choice(_GIVEN, len(is_company))
-    family = rng.choice(_FAMILY, len(is_company))
-    # Russian family names take a feminine ending: Anna Orlova, Pavel Orlov
-    return [next(companies) if corp else f"{g} {f}a" if g in _FEMININE and f[-2:] in ("ov", "ev", "in") else f"{g} {f}"
-            for corp, g, f in zip(is_company, given, family)]
+    # every learner a different name (a middle initial widens the choice), so the loader sees no look-alikes
+    initials = "ABDEFGIKLMNOPRSTVZ"
+    picks = rng.choice(len(_GIVEN) * len(initials) * len(_FAMILY), len(is_company), replace=False)
+    names = []
+    for corp, pick in zip(is_company, picks):
+        g, rest = divmod(int(pick), len(initials) * len(_FAMILY))
+        middle, f = divmod(rest, len(_FAMILY))
+        given, family = _GIVEN[g], _FAMILY[f]
+        if given in _FEMININE and family[-2:] in ("ov", "ev", "in"):  # Anna Orlova, Pavel Orlov
+            family += "a"
+        names.append(next(companies) if corp else f"{given} {initials[middle]}. {family}")
+    return names
 
 
 def make_online_school(seed: int = 23) -> SampleCompany:
@@ -504,6 +519,11 @@ _NBSP = "\u00a0"
 
 
 def _ru_money(x: float) -> str:
+    """Money as a Russian Excel prints it: NBSP thousands, a decimal comma, "руб." (cp1251 has no ₽).
+
+    >>> _ru_money(1234567.5).replace("\\u00a0", " "), _ru_money(-40.0)
+    ('1 234 567,50 руб.', '-40,00 руб.')
+    """
     text = f"{abs(x):,.2f}".replace(",", _NBSP).replace(".", ",")
     return f"-{text} руб." if x < 0 else f"{text} руб."
 
@@ -587,3 +607,25 @@ GENERATORS = {"b2b_services": make_b2b_services, "wholesale": make_wholesale, "o
 def make_all_samples(root: Path) -> list[Path]:
     """Regenerate every sample company under `root`."""
     return [write_company(make(), root) for make in GENERATORS.values()]
+
+
+def _same_file(fresh: Path, committed: Path) -> bool:
+    if not committed.is_file():
+        return False
+    if fresh.read_bytes() == committed.read_bytes():
+        return True
+    if fresh.suffix == ".parquet":  # another pyarrow version may write other bytes for the same table
+        return pd.read_parquet(fresh).equals(pd.read_parquet(committed))
+    return False
+
+
+def find_stale_samples(committed_root: Path) -> list[Path]:
+    """Committed sample files that differ from a fresh generation (empty when all are up to date).
+
+    CSV and YAML files must match byte for byte; Parquet files must hold the same table.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        return [Path(committed_root) / folder.name / fresh.name
+                for folder in make_all_samples(Path(tmp))
+                for fresh in sorted(folder.iterdir())
+                if not _same_file(fresh, Path(committed_root) / folder.name / fresh.name)]
