@@ -454,7 +454,7 @@ th { background: #e8f1ea; font-size: 9.5pt; }
 tr { break-inside: avoid; }
 td.blank { height: 10mm; }
 td.example { color: #444; font-style: italic; }
-td.tick { text-align: center; width: 11mm; }
+td.tick, th.tick { text-align: center; width: 11mm; }
 td.tick span.box { margin: 0; }
 code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 9pt; background: #f2f2f2; padding: 0 0.8mm; }
 p.caption { margin: 2mm 0 1mm; font-weight: bold; }
@@ -468,7 +468,7 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
     box = '<span class="box"></span>'
     out: list[str] = []
     if kind == "text":
-        out += [f"<p>{inline_html(i['text'][L])}</p>" for i in run]
+        out += [f'<p id="{i["id"]}">{inline_html(i["text"][L])}</p>' for i in run]
     elif kind == "point":
         out += ["<ul>"] + [f'<li id="{i["id"]}">{inline_html(i["text"][L])}</li>' for i in run] + ["</ul>"]
     elif kind == "step":
