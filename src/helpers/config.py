@@ -91,8 +91,79 @@ class CriteriaSettings(_Section):
 class DealsSettings(_Section):
     """Deal outcomes and their reasons (step 4)."""
 
-    # group name -> keywords (any language); a reason containing a keyword joins the group
+    # group name -> keywords (any language); a reason containing a word starting with a keyword joins
+    # the group. These add to the built-in groups (price, budget, timing, ...); a same-named group replaces one.
     reason_groups: dict[str, list[str]] = Field(default_factory=dict)
+    # false: use only the groups above, without the built-in ones
+    default_groups: bool = True
+
+
+class AuditSettings(_Section):
+    """The client and price audit and the typology tags (step 1). Every line is a rule of thumb to tune."""
+
+    # size bands by cumulative share of revenue, largest clients first: large while the clients before
+    # hold less than the first share, medium while less than the second, small after (upper-class rule)
+    size_shares: tuple[float, float] = (0.50, 0.80)
+    # balance verdicts: "few large" when half the revenue sits with this many clients or fewer ...
+    few_large_clients: int = 3
+    # ... "small-heavy" when small clients are more than this share of all clients ...
+    small_heavy_share: float = 0.90
+    # ... "flat" when large clients are more than this share of all clients (no one stands out)
+    flat_large_share: float = 0.25
+    # one client above this share of revenue or margin is a mono-client risk
+    mono_client_share: float = 0.50
+    # the "top N%" line of the concentration table
+    top_share: float = 0.10
+    # purchase price bands: [cheap below, expensive from] in the company's currency, or "auto" (terciles)
+    price_limits: tuple[float, float] | Literal["auto"] = "auto"
+    # the example target mix of purchases (seed 001: ~50% cheap, 20% mid, 20% expensive; tune it)
+    target_mix: dict[Literal["cheap", "mid", "expensive"], float] = Field(
+        default_factory=lambda: {"cheap": 0.50, "mid": 0.20, "expensive": 0.20})
+    # gold: the fewest clients holding this share of revenue (or of margin), at most gold_max_share of clients
+    gold_share: float = 0.50
+    gold_max_share: float = 0.20
+    # bronze: the clients that together hold only the last bronze_share of revenue (and of margin)
+    bronze_share: float = 0.05
+    # key clients one manager can look after
+    key_clients_per_manager: int = 3
+    # typology: sleeping = active in >= sleeping_min_months months, then silent for the last sleeping_quiet_months
+    sleeping_min_months: int = 3
+    sleeping_quiet_months: int = 3
+    # loyal = bought in >= loyal_active_share of the months since the first purchase, over >= loyal_min_months
+    loyal_active_share: float = 0.60
+    loyal_min_months: int = 6
+    # new = first purchase within the last new_months months of the data
+    new_months: int = 3
+    # superconsumer = revenue in the top super_top_share, purchases and average cheque above the median
+    super_top_share: float = 0.10
+    # small fry = average cheque in the bottom small_fry_share of clients
+    small_fry_share: float = 0.25
+    # bad signals: payment delay of at least late_payment_days; support hours per unit of revenue in the
+    # top heavy_support_share of clients; a negative margin
+    late_payment_days: float = 30
+    heavy_support_share: float = 0.10
+
+    @field_validator("size_shares")
+    @classmethod
+    def _size_ordered(cls, value):
+        a, b = value
+        if not (0 < a < b < 1):
+            raise ValueError("size_shares must be two shares with 0 < large line < medium line < 1, e.g. [0.5, 0.8]")
+        return value
+
+    @field_validator("price_limits")
+    @classmethod
+    def _price_ordered(cls, value):
+        if value != "auto" and not (0 <= value[0] < value[1]):
+            raise ValueError("price_limits must be two amounts with 0 <= cheap limit < expensive limit, or auto")
+        return value
+
+    @field_validator("target_mix")
+    @classmethod
+    def _mix_total(cls, value):
+        if any(v < 0 for v in value.values()) or sum(value.values()) > 1 + 1e-9:
+            raise ValueError("target_mix shares must be non-negative and add up to at most 1")
+        return value
 
 
 class CompanySettings(_Section):
@@ -110,6 +181,7 @@ class CompanySettings(_Section):
     score: ScoreSettings = Field(default_factory=ScoreSettings)
     criteria: CriteriaSettings = Field(default_factory=CriteriaSettings)
     deals: DealsSettings = Field(default_factory=DealsSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
