@@ -127,7 +127,7 @@ def build() -> None:
     body = [f"К{i};0{i}.03.2025;{v.replace('.', ',')}" for i, v in enumerate(items, start=1)]
     case("totals_row_itogo", {"transactions.csv": lines(
         "Код клиента;Дата;Сумма", *body, f"Итого;;{total.replace('.', ',')}").encode("cp1251")},
-        {"ok": True, "money": {"transactions": total}, "file": {"transactions": {"rows_read": 5, "rows_used": 5}},
+        {"ok": True, "money": {"transactions": total}, "file": {"transactions": {"rows_read": 6, "rows_used": 5}},
          "problems": [{"code": "totals_row", "severity": "warning", "file": "transactions.csv", "row": 7}]})
 
     # 5. Salesforce report: Windows-1252, footer lines, 18-character case-sensitive ids

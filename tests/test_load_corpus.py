@@ -93,8 +93,24 @@ def test_case(name):
         amounts = getattr(company, kind)["amount"]
         # to the cent, with exact decimal arithmetic on the parsed values
         assert sum((Decimal(repr(v)) for v in amounts), Decimal(0)).quantize(Decimal("0.01")) == Decimal(total)
+    if result.ok:
+        _assert_every_row_accounted_for(result)
     after = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert after == before  # inputs are never modified
+
+
+ROW_DROPS = {"totals_row", "wrong_field_count", "blank_id", "blank_tier", "blank_date", "blank_amount",
+             "blank_outcome", "unknown_client"}
+
+
+def _assert_every_row_accounted_for(result):
+    """Nothing is lost: each data row of a file is used, or named in a problem with its row number."""
+    for report in result.files:
+        dropped = [p for p in result.problems if p.file == report.path.name and p.code in ROW_DROPS]
+        assert all(p.row is not None for p in dropped)
+        counted = sum(p.details.get("count", 0) for p in result.problems
+                      if p.file == report.path.name and p.code == "other_currency_rows")
+        assert report.rows_read == report.rows_used + len({p.row for p in dropped}) + counted, report
 
 
 def test_totals_row_equals_the_loaded_sum():

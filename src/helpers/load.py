@@ -275,7 +275,9 @@ def _load_placement(raw, report, settings, problems):
                                 count=int(plain.sum())))
     report.columns = {h: (c, "tier" if c == "tier" else "text") for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
-    return frame[["client_id", "tier"] + (["note"] if "note" in frame else [])].reset_index(drop=True)
+    # the file row stays with each placement until the cross-check has reported unknown clients
+    frame = frame.assign(_row=rows.iloc[[int(i) for i in frame.index]].to_numpy())
+    return frame[["client_id", "tier"] + (["note"] if "note" in frame else []) + ["_row"]].reset_index(drop=True)
 
 
 def _load_transactions(raw, report, settings, problems):
@@ -375,10 +377,13 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
     file_of = {f.kind: f.path.name for f in files}
     if placement is not None:
         unknown = placement[~placement["client_id"].isin(known)]
-        for cid in unknown["client_id"]:
-            problems.append(problem("unknown_client", "warning", file=file_of["placement"], column="client_id",
-                                    value=cid, where=file_of.get("clients", "clients")))
-        placement = placement[placement["client_id"].isin(known)]
+        for cid, row in zip(unknown["client_id"], unknown["_row"]):
+            problems.append(problem("unknown_client", "warning", file=file_of["placement"], row=int(row),
+                                    column="client_id", value=cid, where=file_of.get("clients", "clients")))
+        placement = placement[placement["client_id"].isin(known)].drop(columns="_row").reset_index(drop=True)
+        for report in files:
+            if report.kind == "placement":
+                report.rows_used = len(placement)
     if transactions is not None:
         unknown = sorted(set(transactions["client_id"]) - known)
         if unknown:
