@@ -109,6 +109,7 @@ def test_b2b_has_the_described_size_and_files(b2b):
     assert set(t["deals"]["outcome"]) == {"won_fast", "won", "stalled", "refused"}
     assert len(t["prospects"]) == 30 and (t["prospects"] == "").any().any()  # some traits unknown
     assert set(b2b.settings["first_contact_traits"]) <= set(t["clients"].columns)
+    assert set(b2b.settings["first_contact_traits"]) <= set(t["prospects"].columns)
 
 
 def test_b2b_a_clients_have_their_own_call_centre_far_more_often(b2b_placed):
@@ -258,8 +259,11 @@ def test_ru_twin_is_a_russian_excel_export(ru_transactions):
     clients = (SAMPLE_DIR / "ru_crm_export" / "clients.csv").read_bytes().decode("cp1251")
     header = clients.splitlines()[0].split(";")
     assert {"ID клиента", "Контрагент", "Отрасль", "Численность"} <= set(header)
-    column = header.index("Свой колл-центр")
-    assert {line.split(";")[column] for line in clients.splitlines()[1:]} == {"да", "нет"}
+    rows = [line.split(";") for line in clients.splitlines()[1:]]
+    assert {row[header.index("Свой колл-центр")] for row in rows} == {"да", "нет"}
+    assert {row[header.index("Отрасль")] for row in rows} == set(samples.RU_VALUES["industry"].values())
+    settings = samples.make_ru_crm_export().settings
+    assert set(settings["first_contact_traits"]) <= set(header) and settings["language"] == "ru"
 
 
 def test_ru_twin_money_equals_the_clean_company_to_the_cent(ru_transactions):

@@ -316,6 +316,7 @@ def _b2b_deals(rng, clients: pd.DataFrame, true_tier: np.ndarray, *, n_leads: in
 
 
 def _b2b_prospects(rng, n: int) -> pd.DataFrame:
+    """New leads with the first-contact traits of the clients; a seller does not always learn every one."""
     headcount = np.round(np.exp(rng.normal(3.4, 1.0, n))).astype(int) + 3
     out = pd.DataFrame({
         "prospect_id": [f"P{i:03d}" for i in range(1, n + 1)],
@@ -324,10 +325,15 @@ def _b2b_prospects(rng, n: int) -> pd.DataFrame:
         "headcount": headcount.astype(object),
         "region": rng.choice(["North", "South", "Central", "East", "West"], n),
         "has_call_centre": rng.choice(["yes", "no"], n, p=[0.4, 0.6]).astype(object),
-        "decision_maker": rng.choice(["owner", "committee", "procurement"], n),
+        "decision_maker": rng.choice(["owner", "committee", "procurement"], n).astype(object),
         "came_from": rng.choice(["referral", "ads", "cold call", "event"], n),
+        "outsourced_accounting": rng.choice(["yes", "no"], n, p=[0.4, 0.6]).astype(object),
+        "office_m2": (np.round(headcount * rng.uniform(4, 9, n), -1).astype(int)).astype(object),
+        "uses_messenger": rng.choice(["yes", "no"], n),
+        "founded": rng.integers(1995, 2025, n),
+        "city_size": rng.choice(["million+", "large", "medium", "small"], n),
     })
-    for column in ("has_call_centre", "headcount"):  # a seller does not always learn everything
+    for column in ("has_call_centre", "headcount", "decision_maker", "office_m2", "outsourced_accounting"):
         out.loc[rng.random(n) < 0.15, column] = ""
     return out
 
@@ -511,11 +517,34 @@ RU_HEADERS = {
               "reason": "Причина", "created": "Дата создания", "closed": "Дата закрытия", "amount": "Бюджет"},
     "prospects": {"prospect_id": "ID лида", "name": "Компания", "industry": "Отрасль", "headcount": "Численность",
                   "region": "Регион", "has_call_centre": "Свой колл-центр", "decision_maker": "Кто решает",
-                  "came_from": "Источник"},
+                  "came_from": "Источник", "outsourced_accounting": "Бухгалтерия на аутсорсе",
+                  "office_m2": "Площадь офиса, м2", "uses_messenger": "Мессенджер", "founded": "Год основания",
+                  "city_size": "Размер города"},
 }
 RU_OUTCOMES = {"won_fast": "Быстро выиграна", "won": "Успешно реализовано", "stalled": "Зависла",
                "refused": "Закрыто и не реализовано"}
 _NBSP = "\u00a0"
+_YES_NO_RU = {"yes": "да", "no": "нет", "": ""}
+# category values as a Russian team types them; unknown ("") stays empty
+RU_VALUES = {
+    "industry": {"retail": "розница", "logistics": "логистика", "it": "ИТ", "healthcare": "медицина",
+                 "finance": "финансы", "education": "образование"},
+    "region": {"North": "Север", "South": "Юг", "Central": "Центр", "East": "Восток", "West": "Запад"},
+    "decision_maker": {"owner": "собственник", "committee": "комитет", "procurement": "отдел закупок"},
+    "came_from": {"referral": "рекомендация", "ads": "реклама", "cold call": "холодный звонок",
+                  "event": "мероприятие"},
+    "city_size": {"million+": "миллионник", "large": "крупный", "medium": "средний", "small": "малый"},
+    "has_call_centre": _YES_NO_RU, "outsourced_accounting": _YES_NO_RU, "uses_messenger": _YES_NO_RU,
+}
+
+
+def _in_russian(df: pd.DataFrame) -> pd.DataFrame:
+    """Category and yes/no values in Russian (a copy); numbers and IDs untouched."""
+    out = df.copy()
+    for column, words in RU_VALUES.items():
+        if column in out.columns:
+            out[column] = out[column].map(lambda v, words=words: words.get(v, v))
+    return out
 
 
 def _ru_money(x: float) -> str:
@@ -537,11 +566,8 @@ def _ru_date(value) -> str:
 def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     """The b2b_services company exported as a Russian CRM / Excel would: cp1251, `;`, decimal commas."""
     base = make_b2b_services(seed)
-    yes_no = {"yes": "да", "no": "нет", "": ""}
     tables = {}
-    clients = base.tables["clients"].copy()
-    for column in ("has_call_centre", "outsourced_accounting", "uses_messenger"):
-        clients[column] = clients[column].map(yes_no)
+    clients = _in_russian(base.tables["clients"])
     clients["client_since"] = clients["client_since"].map(_ru_date)
     clients["support_hours"] = clients["support_hours"].map(lambda v: f"{v:.1f}".replace(".", ","))
     tables["clients"] = clients.rename(columns=RU_HEADERS["clients"])
@@ -561,8 +587,7 @@ def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     deals["closed"] = deals["closed"].map(_ru_date)
     deals["amount"] = deals["amount"].map(_ru_money)
     tables["deals"] = deals.rename(columns=RU_HEADERS["deals"])
-    prospects = base.tables["prospects"].copy()
-    prospects["has_call_centre"] = prospects["has_call_centre"].map(yes_no)
+    prospects = _in_russian(base.tables["prospects"])
     tables["prospects"] = prospects.rename(columns=RU_HEADERS["prospects"])
     headers = RU_HEADERS["clients"]
     settings = dict(base.settings, name="Нордвинд Сервис", language="ru",
