@@ -202,6 +202,10 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
     except OSError as exc:
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
+    except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
+        problems.append(problem("unreadable", file=path.name, reason=type(exc).__name__))
+        files.append(_report(kind, path, None))
+        return None
     problems.extend(raw.problems)
     report = _report(kind, path, raw)
     files.append(report)
