@@ -265,3 +265,65 @@ def preview(sections: list[Section]):
     html = render_report_html(sections, title="", subtitle="")
     body = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
     return HTML(body)
+
+
+def _interval(low: float, high: float) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return ""
+    return f"[{low:+.2f}; {high:+.2f}]"
+
+
+def section_traits(wb) -> Section | None:
+    """Step 3: how the tiers differ, ranked, with counts and intervals."""
+    from .plots import traits as trait_plots
+
+    comparison = wb.traits
+    s = Section("traits", t("report.traits.title"), t("report.traits.intro"))
+    s.note(t(f"report.traits.source_{comparison.source}"), "caveat")
+    s.kpis([(t(f"report.traits.tier_{tier}"), int(n)) for tier, n in comparison.counts.items()])
+    contrasts = comparison.contrasts
+    if contrasts is None or contrasts.empty:
+        s.note(t("report.traits.none"))
+        return s
+    s.figure(trait_plots.plot_effect_forest(comparison), t("report.traits.forest_alt"))
+    shown = contrasts[contrasts["note"].isna()].sort_values(["contrast", "rank"]).groupby("contrast").head(8)
+    table = pd.DataFrame({
+        t("report.traits.col_contrast"): shown["contrast"],
+        t("report.traits.col_trait"): shown["trait"] + shown["level"].map(lambda v: f" = {v}" if pd.notna(v) else ""),
+        t("report.traits.col_when"): shown["visibility"],
+        t("report.traits.col_n"): shown["n_group"].astype(int).astype(str) + " / " + shown["n_rest"].astype(int).astype(str),
+        t("report.traits.col_group"): shown["value_group"].round(2),
+        t("report.traits.col_rest"): shown["value_rest"].round(2),
+        t("report.traits.col_effect"): shown["effect"].round(2).astype(str) + " " +
+        [_interval(lo, hi) for lo, hi in zip(shown["effect_low"], shown["effect_high"])],
+        t("report.traits.col_q"): shown["q_value"].map(lambda q: f"{q:.3f}" if pd.notna(q) else ""),
+    })
+    s.table(table, t("report.traits.table_caption"))
+    top = shown[shown["q_value"] < 0.05]["trait"].drop_duplicates().head(3)
+    for trait in top:
+        s.figure(trait_plots.plot_trait_distribution(comparison, trait), t("report.traits.dist_alt", trait=trait))
+    if comparison.skipped is not None and len(comparison.skipped):
+        s.heading(t("report.traits.skipped"))
+        s.table(comparison.skipped)
+    return s
+
+
+def section_deals(wb) -> Section | None:
+    """Step 4's first half: why deals went fast, stalled or were refused."""
+    from .plots import traits as trait_plots
+
+    summary = wb.deals
+    if summary is None:
+        return None
+    s = Section("deals", t("report.deals.title"), t("report.deals.intro"))
+    s.figure(trait_plots.plot_deal_reasons(summary), t("report.deals.reasons_alt"))
+    s.table(summary.reasons_by_outcome, t("report.deals.reasons_caption"), index=True)
+    s.heading(t("report.deals.cycle_title"))
+    s.figure(trait_plots.plot_deal_cycle(summary), t("report.deals.cycle_alt"))
+    s.table(summary.cycle_by_tier, index=True)
+    s.heading(t("report.deals.examples"))
+    s.table(summary.examples, max_rows=15)
+    return s
+
+
+SECTION_BUILDERS.extend([section_traits, section_deals])
