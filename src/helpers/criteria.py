@@ -193,9 +193,12 @@ def nice_threshold(low: float, high: float) -> float:
     for power in range(top, -8, -1):
         for mult in (10, 5, 2, 1):
             step = mult * 10.0 ** (power - 1)
-            candidate = (math.floor(low / step) + 1) * step
+            # rounding can land a hair on either side of `low`, so check the rounded value itself
+            candidate = round((math.floor(low / step) + 1) * step, 10)
+            if candidate <= low:
+                candidate = round(candidate + step, 10)
             if low < candidate <= high:
-                return float(round(candidate, 10))
+                return float(candidate)
     return float(high)
 
 
@@ -282,13 +285,19 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
                 ib = np.flatnonzero(cond_trait == tb)
                 if not len(ia) or not len(ib):
                     continue
+                # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
+                overlap = cond_matrix[ia] @ cond_matrix[ib].T
+                sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
+                sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
+                keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
+                if not keep.any():
+                    continue
                 family = len(pair_traits)
                 pair_traits.append((ta, tb))
-                for i in ia:
-                    for j in ib:
-                        pair_i.append(i)
-                        pair_j.append(j)
-                        pair_family.append(family)
+                for a, b in zip(*np.nonzero(keep)):
+                    pair_i.append(ia[a])
+                    pair_j.append(ib[b])
+                    pair_family.append(family)
     return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, np.array(pair_i, dtype=int),
                      np.array(pair_j, dtype=int), np.array(pair_family, dtype=int), pair_traits)
 
@@ -302,11 +311,13 @@ def hypergeom_z(k, m, big_k, big_n):
     >>> round(float(hypergeom_z(8, 10, 20, 100)), 3)
     4.56
     """
-    k = np.asarray(k, dtype=float)
-    m = np.asarray(m, dtype=float)
+    # float32 is ample for a ranking statistic and halves the work on the big pair matrices
+    k = np.asarray(k, dtype=np.float32)
+    m = np.asarray(m, dtype=np.float32)
+    big_n = np.asarray(big_n, dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.asarray(big_k, dtype=float) / big_n
-        var = m * p * (1 - p) * (big_n - m) / (np.asarray(big_n, dtype=float) - 1)
+        p = np.asarray(big_k, dtype=np.float32) / big_n
+        var = m * p * (1 - p) * (big_n - m) / (big_n - 1)
         z = (k - m * p - 0.5) / np.sqrt(var)
     return np.where(var > 0, z, -np.inf)
 
@@ -518,7 +529,7 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
             continue
         d = DIRECTIONS[f // per_dir]
         node = _family_node(prep, f, best[f])
-        mask = node.evaluate(pd.DataFrame(_columns_for(prep, node))).fillna(False).to_numpy(dtype=bool)
+        mask = _family_mask(prep, f % per_dir, best[f])
         row = _count_row(mask, y, d)
         if not row["lift"] > 1:
             continue
@@ -550,20 +561,17 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
     return _Analysis(rows, nodes, null_max, chance_line, _rules_tried(prep), n_fam, team_rows)
 
 
-def _columns_for(prep: _Prepared, node: Node) -> dict[str, Any]:
-    """The trait columns a rule needs, rebuilt from the prepared arrays (values in the data's own words)."""
-    out: dict[str, Any] = {}
-    for tr in prep.traits:
-        if tr.name not in node.traits:
-            continue
-        if tr.kind == "number":
-            out[tr.name] = tr.values
-        elif tr.kind == "yesno":
-            out[tr.name] = pd.array([None if c < 0 else bool(tr.labels[c][0]) for c in tr.codes], dtype="boolean")
-        else:
-            # a pooled code stands for several names; the first is enough to place the client in its pool
-            out[tr.name] = pd.array([None if c < 0 else tr.labels[c][0] for c in tr.codes], dtype="string")
-    return out
+def _family_mask(prep: _Prepared, local: int, best: _Best) -> np.ndarray:
+    """Which clients the winning rule of a family covers (unknown values are not covered)."""
+    if best.kind == "pair":
+        i, j = best.ident
+        return (prep.cond_matrix[i] * prep.cond_matrix[j]).astype(bool)
+    tr = prep.traits[local]
+    if best.kind == "number":
+        values = np.nan_to_num(tr.values, nan=-np.inf)
+        known = ~np.isnan(tr.values)
+        return known & (values >= best.threshold) if best.ident == ">=" else known & (values < best.threshold)
+    return np.isin(tr.codes, sorted(best.ident))
 
 
 def _select_pairs(rows: list[dict]) -> list[dict]:
