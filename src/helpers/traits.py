@@ -128,6 +128,11 @@ class TraitComparison:
     first_contact: list[str] = field(default_factory=list)
     min_group: int = 5
 
+    def explain_source(self) -> str:
+        """One sentence: whose tiers are compared, how many clients, and why."""
+        counts = ", ".join(f"{tier} {n}" for tier, n in self.counts.items())
+        return t(f"traits.source_{self.source}", total=int(self.counts.sum()), counts=counts)
+
     def ranked(self, contrast: str = "A vs rest", *, first_contact_only: bool = False) -> pd.DataFrame:
         """The rows of one contrast in rank order (optionally only first-contact traits)."""
         rows = self.contrasts[self.contrasts["contrast"] == contrast]
@@ -379,6 +384,7 @@ def compare_traits(company: Company, tiers_table: pd.DataFrame, *, contrasts=DEF
             contrast_rows.append(row)
 
     distributions = pd.DataFrame(dist_rows).reindex(columns=DISTRIBUTION_COLUMNS)
+    distributions[["n", "count", "missing"]] = distributions[["n", "count", "missing"]].astype("Int64")
     table = pd.DataFrame(contrast_rows).reindex(columns=CONTRAST_COLUMNS)
     table["first_contact"] = table["first_contact"].astype(bool)
     table = _rank_contrasts(table)[CONTRAST_COLUMNS] if len(table) else table
