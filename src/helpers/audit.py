@@ -349,7 +349,8 @@ class PriceMix:
                    (purchase_share - target_share)
     by_size        per size band (rows) the share of its purchases in each price band, plus purchases
     limits         (cheap below, expensive from) in the company's currency
-    limits_source  "auto" (terciles of purchase amounts) or "fixed" (company.yml)
+    limits_source  "auto" (see `auto_price_limits`) or "fixed" (company.yml)
+    currency       the currency of the limits
     verdicts       the mix in plain words
     notes          how it was computed, and that the target is an example to tune
     """
@@ -358,6 +359,7 @@ class PriceMix:
     by_size: pd.DataFrame
     limits: tuple[float, float]
     limits_source: str
+    currency: str = ""
     verdicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -464,7 +466,7 @@ def audit_price_mix(company: Company) -> PriceMix | None:
     if low == high:
         notes.append(t("audit.price.note_equal_limits"))
     return PriceMix(bands=bands, by_size=by_size, limits=(low, high), limits_source=source,
-                    verdicts=verdicts, notes=notes)
+                    currency=company.currency, verdicts=verdicts, notes=notes)
 
 
 # --------------------------------------------------------------------------- key clients
