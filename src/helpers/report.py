@@ -327,3 +327,102 @@ def section_deals(wb) -> Section | None:
 
 
 SECTION_BUILDERS.extend([section_traits, section_deals])
+
+
+def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        t("report.criteria.col_rule"): rows["rule"],
+        t("report.criteria.col_points_to"): rows["points_to"].map(lambda v: t(f"report.criteria.points_{v}")),
+        t("report.criteria.col_evidence"): rows["evidence"].map(lambda v: t(f"report.criteria.evidence_{v}")),
+        t("report.criteria.col_support"): rows["support"].astype(int),
+        t("report.criteria.col_counts"): rows["n_a"].astype(int).astype(str) + " / " + rows["n_b"].astype(int).astype(str)
+        + " / " + rows["n_c"].astype(int).astype(str),
+        t("report.criteria.col_share"): [f"{s:.0%} [{lo:.0%}–{hi:.0%}]" for s, lo, hi in
+                                         zip(rows["share"], rows["ci_low"], rows["ci_high"])],
+        t("report.criteria.col_p"): rows["p_adjusted"].map(lambda p: f"{p:.3f}" if pd.notna(p) else ""),
+        t("report.criteria.col_stability"): rows["stability"].map(lambda s: f"{s:.0%}" if pd.notna(s) else ""),
+        t("report.criteria.col_known"): rows["first_contact"].map(
+            lambda v: t("report.criteria.first_contact") if v else t("report.criteria.after_sale")),
+    })
+
+
+def section_criteria(wb) -> Section:
+    """Step 4: candidate criteria with their evidence, the guard against chance, and the backtest."""
+    from .plots import criteria as criteria_plots
+
+    result = wb.criteria
+    table = result.table
+    s = Section("criteria", t("report.criteria.title"), t("report.criteria.intro"))
+    s.note(t("report.criteria.guard", tried=result.rules_tried, permutations=result.permutations), "caveat")
+    data_rows = table[table["source"] == "data"]
+    supported = data_rows[data_rows["evidence"] == "supported"]
+    s.kpis([(t("report.kpi.supported"), len(supported)),
+            (t("report.criteria.kpi_weak"), int((data_rows["evidence"] == "weak").sum())),
+            (t("report.criteria.kpi_tried"), result.rules_tried)])
+    if len(supported):
+        s.figure(criteria_plots.plot_criteria(data_rows), t("report.criteria.plot_alt"))
+        for target, key in (("A", "signs"), ("C", "flags")):
+            part = supported[supported["points_to"] == target]
+            s.heading(t(f"report.criteria.{key}_title", count=len(part)))
+            s.table(_rules_table(part)) if len(part) else s.text(t("report.criteria.none_of_kind"))
+    else:
+        s.note(t("report.criteria.none_supported"), "warning")
+    weak = data_rows[data_rows["evidence"] == "weak"]
+    if len(weak):
+        s.heading(t("report.criteria.weak_title"))
+        s.table(_rules_table(weak), t("report.criteria.weak_caption"), max_rows=15)
+    team = table[table["source"] == "team"]
+    if len(team):
+        s.heading(t("report.criteria.team_title"))
+        s.table(_rules_table(team).assign(**{t("report.criteria.col_status"): team["status"].to_numpy()}))
+    if result.backtest is not None:
+        s.heading(t("report.criteria.backtest_title"))
+        s.table(result.backtest.table)
+        s.note(result.backtest.caveat, "caveat")
+    return s
+
+
+def section_checklist(wb) -> Section:
+    """The one-page qualification checklist for sales, and the ideal-client profile for marketing."""
+    from .handoff import build_checklist, build_profile
+
+    checklist = build_checklist(wb.criteria)
+    s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
+    s.note(checklist["source_note"], "caveat")
+    if checklist["empty"]:
+        s.note(checklist["empty"], "warning")
+    else:
+        rows = [{t("report.checklist.question"): q["question"],
+                 t("report.checklist.target"): " · ".join(q["target_answers"]) or "—",
+                 t("report.checklist.red_flag"): " · ".join(q["red_flag_answers"]) or "—",
+                 t("report.checklist.answer"): "☐ " + t("report.checklist.yes_target") + "   ☐ "
+                 + t("report.checklist.yes_flag") + "   ☐ ?"} for q in checklist["questions"]]
+        s.table(pd.DataFrame(rows))
+    s.heading(t("report.checklist.route_title"))
+    s.text(checklist["route_rule"])
+    profile = build_profile(wb.criteria)
+    s.heading(profile["title"])
+    s.text(profile["intro"] + " " + profile["size"])
+    if profile["empty"]:
+        s.note(profile["empty"], "warning")
+    s.bullets(profile["signs"])
+    s.bullets(profile["avoid"])
+    return s
+
+
+def section_prospects(wb) -> Section | None:
+    """Prospects scored with the accepted criteria: verdict, reasons and route."""
+    from .prospects import count_verdicts
+
+    scored = wb.prospects
+    if scored is None:
+        return None
+    s = Section("prospects", t("report.prospects.title"), t("report.prospects.intro"))
+    s.table(count_verdicts(scored))
+    columns = [c for c in ("prospect_id", "name", "verdict", "route", "signs_met", "red_flags_met", "to_ask")
+               if c in scored.columns]
+    s.table(scored[columns], max_rows=30)
+    return s
+
+
+SECTION_BUILDERS.extend([section_criteria, section_checklist, section_prospects])
