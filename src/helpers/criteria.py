@@ -505,7 +505,8 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
     same = np.zeros(n_fam)
     thresholds: list[list[float]] = [[] for _ in range(n_fam)]
     team_stable = np.zeros(len(team_masks))
-    team_lines = [float(np.quantile(np.concatenate(z), 1 - settings.alpha)) if z else math.inf for z in team_null]
+    team_lines = [float(np.quantile(np.nan_to_num(np.concatenate(z), neginf=-10.0), 1 - settings.alpha)) if z else math.inf
+                  for z in team_null]
     for _ in range(bootstrap):
         idx = rng.integers(0, prep.n, prep.n)
         scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), min_support, details=True)

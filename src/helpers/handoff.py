@@ -24,7 +24,7 @@ from .rules import conditions_of, trait_label
 EVIDENCE_FILLS = {"supported": "#d9f0d3", "weak": "#fee8c8", "insufficient": "#eeeeee"}
 # Columns of the "criteria" sheet: (column in the table, width, number format or None)
 TABLE_COLUMNS = [
-    ("id", 22, None), ("points_to", 9, None), ("rule", 48, None), ("evidence", 12, None), ("support", 9, "0"),
+    ("id", 26, None), ("points_to", 20, None), ("rule", 48, None), ("evidence", 12, None), ("support", 9, "0"),
     ("n_a", 6, "0"), ("n_b", 6, "0"), ("n_c", 6, "0"), ("share", 9, "0%"), ("ci_low", 9, "0%"),
     ("ci_high", 9, "0%"), ("base_rate", 10, "0%"), ("lift", 7, "0.00"), ("p_value", 9, "0.000"),
     ("p_adjusted", 10, "0.000"), ("stability", 10, "0%"), ("threshold_spread", 10, "0.##"),
@@ -155,6 +155,7 @@ def write_criteria_xlsx(criteria_result: CriteriaResult, path: str | Path) -> Pa
     if len(table):
         sheet.autofilter(0, 0, len(table), len(TABLE_COLUMNS) - 1)
     sheet.set_landscape()
+    sheet.set_paper(8)  # A3: the full table stays legible on paper
     sheet.fit_to_pages(1, 0)
 
     # --- sheet 2: the sales checklist
