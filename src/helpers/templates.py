@@ -430,7 +430,7 @@ html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; font-size: 10.5pt; line-height: 1.4;
        color: #1a1a1a; max-width: 190mm; margin: 0 auto; padding: 8mm 0; }
 h1 { font-size: 18pt; margin: 0 0 2mm; border-bottom: 2px solid #1b7837; padding-bottom: 1.5mm; }
-h2 { font-size: 12.5pt; margin: 6mm 0 2mm; color: #1b4d2b; break-after: avoid; }
+h2 { font-size: 12.5pt; margin: 5mm 0 2mm; color: #1b4d2b; break-after: avoid; }
 p.summary { margin: 0 0 4mm; color: #333; }
 section { break-inside: auto; }
 .fields { display: flex; flex-wrap: wrap; gap: 2mm 8mm; margin: 0 0 3mm; }
@@ -442,12 +442,13 @@ ul.checks { list-style: none; padding-left: 0; }
 ul.checks li { padding-left: 7mm; text-indent: -7mm; }
 span.box { display: inline-block; width: 4mm; height: 4mm; border: 1.4px solid #333; border-radius: 0.6mm;
            vertical-align: -0.6mm; margin-right: 2.5mm; text-indent: 0; background: #fff; }
-dl.terms dt { font-weight: bold; float: left; clear: left; width: 30mm; }
-dl.terms dd { margin: 0 0 1.8mm 32mm; }
+dl.terms { display: grid; grid-template-columns: minmax(8mm, max-content) 1fr; column-gap: 4mm; row-gap: 1.8mm; }
+dl.terms dt { font-weight: bold; max-width: 44mm; overflow-wrap: anywhere; break-after: avoid; }
+dl.terms dd { margin: 0; }
 dl.terms .task { display: block; color: #333; font-style: italic; }
 div.field { margin: 2mm 0 4mm; break-inside: avoid; }
 div.field p { margin: 0 0 1mm; font-weight: bold; }
-div.line { border-bottom: 1px solid #9a9a9a; height: 7.5mm; }
+div.line { border-bottom: 1px solid #9a9a9a; height: 7mm; }
 table { width: 100%; border-collapse: collapse; margin: 1mm 0 4mm; }
 th, td { border: 1px solid #777; padding: 1.2mm 1.8mm; vertical-align: top; text-align: left; }
 th { background: #e8f1ea; font-size: 9.5pt; }
@@ -458,7 +459,7 @@ td.tick, th.tick { text-align: center; width: 11mm; }
 td.tick span.box { margin: 0; }
 code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 9pt; background: #f2f2f2; padding: 0 0.8mm; }
 p.caption { margin: 2mm 0 1mm; font-weight: bold; }
-footer { margin-top: 8mm; padding-top: 2mm; border-top: 1px solid #bbb; font-size: 8.5pt; color: #555; }
+footer { margin-top: 4mm; padding-top: 1.5mm; border-top: 1px solid #bbb; font-size: 8.5pt; color: #555; }
 @media print { body { padding: 0; max-width: none; } }
 """.strip()
 
@@ -539,11 +540,33 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
     return out
 
 
-def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = "") -> str:
+def css_string(text: str) -> str:
+    r"""`text` as a quoted CSS string that cannot close the string or the <style> element.
+
+    >>> print(css_string('say "hi" </style>'))
+    "say \22 hi\22  \3c /style\3e "
+    """
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>' or ord(ch) < 32:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = "", print_footer: str = "") -> str:
     """A complete, self-contained HTML page: inline CSS, no scripts, nothing fetched.
 
-    `title` is plain text (escaped here); `body` lines must already be safe HTML.
+    `title` is plain text (escaped here); `body` lines must already be safe HTML. `print_footer`
+    (plain text) goes into the bottom margin of every printed page with the page number, so a
+    footer never lands alone on an extra sheet; on screen the page's own <footer> shows instead.
     """
+    if print_footer:
+        small = 'font-family: "DejaVu Sans", Arial, sans-serif; font-size: 7.5pt; color: #666;'
+        extra_css += (f"\n@page {{ @bottom-left {{ content: {css_string(print_footer.replace('`', ''))}; {small} }}"
+                      f' @bottom-right {{ content: counter(page) " / " counter(pages); {small} }} }}'
+                      "\n@media print { footer { display: none; } }")
     return "\n".join([
         "<!DOCTYPE html>",
         f'<html lang="{html.escape(lang)}">',
@@ -551,7 +574,7 @@ def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = ""
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title>",
-        f"<style>\n{CSS}\n{extra_css}\n</style>".replace("\n\n</style>", "\n</style>"),
+        f"<style>\n{CSS}\n{extra_css.strip()}\n</style>".replace("\n\n</style>", "\n</style>"),
         "</head>",
         "<body>",
         *body,
@@ -580,9 +603,9 @@ def render_html(sheet: Sheet, lang: str) -> str:
         for kind, run in _runs(section["items"]):
             body += _html_run(kind, run, L)
         body.append("</section>")
-    body.append("<footer>" + inline_html(
-        t("templates.footer", L, id=sheet.id, method=", ".join(map(str, data.get("method", []))))) + "</footer>")
-    return html_page(data["title"][L], body, lang=L)
+    footer = t("templates.footer", L, id=sheet.id, method=", ".join(map(str, data.get("method", []))))
+    body.append("<footer>" + inline_html(footer) + "</footer>")
+    return html_page(data["title"][L], body, lang=L, print_footer=footer)
 
 
 # ---------------------------------------------------------------------------- all outputs

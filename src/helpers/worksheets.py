@@ -267,7 +267,7 @@ def _html_text(frame: pd.DataFrame, info: dict, company: Company, lang: str, pri
     if len(frame) > len(shown):
         body.append(f'<p class="more">{e(t("worksheets.more_rows", lang, count=len(frame) - len(shown)))}</p>')
     body.append("<footer>" + e(t("worksheets.footer", lang)) + "</footer>")
-    return html_page(title, body, lang=lang, extra_css=WORKSHEET_CSS)
+    return html_page(title, body, lang=lang, extra_css=WORKSHEET_CSS, print_footer=t("worksheets.footer", lang))
 
 
 # ---------------------------------------------------------------------------- all three
