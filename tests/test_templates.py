@@ -236,3 +236,11 @@ def test_hostile_text_is_escaped():
 
 def test_rendering_is_deterministic(sheets):
     assert tpl.render_all(sheets) == tpl.render_all(sheets)
+
+
+def test_index_lists_every_sheet_and_both_copies(sheets, rendered):
+    index = rendered["README.md"]
+    for sheet in sheets:
+        for lang in ("en", "ru"):
+            assert f"({lang}/{sheet.id}.md)" in index and f"({lang}/{sheet.id}.html)" in index
+            assert (TEMPLATES_DIR / lang / f"{sheet.id}.html").is_file()

@@ -610,6 +610,22 @@ def render_html(sheet: Sheet, lang: str) -> str:
 
 # ---------------------------------------------------------------------------- all outputs
 
+def render_index(sheets: Sequence[Sheet]) -> str:
+    """templates/README.md: every sheet with its method steps and its copies (generated, so it cannot drift)."""
+    out = [f"<!-- {t('templates.generated', 'en', source='templates/source/*.yml')} -->", "",
+           f"# {t('templates.index.title', 'en')}", "", _md(t("templates.index.intro", "en")), "",
+           "| " + " | ".join(t(f"templates.index.{k}", "en") for k in ("sheet", "method", "english", "russian")) + " |",
+           "|---|---|---|---|"]
+    for sheet in sorted(sheets, key=lambda s: (min(s.data.get("method", [9])), s.id)):
+        title = sheet.data["title"]
+        steps = ", ".join(map(str, sheet.data.get("method", [])))
+        en = f"[{_md_cell(title['en'])}](en/{sheet.id}.md) · [HTML](en/{sheet.id}.html)"
+        ru = f"[{_md_cell(title['ru'])}](ru/{sheet.id}.md) · [HTML](ru/{sheet.id}.html)"
+        out.append(f"| `{sheet.id}` | {steps} | {en} | {ru} |")
+    out += ["", _md(t("templates.index.also", "en")), ""]
+    return "\n".join(out)
+
+
 def render_all(sheets: Sequence[Sheet] | None = None) -> dict[str, str]:
     """Every rendered file, as {path relative to templates/: text}. Deterministic: no dates."""
     sheets = load_sheets() if sheets is None else sheets
@@ -618,6 +634,7 @@ def render_all(sheets: Sequence[Sheet] | None = None) -> dict[str, str]:
         for lang in LANGUAGES:
             out[f"{lang}/{sheet.id}.md"] = render_markdown(sheet, lang)
             out[f"{lang}/{sheet.id}.html"] = render_html(sheet, lang)
+    out["README.md"] = render_index(sheets)
     out["company.yml"] = render_company_yml(sheets, "en")
     for lang in LANGUAGES:
         if lang != "en":
