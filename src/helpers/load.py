@@ -194,7 +194,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         return None
     try:
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
-                         max_mb=settings.load.max_file_mb)
+                         max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind))
     except ReadError as exc:
         problems.append(exc.problem)
         files.append(_report(kind, path, None))
@@ -376,20 +376,27 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
     return frame.reset_index(drop=True)
 
 
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """values.isin(known) through object arrays: Arrow-backed isin walks the known values in Python."""
+    return pd.Series(values.to_numpy(dtype=object), dtype=object).isin(
+        pd.Series(known.to_numpy(dtype=object), dtype=object)).to_numpy()
+
+
 def _cross_check(clients, placement, transactions, deals, files, problems):
-    known = set(clients["client_id"])
+    known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
     if placement is not None:
-        unknown = placement[~placement["client_id"].isin(known)]
+        unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
             problems.append(problem("unknown_client", "warning", file=file_of["placement"], row=int(row),
                                     column="client_id", value=cid, where=file_of.get("clients", "clients")))
-        placement = placement[placement["client_id"].isin(known)].drop(columns="_row").reset_index(drop=True)
+        placement = placement[_isin(placement["client_id"], known)].drop(columns="_row").reset_index(drop=True)
         for report in files:
             if report.kind == "placement":
                 report.rows_used = len(placement)
     if transactions is not None:
-        unknown = sorted(set(transactions["client_id"]) - known)
+        ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
+        unknown = sorted(ids[~_isin(ids, known)].tolist())
         if unknown:
             problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
                                     column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))
