@@ -766,3 +766,43 @@ def describe_rule(row: pd.Series, lang: str | None = None) -> str:
     count = row["n_a"] if tier == "A" else row["n_c"]
     return t("criteria.if_then", lang, rule=row["rule"], count=int(count), support=int(row["support"]), tier=tier,
              share=f"{row['share']:.0%}", base=f"{row['base_rate']:.0%}")
+
+
+def describe_search(result: CriteriaResult) -> str:
+    """A few lines saying what was compared, how much was tried, and how high chance reaches."""
+    supported = result.supported
+    lines = [t(f"criteria.compared.{result.compared_source}"),
+             t("criteria.summary", tried=result.rules_tried, families=result.families // len(DIRECTIONS),
+               permutations=result.permutations, line=f"{result.chance_line:.2f}", supported=len(supported),
+               signs=int((supported["points_to"] == "A").sum()), flags=int((supported["points_to"] == "C").sum()))]
+    if result.first_contact_assumed:
+        lines.append(t("criteria.first_contact_assumed"))
+    return "\n".join(lines)
+
+
+def format_evidence(table: pd.DataFrame, *, max_rows: int | None = None) -> pd.DataFrame:
+    """The criteria table as a person reads it: localised headers, shares as %, the interval as one text.
+
+    >>> row = {"points_to": "A", "rule": "x is 5 or more", "evidence": "supported", "support": 20, "n_a": 15,
+    ...        "n_c": 1, "share": 0.75, "ci_low": 0.53, "ci_high": 0.89, "base_rate": 0.2, "lift": 3.75,
+    ...        "p_adjusted": 0.001, "stability": 0.9, "first_contact": True, "source": "data"}
+    >>> format_evidence(pd.DataFrame([row])).iloc[0, [1, 2, 6, 7]].tolist()
+    ['x is 5 or more', 'supported', '75%', '53%–89%']
+    """
+    rows = table if max_rows is None else table.head(max_rows)
+    out = pd.DataFrame({
+        t("criteria.columns.points_to"): rows["points_to"],
+        t("criteria.columns.rule"): rows["rule"],
+        t("criteria.columns.evidence"): rows["evidence"].map(lambda e: t(f"criteria.evidence.{e}")),
+        t("criteria.columns.support"): rows["support"].astype(int),
+        "A": rows["n_a"].astype(int),
+        "C": rows["n_c"].astype(int),
+        t("criteria.columns.share"): rows["share"].map("{:.0%}".format),
+        t("criteria.columns.ci"): [f"{lo:.0%}–{hi:.0%}" for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
+        t("criteria.columns.base_rate"): rows["base_rate"].map("{:.0%}".format),
+        t("criteria.columns.p_adjusted"): rows["p_adjusted"].map("{:.3f}".format),
+        t("criteria.columns.stability"): rows["stability"].map(lambda s: "" if pd.isna(s) else f"{s:.0%}"),
+        t("criteria.columns.first_contact"): rows["first_contact"].map(
+            lambda f: t("criteria.bool.yes") if f else t("criteria.bool.no")),
+    })
+    return out.reset_index(drop=True)

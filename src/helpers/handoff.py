@@ -193,3 +193,19 @@ def write_criteria_xlsx(criteria_result: CriteriaResult, path: str | Path) -> Pa
     sheet.fit_to_pages(1, 1)
     book.close()
     return write_bytes(buffer.getvalue(), path)
+
+
+def checklist_table(checklist: dict[str, Any]) -> pd.DataFrame:
+    """The checklist's questions as a table (question, target answers, red-flag answers, evidence).
+
+    >>> checklist_table({"questions": [{"question": "Q?", "target_answers": ["a"], "red_flag_answers": [],
+    ...                                 "evidence": ["supported"]}]}).iloc[0].tolist()
+    ['Q?', 'a', '', 'supported']
+    """
+    return pd.DataFrame([{t("criteria.xlsx.question"): q["question"],
+                          t("criteria.xlsx.answer_target"): "; ".join(q["target_answers"]),
+                          t("criteria.xlsx.answer_flag"): "; ".join(q["red_flag_answers"]),
+                          t("criteria.xlsx.evidence"): ", ".join(dict.fromkeys(q["evidence"]))}
+                         for q in checklist["questions"]],
+                        columns=[t("criteria.xlsx.question"), t("criteria.xlsx.answer_target"),
+                                 t("criteria.xlsx.answer_flag"), t("criteria.xlsx.evidence")])
