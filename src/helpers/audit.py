@@ -724,3 +724,20 @@ def hint_manager_load(key_clients: pd.DataFrame, *, per_manager: int = 3) -> str
     """How many managers the gold clients need at `per_manager` key clients each, in plain words."""
     gold = int((key_clients["key_class"] == "gold").sum())
     return t("audit.key.manager_hint", gold=gold, per=per_manager, managers=math.ceil(gold / per_manager))
+
+
+def collect_client_audit(mix: ClientMix, key_clients: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
+    """clients_audit.csv: one row per client with its revenue, size band, key class and typology tags.
+
+    >>> mix = ClientMix(table=pd.DataFrame({"client_id": ["a"], "name": ["A"], "revenue": [5.0], "share": [1.0],
+    ...                                     "cum_share": [1.0], "band": ["large"]}),
+    ...                 bands=pd.DataFrame(), concentration=pd.DataFrame(), hhi=1.0, equivalent_clients=1.0)
+    >>> key = pd.DataFrame({"client_id": ["a"], "key_class": ["gold"], "reason": ["r"]})
+    >>> types = pd.DataFrame({"client_id": ["a"], "types": ["gold"]} | {tag: [tag == "gold"] for tag in DATA_TYPES})
+    >>> collect_client_audit(mix, key, types)[["client_id", "size_band", "key_class", "gold"]].to_dict("records")
+    [{'client_id': 'a', 'size_band': 'large', 'key_class': 'gold', 'gold': True}]
+    """
+    out = mix.table.rename(columns={"band": "size_band", "share": "revenue_share"})
+    out = out.merge(key_clients[["client_id", "key_class", "reason"]].rename(columns={"reason": "key_reason"}),
+                    on="client_id", how="left")
+    return out.merge(types[["client_id", "types", *DATA_TYPES]], on="client_id", how="left")
