@@ -142,11 +142,12 @@ def new_company(company_dir: Path) -> None:
         click.echo(i18n.t("run.exists", path=target), err=True)
         sys.exit(1)
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("clients.csv", "placement.csv", "transactions.csv", "deals.csv", "prospects.csv", "company.yml"):
+    # Only the files every company needs: an optional file left header-only would fail the check.
+    for name in ("clients.csv", "company.yml"):
         source = paths.TEMPLATES_DIR / name
         if source.is_file():
             shutil.copyfile(source, target / name)
-    click.echo(i18n.t("run.new_company", path=target))
+    click.echo(i18n.t("run.new_company", path=target, templates=paths.TEMPLATES_DIR))
 
 
 if __name__ == "__main__":  # pragma: no cover
