@@ -38,7 +38,6 @@ YES_WORDS = {"yes", "true", "да", "y", "1"}
 NO_WORDS = {"no", "false", "нет", "n", "0"}
 STATUSES = ("accepted", "proposed", "rejected")
 SOURCES = ("data", "interview", "deal reasons")
-_NUMBER_OPS = (">=", ">", "<=", "<", "==", "!=")
 
 
 class RuleError(ValueError):
