@@ -236,9 +236,41 @@ def _optional_sections(wb) -> list[Section]:
 SECTION_BUILDERS: list = []
 
 
+def section_client_mix(wb) -> Section:
+    """Step 1's audit: the client mix, concentration, price mix, key clients and client types."""
+    from . import audit
+    from .plots import audit as audit_plots
+
+    company = wb.company
+    s = Section("client_mix", t("report.mix.title"), t("report.mix.intro"))
+    mix = audit.audit_client_mix(company)
+    for warning in mix.warnings:
+        s.note(warning, "warning")
+    s.bullets(mix.verdicts)
+    s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
+    s.table(mix.bands)
+    s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.abc.mono_client_share),
+             t("report.mix.concentration_alt"))
+    price = audit.audit_price_mix(company)
+    if price is not None:
+        s.heading(t("report.mix.price_title"))
+        s.bullets(price.verdicts)
+        s.figure(audit_plots.plot_price_mix(price), t("report.mix.price_alt"))
+        s.bullets(price.notes)
+    key_clients = audit.classify_key_clients(company)
+    s.heading(t("report.mix.key_title"))
+    s.table(audit.summarise_key_clients(key_clients))
+    s.text(audit.hint_manager_load(key_clients))
+    types = audit.summarise_client_types(audit.tag_client_types(company), settings=company.settings.audit)
+    s.heading(t("report.mix.types_title"))
+    s.table(types)
+    return s
+
+
 def build_report(wb) -> list[Section]:
     """Every section of the report, in the order of the method."""
-    return [section_overview(wb), section_data(wb), section_tiers(wb), *_optional_sections(wb)]
+    return [section_overview(wb), section_data(wb), section_client_mix(wb), section_tiers(wb),
+            *_optional_sections(wb)]
 
 
 def report_title(wb) -> tuple[str, str]:
