@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = h / p
     print(f"pandas.read_csv       median {p:6.2f} s  ({', '.join(f'{s:.2f}' for s in plain)})")
     print(f"helpers.load_company  median {h:6.2f} s  ({', '.join(f'{s:.2f}' for s in helpers)})")
+    # on a shared machine the best round of each is the least disturbed estimate; the bar uses medians
+    print(f"ratio of best rounds {min(helpers) / min(plain):.2f}x")
     print(f"ratio {ratio:.2f}x (bar: {RATIO_BAR:.1f}x) — {'OK' if ratio <= RATIO_BAR else 'TOO SLOW'}")
     return 0 if ratio <= RATIO_BAR else 1
 

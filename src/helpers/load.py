@@ -300,7 +300,8 @@ def _load_transactions(raw, report, settings, problems):
         currencies = frame["currency"].astype("string").str.strip().str.upper().replace("", pd.NA)
         distinct = sorted(currencies.dropna().unique())
         if len(distinct) > 1:
-            wanted = settings.currency.upper()
+            # only a currency written in company.yml chooses; the default (RUB) must not drop rows silently
+            wanted = settings.currency.upper() if "currency" in settings.model_fields_set else None
             if wanted in distinct:
                 other = currencies.notna() & (currencies != wanted)
                 problems.append(problem("other_currency_rows", "warning", file=file, column=shown["currency"],

@@ -306,6 +306,12 @@ _NUMBER_COLUMNS = {"amount", "margin", "revenue", "purchases", "tenure_months", 
 _DATE_COLUMNS = {"date", "created", "closed"}
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
+        return values.isna() | (values == "")  # pyarrow kept the cell as written: spaces are not blank
+    return values.isna()
+
+
 def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
                dtypes: dict[str, str], dates: list[str]) -> pd.DataFrame | None:
     """Parse with pyarrow's CSV reader and fixed column types; None when any cell does not fit them.
@@ -336,6 +342,12 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
     if table.column_names != header:
         return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
+    first_blank = _blank(frame.iloc[:, 0]).to_numpy(dtype=bool) if len(frame) else None
+    if first_blank is not None and first_blank.any():  # only rows with a blank first cell can be blank lines
+        rest = frame[first_blank]
+        if pd.concat([_blank(rest[c]) for c in rest.columns], axis=1).all(axis=1).any():
+            return None
     for name in dates:
         frame[name] = frame[name].astype("datetime64[ns]")
     return frame
