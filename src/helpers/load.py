@@ -406,6 +406,16 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
     return clients, placement
 
 
+def _guarded(read: tuple, problems: list[Problem], loader, *args):
+    """Run one file's loader; an unexpected failure becomes an error naming the file, never a traceback."""
+    raw, report = read
+    try:
+        return loader(raw, report, *args)
+    except Exception as exc:  # noqa: BLE001 - whatever the data did, `tierbook check` must answer
+        problems.append(problem("load_failed", file=raw.path.name, reason=f"{type(exc).__name__}: {exc}"[:200]))
+        return None
+
+
 def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]]:
     problems: list[Problem] = []
     files: list[FileReport] = []
@@ -419,11 +429,11 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     read = {kind: _read(folder, kind, settings, problems, files) for kind in KINDS}
     clients, trait_kinds = None, {}
     if read["clients"]:
-        clients, trait_kinds = _load_clients(*read["clients"], settings, problems)
+        clients, trait_kinds = _guarded(read["clients"], problems, _load_clients, settings, problems) or (None, {})
     for kind, loader in (("placement", _load_placement), ("transactions", _load_transactions),
                          ("deals", _load_deals)):
-        tables[kind] = loader(*read[kind], settings, problems) if read[kind] else None
-    tables["prospects"] = (_load_prospects(*read["prospects"], settings, trait_kinds, problems)
+        tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
+    tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
     if clients is None:
         transactions = tables["transactions"]
@@ -451,7 +461,11 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
 def check_company(folder: str | Path) -> CheckResult:
     """Load and check a company folder without raising for data problems (what `tierbook check` shows)."""
     folder = Path(folder).expanduser().resolve()
-    company, files, problems = _load(folder)
+    try:
+        company, files, problems = _load(folder)
+    except Exception as exc:  # noqa: BLE001 - the last guard: a check reports, it does not crash
+        company, files = None, []
+        problems = [problem("load_failed", file=folder.name, reason=f"{type(exc).__name__}: {exc}"[:200])]
     return CheckResult(folder, company, files, problems)
 
 
