@@ -89,6 +89,8 @@ def test_case(name):
         for column, values in columns.items():
             got = _as_list(table[column], values)
             assert got == values, (kind, column, got)
+    for column, kind in expected.get("trait_kinds", {}).items():
+        assert company.trait_kinds.get(column) == kind, (column, company.trait_kinds)
     for kind, total in expected.get("money", {}).items():
         amounts = getattr(company, kind)["amount"]
         # to the cent, with exact decimal arithmetic on the parsed values
