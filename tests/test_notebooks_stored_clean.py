@@ -59,3 +59,10 @@ def test_nbstripout_is_configured_for_contributors():
     attributes = (paths.PROJECT_ROOT / ".gitattributes").read_text(encoding="utf-8")
     assert "*.ipynb filter=nbstripout" in attributes
     assert (paths.PROJECT_ROOT / ".pre-commit-config.yaml").is_file()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_understands_the_parameters(notebook):
+    import papermill
+
+    assert set(PARAMETERS) <= set(papermill.inspect_notebook(str(notebook)))

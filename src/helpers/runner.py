@@ -11,9 +11,11 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,9 +139,6 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
     RunFailed when a notebook fails, RunBusy when another run holds the output folder.
     """
-    import papermill as pm
-    from tqdm.auto import tqdm
-
     from .load import check_company
 
     company_dir = paths.resolve_in_project(company_dir)
@@ -161,30 +160,9 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "notebooks").mkdir(parents=True)
         parameters["out_dir"] = str(staging)
-        bar = tqdm(notebooks, desc=company.name[:30], unit="notebook", disable=not progress, file=sys.stderr,
-                   dynamic_ncols=True)
-        for notebook in bar:
-            bar.set_postfix_str(notebook.stem)
-            if on_notebook:
-                on_notebook(notebook.stem)
-            target = staging / "notebooks" / notebook.name
-            declared = pm.inspect_notebook(str(notebook))
-            unknown = set(parameters) - set(declared)
-            if unknown:
-                raise RunFailed(notebook.name, t("run.missing_parameters", names=", ".join(sorted(unknown))), None)
-            tick = time.perf_counter()
-            try:
-                pm.execute_notebook(str(notebook), str(target), parameters=parameters, kernel_name="python3",
-                                    progress_bar=False, log_output=False, cwd=str(notebook.parent),
-                                    execution_timeout=timeout, start_timeout=120)
-            except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
-                failed = out_dir.parent / f"{out_dir.name}.failed"
-                shutil.rmtree(failed, ignore_errors=True)
-                os.replace(staging, failed)
-                bar.close()
-                raise RunFailed(notebook.name, _one_line(exc), failed / "notebooks" / notebook.name) from None
-            timings[notebook.stem] = round(time.perf_counter() - tick, 2)
-        bar.close()
+        with _kernel_output_to(staging / "logs" / "kernels.log") as console:
+            timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress, console,
+                               on_notebook)
         write_json({
             "company": company.name,
             "company_dir": str(company_dir),
@@ -208,8 +186,77 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     return RunResult(company.name, out_dir, timings)
 
 
+def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
+             progress: bool, console, on_notebook) -> dict[str, float]:
+    """Execute each notebook into the staging folder; on failure move it aside and raise RunFailed."""
+    import papermill as pm
+    from tqdm.auto import tqdm
+
+    def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
+        failed = out_dir.parent / f"{out_dir.name}.failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(staging, failed)
+        return RunFailed(notebook.name, reason, failed / "notebooks" / notebook.name if partial else None)
+
+    timings: dict[str, float] = {}
+    bar = tqdm(notebooks, desc=label[:30], unit="notebook", disable=not progress, file=console, dynamic_ncols=True)
+    try:
+        for notebook in bar:
+            bar.set_postfix_str(notebook.stem)
+            if on_notebook:
+                on_notebook(notebook.stem)
+            unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
+            if unknown:
+                raise fail(notebook, t("run.missing_parameters", names=", ".join(sorted(unknown))), False)
+            tick = time.perf_counter()
+            try:
+                pm.execute_notebook(str(notebook), str(staging / "notebooks" / notebook.name), parameters=parameters,
+                                    kernel_name="python3", progress_bar=False, log_output=False,
+                                    cwd=str(notebook.parent), execution_timeout=timeout, start_timeout=120)
+            except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
+                raise fail(notebook, _one_line(exc), True) from None
+            timings[notebook.stem] = round(time.perf_counter() - tick, 2)
+    finally:
+        bar.close()
+    return timings
+
+
+@contextmanager
+def _kernel_output_to(log_path: Path):
+    """Send everything kernels and libraries print on stderr to a log file; yield the real console.
+
+    Kernels inherit file descriptor 2, so their start-up chatter would otherwise scroll over the
+    progress bar. The log is kept with the outputs (logs/kernels.log) for when something goes wrong.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    console = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(log_fd, 2)
+    try:
+        yield console
+    finally:
+        sys.stderr.flush()
+        console.flush()
+        os.dup2(saved, 2)
+        for fd in (saved, log_fd):
+            os.close(fd)
+        console.close()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _one_line(exc: BaseException) -> str:
+    """`Name: message` of a notebook failure; for a bare assert, the failing line of code instead."""
     ename = getattr(exc, "ename", None) or type(exc).__name__
-    evalue = getattr(exc, "evalue", None) or str(exc)
+    evalue = getattr(exc, "evalue", None)
+    if evalue is None:
+        evalue = str(exc)
     first = next((line.strip() for line in str(evalue).splitlines() if line.strip()), "")
+    if not first:
+        traceback = _ANSI.sub("", "\n".join(getattr(exc, "traceback", None) or []))
+        failing = [line.split("---->", 1)[1].strip() for line in traceback.splitlines() if "---->" in line]
+        first = failing[-1].lstrip("0123456789 ") if failing else ""
     return f"{ename}: {first}"[:300]
