@@ -307,6 +307,7 @@ _DATE_COLUMNS = {"date", "created", "closed"}
 
 
 def _blank(values: pd.Series) -> pd.Series:
+    """Missing or empty cells of one column (any dtype)."""
     if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
         return values.isna() | (values == "")  # pyarrow kept the cell as written: spaces are not blank
     return values.isna()
