@@ -37,10 +37,12 @@ class Workbook:
     # ---- step 1
     @cached_property
     def company(self):
+        from .config import load_settings
         from .load import load_company
 
+        # the language first, so that every problem found while loading is worded in it
+        i18n.set_language(self._language or load_settings(self.company_dir).language)
         company = load_company(self.company_dir)
-        i18n.set_language(self._language or company.settings.language)
         if self._anonymise or company.settings.anonymise:
             from .anonymise import anonymise_company
 
