@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from helpers.anonymise import anonymise_company, pseudonym
+from helpers.errors import problem
 from helpers.load import load_company
 from helpers.paths import SAMPLE_DIR
 
@@ -29,3 +32,17 @@ def test_no_real_name_or_id_survives_and_tables_stay_linked(tmp_path):
     assert anonymous.transactions["amount"].sum() == company.transactions["amount"].sum()
     assert company.clients["name"].iloc[0] in real_names, "the input company must not change"
     assert any(p.code == "anonymised" for p in anonymous.problems)
+
+
+def test_problem_messages_do_not_leak_real_ids_or_names(tmp_path):
+    key = tmp_path / "workshop.key"
+    key.write_text("another secret")
+    company = load_company(SAMPLE_DIR / "b2b_services")
+    first, second = company.clients.iloc[0], company.clients.iloc[1]
+    warning = problem("near_duplicate_names", "warning", file="clients.csv",
+                      ids=f"{first['client_id']}, {second['client_id']} ({first['name']})")
+    company = dataclasses.replace(company, problems=[warning])
+    anonymous = anonymise_company(company, key_file=key)
+    texts = " ".join(p.message + p.fix for p in anonymous.problems)
+    assert first["client_id"] not in texts and second["client_id"] not in texts and first["name"] not in texts
+    assert pseudonym(first["client_id"], b"another secret") in texts

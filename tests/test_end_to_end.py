@@ -98,3 +98,24 @@ def test_a_broken_company_is_refused_before_any_notebook_runs(tmp_path):
     assert run.returncode == 1
     assert "Traceback" not in run.stdout + run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_anonymised_run_leaks_no_client_name_into_any_output(tmp_path):
+    key = tmp_path / "workshop.key"
+    key.write_text("a key kept outside the repository")
+    company = paths.SAMPLE_DIR / "b2b_services"
+    out = tmp_path / "anon"
+    result = tierbook("run", str(company), "--out", str(out), "--anonymise", "--key-file", str(key), "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    clients = pd.read_csv(company / "clients.csv", dtype=str)
+    prospects = pd.read_csv(company / "prospects.csv", dtype=str)
+    secrets = set(clients["name"]) | set(prospects["name"])
+    ids = set(clients["client_id"])
+    for path in out.rglob("*"):
+        if path.suffix in {".csv", ".html", ".ipynb", ".json"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"{path.name} shows {leaked[:3]}"
+            if path.suffix != ".json":
+                assert not [i for i in ids if f'"{i}"' in text or f",{i}," in text], path.name
+    assert "Anonymised mode" in (out / "report.html").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -64,13 +65,29 @@ def _replace(df: pd.DataFrame | None, mapping: dict[str, str], id_column: str, n
     return out
 
 
+def _scrub_problems(problems: list[Problem], replacements: dict[str, str]) -> list[Problem]:
+    """Problems with every real client id and name in their texts replaced by its pseudonym."""
+    real = sorted((r for r in replacements if r), key=len, reverse=True)
+    if not real or not problems:
+        return list(problems)
+    pattern = re.compile("|".join(re.escape(r) for r in real))
+
+    def scrub(text: str | None) -> str | None:
+        return pattern.sub(lambda m: replacements[m.group(0)], text) if text else text
+
+    return [dataclasses.replace(p, message=scrub(p.message), fix=scrub(p.fix), column=scrub(p.column),
+                                details={}) for p in problems]
+
+
 def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = None) -> Company:
     """A copy of `company` with every client and prospect id and name pseudonymised; the input is not changed."""
     key = load_key(key_file)
     ids = company.clients["client_id"].astype("string")
     mapping = {cid: pseudonym(cid, key) for cid in ids}
     clients = _replace(company.clients, mapping, "client_id", "name", key, "Client")
+    names = dict(zip(company.clients["name"].astype(str), clients["name"].astype(str)))
     note = Problem("info", "anonymised", t("run.anonymised_note"))
+    problems = _scrub_problems(company.problems, {**names, **mapping})
     return dataclasses.replace(
         company,
         clients=clients,
@@ -78,5 +95,5 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
         transactions=_replace(company.transactions, mapping, "client_id", None, key, "Client"),
         deals=_replace(company.deals, mapping, "client_id", "name", key, "Client"),
         prospects=_replace(company.prospects, {}, "prospect_id", "name", key, "Lead"),
-        problems=[*company.problems, note],
+        problems=[*problems, note],
     )
