@@ -23,11 +23,15 @@ from .errors import Problem
 from .i18n import t
 
 KEY_ENV = "TIERBOOK_ANON_KEY"
+# `tierbook run --key-file` hands the file to the notebook kernels through this variable.
+KEY_FILE_ENV = "TIERBOOK_ANON_KEY_FILE"
 DEFAULT_KEY_FILE = Path.home() / ".config" / "tierbook" / "anonymise.key"
 
 
 def load_key(key_file: str | os.PathLike | None = None) -> bytes:
-    """The secret key: `key_file`, else $TIERBOOK_ANON_KEY, else a key created once in ~/.config/tierbook/."""
+    """The secret key: `key_file`, else $TIERBOOK_ANON_KEY_FILE, else $TIERBOOK_ANON_KEY, else a key created
+    once in ~/.config/tierbook/ (outside any repository)."""
+    key_file = key_file or os.environ.get(KEY_FILE_ENV)
     if key_file:
         return Path(key_file).read_bytes().strip()
     if os.environ.get(KEY_ENV):

@@ -115,7 +115,7 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
 @main.command()
 @click.argument("company_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Where to write the worksheet (default: runs/<company>/worksheet/).")
+              help="Where to write the worksheet (default: runs/<company>-worksheet/).")
 @click.pass_context
 def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
     """Print-and-fill placement worksheet from a client list, for the paper ABC exercise."""
@@ -126,7 +126,8 @@ def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
         company = load_company(paths.resolve_in_project(company_dir))
     except DataProblem as exc:
         _fail_with_problems(exc, company_dir)
-    target = out or (paths.default_out_dir(company.slug) / "worksheet")
+    # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole
+    target = out or paths.default_out_dir(f"{company.slug}-worksheet")
     written = write_placement_worksheet(company, target, language=ctx.obj.get("lang"))
     click.echo(i18n.t("run.worksheet_written"))
     for path in written:

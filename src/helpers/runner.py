@@ -160,7 +160,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "notebooks").mkdir(parents=True)
         parameters["out_dir"] = str(staging)
-        with _kernel_output_to(staging / "logs" / "kernels.log") as console:
+        with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
             timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress, console,
                                on_notebook)
         write_json({
@@ -219,6 +219,23 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     finally:
         bar.close()
     return timings
+
+
+@contextmanager
+def _key_file_for_kernels(key_file: str):
+    """Kernels inherit the environment: pass the pseudonym key file without writing it into any notebook."""
+    from .anonymise import KEY_FILE_ENV
+
+    previous = os.environ.get(KEY_FILE_ENV)
+    if key_file:
+        os.environ[KEY_FILE_ENV] = str(Path(key_file).expanduser().resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(KEY_FILE_ENV, None)
+        else:
+            os.environ[KEY_FILE_ENV] = previous
 
 
 @contextmanager
