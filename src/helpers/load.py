@@ -71,7 +71,8 @@ def find_input(folder: Path, kind: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks (recorded in run.json to tie outputs to inputs)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -117,7 +118,7 @@ def name_key(name: str) -> str:
 
 
 def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
-    report = FileReport(kind=kind, path=path, sha256=_sha256(path))
+    report = FileReport(kind=kind, path=path, sha256=file_sha256(path))
     if raw is not None:
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
         report.header_row, report.rows_read = raw.header_row, raw.rows_seen

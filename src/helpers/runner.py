@@ -7,7 +7,6 @@ previous good output untouched.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 import platform
@@ -71,14 +70,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _Lock:
     """An exclusive lock file beside the output folder; a lock left by a dead process is taken over."""
 
@@ -139,7 +130,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
     RunFailed when a notebook fails, RunBusy when another run holds the output folder.
     """
-    from .load import check_company
+    from .load import check_company, file_sha256
 
     company_dir = paths.resolve_in_project(company_dir)
     check = check_company(company_dir)
@@ -170,7 +161,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
             "started": started.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "timings_seconds": timings,
-            "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or _sha256(f.path),
+            "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or file_sha256(f.path),
                         "rows_read": f.rows_read, "rows_used": f.rows_used} for f in company.files],
             "versions": _versions(),
             "command": " ".join(sys.argv),
