@@ -66,8 +66,7 @@ from .company import Company
 from .config import CriteriaSettings
 from .errors import Problem, problem
 from .i18n import t
-from .rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, format_number, read_team_criteria,
-                    trait_label)
+from .rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria)
 from .stats import wilson_interval
 
 DIRECTIONS = ("A", "C")

@@ -7,7 +7,6 @@ the same without raising, for `tierbook check`. Every input row is used or repor
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -19,7 +18,7 @@ import pandas as pd
 
 from . import parsing
 from .columns import map_columns
-from .company import CLIENT_METRICS, COLUMNS, Company, FileReport
+from .company import Company, FileReport
 from .config import CONFIG_FILE, CompanySettings, load_settings
 from .errors import DataProblem, Problem, format_problems, has_errors, problem
 from .i18n import t
@@ -244,8 +243,6 @@ def _load_clients(raw, report, settings, problems):
             frame[column] = values
             trait_kinds[column] = kind
             understood[header] = ("trait", kind)
-    if "client_since" in frame and "tenure_months" not in frame:
-        pass  # tenure is derived in the tiers step from the data window, not here
     report.columns = understood
     report.rows_used = len(frame)
     _warn_near_duplicates(frame, file, rows, problems)
@@ -503,11 +500,3 @@ def format_check(result: CheckResult) -> str:
 
 def _show_delimiter(delimiter: str) -> str:
     return {"\t": "tab", ",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)"}.get(delimiter, repr(delimiter))
-
-
-def replace_company(company: Company, **changes) -> Company:
-    """A copy of `company` with some tables replaced (the original is not changed)."""
-    return dataclasses.replace(company, **changes)
-
-
-__all__ = ["CheckResult", "load_company", "check_company", "format_check", "COLUMNS", "CLIENT_METRICS"]

@@ -163,7 +163,3 @@ def share_numeric(values: pd.Series) -> float:
     nums, bad = parse_numbers(values)
     filled = nums.notna() | bad
     return float(nums.notna().sum() / filled.sum()) if filled.any() else 0.0
-
-
-def as_array(series: pd.Series) -> np.ndarray:
-    return series.to_numpy()

@@ -222,20 +222,6 @@ def section_tiers(wb) -> Section:
     return s
 
 
-def _optional_sections(wb) -> list[Section]:
-    """Sections of later steps; each is skipped only when its step has nothing to show."""
-    sections = []
-    for build in SECTION_BUILDERS:
-        section = build(wb)
-        if section is not None:
-            sections.append(section)
-    return sections
-
-
-# Steps 3-5 register their section builders here (in method order); see section_* functions below.
-SECTION_BUILDERS: list = []
-
-
 def section_client_mix(wb) -> Section:
     """Step 1's audit: the client mix, concentration, price mix, key clients and client types."""
     from . import audit
@@ -269,8 +255,10 @@ def section_client_mix(wb) -> Section:
 
 def build_report(wb) -> list[Section]:
     """Every section of the report, in the order of the method."""
-    return [section_overview(wb), section_data(wb), section_client_mix(wb), section_tiers(wb),
-            *_optional_sections(wb)]
+    # the order of the method; a builder returns None when its step has nothing to show (no deals, no prospects)
+    builders = (section_overview, section_data, section_client_mix, section_tiers, section_traits, section_deals,
+                section_criteria, section_checklist, section_prospects)
+    return [section for build in builders if (section := build(wb)) is not None]
 
 
 def report_title(wb) -> tuple[str, str]:
@@ -357,8 +345,6 @@ def section_deals(wb) -> Section | None:
     s.table(summary.examples, max_rows=15)
     return s
 
-
-SECTION_BUILDERS.extend([section_traits, section_deals])
 
 
 def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -456,5 +442,3 @@ def section_prospects(wb) -> Section | None:
     s.table(scored[columns], max_rows=30)
     return s
 
-
-SECTION_BUILDERS.extend([section_criteria, section_checklist, section_prospects])
