@@ -15,12 +15,14 @@ from .errors import Problem, problem
 # canonical column -> header spellings (compared after `normalise_header`)
 SYNONYMS: dict[str, list[str]] = {
     "client_id": ["client_id", "client id", "id клиента", "клиент id", "customer id", "customer_id", "account id",
-                  "account_id", "id", "код клиента", "код", "record id", "инн", "company id", "organization id",
+                  "account_id", "id", "код клиента", "код", "record id", "инн", "company id", "customerid", "clientid", "accountid",
+                  "account - id", "organization - id", "company - id", "organization id",
                   "organisation id", "ид клиента", "id контрагента", "код контрагента"],
     "name": ["name", "client", "client name", "customer", "customer name", "company", "company name", "account name",
              "account", "клиент", "контрагент", "наименование", "название", "компания", "название компании",
              "организация", "покупатель", "organization name", "organisation name", "organization - name",
-             "organisation - name", "deal name", "название сделки", "deal - title"],
+             "organisation - name", "deal - organization", "deal - organisation", "associated company",
+             "company - name", "организация - название", "компания - название"],
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv"],
     "margin": ["margin", "маржа", "gross margin", "profit", "прибыль", "валовая прибыль", "маржинальность руб"],
     "purchases": ["purchases", "orders", "number of orders", "заказов", "количество заказов", "покупок",
@@ -38,23 +40,33 @@ SYNONYMS: dict[str, list[str]] = {
     "tier": ["tier", "категория", "category", "abc", "abc category", "сегмент abc", "класс", "группа", "уровень",
              "team tier", "team_tier"],
     "note": ["note", "comment", "комментарий", "примечание"],
-    "date": ["date", "дата", "order date", "дата заказа", "дата документа", "дата продажи", "дата оплаты",
+    "date": ["date", "дата", "order date", "invoicedate", "created at", "orderdate", "transaction date", "дата заказа", "дата документа", "дата продажи", "дата оплаты",
              "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
-               "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке"],
+               "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
+               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
-    "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id"],
+    "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
+                "dealid", "opportunityid", "номер сделки"],
+    "title": ["title", "deal name", "название сделки", "deal - title", "opportunity name", "сделка", "dealname"],
     "outcome": ["outcome", "result", "stage", "deal stage", "этап сделки", "стадия сделки", "этап", "стадия",
                 "результат", "итог сделки", "статус", "status", "stage_id", "deal - status", "deal - stage",
-                "статус сделки"],
+                "статус сделки", "stagename", "dealstage", "deal - pipeline stage"],
     "reason": ["reason", "причина", "причина отказа", "loss reason", "lost reason", "комментарий к итогу",
-               "why", "почему"],
-    "created": ["created", "дата создания", "create date", "created date", "created at", "opened"],
-    "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at"],
+               "why", "почему", "deal - lost reason", "lost reason", "closed lost reason", "причина провала",
+               "причина проигрыша", "lossreason"],
+    "created": ["created", "дата создания", "create date", "created date", "created at", "opened", "createddate",
+                "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления"],
+    "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
+               "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
     "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида"],
 }
+# Dates that close a deal only for one outcome (Pipedrive "Won time" / "Lost time"): they fill `closed`
+# where the file has no general close date.
+CLOSED_BY_OUTCOME = ["won time", "lost time", "deal - won time", "deal - lost time", "дата успеха", "дата провала",
+                     "date won", "date lost"]
 # Which canonical columns each file kind may use, in priority order.
 _KIND_COLUMNS = {kind: spec["required"] + spec["optional"] for kind, spec in COLUMNS.items()}
 
@@ -80,6 +92,26 @@ for _kind, _allowed in _KIND_COLUMNS.items():
     for _canonical in _allowed:
         for _spelling in SYNONYMS.get(_canonical, [_canonical]):
             _LOOKUP[_kind].setdefault(normalise_header(_spelling), _canonical)
+# the same spellings with spaces removed: CustomerID, InvoiceDate, CLOSEDATE, ACCOUNTID
+_COMPACT = {kind: {} for kind in _KIND_COLUMNS}
+for _kind, _table in _LOOKUP.items():
+    for _key, _canonical in _table.items():
+        _COMPACT[_kind].setdefault(_key.replace(" ", ""), _canonical)
+
+
+# Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
+_PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
+
+
+def _lookup(kind: str, key: str) -> str | None:
+    """The canonical column for a normalised header, also without spaces ("CustomerID") or a record
+    prefix ("Deal - Value")."""
+    table = _LOOKUP[kind]
+    found = table.get(key) or _COMPACT[kind].get(key.replace(" ", ""))
+    if found is None and _PREFIX.match(key):
+        rest = _PREFIX.sub("", key)
+        found = table.get(rest) or _COMPACT[kind].get(rest.replace(" ", ""))
+    return found
 
 
 def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None = None, *,
@@ -115,7 +147,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
     for header in headers:
         if header in mapping:
             continue
-        target = _LOOKUP[kind].get(normalise_header(header))
+        target = _lookup(kind, normalise_header(header))
         if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
             target = _LOOKUP[kind].get(normalise_header(str(header).rsplit(" / ", 1)[1]))
         if target and target not in taken:

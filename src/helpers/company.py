@@ -35,13 +35,15 @@ COLUMNS = {
     "placement": {"required": ["client_id", "tier"], "optional": ["note"]},
     "transactions": {"required": ["client_id", "date", "amount"], "optional": ["margin", "currency", "document"]},
     "deals": {"required": ["outcome"],
-              "optional": ["deal_id", "client_id", "name", "reason", "created", "closed", "cycle_days", "amount"]},
+              "optional": ["deal_id", "client_id", "name", "title", "reason", "created", "closed", "cycle_days", "amount"]},
     "prospects": {"required": ["prospect_id"], "optional": ["name"]},
 }
 # Metrics of the clients table: figures, not descriptive traits (still compared as traits
 # "visible only after the sale" unless listed in first_contact_traits).
 CLIENT_METRICS = tuple(COLUMNS["clients"]["optional"][1:])
-DEAL_OUTCOMES = ("won_fast", "won", "stalled", "refused")
+DEAL_OUTCOMES = ("won_fast", "won", "stalled", "refused", "open")
+# Outcomes of closed deals: "open" deals (a CRM stage neither won nor lost) are counted, not judged.
+CLOSED_OUTCOMES = DEAL_OUTCOMES[:4]
 
 
 @dataclass
@@ -69,7 +71,8 @@ class Company:
     trait_kinds   trait column -> number | yesno | category | text (yes/no are pandas "boolean")
     placement     client_id, tier (one of ALL_TIER_LABELS, Latin letters) or None
     transactions  client_id, date (datetime64), amount (float), [margin, currency] or None
-    deals         outcome (one of DEAL_OUTCOMES), reason, [client_id, created, closed, cycle_days, amount] or None
+    deals         outcome (one of DEAL_OUTCOMES), reason, [client_id, name (the client's), title (the deal's),
+                  stage (as written), created, closed, cycle_days, amount] or None
     prospects     prospect_id, name, trait columns (same names as clients) or None
     """
 

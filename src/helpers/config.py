@@ -175,6 +175,21 @@ class CompanySettings(_Section):
     # traits a salesperson can learn in the first conversation; the rest are "visible only after the sale"
     first_contact_traits: list[str] = Field(default_factory=list)
     anonymise: bool = False
+    # how numbers are written when a column alone cannot tell ("1,234": thousands or a decimal?):
+    # "1,234.56" or "1'234.56" (decimal point), "1 234,56" or "1.234,56" (decimal comma);
+    # default from language and currency (ru, RUB, EUR, ... decimal comma; en with USD, GBP, ... point)
+    number_format: Literal["1,234.56", "1.234,56", "1 234,56", "1'234.56"] | None = None
+    # order of day and month when every date in a column reads both ways (01/02/2024): dmy, mdy or ymd;
+    # default mdy for USD companies writing in English, else dmy
+    date_order: Literal["dmy", "mdy", "ymd"] | None = None
+    # IANA time zone (e.g. Europe/Moscow, America/New_York): timestamps with an offset or Z become the
+    # calendar date there; default: the date as written in the file
+    timezone: str | None = None
+    # CRM stage or status as written -> won_fast | won | stalled | refused | open; adds to and overrides
+    # the built-in HubSpot, Pipedrive, Salesforce, Bitrix24 and amoCRM stage names
+    deal_stages: dict[str, Literal["won_fast", "won", "stalled", "refused", "open"]] = Field(default_factory=dict)
+    # rows of an .xlsx hidden by a filter or by hand: use them (check lists them) or skip them
+    hidden_rows: Literal["use", "skip"] = "use"
     load: LoadSettings = Field(default_factory=LoadSettings)
     abc: AbcSettings = Field(default_factory=AbcSettings)
     xyz: XyzSettings = Field(default_factory=XyzSettings)
@@ -182,6 +197,42 @@ class CompanySettings(_Section):
     criteria: CriteriaSettings = Field(default_factory=CriteriaSettings)
     deals: DealsSettings = Field(default_factory=DealsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value):
+        if value is None:
+            return value
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Moscow or "
+                             "America/New_York") from None
+        return value
+
+    @property
+    def decimal_mark(self) -> str:
+        """The decimal mark for a column whose cells read both ways: number_format, else the locale."""
+        if self.number_format:
+            return "," if self.number_format in ("1.234,56", "1 234,56") else "."
+        if self.language == "ru" or self.currency.upper() in DECIMAL_COMMA_CURRENCIES:
+            return ","
+        return "."
+
+    @property
+    def day_order(self) -> str:
+        """The date order for a column whose dates read both ways: date_order, else the locale."""
+        if self.date_order:
+            return self.date_order
+        return "mdy" if self.currency.upper() == "USD" and self.language != "ru" else "dmy"
+
+
+# currencies whose countries write a decimal comma (Russia and its neighbours, the euro area)
+DECIMAL_COMMA_CURRENCIES = {"RUB", "EUR", "UAH", "BYN", "KZT", "UZS", "AMD", "GEL", "AZN", "KGS", "TJS", "MDL",
+                            "PLN", "CZK", "SEK", "NOK", "DKK", "BRL", "TRY", "RON", "HUF", "BGN", "RSD", "IDR"}
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
