@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import parsing
 from .columns import map_columns
-from .company import Company, FileReport
+from .company import DEAL_OUTCOMES, Company, FileReport
 from .config import CONFIG_FILE, CompanySettings, load_settings
 from .errors import DataProblem, Problem, format_problems, has_errors, problem
 from .i18n import t
@@ -35,13 +35,24 @@ _TIER_TRANSLATE = str.maketrans({"А": "A", "В": "B", "С": "C", "Х": "X", "а
 OUTCOME_SYNONYMS = {
     "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
                  "быстрая сделка", "выиграна быстро"],
-    "won": ["won", "win", "closed won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
+    "won": ["won", "win", "closed won", "closed - won", "closed-won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
             "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех"],
-    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "в работе", "open", "in progress",
-                "долго думает", "отложена"],
+    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена"],
     "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
                 "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
-                "неуспех", "провал"],
+                "неуспех", "провал", "сделка провалена", "провалена", "анализ причины провала", "apology",
+                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно"],
+    # stages of a deal still in progress in the default pipelines of HubSpot, Pipedrive, Salesforce,
+    # Bitrix24 and amoCRM: counted as open, never judged
+    "open": ["open", "in progress", "в работе", "открыта", "appointment scheduled", "qualified to buy",
+             "presentation scheduled", "decision maker bought-in", "contract sent", "prospecting", "qualification",
+             "needs analysis", "value proposition", "id. decision makers", "perception analysis",
+             "proposal/price quote", "negotiation/review", "new", "preparation", "prepayment_invoice",
+             "prepayment_invoce", "executing", "final_invoice", "новая", "подготовка документов",
+             "счёт на предоплату", "счет на предоплату", "финальный счёт", "финальный счет", "неразобранное",
+             "первичный контакт", "переговоры", "принимают решение", "согласование договора", "lead in",
+             "contact made", "demo scheduled", "proposal made", "negotiations started", "qualified",
+             "proposal", "negotiation"],
 }
 _OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
 _LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
@@ -88,19 +99,31 @@ def normalise_tier(value: str) -> str:
     return re.sub(r"[\s\-_.]", "", str(value)).translate(_TIER_TRANSLATE).upper()
 
 
-def normalise_outcome(value: str) -> str | None:
-    """A deal outcome in the kit's words, or None when it is not recognised.
+def _stage_key(value: str) -> str:
+    return re.sub(r"\s+", " ", str(value).strip().lower().replace("ё", "е"))
 
-    >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "maybe"]]
-    ['won', 'won', 'won', 'refused', None]
+
+def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str | None:
+    """A deal outcome in the kit's words, or None when the stage is not recognised.
+
+    `stages` (company.yml `deal_stages`: stage as written -> outcome) comes first, then the built-in
+    stage names of HubSpot, Pipedrive, Salesforce, Bitrix24 (also its codes, `C14:WON`) and amoCRM.
+
+    >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "Новая", "maybe"]]
+    ['won', 'won', 'won', 'refused', 'open', None]
+    >>> normalise_outcome("Signed", {"signed": "won"})
+    'won'
     """
-    text = str(value).strip().lower()
+    text = _stage_key(value)
+    own = {_stage_key(k): v for k, v in (stages or {}).items()}
+    if text in own:
+        return own[text]
     if text in _OUTCOME_LOOKUP:
         return _OUTCOME_LOOKUP[text]
-    if re.fullmatch(r"c\d*:won", text):
-        return "won"
-    if re.fullmatch(r"c\d*:(lose|lost|apology)", text):
-        return "refused"
+    code = re.fullmatch(r"c\d*:(\w+)", text)  # a Bitrix24 stage code of a custom pipeline
+    if code:
+        return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
+            code.group(1), _OUTCOME_LOOKUP.get(code.group(1)))
     return None
 
 
@@ -124,27 +147,53 @@ def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
     return report
 
 
-def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning"):
-    values, bad = parsing.parse_numbers(df[column])
+def _as_written(value) -> str:
+    """A cell quoted exactly as the file holds it (spaces and case kept), cut only when very long."""
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _report_bad(df, column, rows, file, shown, problems, bad, code, severity):
     for i in np.flatnonzero(bad.to_numpy())[:20]:
-        problems.append(problem("not_a_number", severity, file=file, row=int(rows.iloc[i]), column=shown,
-                                value=str(df[column].iloc[i])[:40]))
+        problems.append(problem(code, severity, file=file, row=int(rows.iloc[i]), column=shown,
+                                value=_as_written(df[column].iloc[i])))
     if bad.sum() > 20:
         problems.append(problem("more_bad_values", severity, file=file, column=shown, count=int(bad.sum()) - 20))
-    return values, bad
 
 
-def _typed_dates(df, column, rows, file, shown, problems):
-    values, bad = parsing.parse_dates(df[column])
-    for i in np.flatnonzero(bad.to_numpy())[:20]:
-        problems.append(problem("not_a_date", "warning", file=file, row=int(rows.iloc[i]), column=shown,
-                                value=str(df[column].iloc[i])[:40]))
-    if bad.sum() > 20:
-        problems.append(problem("more_bad_values", "warning", file=file, column=shown, count=int(bad.sum()) - 20))
-    return values, bad
+def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str) -> list[Problem]:
+    """The warning `check` prints when a column's number format was chosen by the fallback, not the data."""
+    if not reading.ambiguous and not reading.mixed:
+        return []
+    shown_format = "1,234.56" if reading.decimal == "." else "1 234,56"
+    other = "1 234,56" if reading.decimal == "." else "1,234.56"
+    if reading.mixed:
+        return [problem("mixed_number_formats", "warning", file=file, column=shown)]
+    source = "company.yml number_format" if settings.number_format else t("load.locale_default")
+    return [problem("ambiguous_numbers", "warning", file=file, column=shown, examples="», «".join(reading.examples),
+                    reading=shown_format, source=source, other=other)]
 
 
-def type_trait(values: pd.Series, forced: str | None = None) -> tuple[str, pd.Series]:
+def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
+    settings = settings or CompanySettings()
+    reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
+    _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
+    problems.extend(_number_notes(reading, settings, file, shown))
+    return reading.values, reading.bad
+
+
+def _typed_dates(df, column, rows, file, shown, problems, settings=None):
+    settings = settings or CompanySettings()
+    reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone)
+    _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
+    if reading.ambiguous:
+        problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
+                                column=shown, examples="», «".join(reading.examples), order=reading.order,
+                                reading=t(f"load.order_{reading.order}")))
+    return reading.values, reading.bad
+
+
+def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = ",") -> tuple[str, pd.Series]:
     """Decide what kind of trait a column is (number, yesno, category, text) and convert it.
 
     >>> type_trait(pd.Series(["да", "нет", "да"]))[0], type_trait(pd.Series(["12", "7,5", ""]))[0]
@@ -165,7 +214,7 @@ def type_trait(values: pd.Series, forced: str | None = None) -> tuple[str, pd.Se
     if kind == "yesno":
         return kind, parsing.parse_yesno(values)[0]
     if kind == "number":
-        return kind, parsing.parse_numbers(values)[0]
+        return kind, parsing.parse_numbers(values, decimal=decimal)[0]
     return kind, text.where(~text.fillna("").str.lower().isin(parsing.MISSING)).astype(object)
 
 
@@ -233,13 +282,17 @@ def _load_clients(raw, report, settings, problems):
         if column in ("client_id", "name"):
             understood[header] = (column, "text")
         elif column == "client_since":
-            frame[column], _ = _typed_dates(frame, column, rows, file, header, problems)
+            frame[column], _ = _typed_dates(frame, column, rows, file, header, problems, settings=settings)
             understood[header] = (column, "date")
         elif column in NUMBER_METRICS:
-            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems)
+            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings)
             understood[header] = (column, "number")
         else:
-            kind, values = type_trait(frame[column], settings.load.trait_types.get(column))
+            kind, values = type_trait(frame[column], settings.load.trait_types.get(column),
+                                      decimal=settings.decimal_mark)
+            if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
+                reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+                problems.extend(_number_notes(reading, settings, file, header))
             frame[column] = values
             trait_kinds[column] = kind
             understood[header] = ("trait", kind)
@@ -288,10 +341,10 @@ def _load_transactions(raw, report, settings, problems):
     if not {"client_id", "date", "amount"} <= set(frame.columns):
         return None
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
-    frame["date"], _ = _typed_dates(frame, "date", rows, file, shown.get("date", "date"), problems)
-    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, shown.get("amount", "amount"), problems)
+    frame["date"], _ = _typed_dates(frame, "date", rows, file, shown.get("date", "date"), problems, settings=settings)
+    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, shown.get("amount", "amount"), problems, settings=settings)
     if "margin" in frame:
-        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems)
+        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems, settings=settings)
     frame, found = validate_table("transactions", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
     if "currency" in frame:
@@ -329,18 +382,28 @@ def _load_deals(raw, report, settings, problems):
     if "outcome" not in frame:
         return None
     original = frame["outcome"].astype("string").fillna("").str.strip()
-    frame["outcome"] = original.map(lambda v: normalise_outcome(v) or (v if v else pd.NA)).astype(object)
+    frame["stage"] = original.where(original != "").astype(object)
+    outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
+    _note_open_stages(original, outcome, file, shown["outcome"], problems)
+    # a stage no pipeline knows is still a deal in progress: counted as open, and named above
+    frame["outcome"] = outcome.where(outcome.isin(DEAL_OUTCOMES) | outcome.isna(), "open").astype(object)
     frame, found = validate_table("deals", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
+    kept = [int(i) for i in frame.index]  # positions in the file's table of the rows still used
+    rows = rows.iloc[kept].reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
     for column in ("created", "closed"):
         if column in frame:
-            frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems)
+            frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems, settings=settings)
+    _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood)
     for column in ("cycle_days", "amount"):
         if column in frame:
-            frame[column], _ = _typed_numbers(frame, column, rows, file, shown[column], problems)
+            frame[column], _ = _typed_numbers(frame, column, rows, file, shown[column], problems, settings=settings)
     if "cycle_days" not in frame and {"created", "closed"} <= set(frame.columns):
         frame["cycle_days"] = (frame["closed"] - frame["created"]).dt.days.astype("float64")
-    for column in ("client_id", "reason", "name", "deal_id"):
+    if "cycle_days" in frame:  # an open deal has no cycle yet (its close date is a plan)
+        frame.loc[frame["outcome"] == "open", "cycle_days"] = np.nan
+    for column in ("client_id", "reason", "name", "deal_id", "title"):
         if column in frame:
             text = frame[column].astype("string").str.strip()
             frame[column] = text.where(text != "").astype(object)
@@ -349,7 +412,38 @@ def _load_deals(raw, report, settings, problems):
     kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
     report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
-    return frame.reset_index(drop=True)
+    # the file row stays with each deal until the cross-check has linked it to a client
+    return frame.assign(_row=rows.to_numpy())
+
+
+def _note_open_stages(original: pd.Series, outcome: pd.Series, file: str, shown: str,
+                      problems: list[Problem]) -> None:
+    """One note for the deals still open, one warning naming stages no built-in pipeline knows."""
+    known_open = outcome == "open"
+    unknown = outcome.notna() & ~outcome.isin(DEAL_OUTCOMES)
+    if known_open.any():
+        counts = original[known_open].value_counts()
+        problems.append(problem("open_deals", "info", file=file, column=shown, count=int(known_open.sum()),
+                                stages=", ".join(f"{k} ×{v}" for k, v in counts.head(12).items())))
+    if unknown.any():
+        counts = original[unknown].value_counts()
+        problems.append(problem("unknown_stages", "warning", file=file, column=shown, count=int(unknown.sum()),
+                                stages="», «".join(f"{k}" for k in counts.head(12).index)))
+
+
+def _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood) -> None:
+    """Fill `closed` from "Won time" / "Lost time" columns (Pipedrive) where no general close date is given."""
+    from .columns import CLOSED_BY_OUTCOME, normalise_header
+
+    spellings = {normalise_header(x) for x in CLOSED_BY_OUTCOME}
+    extra = [h for h in raw.frame.columns if understood.get(h, ("",))[0] == "ignored"
+             and normalise_header(h) in spellings]
+    for header in extra:
+        source = pd.DataFrame({header: raw.frame[header].iloc[kept].to_numpy()})
+        values, _ = _typed_dates(source, header, rows, raw.path.name, header, problems, settings=settings)
+        values.index = frame.index
+        frame["closed"] = frame["closed"].fillna(values) if "closed" in frame else values
+        understood[header] = ("closed", "date")
 
 
 def _load_prospects(raw, report, settings, trait_kinds, problems):
@@ -368,7 +462,7 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         forced = trait_kinds.get(column)
         if forced is None:
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
-        frame[column] = type_trait(frame[column], forced)[1]
+        frame[column] = type_trait(frame[column], forced, decimal=settings.decimal_mark)[1]
     report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
                       for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
@@ -402,6 +496,44 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
             extra = pd.DataFrame({"client_id": unknown, "name": unknown})
             clients = pd.concat([clients, extra], ignore_index=True)
     return clients, placement
+
+
+def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problems: list[Problem]) -> pd.DataFrame:
+    """Give each deal its client's id: by the client id column, else by the organisation's name.
+
+    A deal's own id (`deal_id`, "Record ID", "Deal - ID") is never used as a client. Names are
+    compared spelling-insensitively (`name_key`: quotes, legal forms, ё/е, look-alike letters),
+    and only names that single out one client link. Deals matching no client keep a blank
+    `client_id` and are reported once, with their count and first rows. Returns a new frame
+    without the helper `_row` column; the input is not changed.
+    """
+    deals = deals.copy()
+    rows = deals.pop("_row") if "_row" in deals else pd.Series(range(2, len(deals) + 2), index=deals.index)
+    known = clients["client_id"].astype("string")
+    if "client_id" in deals:
+        given = deals["client_id"].astype("string")
+        matched = pd.Series(_isin(given, known), index=deals.index) & given.notna()
+        how = "client_id"
+    elif "name" in deals:
+        keys = clients["name"].map(name_key)
+        unique = keys[~keys.duplicated(keep=False) & (keys != "")]
+        by_name = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
+        deal_keys = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "")
+        found = deal_keys.map(by_name)
+        deals["client_id"] = found.astype(object).where(found.notna(), None)
+        matched = found.notna()
+        how = "name"
+        problems.append(problem("deals_linked_by_name", "info", file=file, column="name",
+                                count=int(matched.sum()), total=len(deals)))
+    else:
+        return deals
+    missing = ~matched
+    if missing.any():
+        values = deals.loc[missing, how].astype("string").fillna("")
+        first = ", ".join(f"{int(r)} «{v}»" for r, v in zip(rows[missing].head(5), values.head(5)))
+        problems.append(problem("deals_unmatched", "warning", file=file, column=how, count=int(missing.sum()),
+                                total=len(deals), rows=first))
+    return deals
 
 
 def _guarded(read: tuple, problems: list[Problem], loader, *args):
@@ -444,6 +576,9 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
         problems.append(problem("data_only_audit", "info", file=find_input(folder, "transactions").name))
     clients, placement = _cross_check(clients, tables["placement"], tables["transactions"], tables["deals"],
                                       files, problems)
+    if tables["deals"] is not None:
+        tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
+                                     problems=problems)
     if has_errors(problems):
         return None, files, problems
     unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]

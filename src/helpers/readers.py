@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Problem, problem
+from .i18n import t
 
 DELIMITERS = (",", ";", "\t", "|")
 # Problems of the reader that stand for one data row left out (each names its row).
@@ -47,6 +48,8 @@ class RawTable:
     header_row: int | None = None
     problems: list[Problem] = field(default_factory=list)
     rows_seen: int | None = None  # data rows in the file, including those dropped and reported
+    # totals / footer rows the reader dropped, with their file row in `_row` (for subtotal checks)
+    dropped_totals: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.rows_seen is None:
@@ -187,14 +190,16 @@ def _may_be_totals(values: pd.Series) -> np.ndarray:
     return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path) -> tuple[pd.DataFrame, pd.Series, list[Problem]]:
-    """Drop totals / footer rows ("Итого", "Grand Totals", "Confidential…"), reporting each."""
+def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
+                 ) -> tuple[pd.DataFrame, pd.Series, list[Problem], pd.DataFrame | None]:
+    """Drop totals / footer rows ("Итого", "Grand Totals", "Confidential…"), reporting each; the last
+    item is the dropped rows with their file row number in `_row` (None when none)."""
     if frame.empty:
-        return frame, rows, []
+        return frame, rows, [], None
     first = [c for c in frame.columns[:3] if not pd.api.types.is_numeric_dtype(frame[c])
              and not pd.api.types.is_datetime64_any_dtype(frame[c])]
     if not first:
-        return frame, rows, []
+        return frame, rows, [], None
     # a vectorised test first (Arrow's regex engine when the text is Arrow-backed), the exact rule
     # only on the few rows it finds
     maybe = np.zeros(len(frame), dtype=bool)
@@ -202,17 +207,19 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path) -> tuple[pd.D
         maybe |= _may_be_totals(frame[column])
     candidates = np.flatnonzero(maybe)
     if not len(candidates):
-        return frame, rows, []
+        return frame, rows, [], None
     text = frame[first].iloc[candidates].astype("string").fillna("")
     found = [int(i) for j, i in enumerate(candidates) if any(TOTALS.match(v) for v in text.iloc[j])]
     if not found:
-        return frame, rows, []
+        return frame, rows, [], None
     shown = {int(i): text.iloc[j].str.cat(sep=" ").strip() for j, i in enumerate(candidates)}
     problems = [problem("totals_row", "warning", file=path.name, row=int(rows.iloc[i]), text=shown[i][:40])
                 for i in found]
+    # the dropped rows themselves, for a grouped report's subtotal check (kept in memory only)
+    dropped = frame.iloc[found].assign(_row=rows.iloc[found].to_numpy()).reset_index(drop=True)
     keep = np.ones(len(frame), dtype=bool)
     keep[found] = False
-    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True), problems
+    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True), problems, dropped
 
 
 def _drop_blank_rows(frame: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -278,9 +285,9 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     names, header_problems = _dedupe_headers(header, path)
     frame = pd.DataFrame(records, columns=names, dtype="string") if records else pd.DataFrame(columns=names)
     rows = pd.Series(numbers, dtype="int64")
-    frame, rows, total_problems = _drop_totals(frame, rows, path)
+    frame, rows, total_problems, dropped = _drop_totals(frame, rows, path)
     return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1,
-                    problems + header_problems + total_problems)
+                    problems + header_problems + total_problems, dropped_totals=dropped)
 
 
 def _inspect_head(head: str, path: Path) -> tuple[str, int, list[Problem]]:
@@ -389,8 +396,9 @@ def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
     if frame is None:
         return None
     rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
-    frame, rows, totals = _drop_totals(frame, rows, path)
-    return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1, problems + totals)
+    frame, rows, totals, dropped = _drop_totals(frame, rows, path)
+    return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1, problems + totals,
+                    dropped_totals=dropped)
 
 
 class _TableParser(HTMLParser):
@@ -450,9 +458,10 @@ def read_html_table(path: Path, data: bytes) -> RawTable:
     # an HTML table has no visible row numbers: count table rows, the header being row 1
     rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(body)), dtype="int64")
     frame, rows = _drop_blank_rows(frame, rows)
-    frame, rows, totals = _drop_totals(frame, rows, path)
+    frame, rows, totals, dropped = _drop_totals(frame, rows, path)
     return RawTable(path, frame, rows, "html", None, None, header_idx + 1,
-                    [problem("html_as_xls", "info", file=path.name)] + header_problems + totals)
+                    [problem("html_as_xls", "info", file=path.name)] + header_problems + totals,
+                    dropped_totals=dropped)
 
 
 # A sheet whose stored size is wrong may report a million rows: stop after this many empty ones.
@@ -464,20 +473,32 @@ _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>)?\s*</c>')
 
 
-def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str]]:
-    """Merged ranges (min_col, min_row, max_col, max_row) and formula cells without a saved value.
+_ROW_TAG = re.compile(rb'<row\b([^>]*)>')
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+
+
+def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str], list[int], bool]:
+    """Merged ranges (min_col, min_row, max_col, max_row), formula cells without a saved value,
+    the numbers of hidden rows and whether the sheet has an AutoFilter.
 
     Read-only openpyxl gives neither, so the sheet's XML is streamed once; on any surprise the
     reader carries on without this information rather than fail.
     """
     from openpyxl.utils import column_index_from_string
 
-    merges, formulas, tail = [], [], b""
+    merges, formulas, hidden, tail, autofilter = [], [], [], b"", False
     try:
         with ws._get_source() as src:
             for block in iter(lambda: src.read(1 << 20), b""):
                 chunk = tail + block
                 formulas.extend(m.decode() for m in _FORMULA_NO_VALUE.findall(chunk))
+                autofilter = autofilter or b"<autoFilter" in chunk
+                for attrs in _ROW_TAG.findall(chunk):  # a row seen twice (in the tail) is counted once below
+                    if _ROW_HIDDEN.search(attrs):
+                        number = _ROW_NUMBER.search(attrs)
+                        if number:
+                            hidden.append(int(number.group(1)))
                 for a, r1, b, r2 in _MERGE.findall(chunk):
                     merges.append((column_index_from_string(a.decode()), int(r1),
                                    column_index_from_string(b.decode()), int(r2)))
@@ -486,8 +507,8 @@ def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str]]:
                     cut = max(len(chunk) - 512, 0)
                 tail = chunk[cut:]
     except Exception:  # noqa: BLE001 - optional diagnostics only
-        return [], []
-    return sorted(set(merges)), list(dict.fromkeys(formulas))
+        return [], [], [], False
+    return sorted(set(merges)), list(dict.fromkeys(formulas)), sorted(set(hidden)), autofilter
 
 
 def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[list[str], int]:
@@ -531,8 +552,29 @@ def _check_zip_size(path: Path, max_mb: int) -> None:
         raise ReadError(problem("too_large", file=path.name, mb=round(unpacked / 1e6), limit=max_mb))
 
 
-def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024) -> RawTable:
-    """Read an .xlsx export: the named sheet, or the first sheet with data; header below title rows."""
+def _cell_text(cell) -> str:
+    """A cell as text; a whole number shown with leading zeros by its format (ИНН `0000000000`) keeps them."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        fmt = getattr(cell, "number_format", "General") or "General"
+        if _ZERO_PADDED.fullmatch(fmt) and float(value).is_integer():
+            return str(int(value)).zfill(len(fmt.strip('"@;')))
+    return str(value)
+
+
+_ZERO_PADDED = re.compile(r"0{2,}")
+
+
+def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024,
+                     hidden_rows: str = "use") -> RawTable:
+    """Read an .xlsx export: the named sheet, or the first visible sheet with data; header below title rows.
+
+    Hidden sheets are skipped unless named (and listed in a note); rows hidden by a filter or by
+    hand are listed by number and kept (`hidden_rows="use"`) or left out (`"skip"`)."""
     from openpyxl import load_workbook
 
     data = path.read_bytes()[:8]
@@ -552,14 +594,14 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         names = book.sheetnames
         if sheet is not None and sheet not in names:
             raise ReadError(problem("missing_sheet", file=path.name, sheet=sheet, sheets=", ".join(names)))
-        chosen, cells, merges, formulas = None, [], [], []
-        for name in ([sheet] if sheet else names):
+        chosen, cells, merges, formulas, hidden, autofilter = None, [], [], [], [], False
+        hidden_sheets = [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") != "visible"]
+        for name in ([sheet] if sheet else [n for n in names if n not in hidden_sheets]):
             ws = book[name]
             ws.reset_dimensions()  # never trust the stored sheet size
             rows, empty = [], 0
-            for values in ws.iter_rows(values_only=True):
-                cells_text = ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
-                              for v in values]
+            for values in ws.iter_rows():
+                cells_text = [_cell_text(v) for v in values]
                 if any(c.strip() for c in cells_text):
                     rows.extend([[]] * empty)
                     empty = 0
@@ -570,7 +612,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
                         break
             if any(rows):
                 chosen, cells = name, rows
-                merges, formulas = _scan_sheet_xml(ws)
+                merges, formulas, hidden, autofilter = _scan_sheet_xml(ws)
                 break
     finally:
         book.close()
@@ -586,17 +628,37 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     frame = pd.DataFrame(body, columns=names, dtype="string") if body else pd.DataFrame(columns=names)
     rows = pd.Series(range(first + 1, first + 1 + len(body)), dtype="int64")
     frame, rows = _drop_blank_rows(frame, rows)
+    problems += _hidden_notes(path, hidden_sheets if not sheet else [], chosen, hidden, rows, autofilter, hidden_rows)
+    if hidden_rows == "skip" and hidden:
+        keep_rows = ~rows.isin(hidden).to_numpy()
+        frame, rows = frame[keep_rows].reset_index(drop=True), rows[keep_rows].reset_index(drop=True)
     # trailing columns with neither header nor data (formatting to the right of the table)
     keep = [c for c in frame.columns if not (c.startswith("column_") and (frame[c].fillna("") == "").all())]
     problems = [p for p in problems if p.column in keep or p.code != "blank_header"]
     frame = frame[keep]
-    frame, rows, totals = _drop_totals(frame, rows, path)
+    frame, rows, totals, dropped = _drop_totals(frame, rows, path)
     if header_idx:
         problems.append(problem("title_rows", "info", file=path.name, count=header_idx, header=header_idx + 1))
     if formulas:
         problems.append(problem("formula_without_value", "warning", file=path.name, count=len(formulas),
                                 cell=", ".join(formulas[:3])))
-    return RawTable(path, frame, rows, None, None, chosen, header_idx + 1, problems + totals)
+    return RawTable(path, frame, rows, None, None, chosen, header_idx + 1, problems + totals,
+                    dropped_totals=dropped)
+
+
+def _hidden_notes(path: Path, hidden_sheets: list[str], chosen: str, hidden: list[int], rows: pd.Series,
+                  autofilter: bool, hidden_rows: str) -> list[Problem]:
+    """Say which sheets were hidden and skipped, and which data rows are hidden and what was done."""
+    out = []
+    if hidden_sheets:
+        out.append(problem("hidden_sheets", "info", file=path.name, sheets=", ".join(hidden_sheets), sheet=chosen))
+    data_hidden = [r for r in hidden if r in set(rows.tolist())]
+    if data_hidden:
+        shown = ", ".join(map(str, data_hidden[:30])) + (" …" if len(data_hidden) > 30 else "")
+        code = "hidden_rows_skipped" if hidden_rows == "skip" else "hidden_rows_used"
+        out.append(problem(code, "warning", file=path.name, count=len(data_hidden), rows=shown,
+                           how=t("load.hidden_by_filter" if autofilter else "load.hidden_by_hand")))
+    return out
 
 
 def read_parquet_table(path: Path) -> RawTable:
@@ -609,7 +671,8 @@ def read_parquet_table(path: Path) -> RawTable:
 
 
 def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = None,
-               max_mb: int = 1024, kind: str | None = None, columns: dict[str, str] | None = None) -> RawTable:
+               max_mb: int = 1024, kind: str | None = None, columns: dict[str, str] | None = None,
+               hidden_rows: str = "use") -> RawTable:
     """Read any supported input file (CSV/TSV/TXT, XLSX, HTML-as-XLS, Parquet) into text cells.
 
     `kind` ("transactions", ...) and `columns` (company.yml names) let a large CSV take the fast path.
@@ -621,7 +684,7 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
         raise ReadError(problem("empty_file", file=path.name))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        return read_excel_table(path, sheet=sheet, max_mb=max_mb)
+        return read_excel_table(path, sheet=sheet, max_mb=max_mb, hidden_rows=hidden_rows)
     if suffix == ".parquet":
         return read_parquet_table(path)
     if suffix in (".pkl", ".pickle"):
