@@ -83,7 +83,8 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
         if not quiet:
             click.echo(i18n.t("run.checking", path=company_dir))
         try:
-            result = run_company(company_dir, out, language=language, anonymise=anonymise,
+            # a relative folder is relative to where the command is typed, as for `check` and `new`
+            result = run_company(company_dir.expanduser().resolve(), out, language=language, anonymise=anonymise,
                                  key_file=str(key_file or ""), timeout=timeout, progress=not quiet)
         except DataProblem as exc:
             click.echo(format_problems(exc.problems, limit=None), err=True)
@@ -123,7 +124,7 @@ def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
     from .worksheets import write_placement_worksheet
 
     try:
-        company = load_company(paths.resolve_in_project(company_dir))
+        company = load_company(company_dir.expanduser().resolve())  # relative to the current folder
     except DataProblem as exc:
         _fail_with_problems(exc, company_dir)
     # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole

@@ -153,6 +153,14 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
+    if kind in ("transactions", "placement") and "client_id" not in taken:
+        # no id column: a column of client names ("Customer", "Контрагент") identifies the clients
+        for header in headers:
+            if header not in mapping and _lookup("clients", normalise_header(header)) == "name":
+                mapping[header] = "client_id"
+                taken.add("client_id")
+                problems.append(problem("name_as_client_id", "info", file=file, column=str(header), header=str(header)))
+                break
     for required in COLUMNS[kind]["required"]:
         if required not in taken:
             spellings = [normalise_header(s) for s in SYNONYMS.get(required, [required])]

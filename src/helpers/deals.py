@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .company import DEAL_OUTCOMES, Company
+from .company import CLOSED_OUTCOMES, DEAL_OUTCOMES, Company
 from .i18n import t
 from .traits import Source, compared_tiers
 
@@ -187,8 +187,10 @@ def summarise_deals(company: Company, tiers_table: pd.DataFrame) -> DealSummary 
     deals["reason_groups"] = grouped.map("; ".join)
 
     outcomes = [o for o in DEAL_OUTCOMES if (deals["outcome"] == o).any()]
+    # open deals are counted per tier, but have no outcome reason or cycle yet
+    closed_outcomes = [o for o in outcomes if o in CLOSED_OUTCOMES]
     tier_order = [x for x in ("A", "B", "C", NO_TIER) if (deals["tier"] == x).any()]
-    long = (deals.assign(group=grouped).explode("group")
+    long = (deals[deals["outcome"].isin(CLOSED_OUTCOMES)].assign(group=grouped).explode("group")
             .groupby(["outcome", "tier", "group"], observed=True).size().rename("deals").reset_index())
 
     outcomes_by_tier = pd.crosstab(deals["tier"], deals["outcome"]).reindex(index=tier_order, columns=outcomes,
@@ -206,9 +208,10 @@ def summarise_deals(company: Company, tiers_table: pd.DataFrame) -> DealSummary 
 
     won = deals[deals["outcome"].isin(WON)]
     cycle_by_tier = pd.DataFrame([{"tier": x, **_quartiles(won.loc[won["tier"] == x, "cycle_days"])}
-                                  for x in tier_order]).set_index("tier")
+                                  for x in tier_order], columns=["tier", "n", "median", "q1", "q3"]).set_index("tier")
     cycle_by_outcome = pd.DataFrame([{"outcome": o, **_quartiles(deals.loc[deals["outcome"] == o, "cycle_days"])}
-                                     for o in outcomes]).set_index("outcome")
+                                     for o in closed_outcomes],
+                                    columns=["outcome", "n", "median", "q1", "q3"]).set_index("outcome")
     texts = deals.assign(text=deals["reason"].astype("string").str.strip()).dropna(subset=["text"])
     texts = texts[texts["text"] != ""]
     examples = (texts.groupby(["outcome", "text"]).size().rename("deals").reset_index()
@@ -220,6 +223,6 @@ def summarise_deals(company: Company, tiers_table: pd.DataFrame) -> DealSummary 
     examples["outcome"] = examples["outcome"].astype(str)
 
     return DealSummary(deals=deals, outcomes_by_tier=outcomes_by_tier,
-                       reasons_by_outcome=tally("outcome", outcomes), reasons_by_tier=tally("tier", tier_order),
+                       reasons_by_outcome=tally("outcome", closed_outcomes), reasons_by_tier=tally("tier", tier_order),
                        reasons_long=long, cycle_by_tier=cycle_by_tier, cycle_by_outcome=cycle_by_outcome,
                        examples=examples, groups={**own, **built_in}, source=source)

@@ -22,7 +22,7 @@ from .company import DEAL_OUTCOMES, Company, FileReport
 from .config import CONFIG_FILE, CompanySettings, load_settings
 from .errors import DataProblem, Problem, format_problems, has_errors, problem
 from .i18n import t
-from .readers import RawTable, ReadError, read_table
+from .readers import _SUBTOTAL, RawTable, ReadError, fill_down_groups, read_table
 from .schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -243,7 +243,10 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         return None
     try:
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
-                         max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind))
+                         max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
+                         hidden_rows=settings.hidden_rows)
+        if kind == "transactions":
+            raw = fill_down_groups(raw)
     except ReadError as exc:
         problems.append(exc.problem)
         files.append(_report(kind, path, None))
@@ -341,10 +344,14 @@ def _load_transactions(raw, report, settings, problems):
     if not {"client_id", "date", "amount"} <= set(frame.columns):
         return None
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
-    frame["date"], _ = _typed_dates(frame, "date", rows, file, shown.get("date", "date"), problems, settings=settings)
-    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, shown.get("amount", "amount"), problems, settings=settings)
+    frame, rows = _drop_continuation_rows(frame, rows, file, problems)
+    date_header, amount_header = shown.get("date", "date"), shown.get("amount", "amount")
+    frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
+    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
+    _check_subtotals(raw, frame, shown, settings, problems)
     if "margin" in frame:
-        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems, settings=settings)
+        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
+                                            settings=settings)
     frame, found = validate_table("transactions", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
     if "currency" in frame:
@@ -374,6 +381,46 @@ def _load_transactions(raw, report, settings, problems):
     report.rows_used = len(frame)
     keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
     return frame[keep].reset_index(drop=True)
+
+
+def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
+    """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
+    its number and customer but leave its date and total blank) with one note, not a warning per row."""
+    blank = [frame[c].isna() | (frame[c].astype("string").str.strip() == "") for c in ("date", "amount")]
+    extra = (blank[0] & blank[1] & frame["client_id"].notna()).to_numpy(dtype=bool)
+    if not extra.any():
+        return frame, rows
+    problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),
+                            rows=", ".join(map(str, rows[extra].head(30).tolist())) + (" …" if extra.sum() > 30 else "")))
+    keep = ~extra
+    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
+
+
+def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
+                     problems: list[Problem]) -> None:
+    """In a grouped report, compare each group's lines with its subtotal row and all lines with the grand total.
+
+    A difference of more than half a cent is a warning naming the subtotal's row: lines missing from
+    the export, or hidden, would otherwise go unnoticed once the totals are dropped."""
+    if raw.dropped_totals is None or not any(p.code == "grouped_report" for p in raw.problems):
+        return
+    header = shown.get("amount", "amount")
+    if header not in raw.dropped_totals:
+        return
+    stated = parsing.read_numbers(raw.dropped_totals[header], decimal=settings.decimal_mark).values
+    keys = frame["client_id"].astype("string").fillna("").map(name_key)
+    sums = frame["amount"].groupby(keys.to_numpy()).sum()
+    for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
+        if pd.isna(total):
+            continue
+        texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
+        named = _SUBTOTAL.match(texts[0]) if texts else None
+        lines = sums.get(name_key(named.group(1)), 0.0) if named else frame["amount"].sum()
+        if abs(lines - total) > 0.005:
+            code, params = (("subtotal_mismatch", {"group": named.group(1)}) if named
+                            else ("grand_total_mismatch", {}))
+            problems.append(problem(code, "warning", file=raw.path.name, row=int(row["_row"]), column=header,
+                                    lines=f"{lines:,.2f}", total=f"{total:,.2f}", **params))
 
 
 def _load_deals(raw, report, settings, problems):
@@ -501,38 +548,42 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
 def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problems: list[Problem]) -> pd.DataFrame:
     """Give each deal its client's id: by the client id column, else by the organisation's name.
 
-    A deal's own id (`deal_id`, "Record ID", "Deal - ID") is never used as a client. Names are
-    compared spelling-insensitively (`name_key`: quotes, legal forms, ё/е, look-alike letters),
-    and only names that single out one client link. Deals matching no client keep a blank
-    `client_id` and are reported once, with their count and first rows. Returns a new frame
-    without the helper `_row` column; the input is not changed.
+    A deal's own id (`deal_id`, "Record ID", "Deal - ID") is never used as a client. In a file with
+    no client id column, a deal is linked by its organisation name (`name`), compared spelling-insensitively
+    (`name_key`: quotes, legal forms, ё/е, look-alike letters); only a name that singles out one
+    client links. Deals left unlinked are reported once each way, with their count and first rows:
+    a warning for client ids the client list lacks, a note for organisations not in the list (often
+    prospects that never bought). Returns a new frame without the helper `_row` column; the input is
+    not changed.
     """
     deals = deals.copy()
     rows = deals.pop("_row") if "_row" in deals else pd.Series(range(2, len(deals) + 2), index=deals.index)
     known = clients["client_id"].astype("string")
-    if "client_id" in deals:
-        given = deals["client_id"].astype("string")
-        matched = pd.Series(_isin(given, known), index=deals.index) & given.notna()
-        how = "client_id"
-    elif "name" in deals:
+    if "client_id" not in deals and "name" not in deals:
+        return deals
+    given = (deals["client_id"].astype("string") if "client_id" in deals
+             else pd.Series(pd.NA, index=deals.index, dtype="string"))
+    unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
+    by_name = pd.Series(False, index=deals.index)
+    if "name" in deals and "client_id" not in deals:  # a blank id beside others means "not a client"
         keys = clients["name"].map(name_key)
         unique = keys[~keys.duplicated(keep=False) & (keys != "")]
-        by_name = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
-        deal_keys = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "")
-        found = deal_keys.map(by_name)
-        deals["client_id"] = found.astype(object).where(found.notna(), None)
-        matched = found.notna()
-        how = "name"
-        problems.append(problem("deals_linked_by_name", "info", file=file, column="name",
-                                count=int(matched.sum()), total=len(deals)))
-    else:
-        return deals
-    missing = ~matched
-    if missing.any():
-        values = deals.loc[missing, how].astype("string").fillna("")
-        first = ", ".join(f"{int(r)} «{v}»" for r, v in zip(rows[missing].head(5), values.head(5)))
-        problems.append(problem("deals_unmatched", "warning", file=file, column=how, count=int(missing.sum()),
-                                total=len(deals), rows=first))
+        lookup = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
+        found = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(lookup)
+        by_name = given.isna() & found.notna()
+        given = given.where(~by_name, found.astype("string"))
+        if by_name.any():
+            problems.append(problem("deals_linked_by_name", "info", file=file, column="name",
+                                    count=int(by_name.sum()), total=len(deals)))
+    deals["client_id"] = given.astype(object).where(given.notna(), None)
+    no_client = given.isna()
+    for mask, column, severity in ((unknown_id, "client_id", "warning"), (no_client, "name", "info")):
+        if mask.any() and column in deals:
+            values = deals.loc[mask, column].astype("string").fillna("")
+            first = ", ".join(f"{int(r)} «{v}»" for r, v in zip(rows[mask].head(5), values.head(5)))
+            code = "deals_unknown_client" if column == "client_id" else "deals_unmatched"
+            problems.append(problem(code, severity, file=file, column=column, count=int(mask.sum()),
+                                    total=len(deals), rows=first))
     return deals
 
 
@@ -579,6 +630,7 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     if tables["deals"] is not None:
         tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
                                      problems=problems)
+    _require_usable_rows(files, problems)
     if has_errors(problems):
         return None, files, problems
     unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]
@@ -588,7 +640,45 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
                       prospects=tables["prospects"], files=files, problems=problems)
+    _check_team_criteria(company, problems)
+    if has_errors(problems):
+        return None, files, problems
     return company, files, problems
+
+
+# Tables the run cannot do without: a folder where none of their rows is usable must not start.
+REQUIRED_TABLES = ("clients", "transactions")
+
+
+def _require_usable_rows(files: list[FileReport], problems: list[Problem]) -> None:
+    """An error for each required table whose file has data rows but none that can be used."""
+    for report in files:
+        if report.kind in REQUIRED_TABLES and report.rows_read and not report.rows_used:
+            problems.append(problem("no_usable_rows", file=report.path.name, count=report.rows_read))
+
+
+def _check_team_criteria(company: Company, problems: list[Problem]) -> None:
+    """Read criteria.yml as step 4 will (the team-criteria reader of `rules`), against the loaded traits.
+
+    A misspelt trait, an operator that does not fit the trait's type or a bad key is an error here,
+    so `check` and the runner's pre-flight stop before any notebook starts."""
+    from .rules import CRITERIA_FILE, read_team_criteria
+
+    path = company.folder / CRITERIA_FILE
+    if not path.is_file():
+        return
+    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
+    categories = {k: company.clients[k].dropna().astype(str).unique().tolist()
+                  for k, v in kinds.items() if v == "category" and k in company.clients}
+    try:
+        _, warnings = read_team_criteria(path, kinds, categories)
+    except DataProblem as exc:
+        problems.extend(exc.problems)
+        return
+    except Exception as exc:  # noqa: BLE001 - a criteria file no rule foresaw is still reported, not a crash
+        problems.append(problem("criteria_not_checked", file=CRITERIA_FILE, reason=type(exc).__name__))
+        return
+    problems.extend(warnings)
 
 
 def check_company(folder: str | Path) -> CheckResult:

@@ -690,3 +690,62 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
     if suffix in (".pkl", ".pickle"):
         raise ReadError(problem("unsafe_format", file=path.name))
     return read_text_table(path, encoding=encoding, kind=kind, columns=columns)
+
+
+# "Total for Alder Goods", "Итого по ООО «Ромашка»": the subtotal of one group; the rest names it
+_SUBTOTAL = re.compile(r"(?i)^\s*(?:total for|totals? for|subtotal for|sub-total for|итого по|итого для|всего по)\s*[:\-–]?\s*(.+?)\s*$")
+
+
+def fill_down_groups(raw: RawTable) -> RawTable:
+    """A grouped accounting report made flat: the client name of each group row filled into its lines.
+
+    QuickBooks "Sales by Customer Detail" and 1C turnover reports put the client on a row of its own
+    (first cell filled, the rest mostly blank), its lines below with a blank first cell, then a
+    "Total for …"/«Итого по …» row. When the first column has that shape throughout — every line
+    below a group row and group rows sparser than lines — the name is filled down, group rows are
+    dropped, and the reader's per-row totals warnings become one note for subtotals and one for the
+    grand total (their rows listed). Returns a new RawTable (`groups` holds the group of each line
+    and the subtotal rows, for `load` to compare sums); any other table is returned unchanged.
+    """
+    frame = raw.frame
+    if frame.empty or frame.shape[1] < 3 or not all(isinstance(d, pd.StringDtype) or d == object
+                                                    for d in frame.dtypes):
+        return raw
+    filled = frame.fillna("").astype(str).apply(lambda c: c.str.strip() != "").to_numpy()
+    first, others = filled[:, 0], filled[:, 1:].sum(axis=1)
+    group, lines = first & (others <= max(1, (frame.shape[1] - 1) // 3)), ~first & (others >= 2)
+    if not group.any() or not lines.any() or not group[0] or (group | lines).mean() < 0.9:
+        return raw
+    if np.median(others[group]) >= np.median(others[lines]):
+        return raw
+    name = pd.Series(np.where(group, frame.iloc[:, 0].astype(str).str.strip(), None), dtype=object).ffill()
+    column = frame.columns[0]
+    out = frame[lines].copy()
+    out[column] = name[lines].to_numpy()
+    header = str(column)
+    problems = [p for p in raw.problems if p.code not in ("totals_row",)
+                and not (p.code == "blank_header" and p.column == header)]
+    if header.startswith("column_"):  # no header above the names: call the column what it holds
+        out = out.rename(columns={column: "client"})
+    group_rows = raw.rows[group].tolist()
+    problems.append(problem("grouped_report", "info", file=raw.path.name, count=int(lines.sum()),
+                            rows=_list_rows(group_rows)))
+    subtotals, grand = [], []
+    dropped = raw.dropped_totals
+    if dropped is not None:
+        for _, row in dropped.iterrows():
+            texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
+            named = _SUBTOTAL.match(texts[0]) if texts else None
+            (subtotals if named else grand).append((int(row["_row"]), named.group(1) if named else None))
+    if subtotals:
+        problems.append(problem("subtotal_rows", "info", file=raw.path.name, count=len(subtotals),
+                                rows=_list_rows([r for r, _ in subtotals])))
+    if grand:
+        problems.append(problem("grand_total_rows", "info", file=raw.path.name, rows=_list_rows([r for r, _ in grand])))
+    rows = raw.rows[lines].reset_index(drop=True)
+    return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
+                    raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
+
+
+def _list_rows(rows: list[int], limit: int = 30) -> str:
+    return ", ".join(map(str, rows[:limit])) + (" …" if len(rows) > limit else "")
