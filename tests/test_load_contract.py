@@ -203,10 +203,10 @@ def test_missing_folder_is_a_problem_not_a_traceback(tmp_path):
 
 
 def test_missing_required_column_lists_present_and_closest(tmp_path):
-    folder = _company(tmp_path, {"clients.csv": "clientid,Название\n1,A\n"})
+    folder = _company(tmp_path, {"clients.csv": "client_no,Название\n1,A\n"})
     result = check_company(folder)
     missing = [p for p in result.problems if p.code == "missing_column"]
-    assert missing and "clientid" in missing[0].message
+    assert missing and "client_no" in missing[0].message
 
 
 # ---- the fast path for large files gives what the careful reader gives -----------------------------

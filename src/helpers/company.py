@@ -72,7 +72,7 @@ class Company:
     placement     client_id, tier (one of ALL_TIER_LABELS, Latin letters) or None
     transactions  client_id, date (datetime64), amount (float), [margin, currency] or None
     deals         outcome (one of DEAL_OUTCOMES), reason, [client_id, name (the client's), title (the deal's),
-                  stage (as written), created, closed, cycle_days, amount] or None
+                  created, closed, cycle_days, amount] or None
     prospects     prospect_id, name, trait columns (same names as clients) or None
     """
 

@@ -429,7 +429,6 @@ def _load_deals(raw, report, settings, problems):
     if "outcome" not in frame:
         return None
     original = frame["outcome"].astype("string").fillna("").str.strip()
-    frame["stage"] = original.where(original != "").astype(object)
     outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
     _note_open_stages(original, outcome, file, shown["outcome"], problems)
     # a stage no pipeline knows is still a deal in progress: counted as open, and named above
