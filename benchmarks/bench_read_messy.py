@@ -19,14 +19,12 @@ The bar (issue 9): helpers on the messy file within 2x of plain pandas on the cl
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .bench_read import DATA_DIR, RATIO_BAR, make_folder, time_helpers, time_plain
+from .bench_read import DATA_DIR, compare, make_folder
 
 
 def _russian_amounts(values: np.ndarray) -> np.ndarray:
@@ -68,23 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     messy = make_messy_folder(args.rows)
     print(f"clean: {clean} ({clean.stat().st_size / 1e6:.1f} MB); messy: {messy / 'transactions.csv'} "
           f"({(messy / 'transactions.csv').stat().st_size / 1e6:.1f} MB), {args.rows:,} rows")
-    time_helpers(messy)  # import and warm up once, outside the timings
-    plain, helpers = [], []
-    for _ in range(args.rounds):
-        seconds, plain_total = time_plain(clean)
-        plain.append(seconds)
-        seconds, helpers_total = time_helpers(messy)
-        helpers.append(seconds)
-    # the messy file must read to the same money as the clean one, or the timing means nothing
-    assert round(plain_total, 2) == round(helpers_total, 2), (plain_total, helpers_total)
-    p, h = statistics.median(plain), statistics.median(helpers)
-    ratio = h / p
-    print(f"pandas.read_csv (clean)       median {p:6.2f} s  ({', '.join(f'{s:.2f}' for s in plain)})")
-    print(f"helpers.load_company (messy)  median {h:6.2f} s  ({', '.join(f'{s:.2f}' for s in helpers)})")
-    print(f"ratio of best rounds {min(helpers) / min(plain):.2f}x")
-    print(f"ratio {ratio:.2f}x (bar: {RATIO_BAR:.1f}x) — {'OK' if ratio <= RATIO_BAR else 'TOO SLOW'}")
-    return 0 if ratio <= RATIO_BAR else 1
-
+    return compare(clean, messy, args.rounds, labels=(" (clean)", " (messy)"))
 
 if __name__ == "__main__":
     raise SystemExit(main())
