@@ -22,7 +22,7 @@ from .company import DEAL_OUTCOMES, Company, FileReport
 from .config import CONFIG_FILE, CompanySettings, load_settings
 from .errors import DataProblem, Problem, format_problems, has_errors, problem
 from .i18n import t
-from .readers import _SUBTOTAL, RawTable, ReadError, fill_down_groups, read_table
+from .readers import SUBTOTAL, RawTable, ReadError, fill_down_groups, list_rows, read_table
 from .schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -391,7 +391,7 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
     if not extra.any():
         return frame, rows
     problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),
-                            rows=", ".join(map(str, rows[extra].head(30).tolist())) + (" …" if extra.sum() > 30 else "")))
+                            rows=list_rows(rows[extra].tolist())))
     keep = ~extra
     return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
 
@@ -414,7 +414,7 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
         if pd.isna(total):
             continue
         texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
-        named = _SUBTOTAL.match(texts[0]) if texts else None
+        named = SUBTOTAL.match(texts[0]) if texts else None
         lines = sums.get(name_key(named.group(1)), 0.0) if named else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = (("subtotal_mismatch", {"group": named.group(1)}) if named

@@ -658,9 +658,10 @@ def _hidden_notes(path: Path, hidden_sheets: list[str], chosen: str, hidden: lis
     out = []
     if hidden_sheets:
         out.append(problem("hidden_sheets", "info", file=path.name, sheets=", ".join(hidden_sheets), sheet=chosen))
-    data_hidden = [r for r in hidden if r in set(rows.tolist())]
+    present = set(rows.tolist())
+    data_hidden = [r for r in hidden if r in present]
     if data_hidden:
-        shown = ", ".join(map(str, data_hidden[:30])) + (" …" if len(data_hidden) > 30 else "")
+        shown = list_rows(data_hidden)
         code = "hidden_rows_skipped" if hidden_rows == "skip" else "hidden_rows_used"
         out.append(problem(code, "warning", file=path.name, count=len(data_hidden), rows=shown,
                            how=t("load.hidden_by_filter" if autofilter else "load.hidden_by_hand")))
@@ -699,7 +700,7 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
 
 
 # "Total for Alder Goods", "Итого по ООО «Ромашка»": the subtotal of one group; the rest names it
-_SUBTOTAL = re.compile(r"(?i)^\s*(?:total for|totals? for|subtotal for|sub-total for|итого по|итого для|всего по)\s*[:\-–]?\s*(.+?)\s*$")
+SUBTOTAL = re.compile(r"(?i)^\s*(?:totals? for|sub-?total for|итого по|итого для|всего по)\s*[:\-–]?\s*(.+?)\s*$")
 
 
 def fill_down_groups(raw: RawTable) -> RawTable:
@@ -735,23 +736,24 @@ def fill_down_groups(raw: RawTable) -> RawTable:
         out = out.rename(columns={column: "client"})
     group_rows = raw.rows[group].tolist()
     problems.append(problem("grouped_report", "info", file=raw.path.name, count=int(lines.sum()),
-                            rows=_list_rows(group_rows)))
+                            rows=list_rows(group_rows)))
     subtotals, grand = [], []
     dropped = raw.dropped_totals
     if dropped is not None:
         for _, row in dropped.iterrows():
             texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
-            named = _SUBTOTAL.match(texts[0]) if texts else None
+            named = SUBTOTAL.match(texts[0]) if texts else None
             (subtotals if named else grand).append((int(row["_row"]), named.group(1) if named else None))
     if subtotals:
         problems.append(problem("subtotal_rows", "info", file=raw.path.name, count=len(subtotals),
-                                rows=_list_rows([r for r, _ in subtotals])))
+                                rows=list_rows([r for r, _ in subtotals])))
     if grand:
-        problems.append(problem("grand_total_rows", "info", file=raw.path.name, rows=_list_rows([r for r, _ in grand])))
+        problems.append(problem("grand_total_rows", "info", file=raw.path.name, rows=list_rows([r for r, _ in grand])))
     rows = raw.rows[lines].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
 
 
-def _list_rows(rows: list[int], limit: int = 30) -> str:
+def list_rows(rows: list[int], limit: int = 30) -> str:
+    """File row numbers as a person reads them in a message: "5, 9, 13", cut after `limit` with "…"."""
     return ", ".join(map(str, rows[:limit])) + (" …" if len(rows) > limit else "")
