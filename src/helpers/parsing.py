@@ -36,11 +36,6 @@ NUMBER_FORMATS = {"1,234.56": ".", "1.234,56": ",", "1 234,56": ",", "1'234.56":
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
-def _floats(values: pd.Series) -> pd.Series:
-    """Any numeric Series (numpy, nullable or Arrow-backed) as plain float64 with NaN for missing."""
-    return pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
-
-
 @dataclass
 class NumberReading:
     """A column of numbers as read: values, unreadable cells, and how the column was understood.
