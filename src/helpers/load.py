@@ -490,6 +490,12 @@ def _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood) -
         values.index = frame.index
         frame["closed"] = frame["closed"].fillna(values) if "closed" in frame else values
         understood[header] = ("closed", "date")
+    if extra:  # the "columns not used" note must not name the columns just used
+        for i, p in enumerate(problems):
+            if p.code == "ignored_columns" and p.file == raw.path.name:
+                rest = [h for h in p.details["columns"].split(", ") if h not in extra]
+                problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
+        problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
 
 
 def _load_prospects(raw, report, settings, trait_kinds, problems):
