@@ -91,9 +91,10 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     out = pc.cast(pc.if_else(pa.array(plain), cells, pa.scalar(None, cells.type)), pa.float64()
                   ).to_numpy(zero_copy_only=False).astype("float64", copy=True)
     # a plain cell with a dot followed by exactly three digits ("1.234") may be thousands
-    amb_dot = plain & _matches(cells, r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
+    some_plain = plain.any()  # a column of "1 234,56" has none: skip the passes over plain cells
+    amb_dot = plain & _matches(cells, r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}") if some_plain else plain
     slow = ~missing & ~plain
-    us_only = plain & ~amb_dot & _matches(cells, r".*\..*")
+    us_only = plain & ~amb_dot & _matches(cells, r".*\..*") if some_plain else plain.copy()
     eu_only = np.zeros(len(text), dtype=bool)
     amb_value = {".": out.copy(), ",": out.copy()}  # ambiguous cells' value with each decimal mark
     amb = amb_dot.copy()
