@@ -226,7 +226,7 @@ def build() -> None:
         '"Deal - Title","Deal - Value","Deal - Currency of Value","Organization - Name","Deal - Status"',
         '"Website","1,250.00","EUR","Alpha","won"', '"Audit","300","EUR","Beta","lost"')},
         {"ok": True, "values": {"deals": {"outcome": ["won", "refused"], "amount": [1250.0, 300.0],
-                                          "name": ["Alpha", "Beta"], "title": ["Website", "Audit"]}}})
+                                          "name": ["Alpha", "Beta"]}}})
 
     # 15. Mixed date formats and Excel serial numbers in one column
     case("mixed_dates_and_serials", {"clients.csv": ok_company, "transactions.csv": lines(

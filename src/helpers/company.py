@@ -71,7 +71,7 @@ class Company:
     trait_kinds   trait column -> number | yesno | category | text (yes/no are pandas "boolean")
     placement     client_id, tier (one of ALL_TIER_LABELS, Latin letters) or None
     transactions  client_id, date (datetime64), amount (float), [margin, currency] or None
-    deals         outcome (one of DEAL_OUTCOMES), reason, [client_id, name (the client's), title (the deal's),
+    deals         outcome (one of DEAL_OUTCOMES), reason, [deal_id, client_id, name (the client's),
                   created, closed, cycle_days, amount] or None
     prospects     prospect_id, name, trait columns (same names as clients) or None
     """

@@ -455,6 +455,9 @@ def _load_deals(raw, report, settings, problems):
             frame[column] = text.where(text != "").astype(object)
     if "reason" not in frame:
         frame["reason"] = None
+    # the deal's own title is recognised only so it is never taken for the client's name; it is not
+    # carried on (it often holds a client name that anonymised runs could not replace)
+    frame = frame.drop(columns=["title"], errors="ignore")
     kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
     report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
@@ -584,8 +587,8 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
     no_client = given.isna()
     for mask, column, severity in ((unknown_id, "client_id", "warning"), (no_client, "name", "info")):
         if mask.any() and column in deals:
-            values = deals.loc[mask, column].astype("string").fillna("")
-            first = ", ".join(f"{int(r)} «{v}»" for r, v in zip(rows[mask].head(5), values.head(5)))
+            # row numbers only: the names and ids of non-clients must not reach an anonymised run's output
+            first = list_rows(rows[mask].astype(int).tolist(), limit=10)
             code = "deals_unknown_client" if column == "client_id" else "deals_unmatched"
             problems.append(problem(code, severity, file=file, column=column, count=int(mask.sum()),
                                     total=len(deals), rows=first))
