@@ -281,6 +281,21 @@ def test_russian_grouped_report_with_a_subtotal_that_does_not_add_up(tmp_path):
     assert "totals_row" not in codes
 
 
+def test_1c_group_rows_carrying_their_own_totals(tmp_path):
+    report = ("Контрагент;Номенклатура;Количество;Сумма;Дата\n"
+              "ООО «Ромашка»;;;1 500,00;\n"
+              ";Услуга;1;1 000,00;01.02.2024\n"
+              ";Услуга;2;500,00;02.02.2024\n"
+              "ИП Петров;;;300,00;\n"
+              ";Товар;3;250,00;03.02.2024\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": report}, "language: ru\n"))
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {
+        "ИП Петров": 250.0, "ООО «Ромашка»": 1500.0}
+    mismatch = [p for p in result.problems if p.code == "subtotal_mismatch"]
+    assert [(p.row, p.details["group"]) for p in mismatch] == [(5, "ИП Петров")]
+
+
 def test_a_flat_file_with_a_few_blank_ids_is_not_taken_for_a_grouped_report(tmp_path):
     flat = "client_id,date,amount,doc\nA,2024-01-01,10,x\n,2024-01-02,5,y\nB,2024-01-03,7,z\n"
     result = check_company(_company(tmp_path, {"transactions.csv": flat}))

@@ -413,12 +413,15 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
         if pd.isna(total):
             continue
-        texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
-        named = SUBTOTAL.match(texts[0]) if texts else None
-        lines = sums.get(name_key(named.group(1)), 0.0) if named else frame["amount"].sum()
+        group = row.get("_group")  # a 1C group row carrying its own total
+        if not isinstance(group, str):
+            texts = [str(v) for v in row.drop(["_row", "_group"], errors="ignore").tolist()
+                     if pd.notna(v) and str(v).strip()]
+            named = SUBTOTAL.match(texts[0]) if texts else None
+            group = named.group(1) if named else None
+        lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
-            code, params = (("subtotal_mismatch", {"group": named.group(1)}) if named
-                            else ("grand_total_mismatch", {}))
+            code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
             problems.append(problem(code, "warning", file=raw.path.name, row=int(row["_row"]), column=header,
                                     lines=f"{lines:,.2f}", total=f"{total:,.2f}", **params))
 

@@ -741,7 +741,7 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     dropped = raw.dropped_totals
     if dropped is not None:
         for _, row in dropped.iterrows():
-            texts = [str(v) for v in row.drop("_row").tolist() if str(v).strip()]
+            texts = [str(v) for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
             named = SUBTOTAL.match(texts[0]) if texts else None
             (subtotals if named else grand).append((int(row["_row"]), named.group(1) if named else None))
     if subtotals:
@@ -749,6 +749,11 @@ def fill_down_groups(raw: RawTable) -> RawTable:
                                 rows=list_rows([r for r, _ in subtotals])))
     if grand:
         problems.append(problem("grand_total_rows", "info", file=raw.path.name, rows=list_rows([r for r, _ in grand])))
+    # 1C puts a group's total on the client's own row: kept (with the group's name) for the sum check
+    carrying = group & (others >= 1)
+    if carrying.any():
+        own = frame[carrying].assign(_row=raw.rows[carrying].to_numpy(), _group=name[carrying].to_numpy())
+        dropped = own if dropped is None else pd.concat([dropped, own], ignore_index=True)
     rows = raw.rows[lines].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
