@@ -198,7 +198,6 @@ class CompanySettings(_Section):
     deals: DealsSettings = Field(default_factory=DealsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
 
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value):
