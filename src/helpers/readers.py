@@ -217,6 +217,9 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
                 for i in found]
     # the dropped rows themselves, for a grouped report's subtotal check (kept in memory only)
     dropped = frame.iloc[found].assign(_row=rows.iloc[found].to_numpy()).reset_index(drop=True)
+    if found == list(range(len(frame) - len(found), len(frame))):  # a footer: a slice, not a copy
+        end = len(frame) - len(found)
+        return frame.iloc[:end], rows.iloc[:end], problems, dropped
     keep = np.ones(len(frame), dtype=bool)
     keep[found] = False
     return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True), problems, dropped
