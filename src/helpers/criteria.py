@@ -653,7 +653,7 @@ COLUMNS = ["id", "points_to", "trait", "rule", "expression", "evidence", "suppor
            "status", "rationale", "team_source",
            # issue 10 (appended, never renamed): the effect, stability, pairs, mirrors and routing behind sales
            "known", "required_share", "useful_effect", "evidence_label", "stable", "only_with", "mirror_id",
-           "declines", "routed"]
+           "declines", "routed", "qualifies"]
 MISSING_COLUMNS = ["trait", "unknown_a", "known_a", "unknown_b", "known_b", "unknown_c", "known_c", "p_value",
                    "q_value", "differs", "finding"]
 
@@ -675,6 +675,8 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
       directions; a lead meeting both (overlapping thresholds) counts as meeting neither.
     - `declines`: a red flag whose C share among flagged clients has its lower 95% bound above
       `decline_precision`; weaker flags give the standard offer.
+    - `qualifies`: the mirror for signs of A: the lower bound of the A share above `target_precision`;
+      only such a sign sends a lead to the full sales process.
     - `routed`: what sales gets (see `CriteriaResult.chosen`). Team rules: accepted and first-contact.
     """
     out = table.copy()
@@ -710,12 +712,13 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
             out.loc[out["id"] == a_id, "mirror_id"] = c_id
             out.loc[out["id"] == c_id, "mirror_id"] = a_id
     out["declines"] = (out["points_to"] == "C") & (out["ci_low"] > settings.decline_precision)
+    out["qualifies"] = (out["points_to"] == "A") & (out["ci_low"] > settings.target_precision)
     team_routed = (out["source"] == "team") & (out["status"] == "accepted") & out["first_contact"]
     if team_routed.any():
         out["routed"] = team_routed
     else:
         out["routed"] = data_supported & out["stable"] & out["first_contact"] & (out["only_with"] == "")
-    for column in ("stable", "declines", "routed", "useful_effect"):
+    for column in ("stable", "declines", "qualifies", "routed", "useful_effect"):
         out[column] = out[column].fillna(False).astype(bool)
     return out
 

@@ -37,7 +37,8 @@ TABLE_COLUMNS = [
 def route_rules(result: CriteriaResult) -> list[str]:
     """Each route's rule in one sentence (the rule `prospects.route_leads` applies), for the checklist."""
     precision = f"{result.settings.decline_precision:.0%}"
-    return [t("criteria.checklist_routes.full"), t("criteria.checklist_routes.decline", precision=precision),
+    return [t("criteria.checklist_routes.full", precision=f"{result.settings.target_precision:.0%}"),
+            t("criteria.checklist_routes.decline", precision=precision),
             t("criteria.checklist_routes.ask"), t("criteria.checklist_routes.standard")]
 
 
@@ -85,6 +86,8 @@ def build_checklist(result: CriteriaResult) -> dict[str, Any]:
                  else "criteria.checklist_routes.flag_share", **share)
         if row["points_to"] == "C" and bool(row.get("declines", False)):
             text += f" ({t('criteria.checklist_routes.declines_mark')})"
+        if row["points_to"] == "A" and bool(row.get("qualifies", False)):
+            text += f" ({t('criteria.checklist_routes.qualifies_mark')})"
         questions[key][slot].append(text)
         label = row["status"] if row["source"] == "team" else t(f"criteria.evidence.{row['evidence']}")
         questions[key]["evidence"].append(label)

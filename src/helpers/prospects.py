@@ -54,11 +54,12 @@ def route_leads(leads: pd.DataFrame, criteria_result: CriteriaResult) -> pd.Data
             some routed trait is still unknown       -> needs review, "ask first" (never decline unasked)
             a sign of A is met too                    -> needs review, "standard offer" (a person decides)
             else                                      -> not target, "decline"
-        a sign of A is met:
+        a sign of A whose A share among clients with it is above `target_precision` at its lower bound is met:
             a weaker red flag is met too              -> needs review, "standard offer"
             a red flag cannot be checked (unknown)    -> needs review, "ask first"
             else                                      -> target, "full sales process"
         a weaker red flag is met                      -> not target, "standard offer"
+        only a weaker sign of A (A share lower bound not above `target_precision`) -> needs review, "standard offer"
         a sign or flag cannot be checked              -> needs review, "ask first"
         else                                          -> not target, "standard offer"
     A lead meeting both directions of one trait (a mirror pair with overlapping thresholds) meets neither.
@@ -92,6 +93,7 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
             results[other] = results[other].mask(both, False)
 
     signs, strong, weak = [[] for _ in range(n)], [[] for _ in range(n)], [[] for _ in range(n)]
+    weak_signs = [[] for _ in range(n)]
     failed, met_text = [[] for _ in range(n)], [[] for _ in range(n)]
     unknown_sign, unknown_flag = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     ask: list[set[str]] = [set() for _ in range(n)]
@@ -105,7 +107,7 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
             elif bool(value):
                 met_text[i].append(_precision(row))
                 if row["points_to"] == "A":
-                    signs[i].append(row["rule"])
+                    (signs if row.get("qualifies", True) else weak_signs)[i].append(row["rule"])
                 else:
                     (strong if row["declines"] else weak)[i].append(row["rule"])
             else:
@@ -130,6 +132,9 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
                 verdict, route = "target", ROUTES["target"]
         elif weak[i]:
             verdict, route = "not target", ROUTES["not target"]
+        elif weak_signs[i]:
+            # a real sign, but A is not the clear majority among clients with it
+            verdict, route = "needs review", ROUTES["needs review"]
         elif unknown_sign[i] or unknown_flag[i]:
             verdict, route = "needs review", ROUTES["ask"]
         else:
@@ -139,7 +144,7 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
         notes.append(note)
     out = pd.DataFrame({
         "verdict": verdicts, "route": routes,
-        "signs_met": ["; ".join(x) for x in signs],
+        "signs_met": ["; ".join(a + b) for a, b in zip(signs, weak_signs)],
         "red_flags_met": ["; ".join(a + b) for a, b in zip(strong, weak)],
         "failed": ["; ".join(x) for x in failed],
         "to_ask": [", ".join(sorted(a) + new + ([note] if note else [])) for a, new, note in zip(ask, new_notes, notes)],
