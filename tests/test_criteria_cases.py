@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -118,11 +119,20 @@ def test_low_precision_flag_gives_the_standard_offer(run):
     assert any("50%" in rule for rule in checklist["routes"])
 
 
-def test_unseen_category_value_is_asked_not_routed(run):
+def test_unseen_category_value_is_asked_not_routed(run, tmp_path):
     wb = run("unseen_category_level")
-    scored = wb.prospects.set_index("prospect_id")
+    assert (wb.prospects.set_index("prospect_id").loc[["U01", "U02"], "route"] != "full sales process").all()
+    # the same company with the sign accepted by the team, written as `not in`: a new value still never meets it
+    folder = tmp_path / "company"
+    shutil.copytree(CASES / "unseen_category_level", folder)
+    (folder / "criteria.yml").write_text("criteria:\n  - {id: ind, rule: 'industry not in [retail, horeca]', "
+                                         "points_to: A, status: accepted}\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        team = open_workbook(str(folder), str(tmp_path / "out"))
+    scored = team.prospects.set_index("prospect_id")
     for lead in ("U01", "U02"):
-        assert scored.loc[lead, "route"] != "full sales process"
+        assert scored.loc[lead, "route"] == "ask first" and scored.loc[lead, "verdict"] == "needs review"
         assert "is new" in scored.loc[lead, "new_values"] and "industry" in scored.loc[lead, "to_ask"]
 
 
