@@ -119,7 +119,7 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
         if strong[i]:
             if ask[i]:
                 verdict, route, note = "needs review", ROUTES["ask"], t("criteria.prospects.ask_before_decline")
-            elif signs[i]:
+            elif signs[i] or weak_signs[i]:
                 verdict, route, note = "needs review", ROUTES["needs review"], t("criteria.prospects.mixed")
             else:
                 verdict, route = "not target", ROUTES["decline"]
