@@ -693,7 +693,8 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
     data_supported = (out["source"] == "data") & (out["evidence"] == "supported")
     masks = {rid: rules[rid].evaluate(clients).fillna(False).to_numpy(dtype=bool) for rid in out.loc[data_supported, "id"]}
     is_pair = out["trait"].str.contains(" + ", regex=False)
-    pairs = out[data_supported & is_pair]
+    # only a pair sales can actually get replaces its halves (a pair with an after-sale trait cannot)
+    pairs = out[data_supported & is_pair & out["first_contact"].astype(bool)]
     for i in out.index[data_supported & ~is_pair]:
         row = out.loc[i]
         for _, pair in pairs[pairs["points_to"] == row["points_to"]].iterrows():

@@ -48,9 +48,16 @@ def first_contact_notes(result: CriteriaResult) -> list[str]:
     notes = []
     if result.first_contact_assumed:
         notes.append(t("criteria.first_contact_box"))
-    if result.outcome_like:
-        traits = ", ".join(f"{trait_label(k)} ({m}, ρ = {rho:.2f})" for k, (m, rho) in result.outcome_like.items())
-        notes.append(t("criteria.outcome_like", traits=traits, threshold=result.settings.outcome_correlation))
+    def listing(keys):
+        return ", ".join(f"{trait_label(k)} ({result.outcome_like[k][0]}, ρ = {result.outcome_like[k][1]:.2f})"
+                         for k in keys)
+
+    kept_out = [k for k in result.outcome_like if k not in result.first_contact_traits]
+    listed = [k for k in result.outcome_like if k in result.first_contact_traits]
+    if kept_out:
+        notes.append(t("criteria.outcome_like", traits=listing(kept_out), threshold=result.settings.outcome_correlation))
+    if listed:  # the team said a seller knows it first: kept, but worth a second look
+        notes.append(t("criteria.outcome_like_listed", traits=listing(listed)))
     return notes
 
 
