@@ -123,7 +123,7 @@ def make_variant(kind: str, seed: int, *, n: int = 150, **criteria) -> tuple[Com
         levels = np.array(["logistics", "clinic", "it", "finance", "retail", "horeca"])
         tiers = rng.permutation(np.array(["A"] * round(0.3 * n) + ["C"] * round(0.3 * n)
                                          + ["B"] * (n - 2 * round(0.3 * n))))
-        good = rng.random(n) < np.where(tiers == "A", 0.97, 0.45)
+        good = rng.random(n) < np.where(tiers == "A", 0.97, 0.2)
         data["industry"] = np.where(good, rng.choice(levels[:4], n), rng.choice(levels[4:], n))
         kinds["industry"] = "category"
         prospects = pd.DataFrame({"prospect_id": pd.array(["U01", "U02", "U03"], dtype="string"),
