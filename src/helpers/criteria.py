@@ -392,11 +392,13 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             m_ab = pair.sum(axis=1)[:, None]
             # the pair against the clients for whom both traits are known (most pairs: everyone)
             ck = prep.cond_known
-            known_pair = ck[prep.pair_i] * ck[prep.pair_j]
-            n_pair = known_pair.sum(axis=1)
-            k_pair = np.broadcast_to(big_k, (len(n_pair), tmat.shape[1])).copy()
-            partial = np.flatnonzero(n_pair < n)
-            if len(partial):
+            k_pair = np.broadcast_to(big_k, (len(prep.pair_i), tmat.shape[1]))
+            n_pair = np.full(len(prep.pair_i), float(n), dtype=np.float32)
+            if ck.size and ck.min() < 1:  # some values unknown: only then is the pair's base rate its own
+                known_pair = ck[prep.pair_i] * ck[prep.pair_j]
+                n_pair = known_pair.sum(axis=1)
+                partial = np.flatnonzero(n_pair < n)
+                k_pair = k_pair.copy()
                 k_pair[partial] = known_pair[partial] @ tmat
             z = np.minimum(hypergeom_z(k_ab, m_ab, k_pair, n_pair[:, None]),
                            np.minimum(hypergeom_z(k_ab, m_ab, k_a[prep.pair_i], m_a[prep.pair_i][:, None]),
