@@ -288,3 +288,42 @@ def test_qualify_and_describe():
     row = pd.Series({"rule": "x is 5 or more", "points_to": "C", "n_c": 3, "support": 4, "share": 0.75,
                      "base_rate": 0.3})
     assert describe_rule(row, "en") == "If x is 5 or more → 3 of 4 such clients are C (75%; 30% of all compared clients)."
+
+
+# ---------------------------------------------------------------- issue 10: what reaches sales
+def _rows(**overrides):
+    base = {"id": "A:x", "points_to": "A", "trait": "x", "rule": "x is 5 or more", "evidence": "supported",
+            "support": 20, "share": 0.8, "ci_low": 0.6, "ci_high": 0.9, "base_rate": 0.2, "stability": 0.9,
+            "first_contact": True, "source": "data", "status": "", "required_share": 0.3}
+    return base | overrides
+
+
+def test_unstable_supported_rule_is_labelled_and_not_routed():
+    from helpers.criteria import mark_for_sales
+
+    clients = pd.DataFrame({"x": [1.0, 9.0] * 10})
+    y = np.array(["A", "B"] * 10)
+    rules = {"A:x": Condition("x", "number", ">=", 5.0), "C:x": Condition("x", "number", "<", 5.0)}
+    table = pd.DataFrame([_rows(stability=0.3),
+                          _rows(id="C:x", points_to="C", rule="x is less than 5", ci_low=0.45, stability=np.nan)])
+    out = mark_for_sales(table, rules, clients, y, CriteriaSettings()).set_index("id")
+    assert out.loc["A:x", "evidence_label"] == "supported, unstable" and not out.loc["A:x", "routed"]
+    assert out.loc["C:x", "evidence_label"] == "supported" and out.loc["C:x", "routed"]  # no bootstrap: not judged
+    assert not out.loc["C:x", "declines"]  # C share's lower bound 45% is not above 50%
+    assert out.loc["A:x", "mirror_id"] == "C:x" and out.loc["C:x", "mirror_id"] == "A:x"
+    assert mark_for_sales(table.assign(ci_low=0.55), rules, clients, y,
+                          CriteriaSettings()).set_index("id").loc["C:x", "declines"]
+
+
+def test_useful_effect_separates_real_from_actionable():
+    from helpers.criteria import _evidence, required_share
+
+    settings = CriteriaSettings()
+    # 2,000 clients: "32% C against 30% overall" is not chance, but not a criterion either
+    row = {"support": 1000, "share": 0.32, "ci_low": 0.291, "base_rate": 0.30}
+    assert _evidence(dict(row), 0.001, 600, settings) == "none"
+    strong = {"support": 100, "share": 0.7, "ci_low": 0.6, "base_rate": 0.30}
+    assert _evidence(dict(strong), 0.001, 600, settings) == "supported"
+    assert _evidence(dict(strong), 0.15, 600, settings) == "weak"
+    assert _evidence(dict(strong), 0.5, 600, settings) == "none"
+    assert required_share(0.3, settings) == pytest.approx(0.45)

@@ -687,6 +687,8 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
             if column not in out:
                 out[column] = pd.Series(dtype=object)
         return out
+    if "useful_effect" not in out:
+        out["useful_effect"] = out["ci_low"] >= out["required_share"]
     out["stable"] = out.apply(lambda r: _stable(r, settings), axis=1)
     out["evidence_label"] = np.where((out["evidence"] == "supported") & ~out["stable"], "supported, unstable",
                                      out["evidence"])
