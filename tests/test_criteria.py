@@ -327,3 +327,9 @@ def test_useful_effect_separates_real_from_actionable():
     assert _evidence(dict(strong), 0.15, 600, settings) == "weak"
     assert _evidence(dict(strong), 0.5, 600, settings) == "none"
     assert required_share(0.3, settings) == pytest.approx(0.45)
+
+
+def test_backtest_is_skipped_when_a_tier_is_too_small_for_the_folds():
+    company, table = make_company(41, n=30, noise_traits=2, permutations=99)  # 6 A clients, 5 folds need 7
+    backtest = find_criteria(company, table).backtest
+    assert not backtest.ran and backtest.table.empty and "not run" in backtest.caveat

@@ -473,8 +473,12 @@ def section_prospects(wb) -> Section | None:
         return None
     s = Section("prospects", t("report.prospects.title"), t("report.prospects.intro"))
     s.table(count_verdicts(scored))
-    columns = [c for c in ("prospect_id", "name", "verdict", "route", "signs_met", "red_flags_met", "to_ask")
-               if c in scored.columns]
-    s.table(scored[columns], max_rows=30)
+    columns = [c for c in ("prospect_id", "name", "verdict", "route", "criteria_met", "to_ask", "similar_clients",
+                           "expected_share_a", "expected_share_c") if c in scored.columns]
+    shown = scored[columns].copy()
+    for column in ("expected_share_a", "expected_share_c"):  # shares among similar clients, as a person reads them
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    s.table(shown, max_rows=30)
     return s
 
