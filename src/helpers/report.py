@@ -453,7 +453,14 @@ def section_checklist(wb) -> Section:
         from .prospects import route_clients, routing_check
 
         s.heading(t("criteria.checklist_routes.own_clients"))
-        s.table(routing_check(route_clients(wb.company, wb.criteria)))
+        check = routing_check(route_clients(wb.company, wb.criteria))
+        s.table(check.assign(share_a=check["share_a"].map("{:.0%}".format),
+                             share_c=check["share_c"].map("{:.0%}".format))
+                .rename(columns={"route": t("report.checklist.route_title"),
+                                 "clients": t("criteria.checklist_routes.col_clients"),
+                                 "share_a": t("criteria.checklist_routes.col_share_a"),
+                                 "share_c": t("criteria.checklist_routes.col_share_c")}),
+                t("criteria.checklist_routes.own_clients_caption"))
     profile = build_profile(wb.criteria)
     s.heading(profile["title"])
     s.text(profile["intro"] + " " + profile["size"])
