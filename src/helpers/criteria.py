@@ -32,11 +32,23 @@ Guard against chance (Westfall–Young max-T permutation test)
     same comparison within the rule's own trait (or pair of traits) only: it accounts for
     choosing the threshold, not for trying the other traits.
 
-Evidence
-    `supported`: covers at least `min_support` clients, points the right way (lift > 1) and
-    `p_adjusted <= alpha`. `insufficient`: fewer than `min_support` clients covered, or fewer than
-    `min_support` clients in the tier it points to — nothing can be concluded. `weak`: the rest —
-    a pattern in this data that chance alone could well produce.
+Evidence (issue 10: significant is not enough)
+    A rule is judged among the clients whose traits it reads are known: its base rate is the tier's
+    share among them (otherwise "the value is known" passes for "the value is high" when values are
+    missing more often in one tier; such missingness is reported by `missing_by_tier` instead).
+    `supported`: covers at least `min_support` clients, `p_adjusted <= alpha` (not chance) AND a useful
+    effect: the Wilson lower bound of the tier's share among covered clients reaches `required_share`
+    (`min_lift_lower_bound` x the base rate, at most halfway to 100%). `weak`: suggestive, not
+    established (`p_adjusted <= weak_p` and the share itself reaches the required share): hypotheses for
+    the next interviews. `insufficient`: fewer than `min_support` clients covered, or in the tier it points
+    to. `none`: chance explains it. On pure noise this gives about 5% companies with any `supported` rule
+    and on average well under three `weak` rows (tests/test_criteria_noise_simulation.py).
+
+What reaches sales (`mark_for_sales`, `CriteriaResult.chosen`)
+    Supported, stable (`stability_floor`), first-contact, not outcome-like rules; half of a supported
+    pair that works only through it is replaced by the pair; mirror rules on one trait are one
+    criterion. A red flag declines only when its C share's lower bound exceeds `decline_precision`; a
+    sign sends to the full sales process only when its A share's lower bound exceeds `target_precision`.
 
 Stability
     `bootstrap` resamples of the clients (seeded); on each the search is redone (no shuffles)
@@ -47,10 +59,12 @@ Stability
 
 Backtest
     `folds`-fold cross-validation: the whole search, shuffles included, is redone without the
-    held-out clients; the supported criteria found then judge the held-out clients (target =
-    meets a sign of A and no red flag). Accuracy, sensitivity (A called target) and specificity
-    (C not called target) with Wilson intervals. Pooled categories and the quartile thresholds of
-    the pairs come from all clients' trait values (never their tiers).
+    held-out clients; the criteria that would reach sales then route the held-out clients exactly as
+    leads are routed ("target" = full sales process). Accuracy, balanced accuracy, sensitivity (A called
+    target), specificity (C not called target) with Wilson intervals, beside the baseline of always
+    saying "not target"; "no criteria found in any fold" instead of an accuracy when nothing was found;
+    not run when A or C is smaller than `backtest_min_tier`. Pooled categories and the quartile
+    thresholds of the pairs come from all clients' trait values (never their tiers).
 """
 
 from __future__ import annotations
