@@ -32,11 +32,13 @@ def _mask_new_values(leads: pd.DataFrame, criteria: pd.DataFrame, rules: dict, s
     `in [...]` nor `not in [...]` can judge them (a lead from "mining" does not meet "not retail")."""
     frame = leads.copy()
     notes: list[list[str]] = [[] for _ in range(len(frame))]
-    traits = {c.trait for rid in criteria["id"] for c in conditions_of(rules[rid]) if c.kind == "category"}
-    for trait in sorted(traits):
+    conditions = [c for rid in criteria["id"] for c in conditions_of(rules[rid]) if c.kind == "category"]
+    for trait in sorted({c.trait for c in conditions}):
         if trait not in frame or trait not in seen:
             continue
-        known = {str(v).strip().casefold() for v in seen[trait]}
+        # a value a team rule names in `in [...]` is judged by that rule even if no client has it yet
+        named = {str(v).strip().casefold() for c in conditions if c.trait == trait and c.op == "in" for v in c.value}
+        known = {str(v).strip().casefold() for v in seen[trait]} | named
         text = frame[trait].astype("string").str.strip()
         new = (text.notna() & ~text.str.casefold().isin(known)).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(new):
