@@ -44,7 +44,7 @@ def scored(tmp_path_factory):
 
 def test_verdicts_and_routes(scored):
     # a call centre is a real sign, but A is not the clear majority among such clients: no full process on it alone
-    assert scored.loc["P1", "verdict"] == "needs review" and scored.loc["P1", "route"] == "standard offer"
+    assert scored.loc["P1", "verdict"] == "not target" and scored.loc["P1", "route"] == "standard offer"
     assert scored.loc["P2", "verdict"] == "needs review"  # a sign of A and a red flag: a person decides
     assert scored.loc["P3", "verdict"] == "not target" and scored.loc["P3", "route"] == "standard offer"
     assert scored.loc["P4", "verdict"] == "needs review" and scored.loc["P4", "to_ask"] == "has call centre"

@@ -100,10 +100,11 @@ class CriteriaSettings(_Section):
     # A supported rule found again in fewer bootstrap resamples than this is `supported, unstable` and is
     # kept out of routing.
     stability_floor: float = Field(0.5, ge=0, le=1)
-    # A sign of A sends a lead to the full sales process only when the lower 95% bound of the A share among
-    # clients with the sign is above this (the mirror of decline_precision); a weaker sign gives the
-    # standard offer, so the full sales process is spent mostly on A.
-    target_precision: float = Field(0.5, ge=0, lt=1)
+    # A sign of A sends a lead to the full sales process only when at least this share of clients with the
+    # sign are A; a weaker sign gives the standard offer, so the full sales process is spent mostly on A.
+    # The point share, not its lower bound as for a decline: a wasted sales effort costs less than a lost
+    # lead, and a supported sign's lower bound already clears the base rate by the useful-effect margin.
+    target_precision: float = Field(0.6, ge=0, le=1)
     # A trait whose rank correlation with revenue, margin or tenure is above this (in absolute value) looks
     # like an outcome, not a sign: kept out of the checklist and prospects unless listed in first_contact_traits.
     outcome_correlation: float = Field(0.8, gt=0, le=1)

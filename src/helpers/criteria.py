@@ -48,7 +48,7 @@ What reaches sales (`mark_for_sales`, `CriteriaResult.chosen`)
     Supported, stable (`stability_floor`), first-contact, not outcome-like rules; half of a supported
     pair that works only through it is replaced by the pair; mirror rules on one trait are one
     criterion. A red flag declines only when its C share's lower bound exceeds `decline_precision`; a
-    sign sends to the full sales process only when its A share's lower bound exceeds `target_precision`.
+    sign sends to the full sales process only when its A share reaches `target_precision`.
 
 Stability
     `bootstrap` resamples of the clients (seeded); on each the search is redone (no shuffles)
@@ -691,7 +691,7 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
       directions; a lead meeting both (overlapping thresholds) counts as meeting neither.
     - `declines`: a red flag whose C share among flagged clients has its lower 95% bound above
       `decline_precision`; weaker flags give the standard offer.
-    - `qualifies`: the mirror for signs of A: the lower bound of the A share above `target_precision`;
+    - `qualifies`: for signs of A: the A share among clients with the sign reaches `target_precision`;
       only such a sign sends a lead to the full sales process.
     - `routed`: what sales gets (see `CriteriaResult.chosen`). Team rules: accepted and first-contact.
     """
@@ -731,7 +731,7 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
             out.loc[out["id"] == a_id, "mirror_id"] = c_id
             out.loc[out["id"] == c_id, "mirror_id"] = a_id
     out["declines"] = (out["points_to"] == "C") & (out["ci_low"] > settings.decline_precision)
-    out["qualifies"] = (out["points_to"] == "A") & (out["ci_low"] > settings.target_precision)
+    out["qualifies"] = (out["points_to"] == "A") & (out["share"] >= settings.target_precision)
     team_routed = (out["source"] == "team") & (out["status"] == "accepted") & out["first_contact"]
     if team_routed.any():
         out["routed"] = team_routed

@@ -56,12 +56,13 @@ def route_leads(leads: pd.DataFrame, criteria_result: CriteriaResult) -> pd.Data
             some routed trait is still unknown       -> needs review, "ask first" (never decline unasked)
             a sign of A is met too                    -> needs review, "standard offer" (a person decides)
             else                                      -> not target, "decline"
-        a sign of A whose A share among clients with it is above `target_precision` at its lower bound is met:
+        a sign of A whose A share among clients with it reaches `target_precision` is met:
             a weaker red flag is met too              -> needs review, "standard offer"
             a red flag cannot be checked (unknown)    -> needs review, "ask first"
             else                                      -> target, "full sales process"
         a weaker red flag is met                      -> not target, "standard offer"
-        only a weaker sign of A (A share lower bound not above `target_precision`) -> needs review, "standard offer"
+        only a weaker sign of A (A share below `target_precision`), all else known
+                                                      -> not target, "standard offer"
         a sign or flag cannot be checked              -> needs review, "ask first"
         else                                          -> not target, "standard offer"
     A lead meeting both directions of one trait (a mirror pair with overlapping thresholds) meets neither.
@@ -134,9 +135,10 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
                 verdict, route = "target", ROUTES["target"]
         elif weak[i]:
             verdict, route = "not target", ROUTES["not target"]
-        elif weak_signs[i]:
-            # a real sign, but A is not the clear majority among clients with it
-            verdict, route = "needs review", ROUTES["needs review"]
+        elif weak_signs[i] and not (unknown_sign[i] or unknown_flag[i]):
+            # a real sign, but A is not the clear majority among clients with it: the standard offer, and no
+            # "needs review" (a person has nothing to weigh; that verdict is kept for mixed or missing answers)
+            verdict, route = "not target", ROUTES["not target"]
         elif unknown_sign[i] or unknown_flag[i]:
             verdict, route = "needs review", ROUTES["ask"]
         else:
