@@ -77,16 +77,19 @@ def _brute_force(prep, labels, min_support):
                     known = ~np.isnan(values)
                     for cut in np.unique(values[known])[1:]:
                         for mask in (known & (values >= cut), known & (values < cut)):
-                            if mask.sum() >= min_support:
-                                best = max(best, z(int((target & mask).sum()), int(mask.sum())))
+                            if mask.sum() >= min_support:  # judged among the clients whose value is known
+                                best = max(best, z(int((target & mask).sum()), int(mask.sum()),
+                                                   int((target & known).sum()), int(known.sum())))
                 else:
+                    known = tr.codes >= 0
                     cats = list(range(len(tr.labels)))
                     rate = {c: (target & (tr.codes == c)).sum() / max((tr.codes == c).sum(), 1) for c in cats}
                     ranked = sorted(cats, key=lambda c: -rate[c])
                     for size in range(1, len(ranked)):
                         mask = np.isin(tr.codes, ranked[:size])
                         if mask.sum() >= min_support:
-                            best = max(best, z(int((target & mask).sum()), int(mask.sum())))
+                            best = max(best, z(int((target & mask).sum()), int(mask.sum()),
+                                               int((target & known).sum()), int(known.sum())))
                 fam.append(best)
             for family in range(len(prep.pair_traits)):
                 best = -math.inf
@@ -96,7 +99,8 @@ def _brute_force(prep, labels, min_support):
                     k, m = int((target & both).sum()), int(both.sum())
                     if m < min_support:
                         continue
-                    value = min(z(k, m), z(k, m, int((target & a).sum()), int(a.sum())),
+                    known = (prep.cond_known[i] > 0) & (prep.cond_known[j] > 0)
+                    value = min(z(k, m, int((target & known).sum()), int(known.sum())), z(k, m, int((target & a).sum()), int(a.sum())),
                                 z(k, m, int((target & b).sum()), int(b.sum())))
                     best = max(best, value)
                 fam.append(best)
@@ -156,6 +160,7 @@ def test_counts_behind_each_row_are_right(planted):
         assert row["share"] == pytest.approx(hits / row["support"])
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(hits, row["support"]))
         assert row["lift"] == pytest.approx(row["share"] / row["base_rate"])
+        assert row["evidence"] != "supported" or row["ci_low"] >= row["required_share"]
         assert row["p_value"] <= row["p_adjusted"] + 1e-12
         assert row["evidence"] != "supported" or (row["support"] >= 5 and row["p_adjusted"] <= 0.05)
 
@@ -170,8 +175,10 @@ def test_threshold_stability_is_reported(planted):
 def test_backtest_tells_a_from_c(planted):
     _, _, result = planted
     bt = result.backtest.table.set_index("metric")
-    assert bt.loc["sensitivity", "value"] >= 0.6
-    assert bt.loc["specificity", "value"] >= 0.6
+    # routes spend the full sales process on clear A: fewer A reach it, almost no C does
+    assert bt.loc["specificity", "value"] >= 0.8 and bt.loc["balanced_accuracy", "value"] >= 0.6
+    assert bt.loc["baseline_not_target", "value"] == pytest.approx((result.compared == "C").sum()
+                                                                   / result.compared.isin(["A", "C"]).sum())
     assert bt.loc["accuracy", "ci_low"] < bt.loc["accuracy", "value"] < bt.loc["accuracy", "ci_high"]
     assert bt.loc["accuracy", "n"] == (result.compared.isin(["A", "C"])).sum()
     assert len(result.backtest.found_per_fold) == 5 and "cross-validation" in result.backtest.caveat
@@ -228,7 +235,7 @@ def test_table_columns_and_order(planted):
                    "base_rate", "lift", "p_value", "p_adjusted", "stability", "threshold_spread", "first_contact",
                    "source"):
         assert column in table.columns
-    order = table["evidence"].map({"supported": 0, "weak": 1, "insufficient": 2}).tolist()
+    order = table["evidence"].map({"supported": 0, "weak": 1, "insufficient": 2, "none": 3}).tolist()
     assert order == sorted(order)
     assert set(table["points_to"]) <= {"A", "C"} and set(table["source"]) == {"data"}
     assert result.rules_tried > 100 and result.compared_source == "team"
@@ -281,3 +288,48 @@ def test_qualify_and_describe():
     row = pd.Series({"rule": "x is 5 or more", "points_to": "C", "n_c": 3, "support": 4, "share": 0.75,
                      "base_rate": 0.3})
     assert describe_rule(row, "en") == "If x is 5 or more → 3 of 4 such clients are C (75%; 30% of all compared clients)."
+
+
+# ---------------------------------------------------------------- issue 10: what reaches sales
+def _rows(**overrides):
+    base = {"id": "A:x", "points_to": "A", "trait": "x", "rule": "x is 5 or more", "evidence": "supported",
+            "support": 20, "share": 0.8, "ci_low": 0.6, "ci_high": 0.9, "base_rate": 0.2, "stability": 0.9,
+            "first_contact": True, "source": "data", "status": "", "required_share": 0.3}
+    return base | overrides
+
+
+def test_unstable_supported_rule_is_labelled_and_not_routed():
+    from helpers.criteria import mark_for_sales
+
+    clients = pd.DataFrame({"x": [1.0, 9.0] * 10})
+    y = np.array(["A", "B"] * 10)
+    rules = {"A:x": Condition("x", "number", ">=", 5.0), "C:x": Condition("x", "number", "<", 5.0)}
+    table = pd.DataFrame([_rows(stability=0.3),
+                          _rows(id="C:x", points_to="C", rule="x is less than 5", ci_low=0.45, stability=np.nan)])
+    out = mark_for_sales(table, rules, clients, y, CriteriaSettings()).set_index("id")
+    assert out.loc["A:x", "evidence_label"] == "supported, unstable" and not out.loc["A:x", "routed"]
+    assert out.loc["C:x", "evidence_label"] == "supported" and out.loc["C:x", "routed"]  # no bootstrap: not judged
+    assert not out.loc["C:x", "declines"]  # C share's lower bound 45% is not above 50%
+    assert out.loc["A:x", "mirror_id"] == "C:x" and out.loc["C:x", "mirror_id"] == "A:x"
+    assert mark_for_sales(table.assign(ci_low=0.55), rules, clients, y,
+                          CriteriaSettings()).set_index("id").loc["C:x", "declines"]
+
+
+def test_useful_effect_separates_real_from_actionable():
+    from helpers.criteria import _evidence, required_share
+
+    settings = CriteriaSettings()
+    # 2,000 clients: "32% C against 30% overall" is not chance, but not a criterion either
+    row = {"support": 1000, "share": 0.32, "ci_low": 0.291, "base_rate": 0.30}
+    assert _evidence(dict(row), 0.001, 600, settings) == "none"
+    strong = {"support": 100, "share": 0.7, "ci_low": 0.6, "base_rate": 0.30}
+    assert _evidence(dict(strong), 0.001, 600, settings) == "supported"
+    assert _evidence(dict(strong), 0.15, 600, settings) == "weak"
+    assert _evidence(dict(strong), 0.5, 600, settings) == "none"
+    assert required_share(0.3, settings) == pytest.approx(0.45)
+
+
+def test_backtest_is_skipped_when_a_tier_is_too_small_for_the_folds():
+    company, table = make_company(41, n=30, noise_traits=2, permutations=99)  # 6 A clients, 5 folds need 7
+    backtest = find_criteria(company, table).backtest
+    assert not backtest.ran and backtest.table.empty and "not run" in backtest.caveat

@@ -53,7 +53,7 @@ def test_criteria_csv_states_evidence_for_every_rule(finished_run):
     _, out, _ = finished_run
     criteria = pd.read_csv(out / "criteria.csv")
     assert CRITERIA_COLUMNS <= set(criteria.columns)
-    assert set(criteria["evidence"]) <= {"supported", "weak", "insufficient"}
+    assert set(criteria["evidence"]) <= {"supported", "weak", "insufficient", "none"}
     assert set(criteria["points_to"]) <= {"A", "C"}
     supported = criteria[criteria["evidence"] == "supported"]
     assert (supported["support"] >= 5).all(), "a rule resting on fewer than 5 clients is never supported"

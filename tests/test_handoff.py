@@ -29,10 +29,13 @@ def result(tmp_path_factory):
 def test_checklist_groups_answers_by_question(result):
     checklist = build_checklist(result)
     by_trait = {q["trait"]: q for q in checklist["questions"]}
-    assert "has call centre: yes" in by_trait["has_call_centre"]["target_answers"]
-    assert by_trait["industry"]["red_flag_answers"] == ["industry is retail"]
+    # every criterion sales gets is an answer, with how often such clients were A (or C) beside it
+    for _, row in result.chosen().iterrows():
+        slot = "target_answers" if row["points_to"] == "A" else "red_flag_answers"
+        assert any(answer.startswith(row["rule"] + " — ") and "%" in answer for answer in by_trait[row["trait"]][slot])
+    assert by_trait["industry"]["red_flag_answers"][0].startswith("industry is retail — C among such clients")
     assert by_trait["headcount"]["question"] == "What is the client's headcount?"
-    assert checklist["empty"] == "" and "full sales process" in checklist["route_rule"]
+    assert checklist["empty"] == "" and "full sales process" in checklist["route_rule"].lower()
     with language("ru"):
         assert build_checklist(result)["title"] == "Чек-лист квалификации"
 

@@ -142,3 +142,46 @@ def test_benjamini_hochberg_matches_scipy():
     out = benjamini_hochberg(with_nan)
     assert math.isnan(out[1])
     np.testing.assert_allclose(out[[0, 2, 3]], st.false_discovery_control([0.2, 0.01, 0.04]))
+
+
+def test_unequal_spread_keeps_the_level_of_cliffs_interval_and_rank_test():
+    # issue 10 (tests/data/criteria_cases/cliff_interval_unequal_spread): same median, the smaller group
+    # three times as spread out, so the true Cliff's delta is 0; Mann-Whitney rejected in 11-14%
+    from helpers.stats import cliffs_delta, rank_test_p
+
+    rng = np.random.default_rng(27)
+    reps, covered, rejected = 300, 0, 0
+    for _ in range(reps):
+        x, y = rng.lognormal(0, 1.5, 30), rng.lognormal(0, 0.7, 120)
+        _, low, high = cliffs_delta(x, y)
+        covered += low <= 0 <= high
+        rejected += rank_test_p(x, y) <= 0.05
+    assert covered / reps >= 0.92
+    assert rejected / reps <= 0.09
+
+
+def test_brunner_munzel_interval_agrees_with_scipy():
+    from helpers.stats import brunner_munzel_interval
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(0, 3, 30), rng.normal(0, 1, 120)
+    theta, low, high = brunner_munzel_interval(x, y)
+    assert theta == pytest.approx(st.mannwhitneyu(x, y).statistic / (30 * 120))
+    assert (low + high) / 2 == pytest.approx(theta)  # symmetric: nothing was clipped here
+    # at the 1 - p level the interval just reaches 1/2: the interval and scipy's test are one statistic
+    p = st.brunnermunzel(x, y).pvalue
+    _, low_p, high_p = brunner_munzel_interval(x, y, confidence=1 - p)
+    assert min(abs(low_p - 0.5), abs(high_p - 0.5)) == pytest.approx(0, abs=1e-9)
+    # wider than the equal-shape interval when the smaller group is the spread-out one
+    _, n_low, n_high = dominance_interval(x, y)
+    assert high - low > n_high - n_low
+
+
+def test_wilson_limits_hold_the_share_at_the_ends():
+    from helpers.stats import wilson_interval
+
+    for n in range(1, 200):
+        low, high = wilson_interval(n, n)
+        assert high == 1.0 and low <= 1.0
+        low, high = wilson_interval(0, n)
+        assert low == 0.0 and high >= 0.0

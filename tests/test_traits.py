@@ -215,3 +215,33 @@ def test_compare_traits_on_pure_noise_rarely_finds_anything():
         result = compare_traits(company, table)
         found += bool((result.contrasts["q_value"] < 0.05).any())
     assert found <= 3
+
+
+def test_q_values_are_corrected_over_the_whole_report_and_known_counts_per_tier():
+    from helpers.stats import benjamini_hochberg
+
+    company, table = _company()
+    clients = company.clients.copy()
+    clients.loc[clients.index[-10:], "office_m2"] = np.nan  # unknown for 10 C clients
+    company.clients = clients
+    result = compare_traits(company, table, contrasts=("A vs rest", "C vs rest", "A vs B"))
+    rows = result.contrasts
+    usable = rows["note"].isna()
+    expected = benjamini_hochberg(rows.loc[usable, "p_value"].to_numpy(dtype=float))
+    np.testing.assert_allclose(rows.loc[usable, "q_value"].to_numpy(dtype=float), expected)
+    office = rows[rows["trait"] == "office_m2"].iloc[0]
+    assert (office["known_a"], office["known_b"], office["known_c"]) == (20, 40, 20)
+
+
+def test_first_contact_assumed_when_none_listed_and_outcome_copies_left_out():
+    settings = CompanySettings.model_validate({"first_contact_traits": []})
+    company, table = _company(settings=settings)
+    clients = company.clients.copy()
+    clients["yearly_spend"] = clients["support_hours"] * 1.05  # a near-copy of an after-sale figure
+    clients["revenue"] = clients["support_hours"] * 1000
+    company.clients = clients
+    company.trait_kinds = company.trait_kinds | {"yearly_spend": "number"}
+    result = compare_traits(company, table)
+    visible = result.contrasts.drop_duplicates("trait").set_index("trait")["first_contact"]
+    assert visible["office_m2"] and visible["has_call_centre"]
+    assert not visible["yearly_spend"]

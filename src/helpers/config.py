@@ -86,6 +86,28 @@ class CriteriaSettings(_Section):
     bootstrap: int = 200
     seed: int = 20241123
     max_conditions: Literal[1, 2] = 2
+    # A useful effect (issue 10): `supported` also needs the lower 95% bound of the tier's share among the
+    # clients a rule covers to reach this many times the base rate (capped halfway between the base and 100%
+    # so that a common tier can still be cleared). 1.5: a seller who follows the rule meets the tier at
+    # least half as often again as without it, even at the pessimistic end of the interval.
+    min_lift_lower_bound: float = Field(1.5, ge=1.0)
+    # `weak` (a hypothesis for the next interviews): p_adjusted at most this, and the share itself clears
+    # the margin above. Rules chance explains fully are `none`.
+    weak_p: float = Field(0.2, gt=0, le=1)
+    # A red flag declines a lead only when the lower 95% bound of the C share among flagged clients is above
+    # this; a weaker flag gives the standard offer.
+    decline_precision: float = Field(0.5, ge=0, lt=1)
+    # A supported rule found again in fewer bootstrap resamples than this is `supported, unstable` and is
+    # kept out of routing.
+    stability_floor: float = Field(0.5, ge=0, le=1)
+    # A sign of A sends a lead to the full sales process only when at least this share of clients with the
+    # sign are A; a weaker sign gives the standard offer, so the full sales process is spent mostly on A.
+    # The point share, not its lower bound as for a decline: a wasted sales effort costs less than a lost
+    # lead, and a supported sign's lower bound already clears the base rate by the useful-effect margin.
+    target_precision: float = Field(0.6, ge=0, le=1)
+    # A trait whose rank correlation with revenue, margin or tenure is above this (in absolute value) looks
+    # like an outcome, not a sign: kept out of the checklist and prospects unless listed in first_contact_traits.
+    outcome_correlation: float = Field(0.8, gt=0, le=1)
 
 
 class DealsSettings(_Section):

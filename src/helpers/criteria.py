@@ -32,11 +32,23 @@ Guard against chance (Westfall–Young max-T permutation test)
     same comparison within the rule's own trait (or pair of traits) only: it accounts for
     choosing the threshold, not for trying the other traits.
 
-Evidence
-    `supported`: covers at least `min_support` clients, points the right way (lift > 1) and
-    `p_adjusted <= alpha`. `insufficient`: fewer than `min_support` clients covered, or fewer than
-    `min_support` clients in the tier it points to — nothing can be concluded. `weak`: the rest —
-    a pattern in this data that chance alone could well produce.
+Evidence (issue 10: significant is not enough)
+    A rule is judged among the clients whose traits it reads are known: its base rate is the tier's
+    share among them (otherwise "the value is known" passes for "the value is high" when values are
+    missing more often in one tier; such missingness is reported by `missing_by_tier` instead).
+    `supported`: covers at least `min_support` clients, `p_adjusted <= alpha` (not chance) AND a useful
+    effect: the Wilson lower bound of the tier's share among covered clients reaches `required_share`
+    (`min_lift_lower_bound` x the base rate, at most halfway to 100%). `weak`: suggestive, not
+    established (`p_adjusted <= weak_p` and the share itself reaches the required share): hypotheses for
+    the next interviews. `insufficient`: fewer than `min_support` clients covered, or in the tier it points
+    to. `none`: chance explains it. On pure noise this gives about 5% companies with any `supported` rule
+    and on average well under three `weak` rows (tests/test_criteria_noise_simulation.py).
+
+What reaches sales (`mark_for_sales`, `CriteriaResult.chosen`)
+    Supported, stable (`stability_floor`), first-contact, not outcome-like rules; half of a supported
+    pair that works only through it is replaced by the pair; mirror rules on one trait are one
+    criterion. A red flag declines only when its C share's lower bound exceeds `decline_precision`; a
+    sign sends to the full sales process only when its A share reaches `target_precision`.
 
 Stability
     `bootstrap` resamples of the clients (seeded); on each the search is redone (no shuffles)
@@ -47,10 +59,12 @@ Stability
 
 Backtest
     `folds`-fold cross-validation: the whole search, shuffles included, is redone without the
-    held-out clients; the supported criteria found then judge the held-out clients (target =
-    meets a sign of A and no red flag). Accuracy, sensitivity (A called target) and specificity
-    (C not called target) with Wilson intervals. Pooled categories and the quartile thresholds of
-    the pairs come from all clients' trait values (never their tiers).
+    held-out clients; the criteria that would reach sales then route the held-out clients exactly as
+    leads are routed ("target" = full sales process). Accuracy, balanced accuracy, sensitivity (A called
+    target), specificity (C not called target) with Wilson intervals, beside the baseline of always
+    saying "not target"; "no criteria found in any fold" instead of an accuracy when nothing was found;
+    not run when A or C is smaller than `backtest_min_tier`. Pooled categories and the quartile
+    thresholds of the pairs come from all clients' trait values (never their tiers).
 """
 
 from __future__ import annotations
@@ -66,11 +80,11 @@ from .company import Company
 from .config import CriteriaSettings
 from .errors import Problem, problem
 from .i18n import t
-from .rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria)
+from .rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria, trait_label)
 from .stats import wilson_interval
 
 DIRECTIONS = ("A", "C")
-EVIDENCE_ORDER = {"supported": 0, "weak": 1, "insufficient": 2}
+EVIDENCE_ORDER = {"supported": 0, "weak": 1, "insufficient": 2, "none": 3}
 PAIR_QUANTILES = (0.25, 0.5, 0.75)
 # Shown per contrast beyond the supported pairs, so the team sees the nearest misses.
 PAIRS_SHOWN = 3
@@ -91,6 +105,7 @@ class Backtest:
     found_per_fold: list[int]  # supported criteria found in each fold
     rules_found: pd.Series  # rule (plain words) -> in how many folds it was supported
     caveat: str
+    ran: bool = True  # False: a tier is too small for the folds (the caveat says why)
 
 
 @dataclass
@@ -112,6 +127,9 @@ class CriteriaResult:
     first_contact_traits: list[str] = field(default_factory=list)
     first_contact_assumed: bool = False  # company.yml listed none: every trait treated as first-contact
     problems: list[Problem] = field(default_factory=list)
+    outcome_like: dict[str, tuple[str, float]] = field(default_factory=dict)  # trait -> (metric, rho)
+    missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
+    seen_categories: dict[str, set[str]] = field(default_factory=dict)  # category trait -> values among clients
 
     @property
     def team(self) -> pd.DataFrame:
@@ -125,14 +143,10 @@ class CriteriaResult:
         return t_[(t_["source"] == "data") & (t_["evidence"] == "supported")].reset_index(drop=True)
 
     def chosen(self) -> pd.DataFrame:
-        """The criteria handed to sales: the team's accepted ones when there are any, else the supported ones.
-
-        Only criteria a salesperson can check in the first conversation are kept.
+        """The criteria handed to sales (column `routed`): the team's accepted ones when there are any, else
+        the supported ones that are stable, first-contact, not outcome-like and not only half of a pair.
         """
-        team = self.team
-        accepted = team[team["status"] == "accepted"] if len(team) else team
-        rows = accepted if len(accepted) else self.supported
-        return rows[rows["first_contact"]].reset_index(drop=True)
+        return self.table[self.table["routed"].astype(bool)].reset_index(drop=True)
 
     @property
     def chosen_from(self) -> str:
@@ -165,6 +179,7 @@ class _Prepared:
     cond_nodes: list[Condition]
     cond_matrix: np.ndarray  # c x n float32
     cond_trait: np.ndarray  # c
+    cond_known: np.ndarray  # c x n float32: the condition's trait is known (a rule is judged among these)
     pair_i: np.ndarray
     pair_j: np.ndarray
     pair_family: np.ndarray  # family number (0..) of each pair, pairs sorted by it
@@ -172,8 +187,8 @@ class _Prepared:
 
     def take(self, idx: np.ndarray) -> "_Prepared":
         return _Prepared(len(idx), [tr.take(idx) for tr in self.traits], self.cond_nodes,
-                         self.cond_matrix[:, idx], self.cond_trait, self.pair_i, self.pair_j, self.pair_family,
-                         self.pair_traits)
+                         self.cond_matrix[:, idx], self.cond_trait, self.cond_known[:, idx], self.pair_i, self.pair_j,
+                         self.pair_family, self.pair_traits)
 
     @property
     def n_families(self) -> int:
@@ -246,11 +261,12 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
 
     cond_nodes: list[Condition] = []
     rows: list[np.ndarray] = []
+    knowns: list[np.ndarray] = []
     owners: list[int] = []
     for ti, tr in enumerate(traits):
         candidates: list[tuple[Condition, np.ndarray]] = []
+        known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
         if tr.kind == "number":
-            known = ~np.isnan(tr.values)
             seen = set()
             for q in PAIR_QUANTILES:
                 xs = tr.values[known]
@@ -273,8 +289,10 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
             if min_support <= mask.sum() <= n - min_support:
                 cond_nodes.append(node)
                 rows.append(mask.astype(np.float32))
+                knowns.append(known.astype(np.float32))
                 owners.append(ti)
     cond_matrix = np.vstack(rows) if rows else np.zeros((0, n), dtype=np.float32)
+    cond_known = np.vstack(knowns) if knowns else np.zeros((0, n), dtype=np.float32)
     cond_trait = np.array(owners, dtype=int)
     pair_i, pair_j, pair_family, pair_traits = [], [], [], []
     if settings.max_conditions == 2:
@@ -297,7 +315,7 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
                     pair_i.append(ia[a])
                     pair_j.append(ib[b])
                     pair_family.append(family)
-    return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, np.array(pair_i, dtype=int),
+    return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, cond_known, np.array(pair_i, dtype=int),
                      np.array(pair_j, dtype=int), np.array(pair_family, dtype=int), pair_traits)
 
 
@@ -351,8 +369,11 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
                 k_ge = sums[-1] - k_lt
                 m_lt = tr.cuts.astype(float)[:, None]
                 m_ge = (len(tr.order) - tr.cuts).astype(float)[:, None]
-                z = np.vstack([np.where(m_ge >= min_support, hypergeom_z(k_ge, m_ge, big_k, n), -np.inf),
-                               np.where(m_lt >= min_support, hypergeom_z(k_lt, m_lt, big_k, n), -np.inf)])
+                # judged among the clients whose value is known: otherwise "the value is known" passes for
+                # "the value is high" whenever values are missing more often in one tier
+                k_known, n_known = sums[-1], len(tr.order)
+                z = np.vstack([np.where(m_ge >= min_support, hypergeom_z(k_ge, m_ge, k_known, n_known), -np.inf),
+                               np.where(m_lt >= min_support, hypergeom_z(k_lt, m_lt, k_known, n_known), -np.inf)])
                 rows.append(z.max(axis=0))
                 if details:
                     at = int(np.argmax(z[:, 0]))
@@ -370,7 +391,7 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             order = np.argsort(-rate, axis=0, kind="stable")
             ks = np.cumsum(np.take_along_axis(k_c, order, axis=0), axis=0)[:-1]
             ms = np.cumsum(m_c[order], axis=0)[:-1]
-            z = np.where(ms >= min_support, hypergeom_z(ks, ms, big_k, n), -np.inf)
+            z = np.where(ms >= min_support, hypergeom_z(ks, ms, k_c.sum(axis=0), m_c.sum()), -np.inf)
             rows.append(z.max(axis=0))
             if details:
                 at = int(np.argmax(z[:, 0]))
@@ -383,7 +404,17 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             pair = cm[prep.pair_i] * cm[prep.pair_j]
             k_ab = pair @ tmat
             m_ab = pair.sum(axis=1)[:, None]
-            z = np.minimum(hypergeom_z(k_ab, m_ab, big_k, n),
+            # the pair against the clients for whom both traits are known (most pairs: everyone)
+            ck = prep.cond_known
+            k_pair = np.broadcast_to(big_k, (len(prep.pair_i), tmat.shape[1]))
+            n_pair = np.full(len(prep.pair_i), float(n), dtype=np.float32)
+            if ck.size and ck.min() < 1:  # some values unknown: only then is the pair's base rate its own
+                known_pair = ck[prep.pair_i] * ck[prep.pair_j]
+                n_pair = known_pair.sum(axis=1)
+                partial = np.flatnonzero(n_pair < n)
+                k_pair = k_pair.copy()
+                k_pair[partial] = known_pair[partial] @ tmat
+            z = np.minimum(hypergeom_z(k_ab, m_ab, k_pair, n_pair[:, None]),
                            np.minimum(hypergeom_z(k_ab, m_ab, k_a[prep.pair_i], m_a[prep.pair_i][:, None]),
                                       hypergeom_z(k_ab, m_ab, k_a[prep.pair_j], m_a[prep.pair_j][:, None])))
             z = np.where(m_ab >= min_support, z, -np.inf)
@@ -445,28 +476,56 @@ def _permuted_labels(y: np.ndarray, count: int, rng: np.random.Generator) -> np.
     return rng.permuted(np.tile(y, (count, 1)), axis=1).T  # n x count
 
 
-def _count_row(mask: np.ndarray, y: np.ndarray, d: str) -> dict:
+def _count_row(mask: np.ndarray, y: np.ndarray, d: str, known: np.ndarray | None = None) -> dict:
+    """Counts behind a rule; the base rate is the tier's share among clients whose traits are known."""
     covered = mask.astype(bool)
+    known = np.ones(len(y), dtype=bool) if known is None else known.astype(bool)
     m = int(covered.sum())
     n_tier = int((y[covered] == d).sum())
-    base = float((y == d).mean()) if len(y) else math.nan
+    base = float((y[known] == d).mean()) if known.any() else math.nan
     share = n_tier / m if m else math.nan
     low, high = wilson_interval(n_tier, m)
     return {"support": m, "n_a": int((y[covered] == "A").sum()), "n_b": int((y[covered] == "B").sum()),
             "n_c": int((y[covered] == "C").sum()), "share": share, "ci_low": low, "ci_high": high,
-            "base_rate": base, "lift": share / base if base and m else math.nan}
+            "base_rate": base, "lift": share / base if base and m else math.nan, "known": int(known.sum())}
+
+
+def required_share(base_rate: float, settings: CriteriaSettings) -> float:
+    """The share of the tier that a useful rule's lower 95% bound must reach (issue 10).
+
+    `min_lift_lower_bound` times the base rate, capped halfway between the base rate and 100% so a
+    common tier (base 60%) can still be cleared.
+
+    >>> required_share(0.2, CriteriaSettings()), required_share(0.6, CriteriaSettings())
+    (0.30000000000000004, 0.8)
+    """
+    if base_rate != base_rate:  # NaN: nobody known
+        return math.nan
+    return float(min(settings.min_lift_lower_bound * base_rate, (base_rate + 1) / 2))
 
 
 def _evidence(row: dict, p_adjusted: float, tier_count: int, settings: CriteriaSettings) -> str:
+    """supported / weak / insufficient / none, and the effect columns behind it (written into `row`).
+
+    supported: not chance (p_adjusted <= alpha) AND useful (lower bound of the share >= required share);
+    weak: suggestive (p_adjusted <= weak_p) with a useful share at the point estimate;
+    insufficient: too few clients covered or in the tier to say anything; none: chance explains it.
+    """
+    required = required_share(row["base_rate"], settings)
+    row["required_share"] = required
+    row["useful_effect"] = bool(row["support"] and row["ci_low"] >= required)
     if row["support"] < settings.min_support or tier_count < settings.min_support:
         return "insufficient"
-    if p_adjusted <= settings.alpha and row["lift"] > 1:
+    if p_adjusted <= settings.alpha and row["useful_effect"]:
         return "supported"
-    return "weak"
+    if p_adjusted <= settings.weak_p and row["share"] >= required:
+        return "weak"
+    return "none"
 
 
 def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
-             rng: np.random.Generator, team_masks: list[tuple[str, np.ndarray]] | None = None) -> _Analysis:
+             rng: np.random.Generator,
+             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
     """Search, shuffle, resample: the rows of criteria.csv for one set of clients."""
     min_support = settings.min_support
     observed, best = _search(prep, _targets(y[:, None]), min_support, details=True)
@@ -476,8 +535,8 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
     exceed_max = np.zeros(n_fam)
     null_max = np.empty(permutations)
     team_masks = team_masks or []
-    team_obs = np.array([hypergeom_z((mask * (y == d)).sum(), mask.sum(), (y == d).sum(), len(y))
-                         for d, mask in team_masks], dtype=float)
+    team_obs = np.array([hypergeom_z((mask * (y == d)).sum(), mask.sum(), (known * (y == d)).sum(), known.sum())
+                         for d, mask, known in team_masks], dtype=float)
     team_exceed = np.zeros(len(team_masks))
     team_null = [[] for _ in team_masks]
     done = 0
@@ -490,8 +549,8 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
         col_max = scores.max(axis=0) if n_fam else np.full(size, -np.inf)
         null_max[done:done + size] = col_max
         exceed_max += (col_max[None, :] >= observed[:, None] - 1e-9).sum(axis=1)
-        for e, (d, mask) in enumerate(team_masks):
-            z = hypergeom_z(mask @ targets[d], mask.sum(), targets[d].sum(axis=0), len(y))
+        for e, (d, mask, known) in enumerate(team_masks):
+            z = hypergeom_z(mask @ targets[d], mask.sum(), known @ targets[d], known.sum())
             team_exceed[e] += (z >= team_obs[e] - 1e-9).sum()
             team_null[e].append(z)
         done += size
@@ -516,9 +575,9 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
                 thresholds[f].append(best_b[f].threshold)
             if scores_b[f, 0] >= chance_line:
                 same[f] += 1
-        for e, (d, mask) in enumerate(team_masks):
-            yb, mb = y[idx], mask[idx]
-            z = hypergeom_z((mb * (yb == d)).sum(), mb.sum(), (yb == d).sum(), len(yb))
+        for e, (d, mask, known) in enumerate(team_masks):
+            yb, mb, kb = y[idx], mask[idx], known[idx]
+            z = hypergeom_z((mb * (yb == d)).sum(), mb.sum(), (kb * (yb == d)).sum(), kb.sum())
             team_stable[e] += z >= team_lines[e]
 
     rows, nodes = [], {}
@@ -529,8 +588,8 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
             continue
         d = DIRECTIONS[f // per_dir]
         node = _family_node(prep, f, best[f])
-        mask = _family_mask(prep, f % per_dir, best[f])
-        row = _count_row(mask, y, d)
+        mask, known = _family_mask(prep, f % per_dir, best[f])
+        row = _count_row(mask, y, d, known)
         if not row["lift"] > 1:
             continue
         local = f % per_dir
@@ -553,25 +612,27 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
         rows.append(row)
 
     team_rows = []
-    for e, (d, mask) in enumerate(team_masks):
-        row = _count_row(mask, y, d)
+    for e, (d, mask, known) in enumerate(team_masks):
+        row = _count_row(mask, y, d, known)
         row.update({"statistic": float(team_obs[e]), "p_value": float((1 + team_exceed[e]) / (permutations + 1)),
                     "stability": float(team_stable[e] / bootstrap) if bootstrap else math.nan})
         team_rows.append(row)
     return _Analysis(rows, nodes, null_max, chance_line, _rules_tried(prep), n_fam, team_rows)
 
 
-def _family_mask(prep: _Prepared, local: int, best: _Best) -> np.ndarray:
-    """Which clients the winning rule of a family covers (unknown values are not covered)."""
+def _family_mask(prep: _Prepared, local: int, best: _Best) -> tuple[np.ndarray, np.ndarray]:
+    """Which clients the winning rule of a family covers, and whose traits it can judge (known values)."""
     if best.kind == "pair":
         i, j = best.ident
-        return (prep.cond_matrix[i] * prep.cond_matrix[j]).astype(bool)
+        return ((prep.cond_matrix[i] * prep.cond_matrix[j]).astype(bool),
+                (prep.cond_known[i] * prep.cond_known[j]).astype(bool))
     tr = prep.traits[local]
     if best.kind == "number":
         values = np.nan_to_num(tr.values, nan=-np.inf)
         known = ~np.isnan(tr.values)
-        return known & (values >= best.threshold) if best.ident == ">=" else known & (values < best.threshold)
-    return np.isin(tr.codes, sorted(best.ident))
+        covered = known & (values >= best.threshold) if best.ident == ">=" else known & (values < best.threshold)
+        return covered, known
+    return np.isin(tr.codes, sorted(best.ident)), tr.codes >= 0
 
 
 def _select_pairs(rows: list[dict]) -> list[dict]:
@@ -605,7 +666,129 @@ def _holm(p_values: list[float]) -> list[float]:
 COLUMNS = ["id", "points_to", "trait", "rule", "expression", "evidence", "support", "n_a", "n_b", "n_c", "share",
            "ci_low", "ci_high", "base_rate", "lift", "statistic", "p_value", "p_adjusted", "stability",
            "threshold", "threshold_low", "threshold_high", "threshold_spread", "first_contact", "source",
-           "status", "rationale", "team_source"]
+           "status", "rationale", "team_source",
+           # issue 10 (appended, never renamed): the effect, stability, pairs, mirrors and routing behind sales
+           "known", "required_share", "useful_effect", "evidence_label", "stable", "only_with", "mirror_id",
+           "declines", "routed", "qualifies"]
+MISSING_COLUMNS = ["trait", "unknown_a", "known_a", "unknown_b", "known_b", "unknown_c", "known_c", "p_value",
+                   "q_value", "differs", "finding"]
+
+
+def _stable(row: pd.Series, settings: CriteriaSettings) -> bool:
+    return not (row["stability"] == row["stability"]) or row["stability"] >= settings.stability_floor
+
+
+def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.DataFrame, y: np.ndarray,
+                   settings: CriteriaSettings) -> pd.DataFrame:
+    """Decide which criteria reach sales and how; returns a new table with the issue-10 columns filled.
+
+    - `stable` / `evidence_label`: a supported rule found again in fewer than `stability_floor` of the
+      bootstrap resamples is "supported, unstable" and not routed (NaN stability: no bootstrap, not judged).
+    - `only_with`: a supported single condition that is also half of a supported pair, but whose share of
+      the tier among the clients it covers OUTSIDE the pair does not reach the required share, works only
+      through the pair: sales gets the pair ("x >= 51 and y = yes"), not the half.
+    - `mirror_id`: the same trait pointing to A on one side and to C on the other is one criterion with two
+      directions; a lead meeting both (overlapping thresholds) counts as meeting neither.
+    - `declines`: a red flag whose C share among flagged clients has its lower 95% bound above
+      `decline_precision`; weaker flags give the standard offer.
+    - `qualifies`: for signs of A: the A share among clients with the sign reaches `target_precision`;
+      only such a sign sends a lead to the full sales process.
+    - `routed`: what sales gets (see `CriteriaResult.chosen`). Team rules: accepted and first-contact.
+    """
+    out = table.copy()
+    if out.empty:
+        for column in COLUMNS:
+            if column not in out:
+                out[column] = pd.Series(dtype=object)
+        return out
+    if "useful_effect" not in out:
+        out["useful_effect"] = out["ci_low"] >= out["required_share"]
+    out["stable"] = out.apply(lambda r: _stable(r, settings), axis=1)
+    out["evidence_label"] = np.where((out["evidence"] == "supported") & ~out["stable"], "supported, unstable",
+                                     out["evidence"])
+    out["only_with"] = ""
+    out["mirror_id"] = ""
+    data_supported = (out["source"] == "data") & (out["evidence"] == "supported")
+    masks = {rid: rules[rid].evaluate(clients).fillna(False).to_numpy(dtype=bool) for rid in out.loc[data_supported, "id"]}
+    is_pair = out["trait"].str.contains(" + ", regex=False)
+    # only a pair sales can actually get replaces its halves (a pair with an after-sale trait cannot)
+    pairs = out[data_supported & is_pair & out["first_contact"].astype(bool)]
+    for i in out.index[data_supported & ~is_pair]:
+        row = out.loc[i]
+        for _, pair in pairs[pairs["points_to"] == row["points_to"]].iterrows():
+            if row["trait"] not in pair["trait"].split(" + "):
+                continue
+            alone = masks[row["id"]] & ~masks[pair["id"]]
+            share = float((y[alone] == row["points_to"]).mean()) if alone.any() else 0.0
+            if alone.sum() < settings.min_support or share < row["required_share"]:
+                out.loc[i, "only_with"] = pair["id"]
+                break
+    singles = out[data_supported & ~is_pair]
+    for trait, group in singles.groupby("trait"):
+        if set(group["points_to"]) == {"A", "C"}:
+            a_id = group.loc[group["points_to"] == "A", "id"].iloc[0]
+            c_id = group.loc[group["points_to"] == "C", "id"].iloc[0]
+            out.loc[out["id"] == a_id, "mirror_id"] = c_id
+            out.loc[out["id"] == c_id, "mirror_id"] = a_id
+    out["declines"] = (out["points_to"] == "C") & (out["ci_low"] > settings.decline_precision)
+    out["qualifies"] = (out["points_to"] == "A") & (out["share"] >= settings.target_precision)
+    team_routed = (out["source"] == "team") & (out["status"] == "accepted") & out["first_contact"]
+    if team_routed.any():
+        out["routed"] = team_routed
+    else:
+        out["routed"] = data_supported & out["stable"] & out["first_contact"] & (out["only_with"] == "")
+    for column in ("stable", "declines", "qualifies", "routed", "useful_effect"):
+        out[column] = out[column].fillna(False).astype(bool)
+    return out
+
+
+def missing_by_tier(clients: pd.DataFrame, y: np.ndarray, kinds: dict[str, str],
+                    settings: CriteriaSettings) -> pd.DataFrame:
+    """Is a trait unknown more often in some tier? One row per trait with any unknown value.
+
+    Missingness that depends on the tier is a finding of its own ("employees unknown for 38 of 45 C
+    clients"), known only after the sale, and never a first-contact criterion about the trait's values.
+    The test is a permutation chi-square of unknown x tier (`stats.permutation_association_p`, seeded),
+    with Benjamini-Hochberg q-values over the traits; `differs` when q <= alpha.
+    """
+    from .stats import benjamini_hochberg, permutation_association_p
+
+    rows = []
+    tiers = np.asarray(y)
+    codes = np.searchsorted(np.array(["A", "B", "C"]), tiers)
+    for trait in kinds:
+        if trait not in clients:
+            continue
+        col = clients[trait]
+        unknown = col.isna().to_numpy(dtype=bool).copy()
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            unknown |= (col.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+        if not unknown.any():
+            continue
+        row: dict[str, Any] = {"trait": trait}
+        for tier in "ABC":
+            row[f"unknown_{tier.lower()}"] = int((unknown & (tiers == tier)).sum())
+            row[f"known_{tier.lower()}"] = int((~unknown & (tiers == tier)).sum())
+        row["p_value"] = (permutation_association_p(unknown, codes, permutations=min(settings.permutations, 999),
+                                                    seed=settings.seed) if 0 < unknown.sum() < len(unknown) else 1.0)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=MISSING_COLUMNS[:-3])
+    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(dtype=float)) if len(table) else []
+    table["differs"] = table["q_value"] <= settings.alpha
+    findings = []
+    for _, row in table.iterrows():
+        # the tier with the highest unknown share, against all others
+        shares = {x: row[f"unknown_{x.lower()}"] / max(row[f"unknown_{x.lower()}"] + row[f"known_{x.lower()}"], 1)
+                  for x in "ABC"}
+        worst = max(shares, key=shares.get)
+        others = [x for x in "ABC" if x != worst]
+        findings.append(t("criteria.missing.finding", trait=trait_label(row["trait"]), tier=worst,
+                          unknown=int(row[f"unknown_{worst.lower()}"]),
+                          total=int(row[f"unknown_{worst.lower()}"] + row[f"known_{worst.lower()}"]),
+                          unknown_rest=int(sum(row[f"unknown_{x.lower()}"] for x in others)),
+                          total_rest=int(sum(row[f"unknown_{x.lower()}"] + row[f"known_{x.lower()}"] for x in others))))
+    table["finding"] = findings
+    return table
 
 
 def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool = True) -> CriteriaResult:
@@ -622,7 +805,7 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
     Raises:
         DataProblem: criteria.yml cannot be used (each problem names the criterion and the fix).
     """
-    from .traits import compared_tiers
+    from .traits import compared_tiers, first_contact_view
 
     settings = company.settings.criteria
     compared, source = compared_tiers(tiers_table, company.settings)
@@ -632,10 +815,9 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
     y = compared.reindex(clients["client_id"].to_numpy()).to_numpy(dtype=object).astype(str)
     kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
     problems: list[Problem] = []
-    first_contact = list(company.first_contact_traits)
-    assumed = not first_contact
+    view = first_contact_view(company, kinds, tiers_table)
+    first_contact, assumed = view.traits, view.assumed
     if assumed:
-        first_contact = list(kinds)
         problems.append(problem("criteria_first_contact_unknown", "info", file="company.yml",
                                 column="first_contact_traits"))
 
@@ -649,8 +831,11 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
                                     min_support=settings.min_support))
 
     prep = _prepare(clients, kinds, settings)
-    team_masks = [(c.points_to, c.rule.evaluate(clients).fillna(False).to_numpy(dtype=bool).astype(np.float32))
-                  for c in team]
+    team_masks = []
+    for c in team:
+        judged = c.rule.evaluate(clients)
+        team_masks.append((c.points_to, judged.fillna(False).to_numpy(dtype=bool).astype(np.float32),
+                           judged.notna().to_numpy(dtype=bool).astype(np.float32)))
     rng = np.random.default_rng(settings.seed)
     analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
                         rng=rng, team_masks=team_masks)
@@ -683,14 +868,18 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
     for col in ("support", "n_a", "n_b", "n_c"):
         table[col] = table[col].astype(int)
     table["first_contact"] = table["first_contact"].astype(bool)
+    table = mark_for_sales(table, rules, clients, y, settings)
 
     result = CriteriaResult(table=table, compared=compared, compared_source=source, settings=settings, rules=rules,
                             team_criteria=team, rules_tried=analysis.rules_tried, families=analysis.families,
                             permutations=settings.permutations, chance_line=analysis.chance_line,
                             null_max=analysis.null_max, first_contact_traits=first_contact,
-                            first_contact_assumed=assumed, problems=problems)
+                            first_contact_assumed=assumed, problems=problems, outcome_like=view.outcome_like,
+                            missing=missing_by_tier(clients, y, kinds, settings),
+                            seen_categories={k: set(v) for k, v in categories.items()})
     if backtest:
-        result.backtest = backtest_criteria(prep, clients, y, settings)
+        result.backtest = backtest_criteria(prep, clients, y, settings, first_contact=first_contact,
+                                            seen=result.seen_categories)
     return result
 
 
@@ -719,9 +908,38 @@ def _stratified_folds(y: np.ndarray, folds: int, rng: np.random.Generator) -> np
     return fold_of
 
 
+def backtest_min_tier(settings: CriteriaSettings, folds: int = BACKTEST_FOLDS) -> int:
+    """Fewest A (and C) clients a backtest needs: one per fold, and `min_support` in each training set.
+
+    >>> backtest_min_tier(CriteriaSettings())
+    7
+    """
+    return max(folds, math.ceil(settings.min_support * folds / (folds - 1)))
+
+
 def backtest_criteria(prep: _Prepared, clients: pd.DataFrame, y: np.ndarray, settings: CriteriaSettings, *,
-                      folds: int = BACKTEST_FOLDS) -> Backtest:
-    """Cross-validate the whole search: criteria found without a fold's clients judge that fold."""
+                      folds: int = BACKTEST_FOLDS, first_contact: list[str] | None = None,
+                      seen: dict[str, set[str]] | None = None) -> Backtest:
+    """Cross-validate what sales gets: in each fold the whole search (shuffles included) is redone without
+    the fold's clients, the criteria that would be routed are kept (supported with a useful effect,
+    first-contact, not half of a pair), and the fold's clients are routed exactly as leads are
+    (`prospects.route_with`); "target" = routed to the full sales process.
+
+    The table holds accuracy, balanced accuracy, sensitivity (A called target), specificity (C not
+    called target), B called target, and the baseline: the accuracy of always saying "not target"
+    (share of C among A and C). When no fold found a criterion the accuracy rows are left out and the
+    caveat says so; when A or C has fewer than `backtest_min_tier` clients, the backtest is not run
+    (empty table, `ran` False, the caveat says why).
+    """
+    from .prospects import ROUTES, route_with
+
+    columns = ["metric", "value", "count", "n", "ci_low", "ci_high"]
+    smallest = min(int((y == "A").sum()), int((y == "C").sum()))
+    need = backtest_min_tier(settings, folds)
+    if smallest < need:
+        return Backtest(pd.DataFrame(columns=columns), folds, [], pd.Series(dtype=int),
+                        t("criteria.backtest.skipped", count=smallest, need=need, folds=folds), ran=False)
+    first_contact = list(first_contact) if first_contact is not None else [tr.name for tr in prep.traits]
     rng = np.random.default_rng(settings.seed + 1)
     fold_of = _stratified_folds(y, folds, rng)
     predicted = np.zeros(len(y), dtype=bool)
@@ -731,25 +949,42 @@ def backtest_criteria(prep: _Prepared, clients: pd.DataFrame, y: np.ndarray, set
         test = np.flatnonzero(fold_of == k)
         analysis = _analyse(prep.take(train), y[train], settings,
                             permutations=min(settings.permutations, BACKTEST_PERMUTATIONS), bootstrap=0, rng=rng)
-        chosen = [r for r in analysis.rows if r["evidence"] == "supported"]
+        rows = [dict(r, rule=r["node"].words(), source="data", status="",
+                     first_contact=all(tr in first_contact for tr in r["node"].traits)) for r in analysis.rows]
+        table = pd.DataFrame(rows)
+        if len(table):
+            table = mark_for_sales(table.drop(columns=["node"]), analysis.nodes,
+                                   clients.iloc[train].reset_index(drop=True), y[train], settings)
+            chosen = table[table["routed"]].reset_index(drop=True)
+        else:
+            chosen = table
         found.append(len(chosen))
-        names += [r["node"].words() for r in chosen]
-        signs = [r["node"] for r in chosen if r["points_to"] == "A"]
-        flags = [r["node"] for r in chosen if r["points_to"] == "C"]
-        predicted[test] = qualify(clients.iloc[test], signs, flags).to_numpy(dtype=bool)
+        names += list(chosen["rule"]) if len(chosen) else []
+        if len(chosen):
+            routed = route_with(clients.iloc[test], chosen, analysis.nodes, seen or {})
+            predicted[test] = (routed["route"] == ROUTES["target"]).to_numpy(dtype=bool)
     is_a, is_c, is_b = y == "A", y == "C", y == "B"
     judged = is_a | is_c
     correct = (predicted & is_a) | (~predicted & is_c)
-    metrics = [("accuracy", int(correct[judged].sum()), int(judged.sum())),
-               ("sensitivity", int((predicted & is_a).sum()), int(is_a.sum())),
-               ("specificity", int((~predicted & is_c).sum()), int(is_c.sum())),
-               ("b_called_target", int((predicted & is_b).sum()), int(is_b.sum()))]
+    metrics = [("baseline_not_target", int(is_c.sum()), int(judged.sum()))]
+    if any(found):
+        metrics = [("accuracy", int(correct[judged].sum()), int(judged.sum()))] + metrics + [
+            ("sensitivity", int((predicted & is_a).sum()), int(is_a.sum())),
+            ("specificity", int((~predicted & is_c).sum()), int(is_c.sum())),
+            ("b_called_target", int((predicted & is_b).sum()), int(is_b.sum()))]
     table = pd.DataFrame([{"metric": name, "value": c / n if n else math.nan, "count": c, "n": n,
                            "ci_low": wilson_interval(c, n)[0], "ci_high": wilson_interval(c, n)[1]}
-                          for name, c, n in metrics])
+                          for name, c, n in metrics], columns=columns)
+    if any(found):
+        sens, spec = (predicted & is_a).sum() / is_a.sum(), (~predicted & is_c).sum() / is_c.sum()
+        # balanced accuracy: 0.5 is what any rule reaches by chance, whatever the share of C
+        table.loc[len(table)] = {"metric": "balanced_accuracy", "value": float((sens + spec) / 2), "count": np.nan,
+                                 "n": int(judged.sum()), "ci_low": np.nan, "ci_high": np.nan}
+        caveat = t("criteria.backtest.caveat", folds=folds, n=int(judged.sum()),
+                   found=", ".join(str(f) for f in found))
+    else:
+        caveat = t("criteria.backtest.none_found", folds=folds, n=int(judged.sum()))
     rules_found = pd.Series(names, dtype=object).value_counts() if names else pd.Series(dtype=int)
-    caveat = t("criteria.backtest.caveat", folds=folds, n=int(judged.sum()),
-               found=", ".join(str(f) for f in found))
     return Backtest(table, folds, found, rules_found, caveat)
 
 

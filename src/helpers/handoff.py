@@ -21,7 +21,7 @@ from .export import neutralise_text, write_bytes
 from .i18n import t
 from .rules import conditions_of, trait_label
 
-EVIDENCE_FILLS = {"supported": "#d9f0d3", "weak": "#fee8c8", "insufficient": "#eeeeee"}
+EVIDENCE_FILLS = {"supported": "#d9f0d3", "weak": "#fee8c8", "insufficient": "#eeeeee", "none": "#ffffff"}
 # Columns of the "criteria" sheet: (column in the table, width, number format or None)
 TABLE_COLUMNS = [
     ("id", 26, None), ("points_to", 20, None), ("rule", 48, None), ("evidence", 12, None), ("support", 9, "0"),
@@ -29,15 +29,44 @@ TABLE_COLUMNS = [
     ("ci_high", 9, "0%"), ("base_rate", 10, "0%"), ("lift", 7, "0.00"), ("p_value", 9, "0.000"),
     ("p_adjusted", 10, "0.000"), ("stability", 10, "0%"), ("threshold_spread", 10, "0.##"),
     ("first_contact", 10, None), ("source", 8, None), ("status", 10, None), ("expression", 40, None),
-    ("rationale", 40, None),
+    ("rationale", 40, None), ("evidence_label", 16, None), ("declines", 9, None), ("routed", 9, None),
+    ("only_with", 30, None),
 ]
+
+
+def route_rules(result: CriteriaResult) -> list[str]:
+    """Each route's rule in one sentence (the rule `prospects.route_leads` applies), for the checklist."""
+    precision = f"{result.settings.decline_precision:.0%}"
+    return [t("criteria.checklist_routes.full", precision=f"{result.settings.target_precision:.0%}"),
+            t("criteria.checklist_routes.decline", precision=precision),
+            t("criteria.checklist_routes.ask"), t("criteria.checklist_routes.standard")]
+
+
+def first_contact_notes(result: CriteriaResult) -> list[str]:
+    """The boxes at the top of the criteria section and the checklist: assumed first-contact traits and
+    the outcome-like traits kept out."""
+    notes = []
+    if result.first_contact_assumed:
+        notes.append(t("criteria.first_contact_box"))
+    def listing(keys):
+        return ", ".join(f"{trait_label(k)} ({result.outcome_like[k][0]}, ρ = {result.outcome_like[k][1]:.2f})"
+                         for k in keys)
+
+    kept_out = [k for k in result.outcome_like if k not in result.first_contact_traits]
+    listed = [k for k in result.outcome_like if k in result.first_contact_traits]
+    if kept_out:
+        notes.append(t("criteria.outcome_like", traits=listing(kept_out), threshold=result.settings.outcome_correlation))
+    if listed:  # the team said a seller knows it first: kept, but worth a second look
+        notes.append(t("criteria.outcome_like_listed", traits=listing(listed)))
+    return notes
 
 
 def build_checklist(result: CriteriaResult) -> dict[str, Any]:
     """The one-page qualification checklist as data: questions with target / red-flag answers and the route.
 
     Returns:
-        {"title", "intro", "source_note", "route_rule", "empty" (text or ""), "questions": [
+        {"title", "intro", "source_note", "route_rule" (all routes in one text), "routes" (one sentence per
+        route), "notes" (first-contact boxes), "empty" (text or ""), "questions": [
         {"trait", "question", "target_answers": [..], "red_flag_answers": [..], "evidence": [..]}]}
         Questions follow the order of the criteria (strongest first).
     """
@@ -57,14 +86,25 @@ def build_checklist(result: CriteriaResult) -> dict[str, Any]:
             questions[key] = {"trait": key, "question": text, "target_answers": [], "red_flag_answers": [],
                               "evidence": []}
         slot = "target_answers" if row["points_to"] == "A" else "red_flag_answers"
-        questions[key][slot].append(row["rule"])
+        # the precision beside every answer, so a seller sees how often such clients were A (or C)
+        share = dict(rule=row["rule"], share=f"{row['share']:.0%}", low=f"{row['ci_low']:.0%}",
+                     high=f"{row['ci_high']:.0%}")
+        text = t("criteria.checklist_routes.sign_share" if row["points_to"] == "A"
+                 else "criteria.checklist_routes.flag_share", **share)
+        if row["points_to"] == "C" and bool(row.get("declines", False)):
+            text += f" ({t('criteria.checklist_routes.declines_mark')})"
+        if row["points_to"] == "A" and bool(row.get("qualifies", False)):
+            text += f" ({t('criteria.checklist_routes.qualifies_mark')})"
+        questions[key][slot].append(text)
         label = row["status"] if row["source"] == "team" else t(f"criteria.evidence.{row['evidence']}")
         questions[key]["evidence"].append(label)
     return {
         "title": t("criteria.checklist.title"),
         "intro": t("criteria.checklist.intro"),
         "source_note": t(f"criteria.checklist.from_{result.chosen_from}"),
-        "route_rule": t("criteria.checklist.route_rule"),
+        "route_rule": " ".join(route_rules(result)),
+        "routes": route_rules(result),
+        "notes": first_contact_notes(result),
         "empty": "" if questions else t("criteria.checklist.empty"),
         "questions": list(questions.values()),
     }
@@ -166,7 +206,7 @@ def write_criteria_xlsx(criteria_result: CriteriaResult, path: str | Path) -> Pa
     sheet.set_column(3, 3, 16)
     _cell(sheet, 0, 0, checklist["title"], title)
     sheet.merge_range(1, 0, 1, 3, "", note)
-    _cell(sheet, 1, 0, checklist["intro"] + " " + checklist["source_note"], note)
+    _cell(sheet, 1, 0, " ".join([checklist["intro"], checklist["source_note"], *checklist["notes"]]), note)
     sheet.set_row(1, 36)
     heads = [t("criteria.xlsx.question"), t("criteria.xlsx.answer_target"), t("criteria.xlsx.answer_flag"),
              t("criteria.xlsx.evidence")]

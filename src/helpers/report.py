@@ -347,11 +347,23 @@ def section_deals(wb) -> Section | None:
 
 
 
+def _evidence_words(row: pd.Series) -> str:
+    """The evidence as the report prints it: `supported, unstable` with the threshold's spread, and
+    `only together with …` for half of a pair (issue 10)."""
+    label = str(row.get("evidence_label") or row["evidence"])
+    text = t("criteria.evidence.supported_unstable") if label == "supported, unstable" else t(f"criteria.evidence.{label}")
+    if label == "supported, unstable" and pd.notna(row.get("threshold_low")):
+        text += " — " + t("criteria.unstable_spread", low=f"{row['threshold_low']:g}", high=f"{row['threshold_high']:g}")
+    if str(row.get("only_with") or ""):
+        text += " — " + t("criteria.only_with", rule=str(row["only_with"]).split(":", 1)[-1])
+    return text
+
+
 def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         t("report.criteria.col_rule"): rows["rule"],
         t("report.criteria.col_points_to"): rows["points_to"].map(lambda v: t(f"report.criteria.points_{v}")),
-        t("report.criteria.col_evidence"): rows["evidence"].map(lambda v: t(f"report.criteria.evidence_{v}")),
+        t("report.criteria.col_evidence"): [_evidence_words(r) for _, r in rows.iterrows()],
         t("report.criteria.col_support"): rows["support"].astype(int),
         t("report.criteria.col_counts"): rows["n_a"].astype(int).astype(str) + " / " + rows["n_b"].astype(int).astype(str)
         + " / " + rows["n_c"].astype(int).astype(str),
@@ -364,13 +376,23 @@ def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _metric_words(metric: str) -> str:
+    key = f"criteria.backtest.metric.{metric}"
+    text = t(key)
+    return text if text != key else t(f"criteria.backtest.metric_trust.{metric}")
+
+
 def section_criteria(wb) -> Section:
     """Step 4: candidate criteria with their evidence, the guard against chance, and the backtest."""
     from .plots import criteria as criteria_plots
 
     result = wb.criteria
     table = result.table
+    from .handoff import first_contact_notes
+
     s = Section("criteria", t("report.criteria.title"), t("report.criteria.intro"))
+    for box in first_contact_notes(result):  # first: a reader must see the assumption before any rule
+        s.note(box, "warning")
     s.note(t("report.criteria.guard", tried=result.rules_tried, permutations=result.permutations), "caveat")
     data_rows = table[table["source"] == "data"]
     supported = data_rows[data_rows["evidence"] == "supported"]
@@ -389,14 +411,21 @@ def section_criteria(wb) -> Section:
     if len(weak):
         s.heading(t("report.criteria.weak_title"))
         s.table(_rules_table(weak), t("report.criteria.weak_caption"), max_rows=15)
+    missing = result.missing[result.missing["differs"]] if len(result.missing) else result.missing
+    if len(missing):
+        s.heading(t("criteria.missing.title"))
+        s.text(t("criteria.missing.intro"))
+        s.bullets(missing["finding"])
     team = table[table["source"] == "team"]
     if len(team):
         s.heading(t("report.criteria.team_title"))
         s.table(_rules_table(team).assign(**{t("report.criteria.col_status"): team["status"].to_numpy()}))
     if result.backtest is not None:
         s.heading(t("report.criteria.backtest_title"))
-        s.table(result.backtest.table)
-        s.note(result.backtest.caveat, "caveat")
+        if len(result.backtest.table):
+            s.table(result.backtest.table.assign(metric=result.backtest.table["metric"].map(_metric_words)))
+        s.note(result.backtest.caveat, "caveat" if result.backtest.ran and any(result.backtest.found_per_fold)
+               else "warning")
     return s
 
 
@@ -406,6 +435,8 @@ def section_checklist(wb) -> Section:
 
     checklist = build_checklist(wb.criteria)
     s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
+    for box in checklist["notes"]:
+        s.note(box, "warning")
     s.note(checklist["source_note"], "caveat")
     if checklist["empty"]:
         s.note(checklist["empty"], "warning")
@@ -417,7 +448,19 @@ def section_checklist(wb) -> Section:
                  + t("report.checklist.yes_flag") + "   ☐ ?"} for q in checklist["questions"]]
         s.table(pd.DataFrame(rows))
     s.heading(t("report.checklist.route_title"))
-    s.text(checklist["route_rule"])
+    s.bullets(checklist["routes"])
+    if not checklist["empty"]:
+        from .prospects import route_clients, routing_check
+
+        s.heading(t("criteria.checklist_routes.own_clients"))
+        check = routing_check(route_clients(wb.company, wb.criteria))
+        s.table(check.assign(share_a=check["share_a"].map("{:.0%}".format),
+                             share_c=check["share_c"].map("{:.0%}".format))
+                .rename(columns={"route": t("report.checklist.route_title"),
+                                 "clients": t("criteria.checklist_routes.col_clients"),
+                                 "share_a": t("criteria.checklist_routes.col_share_a"),
+                                 "share_c": t("criteria.checklist_routes.col_share_c")}),
+                t("criteria.checklist_routes.own_clients_caption"))
     profile = build_profile(wb.criteria)
     s.heading(profile["title"])
     s.text(profile["intro"] + " " + profile["size"])
@@ -437,8 +480,12 @@ def section_prospects(wb) -> Section | None:
         return None
     s = Section("prospects", t("report.prospects.title"), t("report.prospects.intro"))
     s.table(count_verdicts(scored))
-    columns = [c for c in ("prospect_id", "name", "verdict", "route", "signs_met", "red_flags_met", "to_ask")
-               if c in scored.columns]
-    s.table(scored[columns], max_rows=30)
+    columns = [c for c in ("prospect_id", "name", "verdict", "route", "criteria_met", "to_ask", "similar_clients",
+                           "expected_share_a", "expected_share_c") if c in scored.columns]
+    shown = scored[columns].copy()
+    for column in ("expected_share_a", "expected_share_c"):  # shares among similar clients, as a person reads them
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    s.table(shown, max_rows=30)
     return s
 

@@ -28,7 +28,12 @@ def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tupl
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    # At 0 and n successes the exact limits are 0 and 1, but centre -/+ half lands a rounding error
+    # inside (wilson_interval(10, 10) gave 0.9999999999999999 < share 1.0): clamp so that
+    # 0 <= low <= share <= high <= 1 always holds.
+    low = 0.0 if successes <= 0 else min(p, max(0.0, centre - half))
+    high = 1.0 if successes >= n else max(p, min(1.0, centre + half))
+    return (float(low), float(high))
 
 
 def newcombe_difference(successes1: int, n1: int, successes2: int, n2: int, *,
@@ -102,19 +107,87 @@ def dominance_interval(x, y, *, confidence: float = 0.95) -> tuple[float, float,
     return (theta, float(low), float(high))
 
 
+def brunner_munzel_interval(x, y, *, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The dominance probability P(X > Y) + P(X = Y)/2 with the Brunner-Munzel interval.
+
+    Brunner & Munzel (2000): the variance comes from each group's own placements, so it does
+    not assume the two groups have the same shape or spread (Mann-Whitney's and Hanley-McNeil's
+    variances do, and are too narrow when the smaller group is the more spread out one). The
+    interval is ``theta +- t(df) * se`` with Satterthwaite's df, clipped to [0, 1]; the same
+    statistic as ``scipy.stats.brunnermunzel`` and statsmodels' ``rank_compare_2indep``.
+    Returns NaN limits when a group has fewer than 2 values or both variances are 0 (groups
+    that do not overlap at all); NaNs are dropped first.
+
+    >>> [round(v, 4) for v in brunner_munzel_interval([1, 2, 3, 4, 9], [3, 4, 5, 6])]
+    [0.3, 0.0, 0.8138]
+    """
+    x, y = _clean(x), _clean(y)
+    m, n = len(x), len(y)
+    if m < 2 or n < 2:
+        return (_dominance(x, y) if m and n else math.nan, math.nan, math.nan)
+    ranks = _st.rankdata(np.concatenate([x, y]))
+    rx, ry = ranks[:m], ranks[m:]
+    theta = float((rx.mean() - (m + 1) / 2) / n)
+    # placements: a value's rank among all minus its rank within its own group
+    px = rx - _st.rankdata(x)
+    py = ry - _st.rankdata(y)
+    var_x = px.var(ddof=1) / (n * n * m)
+    var_y = py.var(ddof=1) / (m * m * n)
+    se2 = var_x + var_y
+    if not se2 > 0:
+        return (theta, math.nan, math.nan)
+    df = se2 ** 2 / (var_x ** 2 / (m - 1) + var_y ** 2 / (n - 1))
+    half = _st.t.ppf(0.5 + confidence / 2, df) * math.sqrt(se2)
+    return (theta, float(max(0.0, theta - half)), float(min(1.0, theta + half)))
+
+
 def cliffs_delta(x, y, *, confidence: float = 0.95) -> tuple[float, float, float]:
     """Cliff's delta (equal to the rank-biserial correlation) of `x` against `y`, with an interval.
 
     ``delta = P(X > Y) - P(X < Y)``, from -1 (every x below every y) to +1 (every x above);
     0 means no tendency. For yes/no values it equals the difference of the shares of "yes",
-    so numbers and yes/no traits share one scale. The interval maps Newcombe's interval of
-    the dominance probability onto the delta scale (``delta = 2 * theta - 1``).
+    so numbers and yes/no traits share one scale. The interval is the wider of two intervals
+    of the dominance probability, mapped onto the delta scale (``delta = 2 * theta - 1``):
+    Newcombe's score interval (good with tiny or non-overlapping groups, but it assumes equal
+    shapes) and the Brunner-Munzel interval (holds its level when one group is more spread
+    out; the case in tests/data/criteria_cases/cliff_interval_unequal_spread).
 
     >>> [round(v, 4) for v in cliffs_delta([3, 4, 5], [1, 2, 3])]
-    [0.8889, -0.1031, 0.9936]
+    [0.8889, -0.1031, 1.0]
     """
     theta, low, high = dominance_interval(x, y, confidence=confidence)
+    _, bm_low, bm_high = brunner_munzel_interval(x, y, confidence=confidence)
+    if not math.isnan(bm_low):
+        low, high = min(low, bm_low), max(high, bm_high)
     return (2 * theta - 1, 2 * low - 1, 2 * high - 1)
+
+
+def rank_test_p(x, y) -> float:
+    """Two-sided p-value that values of `x` tend to be larger or smaller than those of `y`.
+
+    The Brunner-Munzel test (``scipy.stats.brunnermunzel``): it tests P(X > Y) = 1/2 without
+    assuming equal spread, unlike Mann-Whitney, which tests equal distributions and rejects
+    too often when the smaller group is the wider one. Where its statistic is undefined (the
+    groups do not overlap, or a group has one value) Mann-Whitney's exact p is used. NaNs dropped.
+
+    >>> round(rank_test_p([1, 2, 3, 4], [5, 6, 7, 8]), 4)
+    0.0286
+    """
+    x, y = _clean(x), _clean(y)
+    if len(x) == 0 or len(y) == 0:
+        return math.nan
+    if np.ptp(np.concatenate([x, y])) == 0:
+        return 1.0
+    if len(x) >= 2 and len(y) >= 2:
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                p = float(_st.brunnermunzel(x, y).pvalue)
+        if math.isfinite(p):
+            return p
+    return mann_whitney_p(x, y)
 
 
 def mann_whitney_p(x, y) -> float:

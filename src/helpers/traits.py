@@ -99,7 +99,7 @@ DISTRIBUTION_COLUMNS = ["trait", "kind", "tier", "level", "n", "count", "share",
 CONTRAST_COLUMNS = ["contrast", "rank", "trait", "kind", "points_to", "first_contact", "visibility", "level",
                     "n_group", "n_rest", "count_group", "count_rest", "value_group", "value_rest", "effect",
                     "effect_low", "effect_high", "effect_kind", "odds_ratio", "odds_ratio_low", "odds_ratio_high",
-                    "p_value", "q_value", "separation", "note"]
+                    "p_value", "q_value", "separation", "note", "known_a", "known_b", "known_c"]
 
 
 @dataclass
@@ -147,6 +147,97 @@ class TraitComparison:
             rows = rows[rows["first_contact"]]
         best = rows.groupby("trait")["separation"].max().sort_values(ascending=False, kind="stable")
         return best.index[:n].tolist()
+
+
+# Figures that are outcomes of a sale: a trait that near-copies one of them is known only after the sale.
+OUTCOME_METRICS = ("revenue", "margin", "tenure_months", "client_since")
+
+
+@dataclass
+class FirstContact:
+    """Which traits a seller is taken to know in the first conversation, and why.
+
+    traits        the traits treated as first-contact (listed in company.yml, or every trait but the
+                  outcome-like ones when none is listed)
+    assumed       company.yml lists none: the kit assumed every trait is visible (said in a box in the report)
+    outcome_like  trait -> (metric, Spearman rho): near-copies of revenue, margin or tenure, kept out
+                  unless company.yml lists them
+    """
+
+    traits: list[str]
+    assumed: bool
+    outcome_like: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+
+def outcome_like_traits(clients: pd.DataFrame, kinds: dict[str, str], *, threshold: float = 0.8,
+                        metrics: pd.DataFrame | None = None) -> dict[str, tuple[str, float]]:
+    """Traits whose rank correlation with revenue, margin or tenure exceeds `threshold` in absolute value.
+
+    Such a trait (an "annual spend", a "contract value") is an outcome of the sale, not a sign a seller
+    sees before it. Spearman's rho over clients with both values known (at least 10); numbers and yes/no
+    traits are checked, `client_since` counts as tenure (earlier = longer). The inputs are not changed.
+
+    Args:
+        clients: one row per client with the trait columns (and any of the metrics).
+        kinds: trait -> number | yesno | category | text.
+        threshold: |rho| above which a trait looks like an outcome (CriteriaSettings.outcome_correlation).
+        metrics: optional extra metrics by client_id (e.g. revenue aggregated from transactions).
+
+    Returns:
+        trait -> (metric, rho) for the outcome-like traits.
+
+    >>> df = pd.DataFrame({"revenue": range(20), "spend": [v * 1.1 for v in range(20)], "x": [1, 5] * 10})
+    >>> outcome_like_traits(df, {"spend": "number", "x": "number"})
+    {'spend': ('revenue', 1.0)}
+    """
+    table = clients.copy()
+    if metrics is not None and "client_id" in table:
+        extra = metrics.set_index(metrics["client_id"].astype(str)).drop(columns=["client_id"], errors="ignore")
+        for metric in OUTCOME_METRICS:
+            if metric in extra and metric not in table:
+                table[metric] = table["client_id"].astype(str).map(extra[metric]).to_numpy()
+    columns = {}
+    for metric in OUTCOME_METRICS:
+        if metric not in table:
+            continue
+        col = table[metric]
+        if metric == "client_since":
+            col = -pd.to_datetime(col, errors="coerce").astype("int64", errors="ignore").where(col.notna())
+        columns[metric] = pd.to_numeric(col, errors="coerce").astype(float)
+    found: dict[str, tuple[str, float]] = {}
+    for trait, kind in kinds.items():
+        if kind not in ("number", "yesno") or trait not in table or trait in OUTCOME_METRICS:
+            continue
+        values = pd.to_numeric(table[trait].astype("Float64") if kind == "yesno" else table[trait],
+                               errors="coerce").astype(float)
+        for metric, other in columns.items():
+            both = values.notna() & other.notna()
+            if both.sum() < 10 or values[both].nunique() < 2 or other[both].nunique() < 2:
+                continue
+            rho = float(values[both].rank().corr(other[both].rank()))
+            if abs(rho) > threshold and (trait not in found or abs(rho) > abs(found[trait][1])):
+                found[trait] = (metric, round(rho, 3))
+    return found
+
+
+def first_contact_view(company: Company, kinds: dict[str, str] | None = None,
+                       metrics: pd.DataFrame | None = None) -> FirstContact:
+    """The traits a seller can use in the first conversation, shared by steps 3 and 4 (so traits.csv
+    and criteria.csv agree).
+
+    Listed in company.yml -> exactly those. None listed -> every trait of the company (not its metrics)
+    is assumed visible, except outcome-like ones (`outcome_like_traits`), and `assumed` is True so the
+    report says so in a box. Outcome-like traits are reported either way.
+    """
+    kinds = company.trait_kinds if kinds is None else kinds
+    listed = [trait for trait in dict.fromkeys(company.settings.first_contact_traits) if trait in kinds]
+    outcome = outcome_like_traits(company.clients, kinds, threshold=company.settings.criteria.outcome_correlation,
+                                  metrics=metrics)
+    if listed:
+        return FirstContact(listed, False, outcome)
+    assumed = [trait for trait in kinds if trait in company.trait_kinds and trait not in CLIENT_METRICS
+               and trait not in outcome]
+    return FirstContact(assumed, True, outcome)
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -244,7 +335,8 @@ def _contrast_number(values: pd.Series, in_group: pd.Series, in_rest: pd.Series)
            "value_rest": float(np.median(y)) if len(y) else math.nan}
     if len(x) and len(y):
         row["effect"], row["effect_low"], row["effect_high"] = stats.cliffs_delta(x, y)
-        row["p_value"] = stats.mann_whitney_p(x, y)
+        # Brunner-Munzel: holds its level when the smaller tier is more spread out (Mann-Whitney does not)
+        row["p_value"] = stats.rank_test_p(x, y)
         if np.ptp(np.concatenate([x, y])) == 0:
             row["note"] = t("traits.note_constant")
     return row
@@ -294,11 +386,15 @@ def _separation(low: float, high: float) -> float:
 
 def _rank_contrasts(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
+    # q-values over every usable row of the report (all contrasts at once): correcting per contrast
+    # would let each added contrast spend the false-discovery budget again
+    rows = rows.copy()
+    usable_all = rows["note"].isna()
+    rows["q_value"] = np.nan
+    rows.loc[usable_all, "q_value"] = stats.benjamini_hochberg(rows.loc[usable_all, "p_value"].to_numpy(dtype=float))
     for contrast in dict.fromkeys(rows["contrast"]):
         part = rows[rows["contrast"] == contrast].copy()
         usable = part["note"].isna()
-        part["q_value"] = np.nan
-        part.loc[usable, "q_value"] = stats.benjamini_hochberg(part.loc[usable, "p_value"].to_numpy(dtype=float))
         part["_noted"] = ~usable
         part["_size"] = part["effect"].abs()
         part = part.sort_values(["first_contact", "_noted", "separation", "_size", "p_value"],
@@ -318,8 +414,10 @@ def compare_traits(company: Company, tiers_table: pd.DataFrame, *, contrasts=DEF
     medians, an effect on one scale from -1 to 1 with a 95% interval (Cliff's delta for numbers,
     the difference of shares for yes/no and categories, which is Cliff's delta of a yes/no
     value; for a category, the level that differs most, its interval widened by Bonferroni over
-    the levels it was picked from), an odds ratio, and a p-value (Mann-Whitney U, Fisher's exact test, or a permutation
-    test across all levels of a category) with Benjamini-Hochberg q-values. A contrast with fewer
+    the levels it was picked from), an odds ratio, and a p-value (Brunner-Munzel for numbers, which does not
+    assume equal spread; Fisher's exact test; or a permutation test across all levels of a category) with
+    Benjamini-Hochberg q-values computed over every row of every contrast at once. `known_a/b/c` count
+    the clients per tier whose value is known. A contrast with fewer
     than `settings.criteria.min_support` clients on either side gets a `note` instead of a rank
     among the usable rows. Nothing given is changed.
 
@@ -339,8 +437,7 @@ def compare_traits(company: Company, tiers_table: pd.DataFrame, *, contrasts=DEF
     tiers, source = compared_tiers(tiers_table, settings)
     min_group = settings.criteria.min_support
     kinds, skipped = _traits_to_compare(company)
-    listed = list(dict.fromkeys(settings.first_contact_traits))
-    first_contact = [trait for trait in listed if trait in kinds]
+    first_contact = first_contact_view(company, kinds, tiers_table).traits
 
     clients = company.clients.assign(client_id=company.clients["client_id"].astype(str)).set_index("client_id")
     clients = clients[~clients.index.duplicated()]
@@ -367,6 +464,9 @@ def compare_traits(company: Company, tiers_table: pd.DataFrame, *, contrasts=DEF
             column = _as_words(raw_values, kind, min_count=min_group)
             dist_rows += _share_rows(trait, kind, column, shown, order)
         values[trait] = column.to_numpy()
+        # clients whose value is known, per tier: a difference here is its own finding (see criteria.missing)
+        known_per_tier = {f"known_{x.lower()}": int((column.notna() & (tier == x).to_numpy()).sum())
+                          for x in COMPARED_TIERS}
         for name in contrasts:
             group_tiers, rest_tiers, points_to = CONTRASTS[name]
             in_group, in_rest = tier.isin(group_tiers), tier.isin(rest_tiers)
@@ -376,6 +476,7 @@ def compare_traits(company: Company, tiers_table: pd.DataFrame, *, contrasts=DEF
                 row = _contrast_shares(column, kind, in_group, in_rest, permutations=settings.criteria.permutations,
                                        seed=settings.criteria.seed)
             note = _too_few(row["n_group"], row["n_rest"], group_tiers[0], min_group) or row.get("note")
+            row.update(known_per_tier)
             row.update({"contrast": name, "trait": trait, "kind": kind, "points_to": points_to,
                         "first_contact": trait in first_contact, "note": note,
                         "visibility": t("traits.first_contact") if trait in first_contact else t("traits.after_sale")})

@@ -31,7 +31,8 @@ def plot_criteria(table: pd.DataFrame, *, ax=None, max_rows: int = MAX_ROWS):
     """Share of the pointed-to tier among the clients each rule covers, with its 95% interval.
 
     Filled dots are `supported`, hollow ones are not; the grey bar marks the share among all
-    compared clients (the rule's base rate). Rows keep the table order (supported first).
+    compared clients (the rule's base rate) and the dotted one the share a useful rule's lower bound
+    must reach (`required_share`, issue 10). Rows keep the table order (supported first).
     """
     rows, rest = _top(table, max_rows)
     ax = new_axes(ax, figsize=(10, 0.42 * max(len(rows), 3) + 1.6))
@@ -42,6 +43,8 @@ def plot_criteria(table: pd.DataFrame, *, ax=None, max_rows: int = MAX_ROWS):
         ax.plot([row["ci_low"] * 100, row["ci_high"] * 100], [yi, yi], color=colour, lw=2, alpha=0.8)
         ax.plot(row["share"] * 100, yi, "o", ms=8, color=colour, mfc=colour if filled else "white", mew=2)
         ax.plot([row["base_rate"] * 100] * 2, [yi - 0.3, yi + 0.3], color="#777777", lw=2)
+        if pd.notna(row.get("required_share", np.nan)):
+            ax.plot([row["required_share"] * 100] * 2, [yi - 0.3, yi + 0.3], color="#777777", lw=1.5, ls=":")
     labels = [f"{'A' if r['points_to'] == 'A' else 'C'} · {_label(r['rule'])} (n={int(r['support'])})"
               for _, r in rows.iterrows()]
     ax.set_yticks(y, labels)
@@ -54,8 +57,10 @@ def plot_criteria(table: pd.DataFrame, *, ax=None, max_rows: int = MAX_ROWS):
         Line2D([], [], marker="o", ls="", color=POINTS_TO_COLORS["C"], ms=8, label=t("criteria.points_to.C")),
         Line2D([], [], marker="o", ls="", color="#555555", ms=8, label=t("criteria.evidence.supported")),
         Line2D([], [], marker="o", ls="", color="#555555", mfc="white", mew=2, ms=8,
-               label=f"{t('criteria.evidence.weak')} / {t('criteria.evidence.insufficient')}"),
+               label=f"{t('criteria.evidence.weak')} / {t('criteria.evidence.insufficient')} / "
+                     f"{t('criteria.evidence.none')}"),
         Line2D([], [], color="#777777", lw=2, label=t("criteria.plot.base")),
+        Line2D([], [], color="#777777", lw=1.5, ls=":", label=t("criteria.plot_required")),
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09 - 0.3 / max(len(rows), 3)),
               ncol=3, frameon=False, fontsize=9)
