@@ -228,3 +228,84 @@ def sum_by_period(transactions: pd.DataFrame, *, period: Period = "month") -> pd
     index = pd.date_range(totals.index.min(), totals.index.max(), freq=freq)
     totals = totals.reindex(index, fill_value=0.0)
     return pd.DataFrame({"period": totals.index, "amount": totals.to_numpy(dtype=float)})
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """The calendar period XYZ is measured over, and why.
+
+    period           "month", "quarter" or "half_year"
+    source           "auto" (from the purchase cycle) or "fixed" (company.yml `xyz.period`)
+    median_gap_days  the clients' median gap between purchases (NaN when too few clients bought twice)
+    clients_measured clients with at least two purchase dates, behind the median
+    """
+
+    period: Period
+    source: str
+    median_gap_days: float = float("nan")
+    clients_measured: int = 0
+
+
+# Average days in each period (365.25 / 12 per month).
+PERIOD_DAYS = {p: m * 30.44 for p, m in PERIOD_MONTHS.items()}
+# A period should hold about two purchases of a typical client: then an empty period is a real pause,
+# not the luck of where a purchase fell. Fewer clients than this bought twice: not enough to judge.
+PURCHASES_PER_PERIOD = 2.0
+MIN_CLIENTS_FOR_CYCLE = 5
+
+
+def median_purchase_gap(transactions: pd.DataFrame) -> tuple[float, int]:
+    """The clients' median gap between purchases, in days, and how many clients it is measured on.
+
+    Each client's gaps are the days between its distinct purchase dates (lines with a positive
+    amount; several lines on one day are one purchase); its typical gap is their median; the result
+    is the median over the clients with at least two purchase dates, so one busy client does not
+    set the rhythm for everyone. NaN and 0 when no client bought twice. The input is not modified.
+
+    >>> tx = pd.DataFrame({"client_id": ["a", "a", "a", "b", "b"], "amount": [1.0] * 5,
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-01-31", "2025-01-01",
+    ...                                            "2025-03-02"])})
+    >>> median_purchase_gap(tx)  # a: 10 and 20 days -> 15; b: 60 -> median of 15 and 60
+    (37.5, 2)
+    """
+    bought = transactions.loc[pd.to_numeric(transactions["amount"], errors="coerce") > 0, ["client_id", "date"]]
+    days = pd.DataFrame({"client_id": bought["client_id"].astype(str).to_numpy(),
+                         "day": pd.to_datetime(bought["date"]).dt.normalize().to_numpy()})
+    days = days.drop_duplicates().sort_values(["client_id", "day"], kind="stable")
+    gaps = days.groupby("client_id", sort=False)["day"].diff().dt.days
+    per_client = gaps.groupby(days["client_id"]).median().dropna()
+    if per_client.empty:
+        return float("nan"), 0
+    return float(per_client.median()), int(len(per_client))
+
+
+def choose_period(transactions: pd.DataFrame | None, setting: str = "auto") -> PeriodChoice:
+    """The period for XYZ: the setting when fixed, else the shortest one that holds about two purchases.
+
+    With `setting="auto"` the period is the shortest of month, quarter and half-year that is at least
+    `PURCHASES_PER_PERIOD` (2) times the clients' median purchase gap (`median_purchase_gap`);
+    half-year when even that is shorter; month when fewer than 5 clients bought twice.
+
+    >>> tx = pd.DataFrame({"client_id": [c for c in "abcde" for _ in range(3)], "amount": [1.0] * 15,
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-02-10", "2025-03-22"] * 5)})
+    >>> choice = choose_period(tx)  # a 40-day cycle: a month would often be empty, a quarter holds two
+    >>> choice.period, choice.median_gap_days
+    ('quarter', 40.0)
+    >>> choose_period(tx, "month").source
+    'fixed'
+    """
+    if setting != "auto":
+        if setting not in PERIODS:
+            raise ValueError(f"period must be auto or one of {', '.join(PERIODS)}, not {setting!r}")
+        gap, measured = median_purchase_gap(transactions) if transactions is not None and len(transactions) \
+            else (float("nan"), 0)
+        return PeriodChoice(setting, "fixed", gap, measured)
+    if transactions is None or not len(transactions):
+        return PeriodChoice("month", "auto")
+    gap, measured = median_purchase_gap(transactions)
+    if measured < MIN_CLIENTS_FOR_CYCLE:
+        return PeriodChoice("month", "auto", gap, measured)
+    for period in PERIODS:
+        if PERIOD_DAYS[period] >= PURCHASES_PER_PERIOD * gap:
+            return PeriodChoice(period, "auto", gap, measured)
+    return PeriodChoice("half_year", "auto", gap, measured)

@@ -59,11 +59,19 @@ class AbcSettings(_Section):
 class XyzSettings(_Section):
     """XYZ by regularity of purchases (step 2)."""
 
-    period: Literal["month", "quarter"] = "month"
+    # auto: chosen from the clients' purchase cycle (see aggregate.choose_period); or a fixed period
+    period: Literal["auto", "month", "quarter", "half_year"] = "auto"
     x: float = 0.10
     y: float = 0.25
     # clients within this many points of a line are flagged as borderline
     borderline: float = 0.03
+    # fewer periods than this since the first purchase: `new`, not an XYZ verdict
+    min_periods: int = Field(4, ge=1)
+    # Syntetos & Boylan (2005) lines: average inter-demand interval (periods) and squared CV of amounts
+    adi_line: float = Field(1.32, gt=0)
+    cv2_line: float = Field(0.49, gt=0)
+    # one class holding at least this share of clients makes the split uninformative (a report note)
+    uninformative_share: float = Field(0.90, gt=0, le=1)
 
 
 class ScoreSettings(_Section):
