@@ -120,6 +120,13 @@ class AuditSettings(_Section):
     flat_large_share: float = 0.25
     # one client above this share of revenue or margin is a mono-client risk
     mono_client_share: float = 0.50
+    # concentration verdicts: the largest client at or above this share of revenue ...
+    largest_client_share: float = Field(0.20, gt=0, le=1)
+    # ... the five largest at or above this share ...
+    top_five_share: float = Field(0.60, gt=0, le=1)
+    # ... the Herfindahl index at or above these (0-1 scale; US DOJ/FTC 2010 guidelines: 0.15 and 0.25)
+    hhi_moderate: float = Field(0.15, gt=0, le=1)
+    hhi_high: float = Field(0.25, gt=0, le=1)
     # the "top N%" line of the concentration table
     top_share: float = 0.10
     # purchase price bands: [cheap below, expensive from] in the company's currency, or "auto" (terciles)
