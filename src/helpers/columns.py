@@ -54,6 +54,10 @@ SYNONYMS: dict[str, list[str]] = {
     "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at"],
     "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида"],
+    # the three "P" of a prospective key client (helpers.keyclients.check_three_p)
+    "need": ["need", "потребность", "есть потребность"],
+    "solvency": ["solvency", "платежеспособность", "платежеспособен", "budget", "бюджет есть"],
+    "authority": ["authority", "полномочия", "полномочия решать", "decision authority", "лпр на связи"],
 }
 # Which canonical columns each file kind may use, in priority order.
 _KIND_COLUMNS = {kind: spec["required"] + spec["optional"] for kind, spec in COLUMNS.items()}

@@ -181,6 +181,27 @@ class AuditSettings(_Section):
         return value
 
 
+class KeyClientSettings(_Section):
+    """Work with key clients: contact cadence, dossier reviews, risk and false clients (step 4)."""
+
+    # a positive contact with every key client at least every this many days (seed on key clients)
+    positive_every_days: int = Field(10, ge=1)
+    # after a negative contact, no contact for this many days (seed: a two-week pause)
+    pause_after_negative_days: int = Field(14, ge=0)
+    # a dossier is reviewed in full at least every this many months
+    review_every_months: int = Field(3, ge=1)
+    # CRM outcome words -> positive | neutral | negative, for words the kit does not know
+    contact_outcomes: dict[str, Literal["positive", "neutral", "negative"]] = Field(default_factory=dict)
+    # at risk: revenue of the last risk_periods periods at least risk_drop below the periods before ...
+    risk_periods: int = Field(3, ge=1)
+    risk_drop: float = Field(0.20, gt=0, le=1)
+    # ... or a negative contact within the last risk_negative_days days
+    risk_negative_days: int = Field(30, ge=1)
+    # false clients: at least this many stalled deals, none won, the first stalled at least false_months old
+    false_min_stalled: int = Field(2, ge=1)
+    false_months: int = Field(6, ge=0)
+
+
 class CompanySettings(_Section):
     """Everything `company.yml` may hold."""
 
@@ -197,6 +218,7 @@ class CompanySettings(_Section):
     criteria: CriteriaSettings = Field(default_factory=CriteriaSettings)
     deals: DealsSettings = Field(default_factory=DealsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    key_clients: KeyClientSettings = Field(default_factory=KeyClientSettings)
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:

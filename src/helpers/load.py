@@ -366,7 +366,7 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         if column in ("prospect_id", "name"):
             continue
         forced = trait_kinds.get(column)
-        if forced is None:
+        if forced is None and column not in ("need", "solvency", "authority"):  # the three P: keyclients
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
         frame[column] = type_trait(frame[column], forced)[1]
     report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
@@ -444,6 +444,11 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
         problems.append(problem("data_only_audit", "info", file=find_input(folder, "transactions").name))
     clients, placement = _cross_check(clients, tables["placement"], tables["transactions"], tables["deals"],
                                       files, problems)
+    # optional key-client inputs: found and read like the others, understood in helpers.keyclients
+    from .keyclients import KEY_INPUTS, parse_key_input
+    for kind in KEY_INPUTS:
+        got = _read(folder, kind, settings, problems, files)
+        tables[kind] = _guarded(got, problems, parse_key_input, kind, clients, settings, problems) if got else None
     if has_errors(problems):
         return None, files, problems
     unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]
@@ -452,7 +457,8 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
                                 column="first_contact_traits", names=", ".join(unknown_first)))
     company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
-                      prospects=tables["prospects"], files=files, problems=problems)
+                      prospects=tables["prospects"], contacts=tables["contacts"],
+                      relationship=tables["relationship"], dossier=tables["dossier"], files=files, problems=problems)
     return company, files, problems
 
 
