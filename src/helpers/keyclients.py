@@ -182,7 +182,8 @@ def parse_key_input(raw, report, kind: str, clients: pd.DataFrame | None, settin
     out = pd.DataFrame({"client_id": ids.astype(object)})
     kinds: dict[str, str] = {}
     if kind == "contacts":
-        out["date"] = _dates(frame, "date", rows, file, shown, problems)
+        # the cadence is counted in days: the time of day a CRM adds is dropped
+        out["date"] = _dates(frame, "date", rows, file, shown, problems).dt.normalize()
         extra = _settings(settings).contact_outcomes
         if "outcome" in frame:
             words = frame["outcome"].astype("string").fillna("")
@@ -619,7 +620,8 @@ class KeyClientWork:
     managers       `weigh_manager_load` (needs a manager from contacts or the dossier)
     at_risk        `find_clients_at_risk`
     false_clients  `find_false_clients` (deals.csv)
-    notes          how each figure was computed, in plain words
+    notes          how each figure was computed, in plain words (cadence_note, dossier_note: their parts)
+    per_manager    the advised maximum of key clients per manager
     """
 
     def __init__(self, company: Company, *, period: str = "month"):
@@ -631,15 +633,17 @@ class KeyClientWork:
         self.notes: list[str] = [t("keyclients.note.key", count=len(self.key_ids))]
         self.cadence = self.per_aspect = self.relationships = self.weakest = self.dossiers = None
         self.managers = self.false_clients = None
+        self.cadence_note = self.dossier_note = ""
         if company.contacts is not None and len(company.contacts):
             cadence = check_contact_cadence(company.contacts, self.key_ids, every_days=s.positive_every_days,
                                             pause_days=s.pause_after_negative_days)
             cadence.insert(1, "name", cadence["client_id"].map(names))
             self.cadence = cadence.sort_values(["overdue", "days_since_positive"], ascending=[False, False],
                                                kind="stable", na_position="first").reset_index(drop=True)
-            self.notes.append(t("keyclients.note.cadence", every=s.positive_every_days,
-                                pause=s.pause_after_negative_days,
-                                as_of=pd.Timestamp(company.contacts["date"].max()).strftime("%Y-%m-%d")))
+            self.cadence_note = t("keyclients.note.cadence", every=s.positive_every_days,
+                                  pause=s.pause_after_negative_days,
+                                  as_of=pd.Timestamp(company.contacts["date"].max()).strftime("%Y-%m-%d"))
+            self.notes.append(self.cadence_note)
         if company.relationship is not None and len(company.relationship):
             per, weakest = score_relationships(company.relationship, self.key_ids)
             if per.empty:  # nobody scored is key: show the scores of everyone scored
@@ -654,13 +658,14 @@ class KeyClientWork:
                                        review_months=s.review_every_months)
             dossiers.insert(1, "name", dossiers["client_id"].map(names))
             self.dossiers = dossiers
-            self.notes.append(t("keyclients.note.dossier", months=s.review_every_months,
-                                as_of=self.as_of.strftime("%Y-%m-%d")))
+            self.dossier_note = t("keyclients.note.dossier", months=s.review_every_months,
+                                  as_of=self.as_of.strftime("%Y-%m-%d"))
+            self.notes.append(self.dossier_note)
+        self.per_manager = company.settings.audit.key_clients_per_manager
         managers = assign_managers(company, self.key_ids)
         if managers.notna().any():
-            revenue = self._revenue(company)
-            self.managers = weigh_manager_load(managers, revenue,
-                                               per_manager=company.settings.audit.key_clients_per_manager)
+            self.managers = weigh_manager_load(managers, self._revenue(company), per_manager=self.per_manager)
+            self.notes.append(t("keyclients.note.managers", limit=self.per_manager))
         has_signals = company.contacts is not None or company.transactions is not None
         self.at_risk = find_clients_at_risk(company, self.key_ids, self.cadence, period=period) \
             if has_signals else None

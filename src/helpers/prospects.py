@@ -10,6 +10,7 @@ import pandas as pd
 from .company import Company
 from .criteria import CriteriaResult
 from .i18n import t
+from .keyclients import mark_key_prospects
 from .rules import trait_label
 
 VERDICTS = ("target", "not target", "needs review")
@@ -38,7 +39,8 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
 
     Returns:
         One row per prospect (prospect_id, name, verdict, route, signs_met, red_flags_met, failed,
-        to_ask, criteria_from), or None when the company has no prospects.csv. Inputs are not changed.
+        to_ask, criteria_from; with need / solvency / authority columns also key_prospect and missing_p,
+        see `keyclients.mark_key_prospects`), or None when the company has no prospects.csv. Inputs are not changed.
     """
     if company.prospects is None:
         return None
@@ -54,7 +56,7 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
             out[column] = ""
         out["to_ask"] = t("criteria.prospects.no_criteria")
         out["criteria_from"] = "none"
-        return out
+        return mark_key_prospects(out, prospects)
 
     met = {"A": [[] for _ in range(len(out))], "C": [[] for _ in range(len(out))]}
     unknown = {"A": [[] for _ in range(len(out))], "C": [[] for _ in range(len(out))]}
@@ -101,7 +103,7 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
     out["failed"] = ["; ".join(x) for x in failed]
     out["to_ask"] = [", ".join(sorted(x)) for x in ask]
     out["criteria_from"] = criteria_result.chosen_from
-    return out
+    return mark_key_prospects(out, prospects)  # the three P of a prospective key client
 
 
 def count_verdicts(scored: pd.DataFrame | None) -> pd.DataFrame:
