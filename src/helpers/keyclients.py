@@ -184,6 +184,10 @@ def parse_key_input(raw, report, kind: str, clients: pd.DataFrame | None, settin
     if kind == "contacts":
         # the cadence is counted in days: the time of day a CRM adds is dropped
         out["date"] = _dates(frame, "date", rows, file, shown, problems).dt.normalize()
+        blank = _text(frame, "date").isna().to_numpy()
+        for i in np.flatnonzero(blank)[:20]:
+            problems.append(problem("key_blank_date", "warning", file=file, row=int(rows.iloc[i]),
+                                    column=shown.get("date", "date")))
         extra = _settings(settings).contact_outcomes
         if "outcome" in frame:
             words = frame["outcome"].astype("string").fillna("")
