@@ -446,7 +446,6 @@ def section_prospects(wb) -> Section | None:
     return s
 
 
-
 # --------------------------------------------------------------------------- key clients (step 4), one per input
 def section_contact_cadence(wb) -> Section | None:
     """Contact cadence with key clients (contacts.csv)."""

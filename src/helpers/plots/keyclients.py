@@ -27,6 +27,15 @@ def _short(name, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _bars(ax, labels, values, bad, *, line: float, xlabel: str, title: str):
+    """Horizontal bars (first row on top), red where `bad`, with a dashed reference line."""
+    ax.barh([_short(v) for v in labels][::-1], list(values)[::-1], color=[BAD if b else GOOD for b in bad][::-1])
+    ax.axvline(line, color="#333333", linestyle="--", linewidth=1.2)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return ax
+
+
 def plot_contact_cadence(work: KeyClientWork, *, ax=None):
     """Days since the last positive contact per key client, with the cadence line (longest first)."""
     ax = new_axes(ax, figsize=(8, 5))
@@ -34,46 +43,36 @@ def plot_contact_cadence(work: KeyClientWork, *, ax=None):
     if cadence is None or cadence.empty:
         return _message(ax, t("report.keyclients.no_contacts"))
     every = work.settings.positive_every_days
-    data = cadence.head(MAX_BARS).iloc[::-1]
-    # a key client never contacted positively is drawn at the length of the log, in red
+    data = cadence.head(MAX_BARS)
+    # a key client never contacted positively is drawn at the longest silence, in red
     longest = float(np.nanmax(cadence["days_since_positive"].to_numpy(dtype=float), initial=every * 2))
     days = data["days_since_positive"].astype(float).fillna(longest)
-    colors = [BAD if d > every else GOOD for d in days]
-    ax.barh([_short(n) for n in data["name"]], days, color=colors)
-    ax.axvline(every, color="#333333", linestyle="--", linewidth=1.2)
+    _bars(ax, data["name"], days, days > every, line=every, xlabel=t("report.keyclients.cadence_x"),
+          title=t("report.keyclients.cadence_title"))
     ax.text(every, len(data) - 0.4, " " + t("report.keyclients.cadence_line", days=every), fontsize=9, va="bottom")
-    ax.set_xlabel(t("report.keyclients.cadence_x"))
-    ax.set_title(t("report.keyclients.cadence_title"))
     return ax
 
 
 def plot_relationship_gaps(work: KeyClientWork, *, ax=None):
-    """Mean score per aspect across key clients (bars), against the maximum of the four-point scale."""
+    """Mean score per aspect across key clients (bars, weakest on top), against the four-point maximum."""
     ax = new_axes(ax, figsize=(8, 4.5))
     weakest = work.weakest
     if weakest is None or weakest.empty:
         return _message(ax, t("report.keyclients.no_relationship"))
-    data = weakest.head(MAX_BARS).iloc[::-1]
-    colors = [BAD if s < 3 else GOOD for s in data["mean_score"]]
-    ax.barh([_short(a) for a in data["aspect"]], data["mean_score"], color=colors)
-    ax.axvline(SCORE_MAX, color="#333333", linestyle="--", linewidth=1.2)
+    data = weakest.head(MAX_BARS)
+    _bars(ax, data["aspect"], data["mean_score"], data["mean_score"] < 3, line=SCORE_MAX,
+          xlabel=t("report.keyclients.relationship_x", max=SCORE_MAX), title=t("report.keyclients.relationship_title"))
     ax.set_xlim(0, SCORE_MAX + 0.3)
-    ax.set_xlabel(t("report.keyclients.relationship_x", max=SCORE_MAX))
-    ax.set_title(t("report.keyclients.relationship_title"))
     return ax
 
 
 def plot_manager_load(work: KeyClientWork, *, ax=None):
-    """Key clients per manager weighted by revenue, with the advised maximum."""
+    """Key clients per manager weighted by revenue, with the advised maximum (heaviest on top)."""
     ax = new_axes(ax, figsize=(7, 4))
     managers = work.managers
     if managers is None or managers.empty:
         return _message(ax, t("report.keyclients.no_managers"))
-    data = managers.head(MAX_BARS).iloc[::-1]
-    colors = [BAD if over else GOOD for over in data["over"]]
-    ax.barh([_short(m) for m in data["manager"]], data["weighted_load"].fillna(0), color=colors)
-    limit = work.per_manager
-    ax.axvline(limit, color="#333333", linestyle="--", linewidth=1.2)
-    ax.set_xlabel(t("report.keyclients.managers_x", limit=limit))
-    ax.set_title(t("report.keyclients.managers_title"))
-    return ax
+    data = managers.head(MAX_BARS)
+    return _bars(ax, data["manager"], data["weighted_load"].fillna(0), data["over"], line=work.per_manager,
+                 xlabel=t("report.keyclients.managers_x", limit=work.per_manager),
+                 title=t("report.keyclients.managers_title"))

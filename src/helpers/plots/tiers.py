@@ -82,35 +82,31 @@ def _matrix_heatmap(ax, matrix: pd.DataFrame, column: str, classes: list[str], l
     return ax
 
 
-def plot_abc_xyz(result: TierResult, *, ax=None):
-    """The 3×3 ABC-XYZ matrix: clients per cell, with the cell's share of revenue."""
-    ax = new_axes(ax, figsize=(6.5, 5))
-    matrix = result.matrix
+def _matrix_plot(result: TierResult, matrix: pd.DataFrame | None, column: str, classes: list[str],
+                 labels: list[str], *, title: str, xlabel: str, ax, figsize):
+    ax = new_axes(ax, figsize=figsize)
     if matrix is None:
         ax.text(0.5, 0.5, t("tiers.note.no_transactions"), ha="center", va="center", wrap=True)
         ax.set_axis_off()
         return ax
-    _matrix_heatmap(ax, matrix, "xyz", list("XYZ"), list("XYZ"))
-    ax.set_title(t("tiers.plot.matrix_title"))
-    ax.set_xlabel(t("tiers.plot.matrix_x"))
+    _matrix_heatmap(ax, matrix, column, classes, labels)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(t("tiers.plot.matrix_y", basis=t(f"tiers.basis.{result.basis}")))
     return ax
+
+
+def plot_abc_xyz(result: TierResult, *, ax=None):
+    """The 3×3 ABC-XYZ matrix: clients per cell, with the cell's share of revenue."""
+    return _matrix_plot(result, result.matrix, "xyz", list("XYZ"), list("XYZ"), title=t("tiers.plot.matrix_title"),
+                        xlabel=t("tiers.plot.matrix_x"), ax=ax, figsize=(6.5, 5))
 
 
 def plot_abc_pattern(result: TierResult, *, ax=None):
     """ABC × Syntetos–Boylan demand pattern: clients per cell, with the cell's share of revenue."""
-    ax = new_axes(ax, figsize=(7.5, 5))
-    matrix = result.pattern_matrix
-    if matrix is None:
-        ax.text(0.5, 0.5, t("tiers.note.no_transactions"), ha="center", va="center", wrap=True)
-        ax.set_axis_off()
-        return ax
-    _matrix_heatmap(ax, matrix, "demand_pattern", list(DEMAND_PATTERNS),
-                    [t(f"tiers.class.{p}") for p in DEMAND_PATTERNS])
-    ax.set_title(t("tiers.regularity.matrix_title"))
-    ax.set_xlabel(t("tiers.regularity.matrix_x"))
-    ax.set_ylabel(t("tiers.plot.matrix_y", basis=t(f"tiers.basis.{result.basis}")))
-    return ax
+    return _matrix_plot(result, result.pattern_matrix, "demand_pattern", list(DEMAND_PATTERNS),
+                        [t(f"tiers.class.{p}") for p in DEMAND_PATTERNS], title=t("tiers.regularity.matrix_title"),
+                        xlabel=t("tiers.regularity.matrix_x"), ax=ax, figsize=(7.5, 5))
 
 
 def plot_confusion(result: TierResult, *, ax=None):
