@@ -53,7 +53,7 @@ def test_adi_and_cv2_by_hand_on_crafted_series():
     tx = _tx(_monthly("steady", [100] * 12)                      # ADI 12/12 = 1, CV² 0           -> smooth
              + _monthly("jumpy", [50, 150] * 6)                  # ADI 1; sizes 50/150: CV = 0.5, CV² 0.25 -> smooth
              + _monthly("spiky", [10, 10, 10, 190] * 3)          # ADI 1; mean 55, sd 77.9: CV² 2.0 -> erratic
-             + _monthly("sparse", [100, 0, 0] * 4)               # 4 buying months in 12 (own 10): ADI 10/4 = 2.5 -> intermittent
+             + _monthly("sparse", [100, 0, 0] * 4)               # 4 buying months in 12: ADI 3 -> intermittent
              + _monthly("rare", [10, 0, 0, 0, 0, 300, 0, 0, 0, 0, 0, 20]))  # ADI 12/3 = 4, CV² big -> lumpy
     table = aggregate_transactions(tx).table.set_index("client_id")
     assert table.loc["steady", "adi"] == pytest.approx(1.0) and table.loc["steady", "cv2"] == pytest.approx(0.0)
@@ -186,7 +186,8 @@ def test_concentration_verdicts_follow_their_lines():
     moderate = judge_concentration(0.10, 0.40, 0.15, n_clients=30, settings=s)   # on the 0.15 line
     assert len(moderate) == 1 and "moderately" in moderate[0] and "6.7" in moderate[0]  # 1 / 0.15 equal clients
     high = judge_concentration(0.45, 0.90, 0.30, n_clients=30, settings=s)
-    assert [v.split(":")[0] for v in high] == ["Revenue is highly concentrated", "The largest client alone brings 45% of revenue (line 20%)",
+    assert [v.split(":")[0] for v in high] == ["Revenue is highly concentrated",
+                                              "The largest client alone brings 45% of revenue (line 20%)",
                                               "The five largest clients bring 90% of revenue (line 60%)"]
     # a mono-client has its own warning: the largest-client verdict is not repeated
     assert not any("client alone" in v for v in judge_concentration(0.6, 0.9, 0.4, n_clients=30, mono=True))

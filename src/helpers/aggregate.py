@@ -200,7 +200,8 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
 def period_starts(dates: pd.Series, period: Period) -> pd.Series:
     """The first day of the calendar period (month, quarter, half-year) of each date, as datetime64.
 
-    >>> period_starts(pd.Series(pd.to_datetime(["2025-08-15", "2025-03-01"])), "half_year").dt.strftime("%Y-%m").tolist()
+    >>> dates = pd.Series(pd.to_datetime(["2025-08-15", "2025-03-01"]))
+    >>> period_starts(dates, "half_year").dt.strftime("%Y-%m").tolist()
     ['2025-07', '2025-01']
     """
     dates = pd.to_datetime(dates)

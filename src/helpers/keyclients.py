@@ -146,8 +146,8 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 def _dates(frame, column, rows, file, shown, problems, *, severity="warning"):
     values, bad = parsing.parse_dates(frame[column])
     for i in np.flatnonzero(bad.to_numpy())[:20]:
-        problems.append(problem("not_a_date", severity, file=file, row=int(rows.iloc[i]), column=shown.get(column, column),
-                                value=str(frame[column].iloc[i])[:40]))
+        problems.append(problem("not_a_date", severity, file=file, row=int(rows.iloc[i]),
+                                column=shown.get(column, column), value=str(frame[column].iloc[i])[:40]))
     return values
 
 
