@@ -729,7 +729,8 @@ def build_tiers(company: Company) -> TierResult:
     columns = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
                "abc_xyz", "demand_pattern", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share",
                "cum_share", "cv", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
-               "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days", "mono_client", "reason"]
+               "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
+               "mono_client", "reason"]
     table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
     if not table["margin"].notna().any():
         table = table.drop(columns=["margin"])
