@@ -222,7 +222,7 @@ def test_only_clients_runs_as_before(tmp_path):
     work = study_key_clients(company)
     assert work.cadence is None and work.managers is None and work.at_risk is None and work.false_clients is None
     wb = Workbook(folder, tmp_path / "out")
-    assert [build(wb) for build in KEY_CLIENT_SECTIONS] == [None] * 4
+    assert [build(wb) for build in KEY_CLIENT_SECTIONS] == [None] * len(KEY_CLIENT_SECTIONS)
 
 
 def test_each_key_section_appears_with_its_input_and_shows_content(tmp_path):
@@ -241,6 +241,17 @@ def test_each_key_section_appears_with_its_input_and_shows_content(tmp_path):
     assert work.dossiers["review_overdue"].any() and (work.dossiers["missing"] != "").any()
     assert work.managers["over"].any() and len(work.at_risk) > 0
     assert work.weakest.iloc[0]["aspect"] == "price"
+
+
+def test_false_clients_show_on_the_wholesale_sample(tmp_path):
+    from helpers.report import section_false_clients
+    from helpers.workbook import Workbook
+
+    wb = Workbook(paths.SAMPLE_DIR / "wholesale", tmp_path / "out")
+    false = wb.key_clients.false_clients
+    assert len(false) == 4 and (false["stalled"] >= 3).all() and (false["won"] == 0).all()
+    assert (false["months_chasing"] >= 6).all()
+    assert any(b.kind == "table" for b in section_false_clients(wb).blocks)
 
 
 def test_russian_sample_reads_the_crm_export_like_the_english_one():

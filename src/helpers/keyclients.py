@@ -624,7 +624,7 @@ class KeyClientWork:
     managers       `weigh_manager_load` (needs a manager from contacts or the dossier)
     at_risk        `find_clients_at_risk`
     false_clients  `find_false_clients` (deals.csv)
-    notes          how each figure was computed, in plain words (cadence_note, dossier_note: their parts)
+    notes          how each figure was computed, in plain words (cadence_note, dossier_note, false_note: their parts)
     per_manager    the advised maximum of key clients per manager
     """
 
@@ -637,7 +637,7 @@ class KeyClientWork:
         self.notes: list[str] = [t("keyclients.note.key", count=len(self.key_ids))]
         self.cadence = self.per_aspect = self.relationships = self.weakest = self.dossiers = None
         self.managers = self.false_clients = None
-        self.cadence_note = self.dossier_note = ""
+        self.cadence_note = self.dossier_note = self.false_note = ""
         if company.contacts is not None and len(company.contacts):
             cadence = check_contact_cadence(company.contacts, self.key_ids, every_days=s.positive_every_days,
                                             pause_days=s.pause_after_negative_days)
@@ -677,7 +677,8 @@ class KeyClientWork:
             self.false_clients = find_false_clients(company.deals, min_open=s.false_min_stalled,
                                                     months=s.false_months)
             if "created" not in company.deals or not company.deals["created"].notna().any():
-                self.notes.append(t("keyclients.note.false_undated"))
+                self.false_note = t("keyclients.note.false_undated")
+                self.notes.append(self.false_note)
 
     @staticmethod
     def _as_of(company: Company) -> pd.Timestamp:

@@ -498,7 +498,7 @@ def section_dossier(wb) -> Section | None:
 
 
 def section_key_risk(wb) -> Section | None:
-    """Managers' key-client load, key clients at risk and false clients (contacts, transactions, deals)."""
+    """Managers' key-client load and key clients at risk (contacts, dossier, transactions)."""
     from .plots import keyclients as plots
 
     work = wb.key_clients
@@ -516,16 +516,27 @@ def section_key_risk(wb) -> Section | None:
             s.table(work.at_risk.drop(columns=["client_id"]))
         else:
             s.note(t("report.keyclients.none_at_risk"))
-    if work.false_clients is not None:
-        s.heading(t("report.keyclients.false_title"))
-        if len(work.false_clients):
-            s.table(work.false_clients)
-        else:
-            s.note(t("report.keyclients.no_false", stalled=work.settings.false_min_stalled,
-                     months=work.settings.false_months))
     s.heading(t("report.tiers.how_title"))
     s.bullets(work.notes)
     return s
 
 
-KEY_CLIENT_SECTIONS = (section_contact_cadence, section_relationship, section_dossier, section_key_risk)
+def section_false_clients(wb) -> Section | None:
+    """"False" clients: several stalled deals and nothing won over a set time (deals.csv)."""
+    work = wb.key_clients
+    if work.false_clients is None:
+        return None
+    s = Section("false_clients", t("report.keyclients.false_section"), t("report.keyclients.false_intro",
+                stalled=work.settings.false_min_stalled, months=work.settings.false_months))
+    if len(work.false_clients):
+        s.table(work.false_clients)
+    else:
+        s.note(t("report.keyclients.no_false", stalled=work.settings.false_min_stalled,
+                 months=work.settings.false_months))
+    if work.false_note:
+        s.note(work.false_note, "caveat")
+    return s
+
+
+KEY_CLIENT_SECTIONS = (section_contact_cadence, section_relationship, section_dossier, section_key_risk,
+                       section_false_clients)

@@ -491,8 +491,47 @@ def make_wholesale(seed: int = 11) -> SampleCompany:
     })
     settings = {"name": "Baltic Wholesale", "currency": "RUB", "language": "en",
                 "first_contact_traits": ["segment", "region", "has_warehouse"]}
-    return SampleCompany("wholesale", settings, {"clients": clients, "transactions": tx},
+    return SampleCompany("wholesale", settings, {"clients": clients, "transactions": tx,
+                                                 "deals": _wholesale_deals(clients, seed=seed + 1000)},
                          {"transactions": "parquet"})
+
+
+WHOLESALE_DEAL_REASONS = {
+    "won": ["new product line listed", "volume discount agreed", "faster delivery than the incumbent"],
+    "refused": ["price too high", "stays with the current supplier", "no budget this quarter"],
+    "stalled": ["waiting for the buyer's approval", "asked for another quote", "will decide after the season"],
+}
+
+
+def _wholesale_deals(clients: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """Deals of the last year: some with clients, and leads who keep stalling (the "false" clients).
+
+    Its own generator keeps the other wholesale files byte for byte the same. Planted: four leads with
+    three or four stalled deals spread over months and nothing won.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cid, name in zip(clients["client_id"].iloc[:60], clients["name"].iloc[:60]):
+        outcome = str(rng.choice(["won", "refused", "stalled"], p=[0.55, 0.25, 0.20]))
+        rows.append((cid, name, outcome, int(rng.integers(0, 330))))
+    for i, name in enumerate(_company_names(rng, 12)):
+        if i < 4:  # the false clients: several stalled deals over at least half a year, none won
+            first = int(rng.integers(0, 90))
+            for k in range(int(rng.integers(3, 5))):
+                rows.append(("", name, "stalled", first + 70 * k))
+        else:
+            rows.append(("", name, str(rng.choice(["refused", "stalled"])), int(rng.integers(0, 330))))
+    start = WINDOW_END - pd.Timedelta(days=364)
+    deals = []
+    for number, (cid, name, outcome, day) in enumerate(rows, start=1):
+        created = start + pd.Timedelta(days=day)
+        closed = "" if outcome == "stalled" else (created + pd.Timedelta(days=int(rng.integers(5, 40))))
+        deals.append({"deal_id": f"W-D{number:03d}", "client_id": cid, "name": name, "outcome": outcome,
+                      "reason": str(rng.choice(WHOLESALE_DEAL_REASONS[outcome])),
+                      "created": created.strftime("%Y-%m-%d"),
+                      "closed": closed if closed == "" else min(closed, WINDOW_END).strftime("%Y-%m-%d"),
+                      "amount": float(np.round(rng.lognormal(12, 0.5), -3))})
+    return pd.DataFrame(deals)
 
 
 # --------------------------------------------------------------------------- online_school
