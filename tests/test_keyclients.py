@@ -184,6 +184,17 @@ def test_an_amocrm_activity_export_is_recognised_and_matched_by_name(tmp_path):
     assert problems["key_blank_date"].row == 5
 
 
+def test_a_hubspot_activity_export_with_two_outcome_columns(tmp_path):
+    folder = _folder(tmp_path, contacts=(
+        "Record ID,Activity date,Associated Company,Activity type,Call outcome,Meeting outcome,Activity assigned to\n"
+        "1,2025-03-01,Beta LLC,Call,Connected,,Jo\n"
+        "2,2025-03-04,Beta LLC,Meeting,,No show,Jo\n"))
+    company = load_company(folder)
+    assert company.contacts["outcome"].tolist() == ["positive", "negative"]
+    assert company.contacts["client_id"].tolist() == ["C2", "C2"]
+    assert company.contacts["manager"].tolist() == ["Jo", "Jo"]
+
+
 def test_bad_relationship_scores_and_missing_columns_are_reported_not_raised(tmp_path):
     folder = _folder(tmp_path, relationship="client_id,aspect,score\nC1,price,5\nC1,speed,3\nC1,value,abc\n",
                      dossier="manager,history\nAnn,x\n")

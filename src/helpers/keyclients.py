@@ -136,6 +136,23 @@ def _match_clients(frame: pd.DataFrame, clients: pd.DataFrame, rows: pd.Series, 
     return ids
 
 
+def _coalesce(frame: pd.DataFrame) -> pd.DataFrame:
+    """One column per name: a CRM export may hold several for one meaning (HubSpot's "Call outcome" and
+    "Meeting outcome"); each row takes the first non-blank of them, left to right.
+
+    >>> _coalesce(pd.DataFrame([["", "Completed"], ["Connected", ""]], columns=["outcome", "outcome"]))["outcome"].tolist()
+    ['Completed', 'Connected']
+    """
+    if not frame.columns.duplicated().any():
+        return frame
+    out = {}
+    for name in dict.fromkeys(frame.columns):
+        part = frame.loc[:, frame.columns == name].astype("string")
+        part = part.where(part.apply(lambda c: c.str.strip() != ""))
+        out[name] = part.bfill(axis=1).iloc[:, 0]
+    return pd.DataFrame(out, index=frame.index)
+
+
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -169,7 +186,7 @@ def parse_key_input(raw, report, kind: str, clients: pd.DataFrame | None, settin
     problems.extend(found)
     if any(p.severity == "error" for p in found):
         return None
-    frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
+    frame = _coalesce(raw.frame.rename(columns=mapping).reset_index(drop=True))
     rows = raw.rows.reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
     if "client_id" not in frame and "name" not in frame:
