@@ -468,6 +468,7 @@ def section_contact_cadence(wb) -> Section | None:
 
 def section_relationship(wb) -> Section | None:
     """Relationship scores of key clients (relationship.csv)."""
+    from .keyclients import SCORE_MAX
     from .plots import keyclients as plots
 
     work = wb.key_clients
@@ -477,6 +478,7 @@ def section_relationship(wb) -> Section | None:
                 t("report.keyclients.relationship_intro"))
     s.figure(plots.plot_relationship_gaps(work), t("report.keyclients.relationship_title"))
     s.table(work.weakest, t("report.keyclients.weakest_caption"))
+    s.figure(plots.plot_relationship_by_client(work), t("report.keyclients.by_client_title", max=SCORE_MAX))
     s.table(work.relationships.drop(columns=["client_id"]), t("report.keyclients.per_client_caption"))
     return s
 

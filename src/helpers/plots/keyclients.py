@@ -7,6 +7,9 @@ Axes; a part whose input is missing draws a short message instead.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import LinearSegmentedColormap
 
 from ..i18n import t
 from ..keyclients import SCORE_MAX, KeyClientWork
@@ -63,6 +66,25 @@ def plot_relationship_gaps(work: KeyClientWork, *, ax=None):
     _bars(ax, data["aspect"], data["mean_score"], data["mean_score"] < 3, line=SCORE_MAX,
           xlabel=t("report.keyclients.relationship_x", max=SCORE_MAX), title=t("report.keyclients.relationship_title"))
     ax.set_xlim(0, SCORE_MAX + 0.3)
+    return ax
+
+
+def plot_relationship_by_client(work: KeyClientWork, *, ax=None):
+    """Score per key client (rows, largest gap first) and aspect (columns): where each relationship is weak."""
+    per = work.per_aspect
+    if per is None or per.empty:
+        return _message(new_axes(ax), t("report.keyclients.no_relationship"))
+    order = list(work.relationships["client_id"].head(MAX_BARS))
+    aspects = list(work.weakest["aspect"])
+    grid = per.pivot(index="client_id", columns="aspect", values="score").reindex(index=order, columns=aspects)
+    names = work.relationships.set_index("client_id")["name"].reindex(order).fillna(pd.Series(order, index=order))
+    ax = new_axes(ax, figsize=(min(14, 3 + 0.8 * len(aspects)), 1.5 + 0.4 * len(order)))
+    cmap = LinearSegmentedColormap.from_list("relationship", [BAD, "#f7f7f7", GOOD])
+    sns.heatmap(grid.set_axis([_short(n) for n in names], axis=0), vmin=1, vmax=SCORE_MAX, cmap=cmap, annot=True,
+                fmt=".1f", cbar=False, linewidths=1, linecolor="white", ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(t("report.keyclients.by_client_title", max=SCORE_MAX))
     return ax
 
 
