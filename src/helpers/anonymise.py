@@ -21,6 +21,7 @@ import pandas as pd
 from .company import Company
 from .errors import Problem
 from .i18n import t
+from .keyclients import anonymise_key_inputs
 
 KEY_ENV = "TIERBOOK_ANON_KEY"
 # `tierbook run --key-file` hands the file to the notebook kernels through this variable.
@@ -100,4 +101,6 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
         deals=_replace(company.deals, mapping, "client_id", "name", key, "Client"),
         prospects=_replace(company.prospects, {}, "prospect_id", "name", key, "Lead"),
         problems=[*problems, note],
+        # contacts, relationship scores and dossier flags: clients, managers and raters pseudonymised
+        **anonymise_key_inputs(company, mapping, lambda value, prefix: pseudonym(value, key, prefix=prefix)),
     )

@@ -16,7 +16,7 @@ from .company import Company
 from .config import AuditSettings
 from .errors import Problem
 from .i18n import t
-from .tiers import place_in_abc
+from .tiers import find_mono_clients, place_in_abc
 
 SIZE_BANDS = ("large", "medium", "small", "none")
 PRICE_BANDS = ("cheap", "mid", "expensive")
@@ -286,7 +286,9 @@ def audit_client_mix(company: Company) -> ClientMix:
     equivalent = 1 / hhi if hhi and hhi > 0 else np.nan
 
     warnings = _mono_client_warnings(figures, s.mono_client_share)
-    verdicts = _balance_verdicts(bands, s, total)
+    verdicts = _balance_verdicts(bands, s, total, judge_concentration(
+        float(shares[:1].sum()), float(shares[:5].sum()), hhi, n_clients=n, settings=s,
+        mono=bool(warnings)))
     notes = [t("audit.note.revenue_source_tx" if company.transactions is not None and len(company.transactions)
                else "audit.note.revenue_source_list"),
              t("audit.note.bands", large=_pct(s.size_shares[0]), medium=_pct(s.size_shares[1] - s.size_shares[0]),
@@ -298,24 +300,49 @@ def audit_client_mix(company: Company) -> ClientMix:
 
 
 def _mono_client_warnings(figures: pd.DataFrame, limit: float) -> list[str]:
+    return [t("audit.mono_client", name=figures.loc[row.client_id, "name"], share=_pct(row.share),
+              basis=t(f"audit.basis.{row.basis}"), limit=_pct(limit))
+            for row in find_mono_clients(figures, limit=limit).itertuples(index=False)]
+
+
+def judge_concentration(largest: float, top_five: float, hhi: float, *, n_clients: int,
+                        settings: AuditSettings | None = None, mono: bool = False) -> list[str]:
+    """Verdicts on how concentrated revenue is: the largest client, the top 5 and the Herfindahl index.
+
+    Lines (AuditSettings): the largest client at or above `largest_client_share` (20%: the seed's key
+    clients bring 10-50% each, so one at 20% is already a dependence); the top 5 at or above
+    `top_five_share` (60%) when there are more than five clients; HHI at or above `hhi_high` (0.25) is
+    highly and at or above `hhi_moderate` (0.15) moderately concentrated (the 2500 / 1500 points of the
+    US DOJ/FTC Horizontal Merger Guidelines, 2010, on a 0-1 scale). A mono-client (`mono`, see
+    `tiers.find_mono_clients`) is stated by its own warning, so the largest-client verdict is skipped.
+
+    Returns:
+        Sentences, most severe first; empty when revenue is spread (no line is reached).
+
+    >>> len(judge_concentration(0.25, 0.55, 0.09, n_clients=40))  # one client at a quarter of revenue
+    1
+    >>> judge_concentration(0.07, 0.32, 0.04, n_clients=40)
+    []
+    """
+    s = settings or AuditSettings()
     out = []
-    for basis in ("revenue", "margin"):
-        values = figures[basis]
-        if values.isna().all():
-            continue
-        positive = values.clip(lower=0)
-        total = float(positive.sum())
-        if total <= 0:
-            continue
-        top = positive.idxmax()
-        share = float(positive[top] / total)
-        if share > limit:
-            out.append(t("audit.mono_client", name=figures.loc[top, "name"], share=_pct(share),
-                         basis=t(f"audit.basis.{basis}"), limit=_pct(limit)))
+    if not np.isfinite(hhi):
+        return out
+    if hhi >= s.hhi_high - 1e-12:
+        out.append(t("audit.concentration_verdict.hhi_high", hhi=f"{hhi:.2f}", equivalent=f"{1 / hhi:.1f}",
+                     line=f"{s.hhi_high:g}"))
+    elif hhi >= s.hhi_moderate - 1e-12:
+        out.append(t("audit.concentration_verdict.hhi_moderate", hhi=f"{hhi:.2f}", equivalent=f"{1 / hhi:.1f}",
+                     line=f"{s.hhi_moderate:g}"))
+    if not mono and largest >= s.largest_client_share - 1e-12:
+        out.append(t("audit.concentration_verdict.largest", pct=_pct(largest), line=_pct(s.largest_client_share)))
+    if n_clients > 5 and top_five >= s.top_five_share - 1e-12:
+        out.append(t("audit.concentration_verdict.top_five", pct=_pct(top_five), line=_pct(s.top_five_share)))
     return out
 
 
-def _balance_verdicts(bands: pd.DataFrame, s: AuditSettings, total: float) -> list[str]:
+def _balance_verdicts(bands: pd.DataFrame, s: AuditSettings, total: float,
+                      concentration: list[str] | None = None) -> list[str]:
     if total <= 0 or bands.empty:
         return [t("audit.verdict.no_revenue")]
     by = bands.set_index("band")
@@ -333,6 +360,8 @@ def _balance_verdicts(bands: pd.DataFrame, s: AuditSettings, total: float) -> li
                      revenue=_pct(float(by.loc["small", "revenue_share"]))))
     if medium < large:
         out.append(t("audit.verdict.thin_middle", medium=medium, large=large))
+    # concentration first: a mix is never "balanced" while one or five clients hold the money
+    out = list(concentration or []) + out
     if not out:
         out.append(t("audit.verdict.balanced", large=large, medium=medium, small=small))
     if "none" in by.index:

@@ -149,7 +149,13 @@ def new_company(company_dir: Path) -> None:
         source = paths.TEMPLATES_DIR / name
         if source.is_file():
             shutil.copyfile(source, target / name)
+    # the key-client inputs wait in optional/ until filled: the check reads only the folder itself
+    from .keyclients import KEY_INPUTS
+    (target / "optional").mkdir(exist_ok=True)
+    for kind in KEY_INPUTS:
+        shutil.copyfile(paths.TEMPLATES_DIR / f"{kind}.csv", target / "optional" / f"{kind}.csv")
     click.echo(i18n.t("run.new_company", path=target, templates=paths.TEMPLATES_DIR))
+    click.echo(i18n.t("keyclients.new_optional", files=", ".join(f"{k}.csv" for k in KEY_INPUTS)))
 
 
 if __name__ == "__main__":  # pragma: no cover

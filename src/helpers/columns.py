@@ -62,6 +62,10 @@ SYNONYMS: dict[str, list[str]] = {
                "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
     "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида"],
+    # the three "P" of a prospective key client (helpers.keyclients.check_three_p)
+    "need": ["need", "потребность", "есть потребность"],
+    "solvency": ["solvency", "платежеспособность", "платежеспособен", "budget", "бюджет есть"],
+    "authority": ["authority", "полномочия", "полномочия решать", "decision authority", "лпр на связи"],
 }
 # Dates that close a deal only for one outcome (Pipedrive "Won time" / "Lost time"): they fill `closed`
 # where the file has no general close date.

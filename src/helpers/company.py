@@ -36,7 +36,12 @@ COLUMNS = {
     "transactions": {"required": ["client_id", "date", "amount"], "optional": ["margin", "currency", "document"]},
     "deals": {"required": ["outcome"],
               "optional": ["deal_id", "client_id", "name", "title", "reason", "created", "closed", "cycle_days", "amount"]},
-    "prospects": {"required": ["prospect_id"], "optional": ["name"]},
+    "prospects": {"required": ["prospect_id"], "optional": ["name", "need", "solvency", "authority"]},
+    # key-client inputs (helpers.keyclients): a client by client_id or, failing that, by name
+    "contacts": {"required": ["date"], "optional": ["client_id", "name", "outcome", "channel", "manager"]},
+    "relationship": {"required": ["aspect", "score"], "optional": ["client_id", "name", "rater", "date"]},
+    "dossier": {"required": [], "optional": ["client_id", "name", "manager", "decision_makers", "business", "needs",
+                                             "competitors", "history", "last_review"]},
 }
 # Metrics of the clients table: figures, not descriptive traits (still compared as traits
 # "visible only after the sale" unless listed in first_contact_traits).
@@ -74,6 +79,9 @@ class Company:
     deals         outcome (one of DEAL_OUTCOMES), reason, [deal_id, client_id, name (the client's),
                   created, closed, cycle_days, amount] or None
     prospects     prospect_id, name, trait columns (same names as clients) or None
+    contacts      client_id, date, outcome (positive/neutral/negative), channel, manager or None
+    relationship  client_id, aspect, score (1-4), rater or None
+    dossier       client_id, manager, a boolean per dossier part, last_review — flags only, never the text
     """
 
     folder: Path
@@ -84,6 +92,9 @@ class Company:
     transactions: pd.DataFrame | None = None
     deals: pd.DataFrame | None = None
     prospects: pd.DataFrame | None = None
+    contacts: pd.DataFrame | None = None
+    relationship: pd.DataFrame | None = None
+    dossier: pd.DataFrame | None = None
     files: list[FileReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 

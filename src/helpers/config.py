@@ -59,11 +59,19 @@ class AbcSettings(_Section):
 class XyzSettings(_Section):
     """XYZ by regularity of purchases (step 2)."""
 
-    period: Literal["month", "quarter"] = "month"
+    # auto: chosen from the clients' purchase cycle (see aggregate.choose_period); or a fixed period
+    period: Literal["auto", "month", "quarter", "half_year"] = "auto"
     x: float = 0.10
     y: float = 0.25
     # clients within this many points of a line are flagged as borderline
     borderline: float = 0.03
+    # fewer periods than this since the first purchase: `new`, not an XYZ verdict
+    min_periods: int = Field(4, ge=1)
+    # Syntetos & Boylan (2005) lines: average inter-demand interval (periods) and squared CV of amounts
+    adi_line: float = Field(1.32, gt=0)
+    cv2_line: float = Field(0.49, gt=0)
+    # one class holding at least this share of clients makes the split uninformative (a report note)
+    uninformative_share: float = Field(0.90, gt=0, le=1)
 
 
 class ScoreSettings(_Section):
@@ -134,6 +142,13 @@ class AuditSettings(_Section):
     flat_large_share: float = 0.25
     # one client above this share of revenue or margin is a mono-client risk
     mono_client_share: float = 0.50
+    # concentration verdicts: the largest client at or above this share of revenue ...
+    largest_client_share: float = Field(0.20, gt=0, le=1)
+    # ... the five largest at or above this share ...
+    top_five_share: float = Field(0.60, gt=0, le=1)
+    # ... the Herfindahl index at or above these (0-1 scale; US DOJ/FTC 2010 guidelines: 0.15 and 0.25)
+    hhi_moderate: float = Field(0.15, gt=0, le=1)
+    hhi_high: float = Field(0.25, gt=0, le=1)
     # the "top N%" line of the concentration table
     top_share: float = 0.10
     # purchase price bands: [cheap below, expensive from] in the company's currency, or "auto" (terciles)
@@ -188,6 +203,27 @@ class AuditSettings(_Section):
         return value
 
 
+class KeyClientSettings(_Section):
+    """Work with key clients: contact cadence, dossier reviews, risk and false clients (step 4)."""
+
+    # a positive contact with every key client at least every this many days (seed on key clients)
+    positive_every_days: int = Field(10, ge=1)
+    # after a negative contact, no contact for this many days (seed: a two-week pause)
+    pause_after_negative_days: int = Field(14, ge=0)
+    # a dossier is reviewed in full at least every this many months
+    review_every_months: int = Field(3, ge=1)
+    # CRM outcome words -> positive | neutral | negative, for words the kit does not know
+    contact_outcomes: dict[str, Literal["positive", "neutral", "negative"]] = Field(default_factory=dict)
+    # at risk: revenue of the last risk_periods periods at least risk_drop below the periods before ...
+    risk_periods: int = Field(3, ge=1)
+    risk_drop: float = Field(0.20, gt=0, le=1)
+    # ... or a negative contact within the last risk_negative_days days
+    risk_negative_days: int = Field(30, ge=1)
+    # false clients: at least this many stalled deals, none won, the first stalled at least false_months old
+    false_min_stalled: int = Field(2, ge=1)
+    false_months: int = Field(6, ge=0)
+
+
 class CompanySettings(_Section):
     """Everything `company.yml` may hold."""
 
@@ -219,6 +255,7 @@ class CompanySettings(_Section):
     criteria: CriteriaSettings = Field(default_factory=CriteriaSettings)
     deals: DealsSettings = Field(default_factory=DealsSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    key_clients: KeyClientSettings = Field(default_factory=KeyClientSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -518,7 +518,7 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         if column in ("prospect_id", "name"):
             continue
         forced = trait_kinds.get(column)
-        if forced is None:
+        if forced is None and column not in ("need", "solvency", "authority"):  # the three P: keyclients
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
         frame[column] = type_trait(frame[column], forced, decimal=settings.decimal_mark)[1]
     report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
@@ -641,6 +641,11 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     if tables["deals"] is not None:
         tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
                                      problems=problems)
+    # optional key-client inputs: found and read like the others, understood in helpers.keyclients
+    from .keyclients import KEY_INPUTS, parse_key_input
+    for kind in KEY_INPUTS:
+        got = _read(folder, kind, settings, problems, files)
+        tables[kind] = _guarded(got, problems, parse_key_input, kind, clients, settings, problems) if got else None
     _require_usable_rows(files, problems)
     if has_errors(problems):
         return None, files, problems
@@ -650,7 +655,8 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
                                 column="first_contact_traits", names=", ".join(unknown_first)))
     company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
-                      prospects=tables["prospects"], files=files, problems=problems)
+                      prospects=tables["prospects"], contacts=tables["contacts"],
+                      relationship=tables["relationship"], dossier=tables["dossier"], files=files, problems=problems)
     _check_team_criteria(company, problems)
     if has_errors(problems):
         return None, files, problems

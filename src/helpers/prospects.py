@@ -11,6 +11,7 @@ import pandas as pd
 from .company import Company
 from .criteria import CriteriaResult
 from .i18n import t
+from .keyclients import mark_key_prospects
 from .rules import conditions_of, trait_label
 
 VERDICTS = ("target", "not target", "needs review")
@@ -220,7 +221,9 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
 
     Returns:
         One row per prospect (prospect_id, name, verdict, route, signs_met, red_flags_met, failed, to_ask,
-        criteria_from, then EXTRA_COLUMNS), or None when the company has no prospects.csv. Inputs unchanged.
+        criteria_from, then EXTRA_COLUMNS), or None when the company has no prospects.csv.
+        With need / solvency / authority columns also key_prospect and missing_p
+        (see `keyclients.mark_key_prospects`). Inputs unchanged.
     """
     if company.prospects is None:
         return None
@@ -239,7 +242,7 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
         for column in EXTRA_COLUMNS:
             out[column] = "" if column in ("criteria_met", "new_values") else float("nan")
         out["similar_clients"] = 0
-        return out
+        return mark_key_prospects(out, prospects)
 
     routed = route_leads(prospects, criteria_result)
     for column in ("verdict", "route", "signs_met", "red_flags_met", "failed", "to_ask"):
@@ -253,7 +256,7 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
     out["similar_clients"] = [s[0] for s in similar]
     out["expected_share_a"] = [s[1] for s in similar]
     out["expected_share_c"] = [s[2] for s in similar]
-    return out
+    return mark_key_prospects(out, prospects)  # the three P of a prospective key client
 
 
 def count_verdicts(scored: pd.DataFrame | None) -> pd.DataFrame:

@@ -207,6 +207,9 @@ def section_tiers(wb) -> Section:
         s.heading(t("report.tiers.xyz_title"))
         s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
         s.table(result.matrix[["cell", "clients", "revenue_share", "advice"]])
+    if result.pattern_matrix is not None:  # regularity that fits clients: Syntetos-Boylan patterns
+        s.figure(tier_plots.plot_abc_pattern(result), t("tiers.regularity.matrix_title"))
+        s.note(t("tiers.regularity.matrix_caption"))
     s.heading(t("report.tiers.compare_title"))
     if result.confusion is not None:
         s.figure(tier_plots.plot_confusion(result), t("report.tiers.confusion_alt"))
@@ -257,7 +260,7 @@ def build_report(wb) -> list[Section]:
     """Every section of the report, in the order of the method."""
     # the order of the method; a builder returns None when its step has nothing to show (no deals, no prospects)
     builders = (section_overview, section_data, section_client_mix, section_tiers, section_traits, section_deals,
-                section_criteria, section_checklist, section_prospects)
+                section_criteria, section_checklist, section_prospects, *KEY_CLIENT_SECTIONS)
     return [section for build in builders if (section := build(wb)) is not None]
 
 
@@ -480,7 +483,7 @@ def section_prospects(wb) -> Section | None:
         return None
     s = Section("prospects", t("report.prospects.title"), t("report.prospects.intro"))
     s.table(count_verdicts(scored))
-    columns = [c for c in ("prospect_id", "name", "verdict", "route", "criteria_met", "to_ask", "similar_clients",
+    columns = [c for c in ("prospect_id", "name", "verdict", "route", "key_prospect", "missing_p", "criteria_met", "to_ask", "similar_clients",
                            "expected_share_a", "expected_share_c") if c in scored.columns]
     shown = scored[columns].copy()
     for column in ("expected_share_a", "expected_share_c"):  # shares among similar clients, as a person reads them
@@ -489,3 +492,100 @@ def section_prospects(wb) -> Section | None:
     s.table(shown, max_rows=30)
     return s
 
+
+# --------------------------------------------------------------------------- key clients (step 4), one per input
+def section_contact_cadence(wb) -> Section | None:
+    """Contact cadence with key clients (contacts.csv)."""
+    from .plots import keyclients as plots
+
+    work = wb.key_clients
+    if work.cadence is None:
+        return None
+    cadence = work.cadence
+    s = Section("contact_cadence", t("report.keyclients.cadence_section"), t("report.keyclients.cadence_intro"))
+    s.kpis([(t("report.keyclients.kpi_key"), len(work.key_ids)),
+            (t("report.keyclients.kpi_overdue"), int(cadence["overdue"].sum())),
+            (t("report.keyclients.kpi_breaches"), int(cadence["cadence_breaches"].sum())),
+            (t("report.keyclients.kpi_pause"), int(cadence["pause_breaches"].sum()))])
+    s.figure(plots.plot_contact_cadence(work), t("report.keyclients.cadence_title"))
+    s.table(cadence.drop(columns=["client_id"]))
+    s.note(work.cadence_note)
+    return s
+
+
+def section_relationship(wb) -> Section | None:
+    """Relationship scores of key clients (relationship.csv)."""
+    from .keyclients import SCORE_MAX
+    from .plots import keyclients as plots
+
+    work = wb.key_clients
+    if work.relationships is None:
+        return None
+    s = Section("relationship", t("report.keyclients.relationship_section"),
+                t("report.keyclients.relationship_intro"))
+    s.figure(plots.plot_relationship_gaps(work), t("report.keyclients.relationship_title"))
+    s.table(work.weakest, t("report.keyclients.weakest_caption"))
+    s.figure(plots.plot_relationship_by_client(work), t("report.keyclients.by_client_title", max=SCORE_MAX))
+    s.table(work.relationships.drop(columns=["client_id"]), t("report.keyclients.per_client_caption"))
+    return s
+
+
+def section_dossier(wb) -> Section | None:
+    """Key-client dossiers: missing parts and overdue reviews, flags only (dossier.csv)."""
+    work = wb.key_clients
+    if work.dossiers is None:
+        return None
+    d = work.dossiers
+    s = Section("dossier", t("report.keyclients.dossier_section"), t("report.keyclients.dossier_intro"))
+    s.kpis([(t("report.keyclients.kpi_key"), len(d)),
+            (t("report.keyclients.kpi_no_dossier"), int((~d["has_dossier"]).sum())),
+            (t("report.keyclients.kpi_incomplete"), int((d["missing"] != "").sum())),
+            (t("report.keyclients.kpi_review_overdue"), int(d["review_overdue"].sum()))])
+    s.table(d.drop(columns=["client_id"]))
+    s.note(work.dossier_note)
+    return s
+
+
+def section_key_risk(wb) -> Section | None:
+    """Managers' key-client load and key clients at risk (contacts, dossier, transactions)."""
+    from .plots import keyclients as plots
+
+    work = wb.key_clients
+    has_contact_inputs = any(getattr(wb.company, kind) is not None for kind in ("contacts", "relationship", "dossier"))
+    if not has_contact_inputs and work.managers is None:
+        return None  # a company without key-client inputs keeps its report as it was
+    s = Section("key_risk", t("report.keyclients.risk_section"), t("report.keyclients.risk_intro"))
+    if work.managers is not None:
+        s.heading(t("report.keyclients.managers_title"))
+        s.figure(plots.plot_manager_load(work), t("report.keyclients.managers_title"))
+        s.table(work.managers)
+    if work.at_risk is not None:
+        s.heading(t("report.keyclients.at_risk_title"))
+        if len(work.at_risk):
+            s.table(work.at_risk.drop(columns=["client_id"]))
+        else:
+            s.note(t("report.keyclients.none_at_risk"))
+    s.heading(t("report.tiers.how_title"))
+    s.bullets(work.notes)
+    return s
+
+
+def section_false_clients(wb) -> Section | None:
+    """"False" clients: several stalled deals and nothing won over a set time (deals.csv)."""
+    work = wb.key_clients
+    if work.false_clients is None:
+        return None
+    s = Section("false_clients", t("report.keyclients.false_section"), t("report.keyclients.false_intro",
+                stalled=work.settings.false_min_stalled, months=work.settings.false_months))
+    if len(work.false_clients):
+        s.table(work.false_clients)
+    else:
+        s.note(t("report.keyclients.no_false", stalled=work.settings.false_min_stalled,
+                 months=work.settings.false_months))
+    if work.false_note:
+        s.note(work.false_note, "caveat")
+    return s
+
+
+KEY_CLIENT_SECTIONS = (section_contact_cadence, section_relationship, section_dossier, section_key_risk,
+                       section_false_clients)

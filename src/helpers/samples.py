@@ -257,7 +257,74 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
     }
     return SampleCompany("b2b_services", settings, {
         "clients": clients, "placement": placement, "transactions": tx, "deals": deals, "prospects": prospects,
+        **_key_client_inputs(clients, tx, seed=seed + 1000),
     }, {})
+
+
+# --------------------------------------------------------------------------- key-client inputs
+RELATIONSHIP_ASPECTS = ("value", "quality", "promises", "speed", "knowledge", "advice", "price", "problems",
+                        "listening", "manager")
+DOSSIER_TEXT = {  # invented one-liners: the kit only checks that a part is filled
+    "decision_makers": "owner and CFO decide; ops lead recommends",
+    "business": "regional network, seasonal peaks in Q4",
+    "needs": "faster onboarding of new branches",
+    "competitors": "two local agencies offering lower rates",
+    "history": "client since the pilot; one escalation resolved",
+}
+
+
+def _key_client_inputs(clients: pd.DataFrame, tx: pd.DataFrame, *, seed: int, n_key: int = 16
+                       ) -> dict[str, pd.DataFrame]:
+    """contacts, relationship scores and dossier rows for the largest clients, from their own generator.
+
+    A separate generator keeps the other sample files byte for byte the same. Planted: one manager with
+    too many key clients, clients whose positive contacts lapse, contacts right after a negative one,
+    dossiers with missing parts and overdue reviews, weak scores on price and advice.
+    """
+    rng = np.random.default_rng(seed)
+    revenue = tx.groupby("client_id")["amount"].sum().sort_values(ascending=False, kind="stable")
+    key = list(revenue.index[:n_key])
+    managers = ["Anna Petrova", "Boris Lee", "Clara Novak", "Dmitri Orlov"]
+    # Anna is the star: she holds six key clients, the others two to four
+    owner = {cid: managers[0] if i < 6 else managers[1 + (i % 3)] for i, cid in enumerate(key)}
+    channels = ["call", "meeting", "email", "messenger"]
+    end = WINDOW_END.normalize()
+    contacts = []
+    for i, cid in enumerate(key):
+        step = 6 if i % 4 else 17  # every fourth key client is contacted too rarely
+        day = end - pd.Timedelta(days=150) + pd.Timedelta(days=int(rng.integers(0, 5)))
+        lapse = i % 5 == 2  # these go silent for the last weeks
+        while day <= end - pd.Timedelta(days=25 if lapse else 0):
+            outcome = rng.choice(["positive", "neutral", "negative"], p=[0.6, 0.28, 0.12])
+            contacts.append({"client_id": cid, "date": day.strftime("%Y-%m-%d"), "outcome": outcome,
+                             "channel": channels[int(rng.integers(0, 4))], "manager": owner[cid]})
+            # after a negative contact a manager sometimes calls back at once (a pause breach)
+            gap = int(rng.integers(2, 5)) if outcome == "negative" and rng.random() < 0.5 else \
+                int(max(1, rng.normal(step, 2)))
+            day += pd.Timedelta(days=gap)
+    contacts = pd.DataFrame(contacts).sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
+
+    scored = key[:12]
+    weak = {"price": -1.0, "advice": -0.8, "speed": -0.3}
+    relationship = []
+    for cid in scored:
+        base = rng.normal(3.2, 0.4)
+        for rater in (owner[cid], "Head of sales"):
+            for aspect in RELATIONSHIP_ASPECTS:
+                score = int(np.clip(np.round(base + weak.get(aspect, 0.0) + rng.normal(0, 0.5)), 1, 4))
+                relationship.append({"client_id": cid, "aspect": aspect, "score": score, "rater": rater})
+    relationship = pd.DataFrame(relationship)
+
+    dossier = []
+    for i, cid in enumerate(key[:13]):
+        row = {"client_id": cid, "name": clients.set_index("client_id").at[cid, "name"], "manager": owner[cid]}
+        for part, text in DOSSIER_TEXT.items():
+            row[part] = "" if rng.random() < 0.2 else text
+        months_ago = int(rng.integers(0, 8))  # reviews older than three months are overdue
+        row["last_review"] = (end - pd.DateOffset(months=months_ago) - pd.Timedelta(days=int(rng.integers(0, 20)))
+                              ).strftime("%Y-%m-%d")
+        dossier.append(row)
+    return {"contacts": contacts, "relationship": relationship, "dossier": pd.DataFrame(dossier)}
 
 
 def _deal_outcome(rng, *, call_centre: bool, committee: bool, red_flag: bool) -> str:
@@ -424,8 +491,47 @@ def make_wholesale(seed: int = 11) -> SampleCompany:
     })
     settings = {"name": "Baltic Wholesale", "currency": "RUB", "language": "en",
                 "first_contact_traits": ["segment", "region", "has_warehouse"]}
-    return SampleCompany("wholesale", settings, {"clients": clients, "transactions": tx},
+    return SampleCompany("wholesale", settings, {"clients": clients, "transactions": tx,
+                                                 "deals": _wholesale_deals(clients, seed=seed + 1000)},
                          {"transactions": "parquet"})
+
+
+WHOLESALE_DEAL_REASONS = {
+    "won": ["new product line listed", "volume discount agreed", "faster delivery than the incumbent"],
+    "refused": ["price too high", "stays with the current supplier", "no budget this quarter"],
+    "stalled": ["waiting for the buyer's approval", "asked for another quote", "will decide after the season"],
+}
+
+
+def _wholesale_deals(clients: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """Deals of the last year: some with clients, and leads who keep stalling (the "false" clients).
+
+    Its own generator keeps the other wholesale files byte for byte the same. Planted: four leads with
+    three or four stalled deals spread over months and nothing won.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cid, name in zip(clients["client_id"].iloc[:60], clients["name"].iloc[:60]):
+        outcome = str(rng.choice(["won", "refused", "stalled"], p=[0.55, 0.25, 0.20]))
+        rows.append((cid, name, outcome, int(rng.integers(0, 330))))
+    for i, name in enumerate(_company_names(rng, 12)):
+        if i < 4:  # the false clients: several stalled deals over at least half a year, none won
+            first = int(rng.integers(0, 90))
+            for k in range(int(rng.integers(3, 5))):
+                rows.append(("", name, "stalled", first + 70 * k))
+        else:
+            rows.append(("", name, str(rng.choice(["refused", "stalled"])), int(rng.integers(0, 330))))
+    start = WINDOW_END - pd.Timedelta(days=364)
+    deals = []
+    for number, (cid, name, outcome, day) in enumerate(rows, start=1):
+        created = start + pd.Timedelta(days=day)
+        closed = "" if outcome == "stalled" else (created + pd.Timedelta(days=int(rng.integers(5, 40))))
+        deals.append({"deal_id": f"W-D{number:03d}", "client_id": cid, "name": name, "outcome": outcome,
+                      "reason": str(rng.choice(WHOLESALE_DEAL_REASONS[outcome])),
+                      "created": created.strftime("%Y-%m-%d"),
+                      "closed": closed if closed == "" else min(closed, WINDOW_END).strftime("%Y-%m-%d"),
+                      "amount": float(np.round(rng.lognormal(12, 0.5), -3))})
+    return pd.DataFrame(deals)
 
 
 # --------------------------------------------------------------------------- online_school
@@ -589,12 +695,37 @@ def make_ru_crm_export(seed: int = 7) -> SampleCompany:
     tables["deals"] = deals.rename(columns=RU_HEADERS["deals"])
     prospects = _in_russian(base.tables["prospects"])
     tables["prospects"] = prospects.rename(columns=RU_HEADERS["prospects"])
+    tables.update(_key_client_inputs_ru(base))
     headers = RU_HEADERS["clients"]
     settings = dict(base.settings, name="Нордвинд Сервис", language="ru",
                     first_contact_traits=[headers[t] for t in base.settings["first_contact_traits"]],
                     deals={"reason_groups": REASON_GROUPS_RU})
     return SampleCompany("ru_crm_export", settings, tables,
                          {k: "ru_csv" for k in tables} | {"transactions": "ru_csv_titled"})
+
+
+def _key_client_inputs_ru(base: SampleCompany) -> dict[str, pd.DataFrame]:
+    """The key-client inputs as an amoCRM activity export and Russian sheets: clients named, not coded."""
+    names = base.tables["clients"].set_index("client_id")["name"]
+    contacts = base.tables["contacts"].copy()
+    contacts["client_id"] = contacts["client_id"].map(names)
+    contacts["date"] = pd.to_datetime(contacts["date"]).dt.strftime("%d.%m.%Y 10:00")
+    contacts["outcome"] = contacts["outcome"].map({"positive": "Позитивный", "neutral": "Нейтральный",
+                                                   "negative": "Негативный"})
+    contacts["channel"] = contacts["channel"].map({"call": "Звонок", "meeting": "Встреча", "email": "Письмо",
+                                                   "messenger": "Мессенджер"})
+    contacts = contacts.rename(columns={"client_id": "Компания", "date": "Дата создания", "outcome": "Результат",
+                                        "channel": "Тип", "manager": "Ответственный"})
+    contacts.insert(0, "ID", [f"{700000 + i}" for i in range(len(contacts))])
+    relationship = base.tables["relationship"].rename(columns={"client_id": "ID клиента", "aspect": "Аспект",
+                                                               "score": "Оценка", "rater": "Кто оценивает"})
+    dossier = base.tables["dossier"].copy()
+    dossier["last_review"] = dossier["last_review"].map(_ru_date)
+    dossier = dossier.rename(columns={"client_id": "ID клиента", "name": "Контрагент", "manager": "Менеджер",
+                                      "decision_makers": "ЛПР", "business": "Специфика бизнеса",
+                                      "needs": "Потребности и проблемы", "competitors": "Конкуренты",
+                                      "history": "История отношений", "last_review": "Дата пересмотра"})
+    return {"contacts": contacts, "relationship": relationship, "dossier": dossier}
 
 
 # --------------------------------------------------------------------------- writing

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .aggregate import aggregate_transactions
+from .aggregate import PeriodChoice, aggregate_transactions, choose_period
 from .company import Company
 from .i18n import get_language, t
 
@@ -22,6 +22,9 @@ _POSITION = {tier: i for i, tier in enumerate(LADDER)} | {"A": 1, "B": 4}
 TEAM_ORDER = ("A1", "A2", "A3", "A", "B1", "B2", "B3", "B", "C", "D", "X")
 COMPONENTS = ("value", "loyalty", "payment", "cost_to_serve", "speed")
 ABC_XYZ_CELLS = tuple(f"{a}{x}" for a in "ABC" for x in "XYZ")
+# Syntetos & Boylan (2005) demand patterns, in the order of their quadrants (regular to irregular).
+DEMAND_PATTERNS = ("smooth", "erratic", "intermittent", "lumpy")
+NEW = "new"  # too short a history for a regularity verdict
 # A component at or above this percentile is a strength in the reason, at or below 1 - it a weakness.
 _STRONG = 0.75
 _EPS = 1e-12
@@ -57,6 +60,9 @@ class TierResult:
     has_transactions: bool = False
     period: str = "month"
     n_periods: int = 0
+    # ABC x Syntetos-Boylan pattern: 12 rows like `matrix`; None without transactions
+    pattern_matrix: pd.DataFrame | None = None
+    period_choice: PeriodChoice | None = None
 
     @property
     def flag_messages(self) -> list[str]:
@@ -172,6 +178,97 @@ def place_in_xyz(cv: pd.Series, *, x: float = 0.10, y: float = 0.25, borderline:
     return pd.DataFrame({"cv": cv, "xyz": xyz, "xyz_borderline": near.fillna(False).astype(bool)}, index=cv.index)
 
 
+def place_in_demand_pattern(adi: pd.Series, cv2: pd.Series, *, adi_line: float = 1.32,
+                            cv2_line: float = 0.49) -> pd.Series:
+    """Syntetos–Boylan class from the average inter-demand interval and the squared CV of demand sizes.
+
+    Lines from Syntetos, Boylan & Croston (2005), "On the categorization of demand patterns", JORS 56:
+    ADI < 1.32 and CV² < 0.49 smooth; ADI < 1.32 and CV² ≥ 0.49 erratic; ADI ≥ 1.32 and CV² < 0.49
+    intermittent; both at or above lumpy. ADI is in periods (1 = buys every period); CV² is of the
+    amounts in the periods with purchases. Empty when either is unknown. Inputs are not modified.
+
+    >>> place_in_demand_pattern(pd.Series([1.0, 1.0, 2.0, 3.0, np.nan]),
+    ...                         pd.Series([0.1, 0.6, 0.2, 0.49, 0.1])).tolist()
+    ['smooth', 'erratic', 'intermittent', 'lumpy', '']
+    """
+    adi = pd.to_numeric(adi, errors="coerce").astype(float)
+    cv2 = pd.to_numeric(cv2, errors="coerce").reindex(adi.index).astype(float)
+    frequent = adi < adi_line - _EPS
+    steady = cv2 < cv2_line - _EPS
+    pattern = np.select([frequent & steady, frequent & ~steady, ~frequent & steady], list(DEMAND_PATTERNS[:3]),
+                        default=DEMAND_PATTERNS[3])
+    return pd.Series(np.where(adi.isna() | cv2.isna(), "", pattern), index=adi.index, dtype=object)
+
+
+def find_dominant_class(labels: pd.Series, *, share: float = 0.90) -> tuple[str, float] | None:
+    """The class holding at least `share` of the classified clients (empty labels left out), or None.
+
+    >>> find_dominant_class(pd.Series(["Z"] * 9 + ["Y", ""]))
+    ('Z', 0.9)
+    >>> find_dominant_class(pd.Series(["X", "Y"])) is None
+    True
+    """
+    known = labels[labels.astype(str) != ""]
+    if known.empty:
+        return None
+    counts = known.value_counts()
+    top_share = float(counts.iloc[0] / len(known))
+    return (str(counts.index[0]), round(top_share, 4)) if top_share >= share - _EPS else None
+
+
+def find_mono_clients(figures: pd.DataFrame, *, limit: float = 0.50) -> pd.DataFrame:
+    """The mono-client rule, stated once: a client above `limit` of the positive revenue or margin total.
+
+    The seed on key clients: a partner bringing more than half of the profit is a mono-client whose share
+    must be brought down. Used by the tier flags and by the client-mix verdict alike.
+
+    Args:
+        figures: one row per client (index client_id) with `revenue` and optionally `margin`; not modified.
+        limit: the share above which a client is a mono-client (strictly above).
+
+    Returns:
+        DataFrame with client_id, basis ("revenue" or "margin") and share, one row per breach.
+
+    >>> find_mono_clients(pd.DataFrame({"revenue": [60.0, 40.0], "margin": [10.0, 30.0]}, index=["a", "b"]))
+      client_id    basis  share
+    0         a  revenue   0.60
+    1         b   margin   0.75
+    """
+    rows = []
+    for basis in ("revenue", "margin"):
+        if basis not in figures or not figures[basis].notna().any():
+            continue
+        positive_total = float(figures[basis].clip(lower=0).sum())
+        if positive_total <= 0:
+            continue
+        share = figures[basis].fillna(0).astype(float) / positive_total
+        for cid in figures.index[share > limit + _EPS]:
+            rows.append({"client_id": str(cid), "basis": basis, "share": float(share[cid])})
+    return pd.DataFrame(rows, columns=["client_id", "basis", "share"])
+
+
+def build_pattern_matrix(table: pd.DataFrame) -> pd.DataFrame:
+    """ABC × Syntetos–Boylan pattern as twelve rows: clients, revenue, share of revenue, advice.
+
+    >>> m = build_pattern_matrix(pd.DataFrame({"abc": ["A", "C"], "demand_pattern": ["smooth", "lumpy"],
+    ...                                        "revenue": [90.0, 10.0]}))
+    >>> m.set_index("cell").loc[["A smooth", "C lumpy"], "clients"].tolist()
+    [1, 1]
+    """
+    known = table[table["demand_pattern"].isin(DEMAND_PATTERNS)]
+    revenue = known["revenue"].astype(float)
+    total = revenue.clip(lower=0).sum()
+    rows = []
+    for a in "ABC":
+        for pattern in DEMAND_PATTERNS:
+            members = revenue[(known["abc"] == a) & (known["demand_pattern"] == pattern)]
+            rows.append({"abc": a, "demand_pattern": pattern, "cell": f"{a} {pattern}", "clients": len(members),
+                         "revenue": float(members.sum()),
+                         "revenue_share": float(members.clip(lower=0).sum() / total) if total > 0 else np.nan,
+                         "advice": t(f"tiers.pattern_advice.{pattern}")})
+    return pd.DataFrame(rows)
+
+
 def build_abc_xyz_matrix(table: pd.DataFrame) -> pd.DataFrame:
     """The 3×3 ABC-XYZ matrix as nine rows: clients, revenue, share of revenue, standard advice.
 
@@ -196,6 +293,9 @@ def build_abc_xyz_matrix(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figures per client
 def collect_client_figures(company: Company, *, period: str = "month") -> tuple[pd.DataFrame, int]:
     """One row per client (index client_id): revenue, margin, purchases, tenure, CV and the metrics.
+
+    With transactions, `cv` is measured from the client's first purchase period to the end of the log
+    (`own_periods` periods), and `adi`, `cv2` are the Syntetos–Boylan measures over the same history.
 
     Revenue and margin come from the transactions when there are any (clients without transactions
     then have 0), else from the client list. Returns the figures and the number of periods in the window.
@@ -225,13 +325,17 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
         end = pd.Timestamp(pd.to_datetime(tx["date"]).max())
         out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
         tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
-        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std"])
+        # XYZ is measured over each client's own history, not the months before it started buying
+        out["cv"] = out["cv_own"]
+        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std", "cv_own"])
     else:
         end = pd.Timestamp.today().normalize()
         out["revenue"] = numbers["revenue"]
         out["margin"] = numbers["margin"]
         out["purchases"] = numbers["purchases"]
         out["cv"] = np.nan
+        for column in ("own_periods", "adi", "cv2"):
+            out[column] = np.nan
         tenure_from_tx = pd.Series(np.nan, index=out.index)
     tenure = numbers["tenure_months"]
     if "client_since" in clients:
@@ -474,6 +578,34 @@ def build_confusion(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the step
+def _regularity_notes(table: pd.DataFrame, choice: PeriodChoice, xyz, n_periods: int) -> list[str]:
+    """Which period was used and why, the `new` clients, and a warning for a split that says nothing."""
+    period_word = t(f"tiers.period_one.{choice.period}")
+    gap = "?" if not np.isfinite(choice.median_gap_days) else f"{choice.median_gap_days:.0f}"
+    if choice.source == "fixed":
+        notes = [t("tiers.regularity.period_fixed", period=period_word, gap=gap, clients=choice.clients_measured)]
+    elif choice.clients_measured < 5:
+        notes = [t("tiers.regularity.period_default", period=period_word, clients=choice.clients_measured)]
+    else:
+        notes = [t("tiers.regularity.period_auto", period=period_word, gap=gap, clients=choice.clients_measured)]
+    notes.append(t("tiers.regularity.own_history"))
+    notes.append(t("tiers.regularity.pattern", adi=f"{xyz.adi_line:g}", cv2=f"{xyz.cv2_line:g}"))
+    new = int((table["xyz"] == NEW).sum())
+    if new:
+        notes.append(t("tiers.regularity.new", count=new, periods=xyz.min_periods,
+                       period=t(f"tiers.period.{choice.period}")))
+    for column, label in (("xyz", "XYZ"), ("demand_pattern", "Syntetos–Boylan")):
+        dominant = find_dominant_class(table[column], share=xyz.uninformative_share)
+        if dominant is not None:
+            cls, share = dominant
+            longer = {"month": "quarter", "quarter": "half_year"}.get(choice.period)
+            notes.append(t("tiers.regularity.uninformative", split=label, cls=t(f"tiers.class.{cls}"),
+                           share=_percent(share), limit=_percent(xyz.uninformative_share))
+                         + " " + (t("tiers.regularity.try_longer", period=longer) if longer
+                                  else t("tiers.regularity.try_other")))
+    return notes
+
+
 def _percent(share: float) -> str:
     return f"{share * 100:.0f}" if abs(share * 100 - round(share * 100)) < 0.05 else f"{share * 100:.1f}"
 
@@ -488,7 +620,8 @@ def build_tiers(company: Company) -> TierResult:
         TierResult; its `table` is tiers.csv.
     """
     settings = company.settings
-    period = settings.xyz.period
+    choice = choose_period(company.transactions, settings.xyz.period)
+    period = choice.period
     figures, n_periods = collect_client_figures(company, period=period)
     flags: list[TierFlag] = []
     notes: list[str] = []
@@ -514,26 +647,27 @@ def build_tiers(company: Company) -> TierResult:
                               tuple(losers)))
 
     # mono-client risk: a client above the line on revenue or on margin
-    mono = pd.Series(False, index=table.index)
-    for measure in ("revenue", "margin"):
-        positive_total = table[measure].clip(lower=0).sum() if table[measure].notna().any() else 0.0
-        if positive_total > 0:
-            share = table[measure].fillna(0) / positive_total
-            over = share > settings.abc.mono_client_share
-            for cid in table.index[over]:
-                flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[cid, "name"],
-                                                       share=_percent(share[cid]),
-                                                       basis=t(f"tiers.basis.{measure}")), (cid,)))
-            mono |= over
-    table["mono_client"] = mono
+    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
+    for row in monos.itertuples(index=False):
+        flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
+                                               share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),
+                              (row.client_id,)))
+    table["mono_client"] = table.index.isin(monos["client_id"])
 
     # XYZ
     has_tx = company.transactions is not None and len(company.transactions) > 0
     xyz = place_in_xyz(table["cv"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
     table["xyz"] = xyz["xyz"]
     table["xyz_borderline"] = xyz["xyz_borderline"]
-    table["abc_xyz"] = np.where(table["xyz"] != "", table["abc"].astype(str) + table["xyz"], "")
+    table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
+                                                      cv2_line=settings.xyz.cv2_line)
+    # too short a history says nothing about regularity yet: `new`, in both columns, whatever the CV
+    too_short = (table["own_periods"] < settings.xyz.min_periods).fillna(False).astype(bool)
+    table.loc[too_short, ["xyz", "demand_pattern"]] = NEW
+    table.loc[too_short, "xyz_borderline"] = False
+    table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
     if has_tx:
+        notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
         tx_dates = pd.to_datetime(company.transactions["date"])
         fmt = "%Y-%m"
         notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{period}"), n=n_periods,
@@ -593,9 +727,10 @@ def build_tiers(company: Company) -> TierResult:
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")
     disagreements = list_disagreements(table)
     columns = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
-               "abc_xyz", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share", "cum_share",
-               "cv", "xyz_borderline", "purchases", "active_periods", "tenure_months", "months_since_last",
-               "payment_delay_days", "support_hours", "deal_cycle_days", "mono_client", "reason"]
+               "abc_xyz", "demand_pattern", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share",
+               "cum_share", "cv", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
+               "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
+               "mono_client", "reason"]
     table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
     if not table["margin"].notna().any():
         table = table.drop(columns=["margin"])
@@ -611,6 +746,7 @@ def build_tiers(company: Company) -> TierResult:
     return TierResult(
         table=table, basis=basis, cutoffs=cutoffs, cutoffs_source=source, components=available, weights=weights,
         abc_summary=summary.reset_index(), matrix=build_abc_xyz_matrix(table) if has_tx else None,
+        pattern_matrix=build_pattern_matrix(table) if has_tx else None, period_choice=choice,
         confusion=build_confusion(table) if has_team else None, disagreements=disagreements,
         tier_counts=count_tiers(table), flags=flags, notes=notes, has_team=has_team, has_transactions=has_tx,
         period=period, n_periods=n_periods,

@@ -82,6 +82,13 @@ class Workbook:
 
         return score_prospects(self.company, self.criteria)
 
+    @cached_property
+    def key_clients(self):
+        """Key-client work (contacts, relationship, dossier, risk); period of step 2 for falling revenue."""
+        from .keyclients import study_key_clients
+
+        return study_key_clients(self.company, period=self.tiers.period)
+
     # ---- outputs
     @property
     def out_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Plots for step 2 of the method (tiers): Pareto curve, ABC-XYZ matrix, team × data, score components.
+"""Plots for step 2 of the method (tiers): Pareto curve, ABC-XYZ and demand-pattern matrices, team × data, scores.
 
 Each takes the TierResult of `helpers.tiers.build_tiers`, draws on `ax` (or a new one) and returns the
 Axes. Large companies are thinned or aggregated, so every plot draws in well under a second.
@@ -15,7 +15,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import Rectangle
 
 from ..i18n import t
-from ..tiers import LADDER, TEAM_ORDER, TierResult
+from ..tiers import DEMAND_PATTERNS, LADDER, TEAM_ORDER, TierResult
 from .common import TIER_COLORS, new_axes, tier_palette
 
 ABC_COLORS = {"A": TIER_COLORS["A1"], "B": TIER_COLORS["B1"], "C": TIER_COLORS["C"]}
@@ -68,27 +68,45 @@ def plot_pareto(result: TierResult, *, ax=None):
     return ax
 
 
-def plot_abc_xyz(result: TierResult, *, ax=None):
-    """The 3×3 ABC-XYZ matrix: clients per cell, with the cell's share of revenue."""
-    ax = new_axes(ax, figsize=(6.5, 5))
-    matrix = result.matrix
+def _matrix_heatmap(ax, matrix: pd.DataFrame, column: str, classes: list[str], labels: list[str]):
+    """ABC rows × `classes` columns: clients per cell with the cell's share of revenue."""
+    counts = matrix.pivot(index="abc", columns=column, values="clients").reindex(index=list("ABC"), columns=classes)
+    shares = matrix.pivot(index="abc", columns=column, values="revenue_share").reindex(index=list("ABC"),
+                                                                                    columns=classes)
+    text = np.vectorize(lambda c, s: f"{int(c):,}\n({0 if pd.isna(s) else s * 100:.0f}%)".replace(",", "\u202f"))(
+        counts.to_numpy(), shares.to_numpy())
+    cmap = LinearSegmentedColormap.from_list("tiers", ["#f7f7f7", TIER_COLORS["B1"]])
+    sns.heatmap(counts.astype(float).set_axis(labels, axis=1), annot=text, fmt="", cmap=cmap, cbar=False,
+                linewidths=1, linecolor="white", annot_kws={"fontsize": 11}, ax=ax)
+    ax.tick_params(axis="y", rotation=0)
+    return ax
+
+
+def _matrix_plot(result: TierResult, matrix: pd.DataFrame | None, column: str, classes: list[str],
+                 labels: list[str], *, title: str, xlabel: str, ax, figsize):
+    ax = new_axes(ax, figsize=figsize)
     if matrix is None:
         ax.text(0.5, 0.5, t("tiers.note.no_transactions"), ha="center", va="center", wrap=True)
         ax.set_axis_off()
         return ax
-    counts = matrix.pivot(index="abc", columns="xyz", values="clients").reindex(index=list("ABC"), columns=list("XYZ"))
-    shares = matrix.pivot(index="abc", columns="xyz", values="revenue_share").reindex(index=list("ABC"),
-                                                                                     columns=list("XYZ"))
-    labels = np.vectorize(lambda c, s: f"{int(c):,}\n({0 if pd.isna(s) else s * 100:.0f}%)".replace(",", "\u202f"))(
-        counts.to_numpy(), shares.to_numpy())
-    cmap = LinearSegmentedColormap.from_list("tiers", ["#f7f7f7", TIER_COLORS["B1"]])
-    sns.heatmap(counts.astype(float), annot=labels, fmt="", cmap=cmap, cbar=False, linewidths=1, linecolor="white",
-                annot_kws={"fontsize": 11}, ax=ax)
-    ax.set_title(t("tiers.plot.matrix_title"))
-    ax.set_xlabel(t("tiers.plot.matrix_x"))
+    _matrix_heatmap(ax, matrix, column, classes, labels)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(t("tiers.plot.matrix_y", basis=t(f"tiers.basis.{result.basis}")))
-    ax.tick_params(axis="y", rotation=0)
     return ax
+
+
+def plot_abc_xyz(result: TierResult, *, ax=None):
+    """The 3×3 ABC-XYZ matrix: clients per cell, with the cell's share of revenue."""
+    return _matrix_plot(result, result.matrix, "xyz", list("XYZ"), list("XYZ"), title=t("tiers.plot.matrix_title"),
+                        xlabel=t("tiers.plot.matrix_x"), ax=ax, figsize=(6.5, 5))
+
+
+def plot_abc_pattern(result: TierResult, *, ax=None):
+    """ABC × Syntetos–Boylan demand pattern: clients per cell, with the cell's share of revenue."""
+    return _matrix_plot(result, result.pattern_matrix, "demand_pattern", list(DEMAND_PATTERNS),
+                        [t(f"tiers.class.{p}") for p in DEMAND_PATTERNS], title=t("tiers.regularity.matrix_title"),
+                        xlabel=t("tiers.regularity.matrix_x"), ax=ax, figsize=(7.5, 5))
 
 
 def plot_confusion(result: TierResult, *, ax=None):
