@@ -68,9 +68,11 @@ def check(company_dir: Path) -> None:
               help="Secret key for pseudonyms, kept outside the repo (default: $TIERBOOK_ANON_KEY or ~/.config/tierbook/).")
 @click.option("--timeout", type=int, default=900, show_default=True, help="Seconds one notebook cell may take.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="Keep only the newest N runs in <output>/history/ (default: keep all).")
 @click.pass_context
 def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | None, anonymise: bool,
-        key_file: Path | None, timeout: int, quiet: bool) -> None:
+        key_file: Path | None, timeout: int, quiet: bool, keep: int | None) -> None:
     """Run the whole workbook for one or more company folders and publish the outputs."""
     from .runner import RunBusy, RunFailed, run_company
 
@@ -84,7 +86,8 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
             click.echo(i18n.t("run.checking", path=company_dir))
         try:
             result = run_company(company_dir, out, language=language, anonymise=anonymise,
-                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet)
+                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet,
+                                 keep=keep)
         except DataProblem as exc:
             click.echo(format_problems(exc.problems, limit=None), err=True)
             click.echo(i18n.t("run.check_failed", path=company_dir), err=True)
