@@ -137,6 +137,43 @@ def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
         click.echo(f"  {path}")
 
 
+@main.command()
+@click.argument("first", metavar="OLD|COMPANY")
+@click.argument("second", metavar="NEW|DATE")
+@click.argument("third", metavar="[DATE]", required=False)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write compare.html and migrations.csv (default: runs/<company>-compare/<old>__<new>/).")
+@click.option("--report-lang", "language", type=click.Choice(i18n.LANGUAGES), default=None,
+              help="Language of compare.html (default: the new run's company.yml language).")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pseudonym key of anonymised runs (to read the new run's company folder).")
+@click.option("--force", is_flag=True, help="Compare even runs of other companies or with other settings (flagged).")
+@click.pass_context
+def compare(ctx, first: str, second: str, third: str | None, out: Path | None, language: str | None,
+            key_file: Path | None, force: bool) -> None:
+    """Re-audit: compare two runs (OLD NEW folders, or COMPANY DATE DATE from its run history)."""
+    from .compare import compare_runs, default_out_dir, resolve_runs, write_comparison
+
+    try:
+        old_dir, new_dir, notes = resolve_runs(first, second, third)
+        for note in notes:
+            click.echo(note)
+        comparison = compare_runs(old_dir, new_dir, force=force, key_file=str(key_file or ""))
+    except DataProblem as exc:
+        click.echo(format_problems(exc.problems, limit=None), err=True)
+        if any(p.code in ("compare_other_company", "compare_other_settings", "compare_anonymised_mix",
+                          "compare_other_key") for p in exc.problems):
+            click.echo(i18n.t("compare.cli.refused"), err=True)
+        sys.exit(1)
+    for p in comparison.problems:
+        click.echo(format_problems([p]), err=True)
+    target = out or default_out_dir(comparison)
+    written = write_comparison(comparison, target, language=language or ctx.obj.get("lang"))
+    click.echo(i18n.t("compare.cli.written"))
+    for path in written.values():
+        click.echo(f"  {path}")
+
+
 @main.command(name="new")
 @click.argument("company_dir", type=click.Path(path_type=Path))
 def new_company(company_dir: Path) -> None:
