@@ -764,6 +764,37 @@ def write_comparison(comparison: Comparison, out_dir: str | os.PathLike, *, lang
     return written
 
 
-__all__ = ["Run", "read_run", "resolve_runs", "check_comparable", "build_migrations", "migration_matrix",
-           "concentration", "compare_concentration", "compare_mix", "compare_criteria", "score_old_criteria",
-           "load_new_inputs", "compare_runs", "write_comparison", "Comparison", "CriteriaCheck"]
+def open_comparison(old_run: str = "", new_run: str = "", *, company: str = "", old_date: str = "",
+                    new_date: str = "", out_dir: str = "", language: str = "", force: bool = False,
+                    key_file: str = "") -> tuple[Comparison, Path]:
+    """The setup call of notebook 06: pick the runs, compare them, and choose where outputs go.
+
+    Two run folders (`old_run`, `new_run`), or `company` with `old_date` and `new_date` from its history.
+    With nothing given, two runs of a generated company (helpers.compare_sample) are written to a new
+    temporary folder and compared, so the notebook always runs (nbval) and never writes into the project.
+
+    Returns:
+        (the Comparison, the output folder: `out_dir`, else runs/<company>-compare/<old>__<new>/, or the
+        temporary folder in the demo).
+
+    Raises:
+        DataProblem: as `resolve_runs` and `compare_runs`.
+    """
+    import tempfile
+
+    from . import i18n
+
+    i18n.set_language(language or None)
+    if not (old_run or new_run or company):
+        from .compare_sample import write_sample_runs
+
+        root = Path(tempfile.mkdtemp(prefix="tierbook-compare-demo-"))
+        old_dir, new_dir = write_sample_runs(root)
+        return compare_runs(old_dir, new_dir, force=force), Path(out_dir) if out_dir else root / "compare"
+    if company:
+        old_dir, new_dir, notes = resolve_runs(company, old_date or "previous", new_date or "latest")
+    else:
+        old_dir, new_dir, notes = resolve_runs(old_run, new_run)
+    comparison = compare_runs(old_dir, new_dir, force=force, key_file=key_file)
+    comparison.notes.extend(notes)
+    return comparison, Path(out_dir).expanduser().resolve() if out_dir else default_out_dir(comparison)
