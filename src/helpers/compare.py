@@ -660,8 +660,8 @@ def _score_each(cases: pd.DataFrame, chosen: pd.DataFrame, min_cases: int) -> pd
     rows = []
     for _, crit in chosen.iterrows():
         cid, outcome = str(crit["id"]), "became_a" if crit["points_to"] == "A" else "became_c"
-        met = cases[cases["met"].map(lambda s: cid in s)]
-        rest = cases[cases["failed"].map(lambda s: cid in s)]
+        met = cases[np.array([cid in s for s in cases["met"]], dtype=bool)]
+        rest = cases[np.array([cid in s for s in cases["failed"]], dtype=bool)]
         k1, n1, k2, n2 = int(met[outcome].sum()), len(met), int(rest[outcome].sum()), len(rest)
         low, high = wilson_interval(k1, n1)
         diff, d_low, d_high = newcombe_difference(k1, n1, k2, n2)
