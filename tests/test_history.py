@@ -6,32 +6,11 @@ import json
 import os
 import stat
 
-import nbformat
 import pytest
 
 from helpers import history, runner
 
-PARAMETERS_CELL = (
-    'company_dir: str = ""  # company folder\n'
-    'out_dir: str = ""  # output folder\n'
-    'language: str = ""  # en | ru\n'
-    'anonymise: bool = False  # pseudonyms\n'
-)
-WRITE_OUTPUTS = (
-    "from pathlib import Path\n"
-    "for name in ('report.html', 'tiers.csv', 'criteria.csv'):\n"
-    "    Path(out_dir, name).write_text(name + ' from ' + Path(company_dir).name)\n"
-)
-
-
-def _notebook(path, *cells):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(PARAMETERS_CELL)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402  (the runner tests' fake notebooks)
 
 
 @pytest.fixture(scope="module")
