@@ -194,3 +194,22 @@ def test_changed_inputs_of_the_new_run_are_not_used_for_scoring(tmp_path):
     assert set(cmp.check.cases["group"]) == {"lead"}  # only what the run itself recorded
     shutil.rmtree(root / "company")
     assert any("not there any more" in note for note in compare.compare_runs(old, new).check.notes)
+
+
+def test_the_compare_notebook_is_stored_clean_with_literal_parameters_and_no_definitions():
+    import ast
+
+    import nbformat
+
+    from helpers import paths
+
+    nb = nbformat.read(paths.NOTEBOOKS_DIR / "06_compare.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert all(isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.Constant)
+               for n in ast.parse(tagged[0].source).body)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+            assert not [n for n in ast.walk(ast.parse(cell.source))
+                        if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
