@@ -458,7 +458,8 @@ class CriteriaCheck:
                 met (criterion ids met), unknown (ids not checkable), tier_now, deal, hit
     summary     per verdict: n, hits, share, ci_low, ci_high (hit = the outcome the verdict predicted)
     criteria    per criterion: met_n, met_hits, met_share (+ CI), rest_n, rest_hits, rest_share,
-                difference (+ Newcombe CI), verdict (worked / wrong way / no clear difference / too few)
+                difference (+ Newcombe CI), verdict: worked, wrong_way, no_difference, too_few (fewer
+                than `min_cases` on a side) or no_outcomes (nothing came true on either side yet)
     notes       plain sentences: what could not be used, and why; the small-numbers caveat
     """
 
@@ -667,6 +668,8 @@ def _score_each(cases: pd.DataFrame, chosen: pd.DataFrame, min_cases: int) -> pd
         diff, d_low, d_high = newcombe_difference(k1, n1, k2, n2)
         if n1 < min_cases or n2 < min_cases:
             verdict = "too_few"
+        elif k1 + k2 == 0:  # nobody has an outcome yet: no evidence either way
+            verdict = "no_outcomes"
         elif d_low > 0:
             verdict = "worked"
         elif d_high < 0:

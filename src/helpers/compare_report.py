@@ -46,7 +46,7 @@ def section_overview(cmp) -> Section:
     s.kpis([(t(f"compare.kpi.{k}"), v) for k, v in counts.items()])
     for p in cmp.problems:  # warnings are at the top of the page already
         if p.severity == "info":
-            s.note(str(p))
+            s.note(" — ".join(x for x in (p.message, p.fix) if x))
     for note in cmp.notes:
         s.note(note, "caveat")
     return s
