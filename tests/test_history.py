@@ -116,3 +116,14 @@ def test_carry_forward_skips_half_made_snapshots(tmp_path):
 
 def test_the_compare_notebook_is_never_part_of_tierbook_run():
     assert "06_compare.ipynb" not in [p.name for p in runner.workbook_notebooks()]
+
+
+def test_a_run_made_before_history_existed_is_kept_at_the_next_run(company, notebooks, tmp_path):
+    out = tmp_path / "acme"
+    out.mkdir()
+    (out / "tiers.csv").write_text("client_id\nC1\n")
+    (out / "run.json").write_text(json.dumps({"started": "2025-12-01T10:00:00+00:00"}), encoding="utf-8")
+    runner.run_company(company, out, notebooks=[notebooks["good"]], progress=False)
+    labels = [s.label for s in history.list_snapshots(out)]
+    assert len(labels) == 2 and labels[0] == "2025-12-01_10-00-00"
+    assert (out / "history" / labels[0] / "tiers.csv").read_text() == "client_id\nC1\n"

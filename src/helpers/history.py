@@ -86,19 +86,33 @@ def carry_forward(out_dir: str | os.PathLike, staging: str | os.PathLike) -> Non
 
     Files are hard-linked (copied where links are not possible), so this is fast and the old run
     folder keeps its own history intact until the swap: a crash at any moment loses nothing.
-    Half-made snapshots (`.partial-*`, left by a crash while copying) are not carried.
+    Half-made snapshots (`.partial-*`, left by a crash while copying) are not carried. A current run
+    that is not in its history yet (made before run history existed) is copied in too, so the first
+    re-audit after an upgrade still has the previous run to compare with.
 
     Args:
         out_dir: the published run folder (may not exist yet: first run).
         staging: the folder about to be swapped into its place.
     """
-    source = Path(out_dir) / HISTORY_DIR
-    if not source.is_dir():
-        return
-    target = Path(staging) / HISTORY_DIR
+    out_dir, target = Path(out_dir), Path(staging) / HISTORY_DIR
+    source = out_dir / HISTORY_DIR
     shutil.rmtree(target, ignore_errors=True)  # the notebooks never write one; a stale copy must not mix in
-    shutil.copytree(source, target, copy_function=_link_or_copy,
-                    ignore=lambda folder, names: [n for n in names if n.startswith(_PARTIAL_PREFIX)])
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy,
+                        ignore=lambda folder, names: [n for n in names if n.startswith(_PARTIAL_PREFIX)])
+    started = _started(out_dir)
+    if started and started not in {_started(s.path) for s in list_snapshots(Path(staging))}:
+        try:
+            _copy_snapshot(out_dir, target, started)
+        except (OSError, ValueError) as exc:
+            warnings.warn(t("history.not_kept", path=target, reason=str(exc)), stacklevel=2)
+
+
+def _started(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8")).get("started") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def _link_or_copy(src: str, dst: str) -> str:
@@ -129,18 +143,27 @@ def keep_run(out_dir: str | os.PathLike, company=None, *, keep: int | None = Non
     out_dir = Path(out_dir)
     meta = _enrich_run_json(out_dir, company, key_file=key_file, anonymise=anonymise)
     history = out_dir / HISTORY_DIR
-    label = _free_label(history, snapshot_label(meta.get("started") or datetime.now(timezone.utc).isoformat()))
-    partial = history / f"{_PARTIAL_PREFIX}{label}"
     try:
-        shutil.copytree(out_dir, partial, ignore=lambda folder, names: [HISTORY_DIR] if Path(folder) == out_dir
-                        else [])
-        _make_read_only(partial)
-        os.replace(partial, history / label)
+        snapshot = _copy_snapshot(out_dir, history, meta.get("started") or datetime.now(timezone.utc).isoformat())
     except OSError as exc:
-        _remove_tree(partial)
         warnings.warn(t("history.not_kept", path=history, reason=str(exc)), stacklevel=2)
         return None
     prune(out_dir, keep)
+    return snapshot
+
+
+def _copy_snapshot(run_dir: Path, history: Path, started: str) -> Path:
+    """Copy a run folder (without its history/) to history/<label>/, read-only; all or nothing."""
+    label = _free_label(history, snapshot_label(started))
+    partial = history / f"{_PARTIAL_PREFIX}{label}"
+    try:
+        shutil.copytree(run_dir, partial, ignore=lambda folder, names: [HISTORY_DIR] if Path(folder) == run_dir
+                        else [])
+        _make_read_only(partial)
+        os.replace(partial, history / label)
+    except OSError:
+        _remove_tree(partial)
+        raise
     return history / label
 
 
