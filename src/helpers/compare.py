@@ -132,9 +132,11 @@ def read_run(folder: str | os.PathLike) -> Run:
         raise DataProblem(problem("compare_bad_file", file=str(path / "run.json"), detail=str(exc)[:200])) from None
     tiers = _read_csv(path / "tiers.csv", required=("client_id", "suggested_tier"))
     tiers = tiers.drop_duplicates("client_id").reset_index(drop=True)
+    audit = _read_csv(path / "clients_audit.csv", required=("client_id",))
+    criteria = _read_csv(path / "criteria.csv", required=("id", "points_to", "rule", "expression"))
     return Run(path, meta if isinstance(meta, dict) else {}, tiers,
-               criteria=_read_csv(path / "criteria.csv", required=("id", "points_to", "rule", "expression")),
-               audit=_read_csv(path / "clients_audit.csv", required=("client_id",)),
+               criteria=criteria.drop_duplicates("id").reset_index(drop=True) if criteria is not None else None,
+               audit=audit.drop_duplicates("client_id").reset_index(drop=True) if audit is not None else None,
                prospects=_read_csv(path / "prospects_scored.csv", required=("prospect_id", "verdict")))
 
 
@@ -564,7 +566,6 @@ def score_old_criteria(old: Run, new: Run, migrations: pd.DataFrame, *, new_comp
     if chosen.empty:
         notes.append(t("compare.check.no_checklist"))
     anonymised = old.anonymised and new.anonymised
-    basis = "team_tier" if "team_tier" in new.tiers else "suggested_tier"
     now = new.tiers.set_index("client_id")
     tier_now = {_match_id(cid, anonymised): (row.get("team_tier") if pd.notna(row.get("team_tier", np.nan))
                                              else row.get("suggested_tier"))
@@ -752,7 +753,9 @@ def write_comparison(comparison: Comparison, out_dir: str | os.PathLike, *, lang
     from .report import write_report
 
     out = Path(out_dir).expanduser().resolve()
-    with use_language(language or (comparison.new.meta.get("settings") or {}).get("language")):
+    meta = comparison.new.meta
+    with use_language(language or (meta.get("parameters") or {}).get("language")
+                      or (meta.get("settings") or {}).get("language")):
         written = {"migrations.csv": write_csv(comparison.migrations, out / "migrations.csv"),
                    "criteria_changes.csv": write_csv(comparison.criteria_changes, out / "criteria_changes.csv"),
                    "criteria_check.csv": write_csv(comparison.check.criteria, out / "criteria_check.csv")}

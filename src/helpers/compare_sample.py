@@ -91,7 +91,7 @@ def _audit(clients: pd.DataFrame, sleeping: list[str]) -> pd.DataFrame:
 
 
 def _run_json(started: str, company_dir: Path, inputs: list[dict]) -> dict:
-    settings = CompanySettings(name=COMPANY).model_dump(mode="json", exclude={"name", "language", "load"})
+    settings = CompanySettings(name=COMPANY).model_dump(mode="json", exclude={"name", "load"})
     return {"company": COMPANY, "company_dir": str(company_dir), "parameters": {"anonymise": False},
             "started": started, "finished": started, "inputs": inputs, "settings": settings, "anonymised": False}
 

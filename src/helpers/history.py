@@ -194,7 +194,7 @@ def _enrich_run_json(out_dir: Path, company, *, key_file: str, anonymise: bool) 
     meta = json.loads(path.read_text(encoding="utf-8"))
     if company is not None:
         settings = company.settings
-        meta["settings"] = settings.model_dump(mode="json", exclude={"name", "language", "load"})
+        meta["settings"] = settings.model_dump(mode="json", exclude={"name", "load"})
         config = Path(company.folder) / "company.yml"
         if config.is_file():
             from .load import file_sha256
