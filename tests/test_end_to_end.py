@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import paths
+from helpers.runner import workbook_notebooks
 
 TIERBOOK = str(Path(sys.executable).parent / "tierbook")
 SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir())
@@ -74,7 +75,7 @@ def test_run_json_records_inputs_versions_and_timings(finished_run):
     inputs = {i["file"] for i in meta["inputs"]}
     assert inputs == {p.name for p in company.iterdir() if p.stem in
                       {"clients", "placement", "transactions", "deals", "prospects"}}
-    assert set(meta["timings_seconds"]) == {p.stem for p in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))}
+    assert set(meta["timings_seconds"]) == {p.stem for p in workbook_notebooks()}
     assert meta["versions"]["pandas"]
 
 

@@ -68,9 +68,11 @@ def check(company_dir: Path) -> None:
               help="Secret key for pseudonyms, kept outside the repo (default: $TIERBOOK_ANON_KEY or ~/.config/tierbook/).")
 @click.option("--timeout", type=int, default=900, show_default=True, help="Seconds one notebook cell may take.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="Keep only the newest N runs in <output>/history/ (default: keep all).")
 @click.pass_context
 def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | None, anonymise: bool,
-        key_file: Path | None, timeout: int, quiet: bool) -> None:
+        key_file: Path | None, timeout: int, quiet: bool, keep: int | None) -> None:
     """Run the whole workbook for one or more company folders and publish the outputs."""
     from .runner import RunBusy, RunFailed, run_company
 
@@ -85,7 +87,8 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
         try:
             # a relative folder is relative to where the command is typed, as for `check` and `new`
             result = run_company(company_dir.expanduser().resolve(), out, language=language, anonymise=anonymise,
-                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet)
+                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet,
+                                 keep=keep)
         except DataProblem as exc:
             click.echo(format_problems(exc.problems, limit=None), err=True)
             click.echo(i18n.t("run.check_failed", path=company_dir), err=True)
@@ -132,6 +135,43 @@ def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
     written = write_placement_worksheet(company, target, language=ctx.obj.get("lang"))
     click.echo(i18n.t("run.worksheet_written"))
     for path in written:
+        click.echo(f"  {path}")
+
+
+@main.command()
+@click.argument("first", metavar="OLD|COMPANY")
+@click.argument("second", metavar="NEW|DATE")
+@click.argument("third", metavar="[DATE]", required=False)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write compare.html and migrations.csv (default: runs/<company>-compare/<old>__<new>/).")
+@click.option("--report-lang", "language", type=click.Choice(i18n.LANGUAGES), default=None,
+              help="Language of compare.html (default: the new run's company.yml language).")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pseudonym key of anonymised runs (to read the new run's company folder).")
+@click.option("--force", is_flag=True, help="Compare even runs of other companies or with other settings (flagged).")
+@click.pass_context
+def compare(ctx, first: str, second: str, third: str | None, out: Path | None, language: str | None,
+            key_file: Path | None, force: bool) -> None:
+    """Re-audit: compare two runs (OLD NEW folders, or COMPANY DATE DATE from its run history)."""
+    from .compare import compare_runs, default_out_dir, resolve_runs, write_comparison
+
+    try:
+        old_dir, new_dir, notes = resolve_runs(first, second, third)
+        for note in notes:
+            click.echo(note)
+        comparison = compare_runs(old_dir, new_dir, force=force, key_file=str(key_file or ""))
+    except DataProblem as exc:
+        click.echo(format_problems(exc.problems, limit=None), err=True)
+        if any(p.code in ("compare_other_company", "compare_other_settings", "compare_anonymised_mix",
+                          "compare_other_key") for p in exc.problems):
+            click.echo(i18n.t("compare.cli.refused"), err=True)
+        sys.exit(1)
+    for p in comparison.problems:
+        click.echo(format_problems([p]), err=True)
+    target = out or default_out_dir(comparison)
+    written = write_comparison(comparison, target, language=language or ctx.obj.get("lang"))
+    click.echo(i18n.t("compare.cli.written"))
+    for path in written.values():
         click.echo(f"  {path}")
 
 

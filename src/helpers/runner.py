@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, paths
+from . import __version__, history, paths
 from .errors import DataProblem, problem
 from .export import write_json
 from .i18n import t
@@ -55,9 +55,13 @@ class RunResult:
         return self.out_dir / "report.html"
 
 
+# Notebooks opened by hand on finished runs, never executed by `tierbook run` on a company folder.
+NOT_IN_RUN = ("06_compare.ipynb",)
+
+
 def workbook_notebooks() -> list[Path]:
-    """The guided notebooks in method order (`NN_name.ipynb`)."""
-    return sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    """The guided notebooks in method order (`NN_name.ipynb`), without those in NOT_IN_RUN."""
+    return sorted(p for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb") if p.name not in NOT_IN_RUN)
 
 
 def _versions() -> dict[str, str]:
@@ -122,11 +126,12 @@ def resolve_out_dir(company_slug: str, out: str | os.PathLike | None) -> Path:
 
 
 def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, language: str = "",
-                anonymise: bool = False, key_file: str = "", timeout: int = 900,
+                anonymise: bool = False, key_file: str = "", timeout: int = 900, keep: int | None = None,
                 on_notebook: Callable[[str], None] | None = None, progress: bool = True,
                 notebooks: list[Path] | None = None) -> RunResult:
     """Check the company, execute every notebook with papermill, and publish the outputs atomically.
 
+    `keep` bounds the run history (`<out>/history/`, see helpers.history) to the newest N runs.
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
     RunFailed when a notebook fails, RunBusy when another run holds the output folder.
     """
@@ -172,8 +177,10 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
             shutil.rmtree(failed, ignore_errors=True)
             os.replace(staging, failed)
             raise RunFailed("-", t("run.missing_outputs", names=", ".join(missing)), failed)
+        history.carry_forward(out_dir, staging)  # the swap replaces out_dir, history/ included
         _swap_into_place(staging, out_dir)
         shutil.rmtree(out_dir.parent / f"{out_dir.name}.failed", ignore_errors=True)
+        history.keep_run(out_dir, company, keep=keep, key_file=key_file, anonymise=anonymise)
     return RunResult(company.name, out_dir, timings)
 
 
