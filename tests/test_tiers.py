@@ -179,8 +179,10 @@ def test_build_tiers_table_has_the_contract_columns_and_one_row_per_client():
     assert result.table["revenue"].is_monotonic_decreasing  # Pareto order
     assert table.loc["k1", "cv"] == pytest.approx(0.0, abs=1e-9) and table.loc["k1", "xyz"] == "X"
     assert table.loc["k2", "cv"] == pytest.approx(0.5)  # 300/100 alternating: std 100, mean 200
-    # one purchase in June: its own history runs June-December, one value and six zeros
-    assert table.loc["k4", "cv"] == pytest.approx(math.sqrt(6))
+    # one purchase in June: classic CV over the whole year (one value, eleven zeros) = sqrt(11);
+    # its own history runs June-December (one value and six zeros), which is what XYZ judges
+    assert table.loc["k4", "cv"] == pytest.approx(math.sqrt(11))
+    assert table.loc["k4", "cv_own"] == pytest.approx(math.sqrt(6))
     assert table.loc["k1", "abc_xyz"] == "AX"
 
 

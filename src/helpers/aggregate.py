@@ -249,9 +249,12 @@ class PeriodChoice:
 
 # Average days in each period (365.25 / 12 per month).
 PERIOD_DAYS = {p: m * 30.44 for p, m in PERIOD_MONTHS.items()}
-# A period should hold about two purchases of a typical client: then an empty period is a real pause,
-# not the luck of where a purchase fell. Fewer clients than this bought twice: not enough to judge.
-PURCHASES_PER_PERIOD = 2.0
+# A period should hold the typical client's gap between purchases, so that a steady buyer has a purchase in
+# every period and an empty period is a pause (monthly invoices -> month, a 40-day cycle -> quarter). Calendar
+# periods vary (months of 28-31 days), so a gap up to 10% longer than the average period still fits in it.
+PURCHASES_PER_PERIOD = 1.0
+CALENDAR_SLACK = 1.10
+# Fewer clients than this bought twice: not enough to judge.
 MIN_CLIENTS_FOR_CYCLE = 5
 
 
@@ -281,15 +284,15 @@ def median_purchase_gap(transactions: pd.DataFrame) -> tuple[float, int]:
 
 
 def choose_period(transactions: pd.DataFrame | None, setting: str = "auto") -> PeriodChoice:
-    """The period for XYZ: the setting when fixed, else the shortest one that holds about two purchases.
+    """The period for XYZ: the setting when fixed, else the shortest one that holds the typical purchase gap.
 
-    With `setting="auto"` the period is the shortest of month, quarter and half-year that is at least
-    `PURCHASES_PER_PERIOD` (2) times the clients' median purchase gap (`median_purchase_gap`);
-    half-year when even that is shorter; month when fewer than 5 clients bought twice.
+    With `setting="auto"` the period is the shortest of month, quarter and half-year whose length (with
+    `CALENDAR_SLACK`, 10%, for months of 28-31 days) is at least the clients' median purchase gap
+    (`median_purchase_gap`); half-year when even that is shorter; month when fewer than 5 clients bought twice.
 
     >>> tx = pd.DataFrame({"client_id": [c for c in "abcde" for _ in range(3)], "amount": [1.0] * 15,
     ...                    "date": pd.to_datetime(["2025-01-01", "2025-02-10", "2025-03-22"] * 5)})
-    >>> choice = choose_period(tx)  # a 40-day cycle: a month would often be empty, a quarter holds two
+    >>> choice = choose_period(tx)  # a 40-day cycle: a month would often be empty, a quarter holds it
     >>> choice.period, choice.median_gap_days
     ('quarter', 40.0)
     >>> choose_period(tx, "month").source
@@ -307,6 +310,6 @@ def choose_period(transactions: pd.DataFrame | None, setting: str = "auto") -> P
     if measured < MIN_CLIENTS_FOR_CYCLE:
         return PeriodChoice("month", "auto", gap, measured)
     for period in PERIODS:
-        if PERIOD_DAYS[period] >= PURCHASES_PER_PERIOD * gap:
+        if PERIOD_DAYS[period] * CALENDAR_SLACK >= PURCHASES_PER_PERIOD * gap:
             return PeriodChoice(period, "auto", gap, measured)
     return PeriodChoice("half_year", "auto", gap, measured)

@@ -325,16 +325,16 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
         end = pd.Timestamp(pd.to_datetime(tx["date"]).max())
         out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
         tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
-        # XYZ is measured over each client's own history, not the months before it started buying
-        out["cv"] = out["cv_own"]
-        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std", "cv_own"])
+        # `cv` stays the classic one, over the whole window; XYZ is judged on `cv_own`, each client's own
+        # history from its first purchase, so a client who started late is not "erratic" for the months before
+        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std"])
     else:
         end = pd.Timestamp.today().normalize()
         out["revenue"] = numbers["revenue"]
         out["margin"] = numbers["margin"]
         out["purchases"] = numbers["purchases"]
         out["cv"] = np.nan
-        for column in ("own_periods", "adi", "cv2"):
+        for column in ("own_periods", "cv_own", "adi", "cv2"):
             out[column] = np.nan
         tenure_from_tx = pd.Series(np.nan, index=out.index)
     tenure = numbers["tenure_months"]
@@ -656,7 +656,7 @@ def build_tiers(company: Company) -> TierResult:
 
     # XYZ
     has_tx = company.transactions is not None and len(company.transactions) > 0
-    xyz = place_in_xyz(table["cv"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
+    xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
     table["xyz"] = xyz["xyz"]
     table["xyz_borderline"] = xyz["xyz_borderline"]
     table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
@@ -728,7 +728,7 @@ def build_tiers(company: Company) -> TierResult:
     disagreements = list_disagreements(table)
     columns = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
                "abc_xyz", "demand_pattern", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share",
-               "cum_share", "cv", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
+               "cum_share", "cv", "cv_own", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
                "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
                "mono_client", "reason"]
     table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
