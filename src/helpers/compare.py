@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -557,7 +556,7 @@ def score_old_criteria(old: Run, new: Run, migrations: pd.DataFrame, *, new_comp
     Returns:
         CriteriaCheck (see its docstring). Nothing is raised for missing pieces: they become notes.
     """
-    from .prospects import score_prospects
+    from .prospects import route_leads
     from .rules import RuleError, parse_rule
 
     notes: list[str] = [inputs_note] if inputs_note else []
@@ -602,7 +601,11 @@ def score_old_criteria(old: Run, new: Run, migrations: pd.DataFrame, *, new_comp
         usable = chosen[chosen["id"].isin(list(result.rules))]
         result.table = result.table[~result.table["id"].isin(set(chosen["id"]) - set(usable["id"]))]
         frame = clients.rename(columns={"client_id": "prospect_id"})
-        scored = score_prospects(types.SimpleNamespace(prospects=frame.reset_index(drop=True)), result)
+        frame = frame.reset_index(drop=True)
+        routed = route_leads(frame, result)  # the old checklist's routing rule, as sales would have applied it
+        names = frame["name"] if "name" in frame else frame["prospect_id"]
+        scored = pd.DataFrame({"prospect_id": frame["prospect_id"].to_numpy(), "name": names.to_numpy(),
+                               "verdict": routed["verdict"].to_numpy()})
         values = {cid: result.rules[cid].evaluate(frame.reset_index(drop=True)) for cid in usable["id"]}
         for i, (_, row) in enumerate(scored.iterrows()):
             met = {cid for cid, v in values.items() if pd.notna(v.iloc[i]) and bool(v.iloc[i])}
