@@ -53,6 +53,30 @@ def outside_folder_reason(path: Path, root: Path) -> str | None:
     return None
 
 
+def looks_like_totals(cells: list[str], marker: re.Pattern) -> bool:
+    """Whether the first cells of a row form a totals or footer row, not a client whose name starts alike.
+
+    A row counts only when a cell starts with a totals word (`marker`) and either that cell holds
+    nothing else but numbers and signs ("Итого:", "Grand Total 12 345") or another of the first cells
+    is blank (no id beside it). "Total Freight Ltd" next to its id C001 is a client.
+
+    >>> import re; m = re.compile(r"(?i)^\\s*(итого|total)\\b")
+    >>> looks_like_totals(["Итого:", "", "150"], m), looks_like_totals(["C001", "Total Freight Ltd", "IT"], m)
+    (True, False)
+    >>> looks_like_totals(["Total for region North", "", ""], m), looks_like_totals(["Итого-Сервис", "C9"], m)
+    (True, False)
+    """
+    texts = [str(c or "").strip() for c in cells]
+    for cell in texts:
+        found = marker.match(cell)
+        if not found:
+            continue
+        rest = cell[found.end():]
+        if not re.search(r"[^\W\d_]", rest) or any(not other for other in texts if other is not cell):
+            return True
+    return False
+
+
 def path_not_utf8(path: Path) -> bool:
     """True when a path's name cannot be written as UTF-8 (bytes of a cp1251 name on a Linux disk).
 

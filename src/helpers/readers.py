@@ -204,7 +204,9 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path) -> tuple[pd.D
     if not len(candidates):
         return frame, rows, []
     text = frame[first].iloc[candidates].astype("string").fillna("")
-    found = [int(i) for j, i in enumerate(candidates) if any(TOTALS.match(v) for v in text.iloc[j])]
+    from .guards import looks_like_totals  # a client named "Total Freight Ltd" is not a totals row
+
+    found = [int(i) for j, i in enumerate(candidates) if looks_like_totals(list(text.iloc[j]), TOTALS)]
     if not found:
         return frame, rows, []
     shown = {int(i): text.iloc[j].str.cat(sep=" ").strip() for j, i in enumerate(candidates)}
