@@ -59,8 +59,10 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # os.fsync names no file: say which one could not be written
         raise
     return path
 
