@@ -30,8 +30,7 @@ MAX_RATIO = 100
 MAX_PART_BYTES = 50_000_000
 # openpyxl builds every shared string before the first row is read; real client lists hold far fewer.
 MAX_SHARED_STRINGS_BYTES = 200_000_000
-_CHUNK = 4 << 20
-_BLANK_RUN = re.compile(rb"\n(?:[ \t\r,;|]*\n)+")
+_CHUNK = 1 << 20
 
 
 def outside_folder_reason(path: Path, root: Path) -> str | None:
@@ -160,7 +159,7 @@ def check_xlsx(path: Path, *, max_mb: int) -> None:
 def check_text_file(path: Path) -> None:
     """Refuse a CSV/TSV/TXT with a cell longer than csv allows, too many columns, or millions of blank lines.
 
-    Streams the file in 4 MB blocks: memory stays bounded whatever the line count.
+    Streams the file in 1 MB blocks: memory stays bounded whatever the line count.
     """
     lines = blank = 0
     header: bytes | None = None
@@ -172,18 +171,18 @@ def check_text_file(path: Path) -> None:
             if cut == 0 and len(chunk) < 4 * _CHUNK:
                 tail = chunk  # one line longer than a block: keep reading it
                 continue
-            body, tail = (chunk[:cut], chunk[cut:]) if cut else (chunk, b"")
+            if cut == 0:  # a single line of 4 MB and more
+                _refuse_long_line(path, chunk, header or chunk[:1 << 20], lines + 1)
+            body, tail = chunk[:cut], chunk[cut:]
             if header is None:
                 header = body.split(b"\n", 1)[0]
-            start = _first_long_line(body)
-            if start is not None:
-                end = body.find(b"\n", start)
-                _refuse_long_line(path, body[start:end if end >= 0 else None], header,
-                                  lines + body.count(b"\n", 0, start) + 1)
-            newlines = body.count(b"\n")
-            squeezed = _BLANK_RUN.sub(b"\n", body)
-            blank += newlines - squeezed.count(b"\n")
-            lines += newlines
+            starts, ends = _line_bounds(body)
+            long = np.flatnonzero(ends - starts >= MAX_CELL_CHARS)
+            if len(long):
+                first = int(long[0])
+                _refuse_long_line(path, body[starts[first]:ends[first]], header, lines + first + 1)
+            blank += _blank_lines(body, starts, ends)
+            lines += len(ends)
     if tail:
         if header is None:
             header = tail.split(b"\n", 1)[0]
@@ -195,15 +194,23 @@ def check_text_file(path: Path) -> None:
         raise ReadError(problem("too_many_blank_lines", file=path.name, blank=f"{blank:,}", lines=f"{data_lines:,}"))
 
 
-def _first_long_line(body: bytes) -> int | None:
-    """Offset of the first line of `body` at least MAX_CELL_CHARS bytes long (vectorised: no Python loop)."""
-    if len(body) < MAX_CELL_CHARS:
-        return None
+def _line_bounds(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of every line of `body` (which ends with a newline): vectorised, no Python loop."""
     ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
-    starts = np.concatenate(([0], ends + 1))
-    ends = np.concatenate((ends, [len(body)]))
-    long = np.flatnonzero(ends - starts >= MAX_CELL_CHARS)
-    return int(starts[long[0]]) if len(long) else None
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    return starts, ends
+
+
+_NOT_CONTENT = np.zeros(256, dtype=bool)
+_NOT_CONTENT[list(b" \t\r\n,;|")] = True
+
+
+def _blank_lines(body: bytes, starts: np.ndarray, ends: np.ndarray) -> int:
+    """How many lines hold nothing but spaces and delimiters (",,,," rows of an export range too large)."""
+    content = np.concatenate(([0], np.cumsum(~_NOT_CONTENT[np.frombuffer(body, dtype=np.uint8)], dtype=np.int64)))
+    return int(np.count_nonzero(content[ends] - content[starts] == 0))
 
 
 def _refuse_long_line(path: Path, line: bytes, header: bytes, row: int) -> None:
