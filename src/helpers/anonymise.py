@@ -34,6 +34,7 @@ MIN_KEY_BYTES = 16
 # 16 base32 characters = 80 bits: for 10 million clients the chance of any collision is about
 # n²/2^81 ≈ 4e-11 (birthday bound); a collision is still checked and refused.
 PSEUDONYM_CHARS = 16
+PSEUDONYM_SCHEME = "tierbook-pseudonym-v2"
 
 # Headers that name a way to identify a client or a person other than client_id and name.
 _IDENTIFYING_HEADER = re.compile(
@@ -92,14 +93,17 @@ def load_key(key_file: str | os.PathLike | None = None) -> bytes:
 
 
 def pseudonym(client_id: str, key: bytes, *, prefix: str = "Client", length: int = PSEUDONYM_CHARS) -> str:
-    """A stable, keyed pseudonym for one client id: `prefix-` and `length` base32 characters of HMAC-SHA256.
+    """A stable, keyed pseudonym for one client id: `prefix-` and `length` base32 characters of HMAC-SHA256
+    (RFC 2104) over the scheme name, the prefix and the id.
 
     >>> pseudonym("C-001", b"k")
-    'Client-3T6YPQNCCYO2PPEB'
+    'Client-IEQVXXLPJ4U4DGWJ'
     >>> pseudonym("C-001", b"k") == pseudonym("C-001", b"other key")
     False
     """
-    digest = hmac.new(key, str(client_id).encode("utf-8"), hashlib.sha256).digest()
+    # domain-separated: a pseudonym of this scheme shares nothing with the 30-bit ones of earlier versions
+    message = f"{PSEUDONYM_SCHEME}\x00{prefix}\x00{client_id}".encode("utf-8", "surrogateescape")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return f"{prefix}-{base64.b32encode(digest).decode('ascii')[:length]}"
 
 
