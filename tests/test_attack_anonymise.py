@@ -156,3 +156,15 @@ def test_worksheet_honours_anonymise_from_company_yml_and_the_option(company_dir
                                   "--key-file", str(key)])
     assert result.exit_code == 0, result.output
     assert "Sable Logistics Inc" not in (tmp_path / "ws2" / "placement_worksheet.csv").read_text(encoding="utf-8-sig")
+
+
+def test_pseudonyms_share_no_prefix_with_the_old_30_bit_scheme():
+    import base64
+    import hashlib
+    import hmac
+
+    key = b"anon-key-for-repro-0123456789abcdef"
+    for cid in ("C0004617", "C0062071"):  # these two collided under the old 6-character scheme
+        old = base64.b32encode(hmac.new(key, cid.encode(), hashlib.sha256).digest()).decode()[:6]
+        assert f"Client-{old}" not in pseudonym(cid, key)
+    assert pseudonym("C0004617", key) != pseudonym("C0062071", key)

@@ -172,3 +172,16 @@ def test_a_data_problem_in_a_notebook_is_printed_not_an_empty_error(company, tmp
     assert "criteria.yml:3" in failure.value.reason and "headcont" in failure.value.reason
     assert "\x1b" not in failure.value.reason, "terminal escapes from input text are shown escaped"
     assert any("criteria.yml:9" in line for line in failure.value.details)
+
+
+def test_a_users_folder_named_like_the_failed_copy_is_never_deleted(company, good, tmp_path):
+    mine = tmp_path / "out.failed"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    bad = _notebook(tmp_path / "02_bad.ipynb", "raise ValueError('broken')")
+    for _ in range(2):
+        with pytest.raises(runner.RunFailed) as failure:
+            runner.run_company(company, tmp_path / "out", notebooks=[good, bad], progress=False)
+        assert failure.value.partial.is_file() and mine not in failure.value.partial.parents
+    _run(company, tmp_path / "out", good)
+    assert (mine / "notes.txt").read_text() == "mine"

@@ -146,6 +146,8 @@ class _Lock:
 
 # run.json carries this signature: only a folder holding it is ever replaced by a run.
 SIGNATURE = "tierbook-run-output"
+# Written first into every staging folder, so a kept failed run is recognised as the kit's own.
+STAGING_MARKER = ".tierbook"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 
@@ -186,6 +188,28 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
     else:
         os.replace(staging, out_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _failed_dir(out_dir: Path) -> Path:
+    return out_dir.parent / f"{out_dir.name}.failed"
+
+
+def _remove_failed(out_dir: Path) -> None:
+    """Remove the kept partial run of an earlier failure, only when the kit wrote it."""
+    failed = _failed_dir(out_dir)
+    if (failed / STAGING_MARKER).is_file():
+        shutil.rmtree(failed, ignore_errors=True)
+
+
+def _set_aside_failed(staging: Path, out_dir: Path) -> Path:
+    """Keep a failed run's staging folder as <out>.failed for inspection; never over a folder of the user's."""
+    _remove_failed(out_dir)
+    failed = _failed_dir(out_dir)
+    if failed.exists():
+        failed = out_dir.parent / f"{out_dir.name}.failed-{os.getpid()}"
+        shutil.rmtree(failed, ignore_errors=True)  # our own name with our PID: nobody else's
+    os.replace(staging, failed)
+    return failed
 
 
 def _recover(out_dir: Path) -> list[str]:
@@ -336,6 +360,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                     on_note(note)
             try:
                 (staging / "notebooks").mkdir(parents=True)
+                (staging / STAGING_MARKER).write_text(SIGNATURE + "\n", encoding="utf-8")
                 parameters["out_dir"] = str(staging)
                 with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
                     timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
@@ -355,12 +380,10 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 }, staging / "run.json")
                 missing = [name for name in REQUIRED_OUTPUTS if not (staging / name).exists()]
                 if missing:
-                    failed = out_dir.parent / f"{out_dir.name}.failed"
-                    shutil.rmtree(failed, ignore_errors=True)
-                    os.replace(staging, failed)
+                    failed = _set_aside_failed(staging, out_dir)
                     raise RunFailed("-", t("run.missing_outputs", names=", ".join(missing)), failed)
                 _swap_into_place(staging, out_dir)
-                shutil.rmtree(out_dir.parent / f"{out_dir.name}.failed", ignore_errors=True)
+                _remove_failed(out_dir)
             except BaseException:
                 # unfinished outputs hold client data: never leave them behind
                 shutil.rmtree(staging, ignore_errors=True)
@@ -379,9 +402,7 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     from tqdm.auto import tqdm
 
     def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
-        failed = out_dir.parent / f"{out_dir.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(staging, failed)
+        failed = _set_aside_failed(staging, out_dir)
         executed = failed / "notebooks" / notebook.name
         lines = printed_problems(executed) if partial else []
         if lines:  # a data problem: the kernel printed `file:row:column — what — fix` lines, not a traceback
