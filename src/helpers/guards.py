@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import problem
+from .i18n import t
 from .readers import ReadError
 
 # Python's csv module refuses longer fields (csv.field_size_limit()); say so before it does.
@@ -46,9 +47,9 @@ def outside_folder_reason(path: Path, root: Path) -> str | None:
         resolved = path.resolve(strict=False)
         base = root.resolve(strict=False)
     except (OSError, RuntimeError):  # a symlink loop
-        return "a symbolic link that leads nowhere (a loop); replace it by the real file"
+        return t("run.link_loop")
     if not resolved.is_relative_to(base):
-        return f"a symbolic link to a file outside the company folder ({resolved}); copy the file into the folder instead"
+        return t("run.link_outside", target=resolved)
     return None
 
 
