@@ -11,26 +11,13 @@ import hashlib
 import json
 import os
 
-import nbformat
 import pytest
 
 from helpers import paths, runner
 from helpers.errors import DataProblem
 
-PARAMETERS_CELL = ('company_dir: str = ""\nout_dir: str = ""\nlanguage: str = ""\nanonymise: bool = False\n')
-WRITE_OUTPUTS = ("from pathlib import Path\n"
-                 "for name in ('report.html', 'tiers.csv', 'criteria.csv'):\n"
-                 "    Path(out_dir, name).write_text(name + ' from ' + Path(company_dir).name)\n")
-
-
-def _notebook(path, *cells):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(PARAMETERS_CELL)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+# the one-cell notebooks of the runner's own tests
+from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402
 
 
 def _company(folder):
