@@ -279,6 +279,9 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
             for real_id, real_name in zip(table[id_column].astype(str), table["name"].astype(str)):
                 if real_id in table_map:
                     terms[real_name] = table_map[real_id]
+    if company.deals is not None and "name" in company.deals:  # a deal name with no client id is still a name
+        for real_name in company.deals["name"].dropna().astype(str):
+            terms.setdefault(real_name, pseudonym(real_name, key))
     terms.update(leads)
     terms.update(mapping)  # ids win over a name spelt like another client's id
     scrubber = Scrubber(terms)
