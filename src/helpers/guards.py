@@ -102,10 +102,13 @@ def printable(text: str) -> str:
     >>> printable("a\\x1b]0;PWNED\\x07b\\tc\\nd\\x9b")
     'a\\\\x1b]0;PWNED\\\\x07b\\tc\\nd\\\\x9b'
     """
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                        else f"\\u{ord(m.group(0)):04x}", text)
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (ESC, BEL, CSI), bidirectional overrides that reorder what is shown, and lone
+# surrogates (undecodable bytes of a file name) that a terminal encoder would choke on.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def check_input_file(path: Path, folder: Path, *, max_mb: int) -> None:
