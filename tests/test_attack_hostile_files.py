@@ -157,3 +157,18 @@ def test_a_folder_name_that_is_not_utf8_is_refused_by_check(tmp_path):
 def test_terminal_escapes_in_headers_are_shown_escaped():
     assert guards.printable("\x1b]0;PWNED\x07\x1b[2Jnotes\u202e") == "\\x1b]0;PWNED\\x07\\x1b[2Jnotes\\u202e"
     assert "\x1b" not in guards.printable("\x1b[31mred\x9b") and guards.printable("а\tb\nc") == "а\tb\nc"
+
+
+def test_a_quote_that_never_closes_across_many_lines_is_explained(company_dir):
+    path = company_dir / "clients.csv"
+    text = path.read_text(encoding="utf-8").replace("Tundra Partners LLC", '"Tundra Partners LLC', 1)
+    path.write_text(text + "".join(f"note line {i},,,\n" for i in range(20_000)), encoding="utf-8")
+    error = _errors(company_dir, "clients.csv")[0]
+    assert "broken quote" in error or "quote" in error.lower(), error
+
+
+def test_a_doctype_behind_a_long_comment_is_still_found(company_dir):
+    (company_dir / "clients.csv").unlink()
+    hidden = b'<?xml version="1.0"?><!--' + b"x" * 50_000 + b'--><!DOCTYPE sst [<!ENTITY a "b">]><sst/>'
+    _xlsx(company_dir / "clients.xlsx", hidden)
+    assert "DOCTYPE" in _errors(company_dir, "clients.xlsx")[0]

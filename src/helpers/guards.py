@@ -32,6 +32,8 @@ MAX_PART_BYTES = 50_000_000
 # openpyxl builds every shared string before the first row is read; real client lists hold far fewer.
 MAX_SHARED_STRINGS_BYTES = 200_000_000
 _CHUNK = 1 << 20
+# A DOCTYPE must come before the root element; a long comment may push it past the first few KB.
+DOCTYPE_SCAN_BYTES = 1 << 20
 
 
 def outside_folder_reason(path: Path, root: Path) -> str | None:
@@ -111,6 +113,31 @@ def printable(text: str) -> str:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+# Causes that a reader's exception names only by its class, said in words.
+_KNOWN_ERRORS = (
+    (re.compile(r"field larger than field limit"), "a cell longer than {limit} characters (a broken quote?)"),
+    (re.compile(r"(?i)entit|DTD|doctype"), "the file declares XML entities or a DOCTYPE (not produced by Excel)"),
+    (re.compile(r"(?i)memory"), "the file needs more memory than this computer has (an export of the wrong range?)"),
+    (re.compile(r"(?i)not a zip file|bad ?zip|zip"), "damaged .xlsx (not a valid zip)"),
+)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The cause of a reader failure in words: a known cause explained, else the exception's own message.
+
+    >>> import csv; describe_error(csv.Error("field larger than field limit (131072)"))
+    'a cell longer than 131,072 characters (a broken quote?)'
+    >>> describe_error(ValueError("Max. 16384 columns allowed"))
+    'ValueError: Max. 16384 columns allowed'
+    """
+    text = f"{type(exc).__name__} {exc}"
+    for pattern, words in _KNOWN_ERRORS:
+        if pattern.search(text):
+            return words.format(limit=f"{MAX_CELL_CHARS:,}")
+    message = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return printable(f"{type(exc).__name__}: {message}" if message else f"{type(exc).__name__} (no details)")[:160]
+
+
 def check_input_file(path: Path, folder: Path, *, max_mb: int) -> None:
     """Raise ReadError when an input file must not be read; return quietly otherwise.
 
@@ -150,7 +177,7 @@ def check_xlsx(path: Path, *, max_mb: int) -> None:
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")) and info.file_size:
                     with archive.open(info) as part:
-                        start = part.read(4096)
+                        start = part.read(DOCTYPE_SCAN_BYTES)
                     if b"<!DOCTYPE" in start.upper() or b"<!ENTITY" in start.upper():
                         raise ReadError(problem("xlsx_doctype", file=path.name, part=info.filename))
     except ReadError:

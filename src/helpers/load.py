@@ -204,7 +204,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
     except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
-        problems.append(problem("unreadable", file=path.name, reason=f"{type(exc).__name__}: {exc}"[:160]))
+        problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)

@@ -438,7 +438,9 @@ def read_html_table(path: Path, data: bytes) -> RawTable:
         parser.feed(text)
         parser.close()
     except Exception as exc:  # noqa: BLE001 - malformed markup
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     tables = [t for t in parser.tables if t]
     if not tables:
         raise ReadError(problem("empty_file", file=path.name))
@@ -549,7 +551,9 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # corrupt, encrypted or not really xlsx
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     try:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
@@ -605,7 +609,9 @@ def read_parquet_table(path: Path) -> RawTable:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     rows = pd.Series(range(1, len(frame) + 1), dtype="int64")  # Parquet rows are numbered from 1
     return RawTable(path, frame.reset_index(drop=True), rows, "parquet", None, None, None, [])
 

@@ -19,6 +19,8 @@ from .errors import DataProblem, problem
 # Far above any real company.yml / criteria.yml (a few hundred nodes), far below a memory problem.
 MAX_NODES = 100_000
 MAX_DEPTH = 50
+# Explicit tags that only name a plain type (`!!str 0123`); every other tag (`!!python/...`) is refused.
+_PLAIN_TAGS = {"!"} | {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -38,7 +40,7 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed", event.start_mark)
             # `implicit` is True for plain scalars and untagged collections; `!` / `!!type` tags are refused
             implicit = event.implicit[0] if isinstance(event, ScalarEvent) else event.implicit
-            if event.tag is not None and not implicit and event.tag != "!":
+            if event.tag is not None and not implicit and event.tag not in _PLAIN_TAGS:
                 raise yaml.composer.ComposerError(None, None, f"tags ({event.tag}) are not allowed",
                                                   event.start_mark)
             self._nodes += 1
