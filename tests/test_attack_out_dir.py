@@ -172,3 +172,19 @@ def test_a_users_folder_named_like_the_failed_copy_is_never_deleted(company, goo
         assert failure.value.partial.is_file() and mine not in failure.value.partial.parents
     _run(company, tmp_path / "out", good)
     assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_worksheets_of_companies_that_slugify_alike_go_to_different_folders(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from helpers.cli import main
+
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
+    first, second = _company(tmp_path / "a" / "acme"), _company(tmp_path / "b" / "Acme")
+    (second / "clients.csv").write_text("client_id,name\nX1,Other Holding\n", encoding="utf-8")
+    cli = CliRunner()
+    for folder in (first, second, first):
+        assert cli.invoke(main, ["worksheet", str(folder)]).exit_code == 0
+    sheets = {p.parent.name: p.read_text(encoding="utf-8-sig") for p in (tmp_path / "runs").glob("*/placement_worksheet.csv")}
+    assert set(sheets) == {"acme-worksheet", "acme-worksheet-2"}
+    assert "Alpha" in sheets["acme-worksheet"] and "Other Holding" in sheets["acme-worksheet-2"]

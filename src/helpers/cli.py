@@ -197,9 +197,17 @@ def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_fil
             click.echo(_safe(i18n.t("run.anonymise_worksheet")))
     except DataProblem as exc:
         _fail_with_problems(exc, company_dir)
-    # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole
-    target = out or paths.default_out_dir(f"{company.slug}-worksheet")
+    from .runner import resolve_out_dir, write_worksheet_marker
+
+    # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole;
+    # companies whose names slugify alike get runs/<slug>-worksheet-2/ … rather than each other's sheet
+    notes: list[str] = []
+    target = out or resolve_out_dir(f"{company.slug}-worksheet", None, company.folder, notes, marker="worksheet.json")
+    for note in notes:
+        click.echo(_safe(note), err=True)
     written = write_placement_worksheet(company, target, language=ctx.obj.get("lang"))
+    if out is None:
+        write_worksheet_marker(target, company.folder)
     click.echo(i18n.t("run.worksheet_written"))
     for path in written:
         click.echo(_safe(f"  {path}"))

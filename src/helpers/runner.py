@@ -238,9 +238,9 @@ def _recover(out_dir: Path) -> list[str]:
     return notes
 
 
-def _run_json(folder: Path) -> dict | None:
+def _run_json(folder: Path, marker: str = "run.json") -> dict | None:
     try:
-        data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        data = json.loads((folder / marker).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -278,12 +278,13 @@ def check_out_dir(out_dir: Path, company_dir: Path) -> None:
 
 
 def resolve_out_dir(company_slug: str, out: str | os.PathLike | None, company_dir: Path | None = None,
-                    notes: list[str] | None = None) -> Path:
+                    notes: list[str] | None = None, *, marker: str = "run.json") -> Path:
     """The output folder: `--out` as given, else runs/<company-slug>/ (always inside runs/).
 
     Two company folders whose names slugify alike ("ACME" and "acme", or data/a/acme and data/b/acme)
-    never share a default folder: a folder holding another company's run (run.json records the
-    company folder) is skipped for runs/<slug>-2/, -3/, … and the choice is noted.
+    never share a default folder: a folder holding another company's output (its `marker` file,
+    run.json or worksheet.json, records the company folder) or files of the user's is skipped for
+    runs/<slug>-2/, -3/, … and the choice is noted.
     """
     if out:
         return Path(out).expanduser().resolve()
@@ -294,13 +295,19 @@ def resolve_out_dir(company_slug: str, out: str | os.PathLike | None, company_di
         candidate = first if number == 1 else paths.default_out_dir(f"{company_slug}-{number}")
         if not candidate.exists() or (candidate.is_dir() and not any(candidate.iterdir())):
             break
-        data = _run_json(candidate)
-        if data is not None and _is_ours(candidate) and data.get("company_dir") == str(company_dir):
+        data = _run_json(candidate, marker)
+        if data is not None and data.get("signature") in (SIGNATURE, None) and data.get("company_dir") == str(company_dir):
             break
     if candidate != first and notes is not None:
-        other = (_run_json(first) or {}).get("company_dir", "?")
+        other = (_run_json(first, marker) or {}).get("company_dir", "?")
         notes.append(t("run.disambiguated", default=first, other=other, path=candidate))
     return candidate
+
+
+def write_worksheet_marker(folder: Path, company_dir: Path) -> Path:
+    """worksheet.json beside a worksheet: which company folder it came from (see `resolve_out_dir`)."""
+    return write_json({"signature": SIGNATURE, "company_dir": str(company_dir),
+                       "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}, folder / "worksheet.json")
 
 
 @contextmanager
