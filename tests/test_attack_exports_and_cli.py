@@ -77,6 +77,7 @@ def _bad_paths(tmp_path, company_dir):
         ["run", str(company_dir), "--anonymise", "--key-file", str(a_file), "--out", str(tmp_path / "o"), "--quiet"],
         ["worksheet", str(company_dir), "--out", str(a_file)],
         ["worksheet", str(company_dir), "--out", str(a_file / "sub")],
+        ["worksheet", str(company_dir), "--out", str(company_dir / "sheets")],
         ["worksheet", str(a_file)],
         ["worksheet", str(missing)],
         ["worksheet", str(company_dir), "--anonymise", "--key-file", str(a_file), "--out", str(tmp_path / "w")],

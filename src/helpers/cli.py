@@ -187,6 +187,10 @@ def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_fil
         if out.exists() and not out.is_dir():
             click.echo(_safe(i18n.t("run.path_problem", path=out, reason=i18n.t("run.exists_as_file"))), err=True)
             sys.exit(1)
+        inputs = paths.resolve_in_project(company_dir)
+        if out.expanduser().resolve().is_relative_to(inputs):  # outputs never go among the inputs
+            click.echo(_safe(i18n.t("run.out_inside_inputs", path=out, company=inputs)), err=True)
+            sys.exit(1)
     try:
         company = load_company(paths.resolve_in_project(company_dir))
         if anonymise or company.settings.anonymise:
