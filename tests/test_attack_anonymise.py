@@ -82,11 +82,13 @@ def test_a_pseudonym_collision_is_refused_not_merged():
 def test_a_client_named_in_a_deal_reason_is_scrubbed(company_dir, key):
     deals = pd.read_csv(company_dir / "deals.csv", dtype=str, keep_default_na=False)
     row = deals.index[deals["name"] == "Sable Logistics Inc"][0]
-    deals.loc[row, ["outcome", "reason"]] = ["stalled", "Sable Logistics Inc asked us (re C002) to call back"]
+    deals.loc[row, ["outcome", "reason"]] = ["stalled", "Sable Logistics Inc asked us (re C002) to call back, "
+                                             "ivan@sable.example or +1 (555) 010-2233"]
     deals.to_csv(company_dir / "deals.csv", index=False)
     anonymous = anonymise_company(load_company(company_dir), key_file=key)
     text = _everything(anonymous)
     assert "Sable Logistics" not in text and "C002" not in text
+    assert "ivan@sable" not in text and "010-2233" not in text
     assert "asked us" in " ".join(anonymous.deals["reason"].dropna()), "the rest of the reason is kept"
 
 

@@ -124,7 +124,8 @@ class Scrubber:
     """Replaces every known real name and id inside free text by its pseudonym.
 
     Matching is by whole words, case-insensitive, over runs of up to eight words, so
-    "Sable Logistics Inc asked us…" and "ZZ-SECRET-4711" are both found.
+    "Sable Logistics Inc asked us…" and "ZZ-SECRET-4711" are both found; e-mail addresses and
+    numbers of ten digits or more (phones, tax ids) are replaced whoever they belong to.
 
     >>> Scrubber({"Sable Logistics Inc": "Client-X", "C001": "Client-Y"}).scrub("Sable Logistics Inc (c001) called")
     'Client-X (Client-Y) called'
@@ -144,7 +145,7 @@ class Scrubber:
         return text[words[0].start():words[-1].end()].casefold() if words else ""
 
     def scrub(self, text):
-        if not isinstance(text, str) or not text or not self.terms:
+        if not isinstance(text, str) or not text:
             return text
         words = list(_WORD.finditer(text))
         out, i, last = [], 0, 0
@@ -158,7 +159,21 @@ class Scrubber:
                     break
             else:
                 i += 1
-        return "".join(out) + text[last:]
+        return _scrub_contacts("".join(out) + text[last:])
+
+
+# Inside free text: e-mails, and runs of 10+ digits (phones, ИНН, accounts) — whoever they belong to.
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LONG_NUMBER_IN_TEXT = re.compile(r"\+?\d(?:[\s\-().]{0,2}\d){9,}")
+
+
+def _scrub_contacts(text: str) -> str:
+    """Free text with e-mail addresses and long numbers (phones, tax ids) replaced by placeholders.
+
+    >>> _scrub_contacts("call ivan@acme.ru or +7 (495) 123-45-67, INN 7701234567; budget 150 000")
+    'call [e-mail] or [number], INN [number]; budget 150 000'
+    """
+    return _LONG_NUMBER_IN_TEXT.sub("[number]", _EMAIL_IN_TEXT.sub("[e-mail]", text))
 
 
 def identifying_columns(df: pd.DataFrame, skip: set[str]) -> list[str]:
