@@ -36,7 +36,7 @@ def test_no_real_name_or_id_survives_and_tables_stay_linked(tmp_path):
 
 def test_problem_messages_do_not_leak_real_ids_or_names(tmp_path):
     key = tmp_path / "workshop.key"
-    key.write_text("another secret")
+    key.write_text("another secret, long enough")
     company = load_company(SAMPLE_DIR / "b2b_services")
     first, second = company.clients.iloc[0], company.clients.iloc[1]
     warning = problem("near_duplicate_names", "warning", file="clients.csv",
@@ -45,4 +45,4 @@ def test_problem_messages_do_not_leak_real_ids_or_names(tmp_path):
     anonymous = anonymise_company(company, key_file=key)
     texts = " ".join(p.message + p.fix for p in anonymous.problems)
     assert first["client_id"] not in texts and second["client_id"] not in texts and first["name"] not in texts
-    assert pseudonym(first["client_id"], b"another secret") in texts
+    assert pseudonym(first["client_id"], b"another secret, long enough") in texts

@@ -25,7 +25,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     env = yaml.safe_load((paths.PROJECT_ROOT / "environment.yml").read_text(encoding="utf-8"))
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     listed = dict(_split(d) for d in conda if _split(d)[0] not in {"python", "pip"})
-    assert listed == expected
+    assert listed.keys() == expected.keys()  # the versions: tests/test_attack_packaging.py (pinned as tested)
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip_section, "environment.yml must install the kit itself (pip: -e .)"
     assert any(d.startswith("python>=3.11") for d in conda)

@@ -23,7 +23,47 @@ def _lang_from_env() -> str | None:
     return "ru" if value.lower().startswith("ru") else None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Tierbook(click.Group):
+    """The command group; a file-system error no command foresaw still ends in one line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else ""
+            click.echo(_safe(i18n.t("run.path_problem", path=where, reason=exc.strerror or type(exc).__name__)),
+                       err=True)
+            sys.exit(1)
+
+
+def _safe(text: str) -> str:
+    """Text for the terminal: control characters and escape sequences from input files shown escaped."""
+    from .guards import printable
+
+    return printable(str(text))
+
+
+def _path_mistake(path: Path, *, want_dir: bool = True) -> str | None:
+    """One line for a company path that cannot be a company folder (a file, a missing folder)."""
+    target = path.expanduser()
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            return i18n.t("run.path_problem", path=parent, reason=i18n.t("run.parent_is_file"))
+    if want_dir and target.exists() and not target.is_dir():
+        return i18n.t("run.path_problem", path=target, reason=i18n.t("run.not_a_folder"))
+    if want_dir and not target.exists():
+        return i18n.t("run.path_problem", path=target, reason=i18n.t("run.no_such_folder"))
+    return None
+
+
+def _refuse_path(path: Path, **kwargs) -> None:
+    mistake = _path_mistake(path, **kwargs)
+    if mistake:
+        click.echo(_safe(mistake), err=True)
+        sys.exit(1)
+
+
+@click.group(cls=_Tierbook, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
               help="Language of messages (default: $TIERBOOK_LANG, else English).")
 @click.version_option(package_name="tierbook")
@@ -36,8 +76,8 @@ def main(ctx: click.Context, lang: str | None) -> None:
 
 
 def _fail_with_problems(exc: DataProblem, company_dir: Path) -> None:
-    click.echo(format_problems(exc.problems, limit=None), err=True)
-    click.echo(i18n.t("run.check_failed", path=company_dir), err=True)
+    click.echo(_safe(format_problems(exc.problems, limit=None)), err=True)
+    click.echo(_safe(i18n.t("run.check_failed", path=company_dir)), err=True)
     sys.exit(1)
 
 
@@ -47,13 +87,14 @@ def check(company_dir: Path) -> None:
     """Check a company folder: how every file was read, and every problem with file, row and column."""
     from .load import check_company, format_check
 
+    _refuse_path(company_dir)
     result = check_company(company_dir)
-    click.echo(format_check(result))
+    click.echo(_safe(format_check(result)))
     warnings = sum(p.severity == "warning" for p in result.problems)
     if result.ok:
         click.echo(i18n.t("run.check_ok_warnings", count=warnings) if warnings else i18n.t("run.check_ok"))
     else:
-        click.echo(i18n.t("run.check_failed", path=company_dir), err=True)
+        click.echo(_safe(i18n.t("run.check_failed", path=company_dir)), err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -74,42 +115,57 @@ def check(company_dir: Path) -> None:
 def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | None, anonymise: bool,
         key_file: Path | None, timeout: int, quiet: bool, keep: int | None) -> None:
     """Run the whole workbook for one or more company folders and publish the outputs."""
-    from .runner import RunBusy, RunFailed, run_company
+    from .runner import Interrupted, OutDirRefused, RunBusy, RunFailed, RunWriteFailed, run_company
 
     if out and len(company_dirs) > 1:
         raise click.UsageError("--out takes one company folder; several companies go to runs/<company>/ each")
     language = language or ctx.obj.get("lang") or ""
     failures = 0
+
+    def say(text: str) -> None:
+        click.echo(_safe(text), err=True)
+
     for company_dir in company_dirs:
         tick = time.perf_counter()
+        mistake = _path_mistake(company_dir)
+        if mistake:
+            say(mistake)
+            failures += 1
+            continue
         if not quiet:
-            click.echo(i18n.t("run.checking", path=company_dir))
+            click.echo(_safe(i18n.t("run.checking", path=company_dir)))
         try:
             # a relative folder is relative to where the command is typed, as for `check` and `new`
             result = run_company(company_dir.expanduser().resolve(), out, language=language, anonymise=anonymise,
-                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet,
+                                 key_file=str(key_file or ""), timeout=timeout, progress=not quiet, on_note=say,
                                  keep=keep)
+        except OutDirRefused as exc:
+            say(str(exc))
+            failures += 1
+            continue
         except DataProblem as exc:
-            click.echo(format_problems(exc.problems, limit=None), err=True)
-            click.echo(i18n.t("run.check_failed", path=company_dir), err=True)
+            say(format_problems(exc.problems, limit=None))
+            say(i18n.t("run.check_failed", path=company_dir))
             failures += 1
             continue
         except RunFailed as exc:
-            click.echo(i18n.t("run.failed", notebook=exc.notebook, reason=exc.reason), err=True)
+            say(i18n.t("run.failed", notebook=exc.notebook, reason=exc.reason))
+            for line in exc.details:
+                say(line)
             if exc.partial:
-                click.echo(i18n.t("run.partial", path=exc.partial), err=True)
-            click.echo(i18n.t("run.previous_kept", path=out or paths.RUNS_DIR), err=True)
+                say(i18n.t("run.partial", path=exc.partial))
+            say(i18n.t("run.previous_kept", path=out or paths.RUNS_DIR))
             failures += 1
             continue
-        except RunBusy as exc:
-            click.echo(str(exc), err=True)
+        except (RunBusy, RunWriteFailed) as exc:
+            say(str(exc))
             failures += 1
             continue
-        except KeyboardInterrupt:
-            click.echo(i18n.t("run.interrupted"), err=True)
-            sys.exit(130)
-        click.echo(i18n.t("run.done", seconds=time.perf_counter() - tick, report=result.report))
-        click.echo(i18n.t("run.outputs", path=result.out_dir))
+        except KeyboardInterrupt as exc:
+            say(i18n.t("run.interrupted"))
+            sys.exit(128 + int(getattr(exc, "signum", 2)))
+        click.echo(_safe(i18n.t("run.done", seconds=time.perf_counter() - tick, report=result.report)))
+        click.echo(_safe(i18n.t("run.outputs", path=result.out_dir)))
     if len(company_dirs) > 1:
         click.echo(i18n.t("run.batch_summary", ok=len(company_dirs) - failures, total=len(company_dirs),
                           failed=failures))
@@ -120,22 +176,49 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
 @click.argument("company_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to write the worksheet (default: runs/<company>-worksheet/).")
+@click.option("--anonymise", is_flag=True, help="Pseudonyms instead of client names and ids (also company.yml anonymise: true).")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Secret key for pseudonyms (as for `tierbook run`).")
 @click.pass_context
-def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
+def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_file: Path | None) -> None:
     """Print-and-fill placement worksheet from a client list, for the paper ABC exercise."""
     from .load import load_company
     from .worksheets import write_placement_worksheet
 
+    _refuse_path(company_dir)
+    if out is not None:
+        _refuse_path(out, want_dir=False)
+        if out.exists() and not out.is_dir():
+            click.echo(_safe(i18n.t("run.path_problem", path=out, reason=i18n.t("run.exists_as_file"))), err=True)
+            sys.exit(1)
+        inputs = paths.resolve_in_project(company_dir)
+        if out.expanduser().resolve().is_relative_to(inputs):  # outputs never go among the inputs
+            click.echo(_safe(i18n.t("run.out_inside_inputs", path=out, company=inputs)), err=True)
+            sys.exit(1)
     try:
         company = load_company(company_dir.expanduser().resolve())  # relative to the current folder
+        if anonymise or company.settings.anonymise:
+            from .anonymise import anonymise_company
+
+            # the sheet is printed for the workshop room: the same pseudonyms as `tierbook run`
+            company = anonymise_company(company, key_file=key_file)
+            click.echo(_safe(i18n.t("run.anonymise_worksheet")))
     except DataProblem as exc:
         _fail_with_problems(exc, company_dir)
-    # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole
-    target = out or paths.default_out_dir(f"{company.slug}-worksheet")
+    from .runner import resolve_out_dir, write_worksheet_marker
+
+    # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole;
+    # companies whose names slugify alike get runs/<slug>-worksheet-2/ … rather than each other's sheet
+    notes: list[str] = []
+    target = out or resolve_out_dir(f"{company.slug}-worksheet", None, company.folder, notes, marker="worksheet.json")
+    for note in notes:
+        click.echo(_safe(note), err=True)
     written = write_placement_worksheet(company, target, language=ctx.obj.get("lang"))
+    if out is None:
+        write_worksheet_marker(target, company.folder)
     click.echo(i18n.t("run.worksheet_written"))
     for path in written:
-        click.echo(f"  {path}")
+        click.echo(_safe(f"  {path}"))
 
 
 @main.command()
@@ -179,7 +262,11 @@ def compare(ctx, first: str, second: str, third: str | None, out: Path | None, l
 @click.argument("company_dir", type=click.Path(path_type=Path))
 def new_company(company_dir: Path) -> None:
     """Create an empty company folder from the templates (clients.csv, company.yml, ...)."""
+    _refuse_path(company_dir, want_dir=False)
     target = company_dir.expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        click.echo(_safe(i18n.t("run.path_problem", path=target, reason=i18n.t("run.exists_as_file"))), err=True)
+        sys.exit(1)
     if target.exists() and any(target.iterdir()):
         click.echo(i18n.t("run.exists", path=target), err=True)
         sys.exit(1)

@@ -10,7 +10,6 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import DataProblem, Problem, problem
@@ -324,14 +323,10 @@ def load_settings(company_dir: Path) -> CompanySettings:
     path = Path(company_dir) / CONFIG_FILE
     if not path.is_file():
         return CompanySettings()
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise DataProblem(problem("bad_config", file=CONFIG_FILE, detail="the file is larger than 1 MB"))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))  # safe_load: no YAML tags, no code
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataProblem(problem("bad_config", file=CONFIG_FILE, row=(mark.line + 1) if mark else None,
-                                  detail=f"not valid YAML: {exc}".splitlines()[0])) from None
+    from .safe_yaml import load_file
+
+    # strict loader: no aliases (billion laughs), tags or symlinks leading out of the folder
+    raw = load_file(path, code="bad_config", max_bytes=MAX_CONFIG_BYTES, root=Path(company_dir), shown=CONFIG_FILE)
     if raw is None:
         return CompanySettings()
     if not isinstance(raw, dict):

@@ -6,6 +6,7 @@ write never leaves a half-written file, and client text is never turned into a f
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -58,8 +59,10 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # os.fsync names no file: say which one could not be written
         raise
     return path
 
@@ -72,11 +75,25 @@ def write_json(data: Any, path: str | os.PathLike) -> Path:
     return write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", path)
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
-    """UTF-8 CSV, comma-separated, safe against formula injection, written atomically."""
+def csv_text(df: pd.DataFrame, *, index: bool = False, lineterminator: str = "\n") -> str:
+    """A frame as CSV text that no spreadsheet or CSV reader can split or execute.
+
+    Every text field is quoted (numbers are not), so a CR, LF, tab, delimiter or quote inside a
+    client name stays inside its cell in Excel, LibreOffice, Python's csv and pandas; formula
+    prefixes are neutralised (`neutralise_formulas`). Plain QUOTE_MINIMAL is not enough: Python's
+    csv leaves a bare CR unquoted, and Excel then starts a new row at it.
+
+    >>> csv_text(pd.DataFrame({"name": ["Sable\\r=1+1", "ok"], "n": [1, 2]}))
+    '"name","n"\\n"Sable\\r=1+1",1\\n"ok",2\\n'
+    """
     buffer = io.StringIO()
-    neutralise_formulas(df).to_csv(buffer, index=index, lineterminator="\n")
-    return write_text(buffer.getvalue(), path)
+    neutralise_formulas(df).to_csv(buffer, index=index, lineterminator=lineterminator, quoting=csv.QUOTE_NONNUMERIC)
+    return buffer.getvalue()
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
+    """UTF-8 CSV, comma-separated, every text field quoted, safe against formula injection, written atomically."""
+    return write_text(csv_text(df, index=index), path)
 
 
 def figure_png(fig, *, dpi: int = 110) -> bytes:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import parsing
+from . import guards, parsing
 from .columns import map_columns
 from .company import DEAL_OUTCOMES, Company, FileReport
 from .config import CONFIG_FILE, CompanySettings, load_settings
@@ -242,6 +242,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
             problems.append(problem("unsafe_format", file=pickled[0].name))
         return None
     try:
+        guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -255,7 +256,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
     except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
-        problems.append(problem("unreadable", file=path.name, reason=type(exc).__name__))
+        problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
@@ -701,6 +702,8 @@ def _check_team_criteria(company: Company, problems: list[Problem]) -> None:
 def check_company(folder: str | Path) -> CheckResult:
     """Load and check a company folder without raising for data problems (what `tierbook check` shows)."""
     folder = Path(folder).expanduser().resolve()
+    if guards.path_not_utf8(folder):  # `run` could not pass the path to the notebooks: refuse it here too
+        return CheckResult(folder, None, [], [problem("folder_not_utf8", file=guards.printable(repr(folder.name)))])
     try:
         company, files, problems = _load(folder)
     except Exception as exc:  # noqa: BLE001 - the last guard: a check reports, it does not crash

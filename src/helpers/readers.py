@@ -209,7 +209,9 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
     if not len(candidates):
         return frame, rows, [], None
     text = frame[first].iloc[candidates].astype("string").fillna("")
-    found = [int(i) for j, i in enumerate(candidates) if any(TOTALS.match(v) for v in text.iloc[j])]
+    from .guards import looks_like_totals  # a client named "Total Freight Ltd" is not a totals row
+
+    found = [int(i) for j, i in enumerate(candidates) if looks_like_totals(list(text.iloc[j]), TOTALS)]
     if not found:
         return frame, rows, [], None
     shown = {int(i): text.iloc[j].str.cat(sep=" ").strip() for j, i in enumerate(candidates)}
@@ -453,7 +455,9 @@ def read_html_table(path: Path, data: bytes) -> RawTable:
         parser.feed(text)
         parser.close()
     except Exception as exc:  # noqa: BLE001 - malformed markup
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     tables = [t for t in parser.tables if t]
     if not tables:
         raise ReadError(problem("empty_file", file=path.name))
@@ -598,7 +602,9 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # corrupt, encrypted or not really xlsx
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     try:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
@@ -675,7 +681,9 @@ def read_parquet_table(path: Path) -> RawTable:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:
-        raise ReadError(problem("unreadable", file=path.name, reason=type(exc).__name__)) from None
+        from .guards import describe_error  # the cause in words, never a bare exception class
+
+        raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
     rows = pd.Series(range(1, len(frame) + 1), dtype="int64")  # Parquet rows are numbered from 1
     return RawTable(path, frame.reset_index(drop=True), rows, "parquet", None, None, None, [])
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Union
 
 import pandas as pd
-import yaml
 
 from .errors import DataProblem, Problem, problem
 from .i18n import t
@@ -470,7 +469,7 @@ class TeamCriterion:
 
 def read_team_criteria(path: str | Path, kinds: dict[str, str],
                        categories: dict[str, Iterable[str]] | None = None) -> tuple[list[TeamCriterion], list[Problem]]:
-    """Read the team's criteria.yml; None of it runs as code (yaml.safe_load and our own parser).
+    """Read the team's criteria.yml; None of it runs as code (helpers.safe_yaml and our own parser).
 
     Args:
         path: the criteria.yml file (absent -> no criteria, no problems).
@@ -488,14 +487,10 @@ def read_team_criteria(path: str | Path, kinds: dict[str, str],
     if not path.is_file():
         return [], []
     name = path.name
-    if path.stat().st_size > MAX_CRITERIA_BYTES:
-        raise DataProblem(problem("criteria_file_invalid", file=name, detail=t("criteria.file.too_big")))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataProblem(problem("criteria_file_invalid", file=name, row=(mark.line + 1) if mark else None,
-                                  detail=str(exc).splitlines()[0])) from None
+    from .safe_yaml import load_file
+
+    # strict loader: no aliases (billion laughs), tags or symlinks leading out of the folder
+    raw = load_file(path, code="criteria_file_invalid", max_bytes=MAX_CRITERIA_BYTES, root=path.parent)
     if raw is None:
         return [], []
     entries = raw.get("criteria") if isinstance(raw, dict) else raw

@@ -7,12 +7,17 @@ previous good output untouched.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import importlib.metadata
+import json
 import os
 import platform
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, history, paths
-from .errors import DataProblem, problem
+from .errors import DataProblem, Problem, problem
 from .export import write_json
 from .i18n import t
 
@@ -35,8 +40,9 @@ VERSIONED_PACKAGES = ("pandas", "numpy", "scipy", "matplotlib", "seaborn", "pape
 class RunFailed(Exception):
     """A notebook failed: one-line reason, and where the partly executed notebook is."""
 
-    def __init__(self, notebook: str, reason: str, partial: Path | None):
+    def __init__(self, notebook: str, reason: str, partial: Path | None, details: list[str] | None = None):
         self.notebook, self.reason, self.partial = notebook, reason, partial
+        self.details = list(details or [])  # further problem lines printed by the failing cell
         super().__init__(f"{notebook}: {reason}")
 
 
@@ -44,11 +50,44 @@ class RunBusy(Exception):
     """Another run is writing the same output folder."""
 
 
+class OutDirRefused(DataProblem):
+    """`--out` names something the run must not replace (a file, a folder of other files, the inputs)."""
+
+    def __init__(self, message: str, code: str = "out_dir_refused"):
+        self.message = message
+        super().__init__(Problem("error", code, message))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RunWriteFailed(Exception):
+    """The runner itself could not write (disk full, read-only disk, no permission): one line, path and fix."""
+
+    def __init__(self, path: str, error: OSError):
+        fixes = {errno.ENOSPC: "fix_enospc", errno.EDQUOT: "fix_enospc", errno.EROFS: "fix_erofs",
+                 errno.EACCES: "fix_eacces", errno.EPERM: "fix_eacces"}
+        self.path = path
+        self.reason = error.strerror or type(error).__name__
+        super().__init__(t("run.write_failed", path=path, reason=self.reason,
+                           fix=t("run." + fixes.get(error.errno, "fix_other"))))
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the staging folder was removed and nothing was published."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        self.signum = signum
+        super().__init__(signum)
+
+
 @dataclass
 class RunResult:
     company: str
     out_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+
+    notes: list[str] = field(default_factory=list)
 
     @property
     def report(self) -> Path:
@@ -109,31 +148,200 @@ class _Lock:
         self.path.unlink(missing_ok=True)
 
 
+# run.json carries this signature: only a folder holding it is ever replaced by a run.
+SIGNATURE = "tierbook-run-output"
+# Written first into every staging folder, so a kept failed run is recognised as the kit's own.
+STAGING_MARKER = ".tierbook"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # this file system cannot exchange: two renames, recovered by the next run
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _aside(out_dir: Path, kind: str, pid: int | None = None) -> Path:
+    return out_dir.parent / f".{out_dir.name}.tierbook-{kind}-{pid or os.getpid()}"
+
+
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Replace `out_dir` by `staging` with two renames; the old folder is removed only afterwards."""
-    old = out_dir.parent / f".{out_dir.name}.tierbook-old-{os.getpid()}"
+    """Replace `out_dir` by `staging` so that at every moment one complete run is at `out_dir`.
+
+    Where the system can, the two folders are exchanged in one step; otherwise two renames, and a
+    crash between them is repaired by `_recover` at the start of the next run.
+    """
+    old = _aside(out_dir, "old")
     if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(staging, out_dir)
+        if _exchange(staging, out_dir):
+            os.replace(staging, old)  # the previous run, now at the staging name, is put aside to delete
+        else:
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+    else:
+        os.replace(staging, out_dir)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def resolve_out_dir(company_slug: str, out: str | os.PathLike | None) -> Path:
-    """The output folder: `--out` as given, else runs/<company-slug>/ (always inside runs/)."""
+def _failed_dir(out_dir: Path) -> Path:
+    return out_dir.parent / f"{out_dir.name}.failed"
+
+
+def _remove_failed(out_dir: Path) -> None:
+    """Remove the kept partial run of an earlier failure, only when the kit wrote it."""
+    failed = _failed_dir(out_dir)
+    if (failed / STAGING_MARKER).is_file():
+        shutil.rmtree(failed, ignore_errors=True)
+
+
+def _set_aside_failed(staging: Path, out_dir: Path) -> Path:
+    """Keep a failed run's staging folder as <out>.failed for inspection; never over a folder of the user's."""
+    _remove_failed(out_dir)
+    failed = _failed_dir(out_dir)
+    if failed.exists():
+        failed = out_dir.parent / f"{out_dir.name}.failed-{os.getpid()}"
+        shutil.rmtree(failed, ignore_errors=True)  # our own name with our PID: nobody else's
+    os.replace(staging, failed)
+    return failed
+
+
+def _recover(out_dir: Path) -> list[str]:
+    """Called under the lock: put back a previous run orphaned by a crash, remove stale staging folders.
+
+    Holding the lock means no other run is writing beside `out_dir`, so every staging or old folder
+    found is left by a run that died (kill -9, power loss); staging folders hold client data.
+    """
+    notes: list[str] = []
+    if not out_dir.parent.is_dir():
+        return notes
+    prefix = f".{out_dir.name}.tierbook-"
+    leftovers = [p for p in out_dir.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+    olds = sorted((p for p in leftovers if p.name[len(prefix):].startswith("old-") and _is_ours(p)),
+                  key=lambda p: p.stat().st_mtime)
+    if not out_dir.exists() and olds:
+        os.replace(olds[-1], out_dir)
+        notes.append(t("run.restored", path=out_dir))
+    removed = 0
+    for path in leftovers:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    if removed:
+        notes.append(t("run.staging_removed", count=removed, path=out_dir.parent))
+    return notes
+
+
+def _run_json(folder: Path, marker: str = "run.json") -> dict | None:
+    try:
+        data = json.loads((folder / marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_ours(folder: Path) -> bool:
+    """A previous Tierbook run: run.json with the kit's signature (or an older run.json of the kit)."""
+    data = _run_json(folder)
+    if data is None:
+        return False
+    legacy = isinstance(data.get("versions"), dict) and "tierbook" in data["versions"] and "company_dir" in data
+    return data.get("signature") == SIGNATURE or legacy
+
+
+def check_out_dir(out_dir: Path, company_dir: Path) -> None:
+    """Raise OutDirRefused unless `out_dir` is new, empty, or a previous Tierbook run (never the inputs)."""
+    from .guards import path_not_utf8
+
+    shown = str(out_dir)
+    if path_not_utf8(out_dir):
+        raise OutDirRefused(t("problems.folder_not_utf8.message") + f" (--out {out_dir!r})", "folder_not_utf8")
+    if out_dir == company_dir or company_dir.is_relative_to(out_dir):
+        # the swap would replace the inputs: never allowed
+        raise OutDirRefused(str(problem("out_dir_overlaps", file=shown)), "out_dir_overlaps")
+    if out_dir.is_relative_to(company_dir):
+        raise OutDirRefused(t("run.out_inside_inputs", path=shown, company=company_dir), "out_dir_overlaps")
+    for parent in out_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise OutDirRefused(t("run.path_problem", path=parent, reason=t("run.parent_is_file")))
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir() or out_dir.is_symlink():
+            raise OutDirRefused(t("run.out_is_file", path=shown))
+        if any(out_dir.iterdir()) and not _is_ours(out_dir):
+            raise OutDirRefused(t("run.out_not_ours", path=shown))
+
+
+def resolve_out_dir(company_slug: str, out: str | os.PathLike | None, company_dir: Path | None = None,
+                    notes: list[str] | None = None, *, marker: str = "run.json") -> Path:
+    """The output folder: `--out` as given, else runs/<company-slug>/ (always inside runs/).
+
+    Two company folders whose names slugify alike ("ACME" and "acme", or data/a/acme and data/b/acme)
+    never share a default folder: a folder holding another company's output (its `marker` file,
+    run.json or worksheet.json, records the company folder) or files of the user's is skipped for
+    runs/<slug>-2/, -3/, … and the choice is noted.
+    """
     if out:
         return Path(out).expanduser().resolve()
-    return paths.default_out_dir(company_slug)
+    first = paths.default_out_dir(company_slug)
+    if company_dir is None:
+        return first
+    for number in range(1, 1000):
+        candidate = first if number == 1 else paths.default_out_dir(f"{company_slug}-{number}")
+        if not candidate.exists() or (candidate.is_dir() and not any(candidate.iterdir())):
+            break
+        data = _run_json(candidate, marker)
+        if data is not None and data.get("signature") in (SIGNATURE, None) and data.get("company_dir") == str(company_dir):
+            break
+    if candidate != first and notes is not None:
+        other = (_run_json(first, marker) or {}).get("company_dir", "?")
+        notes.append(t("run.disambiguated", default=first, other=other, path=candidate))
+    return candidate
+
+
+def write_worksheet_marker(folder: Path, company_dir: Path) -> Path:
+    """worksheet.json beside a worksheet: which company folder it came from (see `resolve_out_dir`)."""
+    return write_json({"signature": SIGNATURE, "company_dir": str(company_dir),
+                       "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}, folder / "worksheet.json")
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (kill, a closed terminal) unwinds like Ctrl-C, so the staging folder is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, language: str = "",
                 anonymise: bool = False, key_file: str = "", timeout: int = 900, keep: int | None = None,
                 on_notebook: Callable[[str], None] | None = None, progress: bool = True,
-                notebooks: list[Path] | None = None) -> RunResult:
+                notebooks: list[Path] | None = None, on_note: Callable[[str], None] | None = None) -> RunResult:
     """Check the company, execute every notebook with papermill, and publish the outputs atomically.
 
     `keep` bounds the run history (`<out>/history/`, see helpers.history) to the newest N runs.
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
-    RunFailed when a notebook fails, RunBusy when another run holds the output folder.
+    OutDirRefused (a DataProblem) when `out` must not be replaced, RunFailed when a notebook fails,
+    RunBusy when another run holds the output folder, RunWriteFailed when the runner cannot write,
+    Interrupted on Ctrl-C or SIGTERM (nothing published, staging removed).
     """
     from .load import check_company, file_sha256
 
@@ -142,46 +350,63 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     if not check.ok:
         raise DataProblem(check.problems)
     company = check.company
-    out_dir = resolve_out_dir(company.slug, out)
-    if out_dir == company_dir or company_dir.is_relative_to(out_dir):
-        # the swap would replace the inputs: never allowed
-        raise DataProblem(problem("out_dir_overlaps", file=str(out_dir)))
+    notes: list[str] = []
+    out_dir = resolve_out_dir(company.slug, out, company_dir, notes)
+    check_out_dir(out_dir, company_dir)
+    if anonymise or company.settings.anonymise:
+        from .anonymise import load_key
+
+        load_key(key_file or None)  # a weak or unreadable key is refused before any notebook runs
     notebooks = notebooks or workbook_notebooks()
     parameters = {"company_dir": str(company_dir), "out_dir": "", "language": language or "",
                   "anonymise": bool(anonymise)}
     timings: dict[str, float] = {}
     started = datetime.now(timezone.utc)
-    with _Lock(out_dir):
-        staging = out_dir.parent / f".{out_dir.name}.tierbook-tmp-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        (staging / "notebooks").mkdir(parents=True)
-        parameters["out_dir"] = str(staging)
-        with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
-            timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress, console,
-                               on_notebook)
-        write_json({
-            "company": company.name,
-            "company_dir": str(company_dir),
-            "parameters": {k: v for k, v in parameters.items() if k != "out_dir"},
-            "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "timings_seconds": timings,
-            "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or file_sha256(f.path),
-                        "rows_read": f.rows_read, "rows_used": f.rows_used} for f in company.files],
-            "versions": _versions(),
-            "command": " ".join(sys.argv),
-        }, staging / "run.json")
-        missing = [name for name in REQUIRED_OUTPUTS if not (staging / name).exists()]
-        if missing:
-            failed = out_dir.parent / f"{out_dir.name}.failed"
-            shutil.rmtree(failed, ignore_errors=True)
-            os.replace(staging, failed)
-            raise RunFailed("-", t("run.missing_outputs", names=", ".join(missing)), failed)
-        history.carry_forward(out_dir, staging)  # the swap replaces out_dir, history/ included
-        _swap_into_place(staging, out_dir)
-        shutil.rmtree(out_dir.parent / f"{out_dir.name}.failed", ignore_errors=True)
-        history.keep_run(out_dir, company, keep=keep, key_file=key_file, anonymise=anonymise)
-    return RunResult(company.name, out_dir, timings)
+    staging = _aside(out_dir, "tmp")
+    try:
+        with _Lock(out_dir), _terminate_as_interrupt():
+            notes.extend(_recover(out_dir))
+            check_out_dir(out_dir, company_dir)  # a restored folder is checked again
+            for note in notes:
+                if on_note:
+                    on_note(note)
+            try:
+                (staging / "notebooks").mkdir(parents=True)
+                (staging / STAGING_MARKER).write_text(SIGNATURE + "\n", encoding="utf-8")
+                parameters["out_dir"] = str(staging)
+                with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
+                    timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
+                                       console, on_notebook)
+                write_json({
+                    "signature": SIGNATURE,
+                    "company": company.name,
+                    "company_dir": str(company_dir),
+                    "parameters": {k: v for k, v in parameters.items() if k != "out_dir"},
+                    "started": started.isoformat(timespec="seconds"),
+                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "timings_seconds": timings,
+                    "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or file_sha256(f.path),
+                                "rows_read": f.rows_read, "rows_used": f.rows_used} for f in company.files],
+                    "versions": _versions(),
+                    "command": " ".join(sys.argv),
+                }, staging / "run.json")
+                missing = [name for name in REQUIRED_OUTPUTS if not (staging / name).exists()]
+                if missing:
+                    failed = _set_aside_failed(staging, out_dir)
+                    raise RunFailed("-", t("run.missing_outputs", names=", ".join(missing)), failed)
+                history.carry_forward(out_dir, staging)  # the swap replaces out_dir, history/ included
+                _swap_into_place(staging, out_dir)
+                _remove_failed(out_dir)
+                history.keep_run(out_dir, company, keep=keep, key_file=key_file, anonymise=anonymise)
+            except BaseException:
+                # unfinished outputs hold client data: never leave them behind
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except KeyboardInterrupt as exc:
+        raise exc if isinstance(exc, Interrupted) else Interrupted() from None
+    except OSError as exc:
+        raise RunWriteFailed(str(exc.filename or staging), exc) from None
+    return RunResult(company.name, out_dir, timings, notes)
 
 
 def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
@@ -191,10 +416,12 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     from tqdm.auto import tqdm
 
     def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
-        failed = out_dir.parent / f"{out_dir.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(staging, failed)
-        return RunFailed(notebook.name, reason, failed / "notebooks" / notebook.name if partial else None)
+        failed = _set_aside_failed(staging, out_dir)
+        executed = failed / "notebooks" / notebook.name
+        lines = printed_problems(executed) if partial else []
+        if lines:  # a data problem: the kernel printed `file:row:column — what — fix` lines, not a traceback
+            reason = lines[0]
+        return RunFailed(notebook.name, reason, executed if partial else None, lines[1:])
 
     timings: dict[str, float] = {}
     bar = tqdm(notebooks, desc=label[:30], unit="notebook", disable=not progress, file=console, dynamic_ncols=True)
@@ -261,6 +488,33 @@ def _kernel_output_to(log_path: Path):
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# How helpers.errors.format_problems prints one problem: `severity  file:row:column — what — fix`.
+_PROBLEM_LINE = re.compile(r"^\S+\s+\S.* — ")
+MAX_PROBLEM_LINES = 30
+
+
+def printed_problems(notebook_path: Path) -> list[str]:
+    """The problem lines a failing cell printed (the notebooks show DataProblem that way, not as a traceback).
+
+    Papermill's error for such a cell carries no text, so the runner reads them back from the
+    partly executed notebook; terminal control characters are removed.
+    """
+    import nbformat
+
+    from .guards import printable
+
+    try:
+        nb = nbformat.read(str(notebook_path), as_version=4)
+    except Exception:  # noqa: BLE001 - a damaged partial notebook: fall back to papermill's one line
+        return []
+    failed = [c for c in nb.cells if c.get("metadata", {}).get("papermill", {}).get("exception")]
+    cells = failed or [c for c in nb.cells if c.get("cell_type") == "code" and c.get("outputs")][-1:]
+    lines: list[str] = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines.extend(line.rstrip() for line in _ANSI.sub("", output.get("text", "")).splitlines())
+    return [printable(line)[:500] for line in lines if _PROBLEM_LINE.match(line)][:MAX_PROBLEM_LINES]
 
 
 def _one_line(exc: BaseException) -> str:

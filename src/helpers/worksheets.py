@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .company import SIDE_TIERS, TIERS, Company
-from .export import neutralise_formulas, neutralise_text, write_bytes
+from .export import neutralise_text, write_bytes
 from .i18n import LANGUAGES, t
 from .plots.common import TIER_COLORS
 from .templates import html_page
@@ -112,10 +112,10 @@ def build_placement_worksheet(company: Company, *, sort: str = "auto") -> tuple[
 # ---------------------------------------------------------------------------- csv
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    neutralise_formulas(frame).to_csv(buffer, index=False, lineterminator="\r\n")
+    from .export import csv_text  # quoted fields: a CR or tab in a name cannot split a row
+
     # A byte-order mark makes Excel read Cyrillic names correctly; the loader skips it.
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_text(frame, lineterminator="\r\n").encode("utf-8-sig")
 
 
 # ---------------------------------------------------------------------------- xlsx
