@@ -1,0 +1,509 @@
+"""Step 2 and step 4 in the room: the board, the consensus view and the criteria editor as JupyterLab widgets.
+
+Built on anywidget (ipywidgets underneath): the page code is inlined below, so the widgets work in an
+offline workshop room. Every click is handled by the models in `helpers.board` and
+`helpers.criteria_editor`, which save at once; the widgets only display them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import pandas as pd
+import traitlets
+
+from . import board as model
+from . import criteria_editor as editor
+from .errors import DataProblem, format_problems
+from .i18n import catalogue, t
+
+# Shared page code: escaping (client names are untrusted), number formats and the keyboard guard.
+_COMMON_JS = r"""
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const pct = (x) => (x === null || x === undefined || Number.isNaN(x)) ? "–" : (100 * x).toFixed(x < 0.1 ? 1 : 0) + "%";
+// JupyterLab reads single keys (a, b, c, d, x, 1-7) as notebook commands; keep ours inside the widget.
+function guard(node) {
+  node.setAttribute("data-lm-suppress-shortcuts", "true");
+  for (const type of ["keydown", "keypress", "keyup"]) node.addEventListener(type, (e) => e.stopPropagation());
+}
+"""
+
+_BOARD_JS = _COMMON_JS + r"""
+function render({ model, el }) {
+  const L = model.get("labels");
+  el.innerHTML = "";
+  const root = document.createElement("div");
+  root.className = "tb-board";
+  root.tabIndex = 0;
+  guard(root);
+  root.innerHTML = `
+    <div class="tb-top">
+      <label>${esc(L.person)} <input class="tb-person" list="tb-people-${model.cid}" placeholder="${esc(L.person_hint)}"></label>
+      <datalist id="tb-people-${model.cid}"></datalist>
+      <button class="tb-start">${esc(L.start)}</button>
+      <span class="tb-who"></span>
+      <input class="tb-filter" type="search" placeholder="${esc(L.filter)}">
+      <label><input class="tb-only" type="checkbox"> ${esc(L.only_unplaced)}</label>
+      <label><input class="tb-hints" type="checkbox"> ${esc(L.show_hints)}</label>
+      <button class="tb-undo" title="u / Backspace">${esc(L.undo)}</button>
+    </div>
+    <div class="tb-summary"></div>
+    <div class="tb-keys">${esc(L.keys)}</div>
+    <div class="tb-message" role="status"></div>
+    <div class="tb-scroll"><table class="tb-table"><thead><tr>
+      <th>#</th><th>${esc(L.client)}</th><th class="num">${esc(L.revenue)}</th><th class="num">${esc(L.share)}</th>
+      <th class="num">${esc(L.years)}</th><th class="num">${esc(L.last)}</th><th class="tb-hint">${esc(L.suggested)}</th>
+      <th>${esc(L.tier)}</th></tr></thead><tbody></tbody></table></div>`;
+  el.appendChild(root);
+  const q = (s) => root.querySelector(s);
+  const tbody = q("tbody");
+  const tiers = model.get("ladder");
+  const keys = model.get("key_map");
+  const clients = model.get("clients");
+  let placed = Object.assign({}, model.get("tiers"));
+  let cursor = 0;
+  const rows = [];
+  // one string, one innerHTML: 1,000 clients render in a few tens of milliseconds
+  tbody.innerHTML = clients.map((c, i) => `<tr data-i="${i}">
+      <td class="n">${i + 1}</td><td class="name"><b>${esc(c.name)}</b> <small>${esc(c.id)}</small></td>
+      <td class="num">${esc(c.revenue)}</td><td class="num">${esc(c.share)}</td><td class="num">${esc(c.years)}</td>
+      <td class="num">${esc(c.last)}</td>
+      <td class="tb-hint"><span class="tb-sugg">${esc(c.suggested)}</span> <small>${esc(c.reason)}</small></td>
+      <td class="tiers">${tiers.map((t) => `<button class="tb-t" data-tier="${t}">${t}</button>`).join("")}<button class="tb-skip" data-skip="1">${esc(L.skip)}</button></td></tr>`).join("");
+  for (const tr of tbody.children) rows.push(tr);
+  const visible = () => rows.filter((r) => !r.hidden);
+  function paintRow(i) {
+    const tr = rows[i];
+    const tier = placed[clients[i].id] || "";
+    tr.dataset.tier = tier;
+    for (const b of tr.querySelectorAll(".tb-t")) b.classList.toggle("on", b.dataset.tier === tier);
+  }
+  function paintAll() { rows.forEach((_, i) => paintRow(i)); }
+  function moveTo(i, scroll = true) {
+    if (rows[cursor]) rows[cursor].classList.remove("cur");
+    cursor = Math.max(0, Math.min(rows.length - 1, i));
+    if (rows[cursor]) {
+      rows[cursor].classList.add("cur");
+      if (scroll) rows[cursor].scrollIntoView({ block: "nearest" });
+    }
+  }
+  function step(delta) {
+    const vis = visible();
+    if (!vis.length) return;
+    let k = vis.indexOf(rows[cursor]);
+    k = k < 0 ? 0 : Math.max(0, Math.min(vis.length - 1, k + delta));
+    moveTo(Number(vis[k].dataset.i));
+  }
+  function place(i, tier) {
+    if (!model.get("person")) { showMessage(L.choose_first, true); q(".tb-person").focus(); return; }
+    placed[clients[i].id] = tier;  // shown at once; the kernel saves and sends back the truth
+    paintRow(i);
+    model.send({ action: "place", id: clients[i].id, tier: tier });
+    step(1);
+  }
+  function showMessage(text, bad) {
+    const m = q(".tb-message");
+    m.textContent = text || "";
+    m.classList.toggle("bad", !!bad);
+  }
+  function paintSummary() {
+    const s = model.get("summary");
+    q(".tb-summary").innerHTML = s.map((r) => `<span class="tb-count" data-tier="${esc(r.tier)}"><b>${esc(r.label)}</b> ${r.clients} · ${pct(r.share)}</span>`).join("");
+  }
+  function applyFilter() {
+    const text = q(".tb-filter").value.trim().toLowerCase();
+    const only = q(".tb-only").checked;
+    clients.forEach((c, i) => {
+      const match = !text || c.name.toLowerCase().includes(text) || c.id.toLowerCase().includes(text);
+      rows[i].hidden = !match || (only && !!placed[c.id]);
+    });
+    if (rows[cursor] && rows[cursor].hidden) step(0);
+  }
+  function paintPerson() {
+    const p = model.get("person");
+    q(".tb-who").textContent = p ? L.placing_as.replace("{person}", p) : L.choose_first;
+    root.classList.toggle("no-person", !p);
+    q(".tb-person").value = p || q(".tb-person").value;
+    q(`#tb-people-${model.cid}`).innerHTML = model.get("people").map((p) => `<option value="${esc(p)}">`).join("");
+  }
+  tbody.addEventListener("click", (e) => {
+    const tr = e.target.closest("tr");
+    if (!tr) return;
+    const i = Number(tr.dataset.i);
+    const b = e.target.closest("button");
+    if (b && b.dataset.tier) place(i, b.dataset.tier);
+    else if (b && b.dataset.skip) { moveTo(i, false); step(1); }
+    else moveTo(i, false);
+    root.focus({ preventScroll: true });
+  });
+  root.addEventListener("keydown", (e) => {
+    if (e.target.tagName === "INPUT") {
+      if (e.key === "Enter" && e.target.classList.contains("tb-person")) q(".tb-start").click();
+      if (e.key === "Escape" || (e.key === "Enter" && e.target.classList.contains("tb-filter"))) root.focus();
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (keys[k]) place(cursor, keys[k]);
+    else if (k === "s" || k === " " || k === "ArrowDown" || k === "j") step(1);
+    else if (k === "ArrowUp" || k === "k") step(-1);
+    else if (k === "u" || k === "Backspace") model.send({ action: "undo" });
+    else if (k === "/") { q(".tb-filter").focus(); }
+    else return;
+    e.preventDefault();
+  });
+  q(".tb-start").addEventListener("click", () => model.send({ action: "person", name: q(".tb-person").value }));
+  q(".tb-undo").addEventListener("click", () => { model.send({ action: "undo" }); root.focus(); });
+  q(".tb-filter").addEventListener("input", applyFilter);
+  q(".tb-only").addEventListener("change", applyFilter);
+  q(".tb-hints").checked = model.get("show_hints");
+  root.classList.toggle("hide-hints", !model.get("show_hints"));
+  q(".tb-hints").addEventListener("change", (e) => { model.set("show_hints", e.target.checked); model.save_changes(); });
+  model.on("change:show_hints", () => root.classList.toggle("hide-hints", !model.get("show_hints")));
+  model.on("change:tiers", () => { placed = Object.assign({}, model.get("tiers")); paintAll(); applyFilter(); });
+  model.on("change:summary", paintSummary);
+  model.on("change:person", paintPerson);
+  model.on("change:people", paintPerson);
+  model.on("change:message", () => showMessage(model.get("message"), model.get("message_is_error")));
+  model.on("msg:custom", (msg) => { if (msg.undone !== undefined) { const i = clients.findIndex((c) => c.id === msg.undone); if (i >= 0) moveTo(i); } });
+  paintAll(); paintSummary(); paintPerson(); moveTo(0, false);
+  showMessage(model.get("message"), model.get("message_is_error"));
+}
+export default { render };
+"""
+
+_CONSENSUS_JS = _COMMON_JS + r"""
+function render({ model, el }) {
+  const L = model.get("labels");
+  const root = document.createElement("div");
+  root.className = "tb-board tb-consensus";
+  guard(root);
+  el.appendChild(root);
+  function paint() {
+    const people = model.get("people");
+    const rows = model.get("rows");
+    const only = root.querySelector(".tb-only")?.checked ?? true;
+    const tiers = model.get("ladder");
+    root.innerHTML = `<div class="tb-top">
+        <button class="tb-refresh">${esc(L.refresh)}</button>
+        <label><input class="tb-only" type="checkbox" ${only ? "checked" : ""}> ${esc(L.only_discuss)}</label>
+        <button class="tb-write">${esc(L.write)}</button>
+        <span>${esc(L.people)}: ${people.map(esc).join(", ") || "–"} · ${esc(L.discuss_count.replace("{count}", rows.filter((r) => r.discuss).length))}</span></div>
+      <div class="tb-message" role="status"></div>
+      <div class="tb-scroll"><table class="tb-table"><thead><tr><th>${esc(L.client)}</th>${people.map((p) => `<th>${esc(p)}</th>`).join("")}
+      <th>${esc(L.median)}</th><th>${esc(L.why)}</th><th>${esc(L.decision)}</th></tr></thead><tbody>
+      ${rows.map((r, i) => (only && !r.discuss) ? "" : `<tr data-i="${i}" class="${r.discuss ? "discuss" : ""}">
+        <td class="name"><b>${esc(r.name)}</b> <small>${esc(r.id)}</small></td>
+        ${r.votes.map((v) => `<td class="vote" data-tier="${esc(v)}">${esc(v)}</td>`).join("")}
+        <td class="vote" data-tier="${esc(r.median)}">${esc(r.median)}</td><td><small>${esc(r.why)}</small></td>
+        <td><select class="tb-decide">${["", ...tiers].map((t) => `<option ${t === r.decision ? "selected" : ""}>${t}</option>`).join("")}</select></td></tr>`).join("")}
+      </tbody></table></div>`;
+    const m = root.querySelector(".tb-message");
+    m.textContent = model.get("message");
+    m.classList.toggle("bad", model.get("message_is_error"));
+    root.querySelector(".tb-refresh").onclick = () => model.send({ action: "refresh" });
+    root.querySelector(".tb-write").onclick = () => model.send({ action: "write" });
+    root.querySelector(".tb-only").onchange = paint;
+    for (const s of root.querySelectorAll(".tb-decide")) {
+      s.onchange = (e) => model.send({ action: "decide", id: rows[Number(e.target.closest("tr").dataset.i)].id, tier: e.target.value });
+    }
+  }
+  model.on("change:rows", paint);
+  model.on("change:message", paint);
+  paint();
+}
+export default { render };
+"""
+
+_EDITOR_JS = _COMMON_JS + r"""
+function render({ model, el }) {
+  const L = model.get("labels");
+  const root = document.createElement("div");
+  root.className = "tb-board tb-editor";
+  guard(root);
+  el.appendChild(root);
+  function paint() {
+    const items = model.get("items");
+    root.innerHTML = `<div class="tb-top"><button class="tb-save">${esc(L.save)}</button>
+        <span>${esc(L.counts.replace("{accepted}", items.filter((x) => x.status === "accepted").length).replace("{rejected}", items.filter((x) => x.status === "rejected").length))}</span></div>
+      <div class="tb-message" role="status"></div>
+      <table class="tb-table"><thead><tr><th>${esc(L.criterion)}</th><th>${esc(L.evidence)}</th><th>${esc(L.rule)}</th>
+        <th>${esc(L.rationale)}</th><th>${esc(L.decision)}</th></tr></thead><tbody>
+      ${items.map((x, i) => `<tr data-i="${i}" class="st-${esc(x.status || "open")}">
+        <td><b>${esc(x.points_to)}</b> ${esc(x.words)}<br><small>${esc(x.id)}</small></td>
+        <td><small>${esc(x.evidence_text)}</small></td>
+        <td><input class="tb-rule" value="${esc(x.rule)}" size="34"><div class="bad">${esc(x.error)}</div></td>
+        <td><input class="tb-rationale" value="${esc(x.rationale)}" size="28"></td>
+        <td class="tiers"><button class="tb-accept ${x.status === "accepted" ? "on" : ""}">${esc(L.accept)}</button>
+          <button class="tb-reject ${x.status === "rejected" ? "on" : ""}">${esc(L.reject)}</button></td></tr>`).join("")}
+      <tr class="tb-new"><td><select class="tb-new-to"><option>A</option><option>C</option></select></td><td><small>${esc(L.own)}</small></td>
+        <td><input class="tb-new-rule" size="34" placeholder="headcount >= 50"></td><td><input class="tb-new-rationale" size="28"></td>
+        <td><button class="tb-add">${esc(L.add)}</button></td></tr></tbody></table>`;
+    const m = root.querySelector(".tb-message");
+    m.textContent = model.get("message");
+    m.classList.toggle("bad", model.get("message_is_error"));
+    const idx = (e) => Number(e.target.closest("tr").dataset.i);
+    root.querySelector(".tb-save").onclick = () => model.send({ action: "save" });
+    for (const b of root.querySelectorAll(".tb-accept")) b.onclick = (e) => model.send({ action: "status", index: idx(e), status: "accepted" });
+    for (const b of root.querySelectorAll(".tb-reject")) b.onclick = (e) => model.send({ action: "status", index: idx(e), status: "rejected" });
+    for (const s of root.querySelectorAll(".tb-rule")) s.onchange = (e) => model.send({ action: "edit", index: idx(e), rule: e.target.value });
+    for (const s of root.querySelectorAll(".tb-rationale")) s.onchange = (e) => model.send({ action: "edit", index: idx(e), rationale: e.target.value });
+    root.querySelector(".tb-add").onclick = () => model.send({ action: "add", points_to: root.querySelector(".tb-new-to").value,
+      rule: root.querySelector(".tb-new-rule").value, rationale: root.querySelector(".tb-new-rationale").value });
+  }
+  model.on("change:items", paint);
+  model.on("change:message", paint);
+  paint();
+}
+export default { render };
+"""
+
+_CSS = """
+.tb-board { font: 13px/1.35 system-ui, sans-serif; outline: none; }
+.tb-board:focus-visible { box-shadow: 0 0 0 2px #4a90d9; }
+.tb-top { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin: 4px 0; }
+.tb-summary { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0; }
+.tb-count { border: 1px solid #ccc; border-radius: 3px; padding: 1px 6px; }
+.tb-keys { color: #555; font-size: 12px; }
+.tb-message { min-height: 1.2em; color: #1b5e20; white-space: pre-wrap; }
+.tb-message.bad, .tb-board .bad { color: #b00020; }
+.tb-scroll { max-height: 520px; overflow-y: auto; border: 1px solid #ddd; }
+.tb-table { border-collapse: collapse; width: 100%; }
+.tb-table th { position: sticky; top: 0; background: #f4f4f4; text-align: left; z-index: 1; }
+.tb-table td, .tb-table th { padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: middle; }
+.tb-table .num { text-align: right; white-space: nowrap; }
+.tb-table td.name { max-width: 260px; overflow-wrap: anywhere; }
+.tb-table tr.cur { background: #fff4c2; outline: 2px solid #e0a800; }
+.tb-table tr[data-tier]:not([data-tier=""]) td.n { background: #c8e6c9; }
+.tb-t, .tb-skip, .tb-board button { font: inherit; padding: 1px 5px; margin: 0 1px; border: 1px solid #bbb; background: #fff; border-radius: 3px; cursor: pointer; }
+.tb-t.on, .tb-board button.on { background: #1f4e79; color: #fff; border-color: #1f4e79; }
+.tb-board.hide-hints .tb-hint { display: none; }
+.tb-board.no-person .tiers { opacity: 0.45; }
+.tb-sugg { font-weight: bold; }
+.tb-consensus tr.discuss { background: #fdecea; }
+.tb-editor tr.st-accepted { background: #e8f5e9; }
+.tb-editor tr.st-rejected { color: #888; }
+"""
+
+
+def _labels(prefix: str) -> dict[str, str]:
+    """Every text of one widget in the current language (EN keys fill any RU gap)."""
+    start = f"board.{prefix}."
+    english = {k[len(start):]: v for k, v in catalogue("en").items() if k.startswith(start)}
+    return {k: t(start + k) for k in english}
+
+
+def _money(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    text = f"{float(value):,.0f}".replace(",", "\u202f")
+    return text
+
+
+def _months(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return t("board.board.months_ago", months=f"{float(value):.0f}")
+
+
+class _Widget(anywidget.AnyWidget):
+    _css = traitlets.Unicode(_CSS).tag(sync=True)
+    labels = traitlets.Dict().tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    message_is_error = traitlets.Bool(False).tag(sync=True)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message_is_error = error
+        # a changed value is what reaches the page: repeat a message with an invisible mark
+        self.message = text if text != self.message else text + "\u200b"
+
+    def _problem(self, exc: DataProblem) -> None:
+        self._say(format_problems(exc.problems, limit=10), error=True)
+
+
+class BoardWidget(_Widget):
+    """The placement board: every client with the facts to recall them, one click or key per placement.
+
+    Keys: 1 2 3 = A1 A2 A3, 4 5 6 = B1 B2 B3, 7 or c = C, d = D, x = X, s or space = skip,
+    u or Backspace = undo, arrows = move, / = filter. Each placement is saved at once by
+    `helpers.board.Board` to `placement/<person>.csv`.
+    """
+
+    _esm = traitlets.Unicode(_BOARD_JS).tag(sync=True)
+    clients = traitlets.List().tag(sync=True)
+    ladder = traitlets.List(list(model.BOARD_TIERS)).tag(sync=True)
+    key_map = traitlets.Dict(model.KEYS).tag(sync=True)
+    tiers = traitlets.Dict().tag(sync=True)
+    summary = traitlets.List().tag(sync=True)
+    person = traitlets.Unicode("").tag(sync=True)
+    people = traitlets.List().tag(sync=True)
+    show_hints = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, board: model.Board, *, show_hints: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.board = board
+        self.labels = _labels("board")
+        self.show_hints = show_hints
+        rows = board.clients
+        self.clients = [{"id": r.client_id, "name": str(r.name), "revenue": _money(r.revenue),
+                         "share": "" if pd.isna(r.share) else f"{float(r.share):.1%}",
+                         "years": "" if pd.isna(r.years) else f"{float(r.years):.1f}",
+                         "last": _months(r.months_since_last),
+                         "suggested": "" if pd.isna(r.suggested_tier) else str(r.suggested_tier),
+                         "reason": "" if pd.isna(r.reason) else str(r.reason)}
+                        for r in rows.itertuples(index=False)]
+        self.people = board.people()
+        self._refresh()
+        self.on_msg(self._on_msg)
+
+    def _refresh(self) -> None:
+        self.tiers = dict(self.board.tiers)
+        summary = self.board.summary()
+        self.summary = [{"tier": tier, "label": t("board.board.unplaced") if tier == "unplaced" else tier,
+                         "clients": int(row.clients), "share": None if pd.isna(row.revenue_share)
+                         else float(row.revenue_share)} for tier, row in summary.iterrows()]
+        self.person = self.board.person or ""
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        try:
+            self.handle(content)
+        except DataProblem as exc:
+            self._problem(exc)
+        self._refresh()
+
+    def handle(self, content: dict) -> None:
+        """Apply one action from the page: person, place, undo (also callable from Python)."""
+        action = content.get("action")
+        if action == "person":
+            self.board.choose_person(content.get("name", ""))
+            self.people = self.board.people()
+            self._say(t("board.board.loaded", person=self.board.person, count=len(self.board.tiers),
+                        file=self.board.path.relative_to(self.board.company_dir)))
+        elif action == "place":
+            path = self.board.place(content.get("id", ""), content.get("tier"))
+            cid = str(content.get("id", "")).strip()
+            self._say(t("board.board.saved", client=cid, tier=self.board.tiers.get(cid, "–"),
+                        file=path.relative_to(self.board.company_dir)))
+        elif action == "undo":
+            cid = self.board.undo()
+            self._say(t("board.board.undone", client=cid) if cid else t("board.board.nothing_to_undo"))
+            if cid:
+                self.send({"undone": cid})
+
+
+class ConsensusWidget(_Widget):
+    """Everyone's tiers side by side, the median, the discussion items first; the decision goes to placement.csv."""
+
+    _esm = traitlets.Unicode(_CONSENSUS_JS).tag(sync=True)
+    ladder = traitlets.List(list(model.BOARD_TIERS)).tag(sync=True)
+    people = traitlets.List().tag(sync=True)
+    rows = traitlets.List().tag(sync=True)
+
+    def __init__(self, company_dir: str | Path, clients: pd.DataFrame, **kwargs):
+        super().__init__(**kwargs)
+        self.company_dir = Path(company_dir)
+        self.clients = clients
+        self.labels = _labels("consensus")
+        self.decisions: dict[str, str | None] = {}
+        self.consensus = pd.DataFrame()
+        self.refresh()
+        self.on_msg(self._on_msg)
+
+    def refresh(self) -> pd.DataFrame:
+        """Re-read everyone's file (people place in parallel); decisions already taken are kept."""
+        people = model.read_people(self.company_dir, self.clients["client_id"])
+        self.consensus = model.build_consensus(people, self.clients)
+        for cid, median in zip(self.consensus["client_id"], self.consensus["median"]):
+            self.decisions.setdefault(cid, median)
+        names = list(people)
+        self.people = names
+        self.rows = [{"id": r["client_id"], "name": str(r["name"]),
+                      "votes": ["" if pd.isna(r[p]) else r[p] for p in names], "median": r["median"] or "",
+                      "why": r["why"], "discuss": bool(r["discuss"]), "decision": self.decisions.get(r["client_id"]) or ""}
+                     for r in self.consensus.to_dict("records")]
+        return self.consensus
+
+    def decide(self, client_id: str, tier: str | None) -> None:
+        """The room's decision for one client (checked when placement.csv is written)."""
+        self.decisions[str(client_id)] = tier or None
+
+    def write(self) -> Path:
+        """Write the decisions to placement.csv (the previous one kept in history/)."""
+        path = model.write_decision(self.company_dir, self.decisions, self.clients)
+        self._say(t("board.consensus.written", file=path.name, count=sum(bool(v) for v in self.decisions.values())))
+        return path
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        try:
+            action = content.get("action")
+            if action == "refresh":
+                self.refresh()
+            elif action == "decide":
+                self.decide(content.get("id", ""), content.get("tier"))
+            elif action == "write":
+                self.write()
+        except DataProblem as exc:
+            self._problem(exc)
+
+
+class CriteriaEditorWidget(_Widget):
+    """The candidate criteria with their evidence: accept, edit, reject, add; saved to criteria.yml when valid."""
+
+    _esm = traitlets.Unicode(_EDITOR_JS).tag(sync=True)
+    items = traitlets.List().tag(sync=True)
+
+    def __init__(self, draft: editor.CriteriaDraft, **kwargs):
+        super().__init__(**kwargs)
+        self.draft = draft
+        self.labels = _labels("editor")
+        self._refresh()
+        if draft.problems:
+            self._say(format_problems(draft.problems, limit=10), error=True)
+        self.on_msg(self._on_msg)
+
+    def _refresh(self) -> None:
+        self.items = [dict(item.as_dict(), error=item.error) for item in self.draft.items]
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        action = content.get("action")
+        try:
+            if action == "status":
+                self.draft.set_status(int(content["index"]), content["status"])
+            elif action == "edit":
+                self.draft.edit(int(content["index"]), rule=content.get("rule"), rationale=content.get("rationale"))
+            elif action == "add":
+                self.draft.add(content.get("rule", ""), points_to=content.get("points_to", "A"),
+                               rationale=content.get("rationale", ""))
+                self._say(t("board.editor.added"))
+            elif action == "save":
+                path = self.draft.save()
+                self._say(t("board.editor.saved", file=path.name,
+                            count=sum(i.status == "accepted" for i in self.draft.items)))
+        except DataProblem as exc:
+            self._problem(exc)
+        self._refresh()
+
+
+def show_board(wb, person: str = "", *, show_hints: bool = False) -> BoardWidget:
+    """The placement board for a workbook's company (step 2's figures); `person` starts it for them."""
+    board = model.Board(wb.company_dir, model.board_clients(wb.tiers.table))
+    widget = BoardWidget(board, show_hints=show_hints)
+    if person:
+        widget.handle({"action": "person", "name": person})
+        widget._refresh()
+    return widget
+
+
+def show_consensus(wb) -> ConsensusWidget:
+    """The consensus view over everyone in `<company>/placement/`."""
+    return ConsensusWidget(wb.company_dir, model.board_clients(wb.tiers.table))
+
+
+def show_criteria_editor(wb) -> CriteriaEditorWidget:
+    """The criteria editor over step 4's candidates and the team's criteria.yml."""
+    return CriteriaEditorWidget(editor.CriteriaDraft.from_workbook(wb))
+
+
+__all__ = ["BoardWidget", "ConsensusWidget", "CriteriaEditorWidget", "show_board", "show_consensus",
+           "show_criteria_editor"]
