@@ -431,7 +431,10 @@ def build_consensus(people: Mapping[str, pd.Series], clients: pd.DataFrame, *,
     out["_order"] = np.arange(len(out))
     first = out[out["discuss"]].sort_values(["revenue", "_order"], ascending=[False, True], na_position="last")
     rest = out[~out["discuss"]]
-    return pd.concat([first, rest]).drop(columns="_order").reset_index(drop=True)
+    out = pd.concat([first, rest]).drop(columns="_order").reset_index(drop=True)
+    for column in ["median", "decision", *names]:  # None, not NaN, for "nobody placed it"
+        out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
 
 
 def write_decision(company_dir: str | os.PathLike, decisions: Mapping[str, str | None], clients: pd.DataFrame, *,

@@ -419,7 +419,7 @@ class ConsensusWidget(_Widget):
         names = list(people)
         self.people = names
         self.rows = [{"id": r["client_id"], "name": str(r["name"]),
-                      "votes": ["" if pd.isna(r[p]) else r[p] for p in names], "median": r["median"] or "",
+                      "votes": [r[p] or "" for p in names], "median": r["median"] or "",
                       "why": r["why"], "discuss": bool(r["discuss"]), "decision": self.decisions.get(r["client_id"]) or ""}
                      for r in self.consensus.to_dict("records")]
         return self.consensus
