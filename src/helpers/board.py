@@ -35,6 +35,7 @@ UNDO_KEYS = ("u", "Backspace")
 PLACEMENT_FILE = "placement.csv"
 PEOPLE_DIR = "placement"  # placement/<person>.csv, one file per participant
 HISTORY_DIR = "history"
+PERSON_SUFFIXES = (".csv", ".xlsx")
 # Two people this many steps apart on A1..C make a client a discussion item.
 DISCUSS_STEPS = 2
 _PERSON_OK = re.compile(r"^[\w .'-]{1,60}$", re.UNICODE)
@@ -153,7 +154,7 @@ def check_placement(frame: pd.DataFrame, known: Iterable[str], *, file: str, row
 
 
 def _read_placement_csv(path: Path, known: Iterable[str], *, file: str) -> pd.Series:
-    """A placement CSV written by the board or typed back from paper, checked; absent file -> nothing placed."""
+    """A placement CSV (or the worksheet's XLSX) written by the board or typed back from paper, checked; absent file -> nothing placed."""
     if not path.is_file():
         return pd.Series(dtype=object, name="tier")
     from .readers import ReadError, read_table
@@ -338,12 +339,31 @@ def summarise_tiers(tiers: Mapping[str, str], revenue: Mapping[str, float], tota
     return out
 
 
-def list_people(company_dir: str | os.PathLike) -> list[str]:
-    """Names (file stems) of everyone who has placed clients in `<company>/placement/`, sorted."""
+def person_files(company_dir: str | os.PathLike) -> dict[str, Path]:
+    """Everyone's file in `<company>/placement/`: person (file stem) -> path, sorted by name.
+
+    The board writes CSV; a sheet typed back from paper may also be the worksheet's XLSX.
+
+    Raises:
+        DataProblem: two files for one person (`anna.csv` and `anna.xlsx`): which one counts is unclear.
+    """
     folder = Path(company_dir) / PEOPLE_DIR
     if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.csv") if not p.name.startswith((".", "~$")))
+        return {}
+    out: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in PERSON_SUFFIXES or path.name.startswith((".", "~$")):
+            continue
+        if path.stem in out:
+            raise DataProblem(problem("board_two_files", file=f"{PEOPLE_DIR}/{path.name}",
+                                      other=f"{PEOPLE_DIR}/{out[path.stem].name}"))
+        out[path.stem] = path
+    return out
+
+
+def list_people(company_dir: str | os.PathLike) -> list[str]:
+    """Names (file stems) of everyone who has placed clients in `<company>/placement/`, sorted."""
+    return list(person_files(company_dir))
 
 
 def read_people(company_dir: str | os.PathLike, known: Iterable[str]) -> dict[str, pd.Series]:
@@ -355,10 +375,9 @@ def read_people(company_dir: str | os.PathLike, known: Iterable[str]) -> dict[st
     known = list(map(str, known))
     out: dict[str, pd.Series] = {}
     errors: list[Problem] = []
-    for person in list_people(company_dir):
+    for person, path in person_files(company_dir).items():
         try:
-            out[person] = _read_placement_csv(Path(company_dir) / PEOPLE_DIR / f"{person}.csv", known,
-                                              file=f"{PEOPLE_DIR}/{person}.csv")
+            out[person] = _read_placement_csv(path, known, file=f"{PEOPLE_DIR}/{path.name}")
         except DataProblem as exc:
             errors += exc.problems
     if errors:

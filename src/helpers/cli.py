@@ -116,8 +116,10 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
 @click.argument("company_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to write the worksheet (default: runs/<company>-worksheet/).")
+@click.option("--merge", is_flag=True,
+              help="Merge the sheets typed back into placement/<person>.csv: medians to placement.csv, disagreements listed.")
 @click.pass_context
-def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
+def worksheet(ctx, company_dir: Path, out: Path | None, merge: bool) -> None:
     """Print-and-fill placement worksheet from a client list, for the paper ABC exercise."""
     from .load import load_company
     from .worksheets import write_placement_worksheet
@@ -126,12 +128,37 @@ def worksheet(ctx, company_dir: Path, out: Path | None) -> None:
         company = load_company(paths.resolve_in_project(company_dir))
     except DataProblem as exc:
         _fail_with_problems(exc, company_dir)
+    if merge:
+        _merge_sheets(company, company_dir)
+        return
     # beside, not inside, the run folder: a later `tierbook run` replaces runs/<company>/ as a whole
     target = out or paths.default_out_dir(f"{company.slug}-worksheet")
     written = write_placement_worksheet(company, target, language=ctx.obj.get("lang"))
     click.echo(i18n.t("run.worksheet_written"))
     for path in written:
         click.echo(f"  {path}")
+
+
+def _merge_sheets(company, company_dir: Path) -> None:
+    """`tierbook worksheet --merge`: the board's consensus over the sheets typed back from paper."""
+    from .worksheets import merge_placement_sheets
+
+    try:
+        consensus, written = merge_placement_sheets(company)
+    except DataProblem as exc:
+        _fail_with_problems(exc, company_dir)
+    if written is None:
+        click.echo(i18n.t("board.cli.no_sheets", folder=company.folder / "placement"), err=True)
+        sys.exit(1)
+    people = [c for c in consensus.columns if c not in
+              ("client_id", "name", "revenue", "placed_by", "median", "spread", "why", "discuss", "decision")]
+    discuss = consensus[consensus["discuss"]]
+    click.echo(i18n.t("board.cli.merged", people=", ".join(people), placed=int((consensus["placed_by"] > 0).sum()),
+                      total=len(consensus), path=written))
+    click.echo(i18n.t("board.cli.discuss", count=len(discuss)))
+    for row in discuss.to_dict("records"):
+        votes = " ".join(f"{p}={row[p] or '-'}" for p in people)
+        click.echo(f"  {row['client_id']}  {row['name']}: {row['median']}  ({row['why']})  {votes}")
 
 
 @main.command(name="new")
