@@ -405,7 +405,8 @@ class ConsensusWidget(_Widget):
         self.company_dir = Path(company_dir)
         self.clients = clients
         self.labels = _labels("consensus")
-        self.decisions: dict[str, str | None] = {}
+        self.decisions: dict[str, str | None] = {}  # the median, or what the room chose instead
+        self._chosen: dict[str, str | None] = {}
         self.consensus = pd.DataFrame()
         self.refresh()
         self.on_msg(self._on_msg)
@@ -414,8 +415,7 @@ class ConsensusWidget(_Widget):
         """Re-read everyone's file (people place in parallel); decisions already taken are kept."""
         people = model.read_people(self.company_dir, self.clients["client_id"])
         self.consensus = model.build_consensus(people, self.clients)
-        for cid, median in zip(self.consensus["client_id"], self.consensus["median"]):
-            self.decisions.setdefault(cid, median)
+        self.decisions = dict(zip(self.consensus["client_id"], self.consensus["median"])) | self._chosen
         names = list(people)
         self.people = names
         self.rows = [{"id": r["client_id"], "name": str(r["name"]),
@@ -426,6 +426,7 @@ class ConsensusWidget(_Widget):
 
     def decide(self, client_id: str, tier: str | None) -> None:
         """The room's decision for one client (checked when placement.csv is written)."""
+        self._chosen[str(client_id)] = tier or None
         self.decisions[str(client_id)] = tier or None
 
     def write(self) -> Path:
