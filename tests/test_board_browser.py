@@ -191,9 +191,10 @@ def test_one_criterion_accepted_in_the_editor_is_saved_to_criteria_yml(lab, brow
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '.tb-editor tr[data-i="0"].st-accepted'))
 
     # a misspelt trait is refused at once, with the fix
+    # (typed in one go: the editor redraws on every answer from the kernel)
     rule_box = browser.find_element(By.CSS_SELECTOR, '.tb-editor tr[data-i="1"] .tb-rule')
-    rule_box.clear()
-    rule_box.send_keys("headcont >= 50\t")
+    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))",
+                           rule_box, "headcont >= 50")
     wait.until(lambda d: "headcount" in d.find_element(By.CSS_SELECTOR, ".tb-editor .tb-message").text)
 
     browser.find_element(By.CSS_SELECTOR, ".tb-editor .tb-save").click()
