@@ -31,6 +31,7 @@ function guard(node) {
 
 _BOARD_JS = _COMMON_JS + r"""
 function render({ model, el }) {
+  const t0 = performance.now();
   const L = model.get("labels");
   el.innerHTML = "";
   const root = document.createElement("div");
@@ -169,6 +170,7 @@ function render({ model, el }) {
   model.on("msg:custom", (msg) => { if (msg.undone !== undefined) { const i = clients.findIndex((c) => c.id === msg.undone); if (i >= 0) moveTo(i); } });
   paintAll(); paintSummary(); paintPerson(); moveTo(0, false);
   showMessage(model.get("message"), model.get("message_is_error"));
+  root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // read by the screenshot check of the board
 }
 export default { render };
 """
@@ -273,7 +275,9 @@ _CSS = """
 .tb-table th { position: sticky; top: 0; background: #f4f4f4; text-align: left; z-index: 1; }
 .tb-table td, .tb-table th { padding: 2px 6px; border-bottom: 1px solid #eee; vertical-align: middle; }
 .tb-table .num { text-align: right; white-space: nowrap; }
-.tb-table td.name { max-width: 260px; overflow-wrap: anywhere; }
+.tb-table td.name { max-width: 240px; overflow-wrap: anywhere; }
+.tb-table td.tiers { white-space: nowrap; }
+.tb-table td.tb-hint { max-width: 340px; font-size: 12px; line-height: 1.2; }
 .tb-table tr.cur { background: #fff4c2; outline: 2px solid #e0a800; }
 .tb-table tr[data-tier]:not([data-tier=""]) td.n { background: #c8e6c9; }
 .tb-t, .tb-skip, .tb-board button { font: inherit; padding: 1px 5px; margin: 0 1px; border: 1px solid #bbb; background: #fff; border-radius: 3px; cursor: pointer; }
