@@ -46,16 +46,18 @@ FACT_COLUMNS = ("client_id", "name", "revenue", "share", "tenure_months", "month
 
 
 # ---------------------------------------------------------------- the clients on the board
-def board_clients(tiers_table: pd.DataFrame) -> pd.DataFrame:
+def board_clients(tiers_table: pd.DataFrame, *, real_ids: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The clients as the board lists them: step 2's figures, largest revenue first; the input is not modified.
 
     Args:
         tiers_table: `TierResult.table` (tiers.csv): client_id, name, revenue, share, tenure_months,
             months_since_last, suggested_tier, reason, team_tier; missing columns become empty.
+        real_ids: pseudonym -> real client_id when the workbook is anonymised: the room sees the
+            pseudonyms (`shown_id`, `name`), the files get the real ids so the next run can use them.
 
     Returns:
-        One row per client with FACT_COLUMNS plus `years` (tenure in years, 1 decimal) in the
-        order of the tiers table (revenue, largest first).
+        One row per client with FACT_COLUMNS, `shown_id` (the id the room sees) and `years`
+        (tenure in years, 1 decimal), in the order of the tiers table (revenue, largest first).
 
     >>> board_clients(pd.DataFrame({"client_id": ["a"], "name": ["Acme"], "tenure_months": [30.0]}))["years"].tolist()
     [2.5]
@@ -64,6 +66,9 @@ def board_clients(tiers_table: pd.DataFrame) -> pd.DataFrame:
                         for c in FACT_COLUMNS}).reset_index(drop=True)
     out["client_id"] = out["client_id"].astype(str)
     out["name"] = out["name"].astype(object).where(out["name"].notna(), out["client_id"])
+    out["shown_id"] = out["client_id"]
+    if real_ids is not None:
+        out["client_id"] = out["shown_id"].map(lambda v: real_ids.get(v, v))
     out["years"] = (pd.to_numeric(out["tenure_months"], errors="coerce") / 12).round(1)
     return out
 
@@ -237,7 +242,7 @@ class Board:
         return list_people(self.company_dir)
 
     def choose_person(self, name: str) -> dict[str, str]:
-        """Switch to `name`, reading their file when there is one; returns their tiers.
+        """Switch to `name`, reading their file when there is one (else starting an empty one); returns their tiers.
 
         Raises:
             DataProblem: a bad name, or their file holds an unknown client or tier.
@@ -247,6 +252,8 @@ class Board:
         self.tiers = _read_placement_csv(path, self._known, file=self._file_label(name)).to_dict()
         self.person = name
         self._undo.clear()
+        if not path.is_file():  # an empty file at once, so the facilitator sees who has joined
+            self._save()
         return dict(self.tiers)
 
     def _file_label(self, name: str | None = None) -> str:

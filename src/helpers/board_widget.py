@@ -100,7 +100,7 @@ function render({ model, el }) {
     if (!model.get("person")) { showMessage(L.choose_first, true); q(".tb-person").focus(); return; }
     placed[clients[i].id] = tier;  // shown at once; the kernel saves and sends back the truth
     paintRow(i);
-    model.send({ action: "place", id: clients[i].id, tier: tier });
+    model.send({ action: "place", index: i, tier: tier });
     step(1);
   }
   function showMessage(text, bad) {
@@ -167,7 +167,7 @@ function render({ model, el }) {
   model.on("change:person", paintPerson);
   model.on("change:people", paintPerson);
   model.on("change:message", () => showMessage(model.get("message"), model.get("message_is_error")));
-  model.on("msg:custom", (msg) => { if (msg.undone !== undefined) { const i = clients.findIndex((c) => c.id === msg.undone); if (i >= 0) moveTo(i); } });
+  model.on("msg:custom", (msg) => { if (msg.undone !== undefined) moveTo(msg.undone); });
   paintAll(); paintSummary(); paintPerson(); moveTo(0, false);
   showMessage(model.get("message"), model.get("message_is_error"));
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // read by the screenshot check of the board
@@ -208,7 +208,7 @@ function render({ model, el }) {
     root.querySelector(".tb-write").onclick = () => model.send({ action: "write" });
     root.querySelector(".tb-only").onchange = paint;
     for (const s of root.querySelectorAll(".tb-decide")) {
-      s.onchange = (e) => model.send({ action: "decide", id: rows[Number(e.target.closest("tr").dataset.i)].id, tier: e.target.value });
+      s.onchange = (e) => model.send({ action: "decide", index: Number(e.target.closest("tr").dataset.i), tier: e.target.value });
     }
   }
   model.on("change:rows", paint);
@@ -350,7 +350,10 @@ class BoardWidget(_Widget):
         self.labels = _labels("board")
         self.show_hints = show_hints
         rows = board.clients
-        self.clients = [{"id": r.client_id, "name": str(r.name), "revenue": _money(r.revenue),
+        # the page only ever sees the shown id (a pseudonym in anonymised mode) and answers with row numbers
+        self._ids = rows["client_id"].astype(str).tolist()
+        self._shown = dict(zip(self._ids, rows["shown_id"].astype(str)))
+        self.clients = [{"id": r.shown_id, "name": str(r.name), "revenue": _money(r.revenue),
                          "share": "" if pd.isna(r.share) else f"{float(r.share):.1%}",
                          "years": "" if pd.isna(r.years) else f"{float(r.years):.1f}",
                          "last": _months(r.months_since_last),
@@ -385,15 +388,16 @@ class BoardWidget(_Widget):
             self._say(t("board.board.loaded", person=self.board.person, count=len(self.board.tiers),
                         file=self.board.path.relative_to(self.board.company_dir)))
         elif action == "place":
-            path = self.board.place(content.get("id", ""), content.get("tier"))
-            cid = str(content.get("id", "")).strip()
-            self._say(t("board.board.saved", client=cid, tier=self.board.tiers.get(cid, "–"),
+            cid = self._ids[int(content["index"])] if "index" in content else str(content.get("id", "")).strip()
+            path = self.board.place(cid, content.get("tier"))
+            self._say(t("board.board.saved", client=self._shown.get(cid, cid), tier=self.board.tiers.get(cid, "–"),
                         file=path.relative_to(self.board.company_dir)))
         elif action == "undo":
             cid = self.board.undo()
-            self._say(t("board.board.undone", client=cid) if cid else t("board.board.nothing_to_undo"))
+            self._say(t("board.board.undone", client=self._shown.get(cid, cid)) if cid
+                      else t("board.board.nothing_to_undo"))
             if cid:
-                self.send({"undone": cid})
+                self.send({"undone": self._ids.index(cid)})
 
 
 class ConsensusWidget(_Widget):
@@ -422,7 +426,8 @@ class ConsensusWidget(_Widget):
         self.decisions = dict(zip(self.consensus["client_id"], self.consensus["median"])) | self._chosen
         names = list(people)
         self.people = names
-        self.rows = [{"id": r["client_id"], "name": str(r["name"]),
+        shown = dict(zip(self.clients["client_id"].astype(str), self.clients["shown_id"].astype(str)))
+        self.rows = [{"id": shown.get(r["client_id"], r["client_id"]), "name": str(r["name"]),
                       "votes": [r[p] or "" for p in names], "median": r["median"] or "",
                       "why": r["why"], "discuss": bool(r["discuss"]), "decision": self.decisions.get(r["client_id"]) or ""}
                      for r in self.consensus.to_dict("records")]
@@ -445,7 +450,7 @@ class ConsensusWidget(_Widget):
             if action == "refresh":
                 self.refresh()
             elif action == "decide":
-                self.decide(content.get("id", ""), content.get("tier"))
+                self.decide(self.consensus["client_id"].iloc[int(content["index"])], content.get("tier"))
             elif action == "write":
                 self.write()
         except DataProblem as exc:
@@ -490,9 +495,25 @@ class CriteriaEditorWidget(_Widget):
         self._refresh()
 
 
+def _real_ids(wb) -> dict[str, str] | None:
+    """Pseudonym -> real client id when the workbook is anonymised (the files must hold the real ids)."""
+    if not (wb._anonymise or wb.company.settings.anonymise):
+        return None
+    from .anonymise import load_key, pseudonym
+    from .load import load_company
+
+    key = load_key(wb._key_file)
+    return {pseudonym(cid, key): cid for cid in load_company(wb.company_dir).clients["client_id"].astype(str)}
+
+
+def workshop_clients(wb) -> pd.DataFrame:
+    """The board's clients for a workbook: step 2's figures, real ids kept for the files when anonymised."""
+    return model.board_clients(wb.tiers.table, real_ids=_real_ids(wb))
+
+
 def show_board(wb, person: str = "", *, show_hints: bool = False) -> BoardWidget:
     """The placement board for a workbook's company (step 2's figures); `person` starts it for them."""
-    board = model.Board(wb.company_dir, model.board_clients(wb.tiers.table))
+    board = model.Board(wb.company_dir, workshop_clients(wb))
     widget = BoardWidget(board, show_hints=show_hints)
     if person:
         widget.handle({"action": "person", "name": person})
@@ -502,7 +523,7 @@ def show_board(wb, person: str = "", *, show_hints: bool = False) -> BoardWidget
 
 def show_consensus(wb) -> ConsensusWidget:
     """The consensus view over everyone in `<company>/placement/`."""
-    return ConsensusWidget(wb.company_dir, model.board_clients(wb.tiers.table))
+    return ConsensusWidget(wb.company_dir, workshop_clients(wb))
 
 
 def show_criteria_editor(wb) -> CriteriaEditorWidget:

@@ -1,0 +1,104 @@
+"""The workshop widgets' kernel side, without a browser: what a click on the page does to the files.
+
+The page talks to the kernel with small messages (`{"action": "place", "index": 3, "tier": "B1"}`);
+these tests send the same messages. The page itself is checked in test_board_browser.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import i18n
+from helpers.board_widget import show_board, show_consensus, show_criteria_editor
+from helpers.paths import SAMPLE_DIR
+from helpers.workbook import open_workbook
+
+
+@pytest.fixture
+def company(tmp_path):
+    return shutil.copytree(SAMPLE_DIR / "b2b_services", tmp_path / "co")
+
+
+def _tiers(path):
+    frame = pd.read_csv(path, dtype=str)
+    return dict(zip(frame["client_id"], frame["tier"]))
+
+
+def test_clicks_by_row_place_save_and_undo(company):
+    widget = show_board(open_workbook(company), "Boris")
+    first, second = (c["id"] for c in widget.clients[:2])
+    widget.handle({"action": "place", "index": 0, "tier": "A2"})
+    widget.handle({"action": "place", "index": 1, "tier": "x"})
+    assert _tiers(company / "placement" / "boris.csv") == {first: "A2", second: "X"}
+    widget.handle({"action": "undo"})
+    widget._refresh()
+    assert widget.tiers == {first: "A2"}
+    counts = {row["tier"]: row["clients"] for row in widget.summary}
+    assert counts["A2"] == 1 and counts["unplaced"] == len(widget.clients) - 1
+
+
+def test_a_refused_click_shows_the_problem_and_the_page_gets_the_saved_truth(company):
+    widget = show_board(open_workbook(company), "Boris")
+    widget._on_msg(widget, {"action": "place", "index": 0, "tier": "A9"}, [])
+    assert widget.message_is_error and "A1 A2 A3 B1 B2 B3 C D X" in widget.message
+    assert widget.tiers == {}
+
+
+def test_the_board_speaks_russian_when_the_company_does(company):
+    settings = (company / "company.yml").read_text(encoding="utf-8").replace("language: en", "language: ru")
+    (company / "company.yml").write_text(settings, encoding="utf-8")
+    widget = show_board(open_workbook(company), "Вера")
+    assert widget.labels["start"] == "Начать раскладку"
+    assert "Вера" in widget.message and (company / "placement" / "вера.csv").is_file()
+    i18n.set_language("en")
+
+
+def test_anonymised_board_shows_pseudonyms_and_saves_real_ids(company, monkeypatch):
+    monkeypatch.setenv("TIERBOOK_ANON_KEY", "a workshop key")
+    widget = show_board(open_workbook(company, anonymise=True), "Anna")
+    real = pd.read_csv(company / "clients.csv", dtype=str)
+    shown = widget.clients[0]
+    assert shown["id"].startswith("Client-") and shown["name"] == shown["id"]
+    assert not set(real["name"]) & {c["name"] for c in widget.clients}
+    widget.handle({"action": "place", "index": 0, "tier": "B1"})
+    saved = _tiers(company / "placement" / "anna.csv")
+    assert list(saved.values()) == ["B1"] and set(saved) <= set(real["client_id"])
+
+
+def test_consensus_decision_from_the_page_reaches_placement_csv(company):
+    wb = open_workbook(company)
+    for person, tier in (("anna", "A1"), ("boris", "B1")):
+        board = show_board(wb, person)
+        board.handle({"action": "place", "index": 0, "tier": tier})
+    consensus = show_consensus(wb)
+    top = consensus.rows[0]
+    assert top["discuss"] and top["votes"] == ["A1", "B1"] and top["median"] == "B1"
+    consensus._on_msg(consensus, {"action": "decide", "index": 0, "tier": "A2"}, [])
+    consensus._on_msg(consensus, {"action": "write"}, [])
+    assert _tiers(company / "placement.csv") == {wb.tiers.table["client_id"].iloc[0]: "A2"}
+    assert len(list((company / "history").glob("placement-*.csv"))) == 1
+
+
+def test_editor_accept_and_save_from_the_page(company):
+    editor = show_criteria_editor(open_workbook(company))
+    editor._on_msg(editor, {"action": "status", "index": 0, "status": "accepted"}, [])
+    editor._on_msg(editor, {"action": "edit", "index": 1, "rule": "industri == retail"}, [])
+    assert editor.message_is_error and "industry" in editor.message and editor.items[1]["error"]
+    editor._on_msg(editor, {"action": "save"}, [])
+    entries = yaml.safe_load((company / "criteria.yml").read_text(encoding="utf-8"))["criteria"]
+    assert [(e["id"], e["status"]) for e in entries] == [(editor.items[0]["id"], "accepted")]
+
+
+def test_a_broken_criteria_yml_is_shown_and_can_be_replaced(company):
+    (company / "criteria.yml").write_text("criteria:\n  - id: x\n    rule: budgett > 5\n    points_to: A\n",
+                                          encoding="utf-8")
+    editor = show_criteria_editor(open_workbook(company))
+    assert editor.message_is_error and "criteria.yml:x" in editor.message
+    editor._on_msg(editor, {"action": "status", "index": 0, "status": "accepted"}, [])
+    editor._on_msg(editor, {"action": "save"}, [])
+    assert "budgett" not in (company / "criteria.yml").read_text(encoding="utf-8")
+    assert "budgett" in next((company / "history").glob("criteria-*.yml")).read_text(encoding="utf-8")
