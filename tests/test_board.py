@@ -203,3 +203,25 @@ def test_board_clients_reuse_step_2_figures_in_its_order():
     clients = b.board_clients(table)
     assert clients["client_id"].tolist() == ["b", "a"] and clients["name"].tolist() == ["B", "a"]
     assert clients["years"].tolist()[0] == 1.5 and pd.isna(clients["years"].tolist()[1])
+
+
+def test_tierbook_worksheet_merge_writes_medians_and_lists_the_discussion(tmp_path):
+    from click.testing import CliRunner
+
+    from helpers.cli import main
+
+    folder = shutil.copytree(SAMPLE_DIR / "b2b_services", tmp_path / "co")
+    runner = CliRunner()
+    empty = runner.invoke(main, ["worksheet", str(folder), "--merge"])
+    assert empty.exit_code == 1 and "placement" in empty.output
+    _people(folder, anna={"C001": "A1", "C002": "B2"}, boris={"C001": "B1", "C002": "в2"})
+    done = runner.invoke(main, ["worksheet", str(folder), "--merge"])
+    assert done.exit_code == 0, done.output
+    assert "C001" in done.output and "anna=A1 boris=B1" in done.output and "C002" not in done.output.split("(1")[-1]
+    assert _read(folder / "placement.csv").set_index("client_id")["tier"].to_dict() == {"C001": "B1", "C002": "B2"}
+    _people(folder, vera={"C001": "A7", "NOPE": "A1"})
+    bad = runner.invoke(main, ["--lang", "ru", "worksheet", str(folder), "--merge"])
+    assert bad.exit_code == 1
+    assert "placement/vera.csv:2:tier — " in bad.output and "placement/vera.csv:3:client_id — " in bad.output
+    assert "Traceback" not in bad.output
+    assert _read(folder / "placement.csv").set_index("client_id")["tier"].to_dict() == {"C001": "B1", "C002": "B2"}
