@@ -102,3 +102,27 @@ def test_a_broken_criteria_yml_is_shown_and_can_be_replaced(company):
     editor._on_msg(editor, {"action": "save"}, [])
     assert "budgett" not in (company / "criteria.yml").read_text(encoding="utf-8")
     assert "budgett" in next((company / "history").glob("criteria-*.yml")).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["02a_place_clients.ipynb", "04a_decide_criteria.ipynb"])
+def test_workshop_notebooks_are_stored_clean_outside_the_batch_run(name):
+    """Interactive steps: kept out of `tierbook run` (the runner takes NN_*.ipynb only), stored without outputs."""
+    import ast
+
+    import nbformat
+
+    from helpers.paths import NOTEBOOKS_DIR
+    from helpers.runner import PARAMETERS, workbook_notebooks
+
+    path = NOTEBOOKS_DIR / name
+    assert path not in workbook_notebooks()
+    nb = nbformat.read(path, as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    tree = ast.parse(params[0].source)
+    assert all(isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.Constant) for n in tree.body)
+    assert set(PARAMETERS) <= {n.target.id for n in tree.body}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+            assert not [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
