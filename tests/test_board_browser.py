@@ -148,10 +148,10 @@ def test_three_clients_placed_with_clicks_and_keys_reach_the_files(lab, browser)
     board.find_element(By.CSS_SELECTOR, ".tb-person").send_keys("Anna")
     board.find_element(By.CSS_SELECTOR, ".tb-start").click()
     wait.until(lambda d: "Anna" in board.find_element(By.CSS_SELECTOR, ".tb-who").text)
-    ids = [board.find_element(By.CSS_SELECTOR, f'tr[data-i="{i}"] td.name small').text for i in range(4)]
+    ids = [board.find_element(By.CSS_SELECTOR, f'.tb-row[data-i="{i}"] .name small').text for i in range(4)]
 
     # a click on row 1, then keys: 5 = B2 on row 2, x then undo then 7 = C on row 3, s skips row 4
-    board.find_element(By.CSS_SELECTOR, 'tr[data-i="0"] button[data-tier="A1"]').click()
+    board.find_element(By.CSS_SELECTOR, '.tb-row[data-i="0"] .tb-t[data-tier="A1"]').click()
     active = browser.switch_to.active_element
     active.send_keys("5")
     active.send_keys("x")

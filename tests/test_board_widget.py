@@ -67,6 +67,8 @@ def test_anonymised_board_shows_pseudonyms_and_saves_real_ids(company, monkeypat
     widget.handle({"action": "place", "index": 0, "tier": "B1"})
     saved = _tiers(company / "placement" / "anna.csv")
     assert list(saved.values()) == ["B1"] and set(saved) <= set(real["client_id"])
+    widget._refresh()
+    assert widget.tiers == {shown["id"]: "B1"}  # the page marks the row it knows, by its pseudonym
 
 
 def test_consensus_decision_from_the_page_reaches_placement_csv(company):
