@@ -128,6 +128,13 @@ def _open_and_run(driver, url: str, notebook: str, ready: str):
     return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
 
 
+def _workshop(lab, browser, notebook: str, ready: str):
+    """A fresh copy of the sample company, the notebook run on it in the browser; the company and the widget."""
+    url, root = lab
+    company = _company(root, notebook.split("_")[0] + "-co")
+    return company, _open_and_run(browser, url, _notebook_for(notebook, root, company), ready)
+
+
 def _wait_for_file(path: Path, check, timeout: float = WAIT):
     deadline = time.time() + timeout
     last = None
@@ -144,10 +151,7 @@ def _wait_for_file(path: Path, check, timeout: float = WAIT):
 
 
 def test_three_clients_placed_with_clicks_and_keys_reach_the_files(lab, browser):
-    url, root = lab
-    company = _company(root, "board-co")
-    notebook = _notebook_for("02a_place_clients.ipynb", root, company)
-    board = _open_and_run(browser, url, notebook, ".tb-board:not(.tb-consensus)")
+    company, board = _workshop(lab, browser, "02a_place_clients.ipynb", ".tb-board:not(.tb-consensus)")
     wait = _wait(browser)
     board.find_element(By.CSS_SELECTOR, ".tb-person").send_keys("Anna")
     board.find_element(By.CSS_SELECTOR, ".tb-start").click()
@@ -185,10 +189,7 @@ def test_three_clients_placed_with_clicks_and_keys_reach_the_files(lab, browser)
 
 
 def test_one_criterion_accepted_in_the_editor_is_saved_to_criteria_yml(lab, browser):
-    url, root = lab
-    company = _company(root, "criteria-co")
-    notebook = _notebook_for("04a_decide_criteria.ipynb", root, company)
-    editor = _open_and_run(browser, url, notebook, ".tb-editor")
+    company, editor = _workshop(lab, browser, "04a_decide_criteria.ipynb", ".tb-editor")
     wait = _wait(browser)
     first = editor.find_element(By.CSS_SELECTOR, 'tr[data-i="0"]')
     wanted_id = first.find_element(By.CSS_SELECTOR, "td small").text

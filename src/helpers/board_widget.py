@@ -27,6 +27,18 @@ function guard(node) {
   node.setAttribute("data-lm-suppress-shortcuts", "true");
   for (const type of ["keydown", "keypress", "keyup"]) node.addEventListener(type, (e) => e.stopPropagation());
 }
+function mount(el, kind) {
+  const root = document.createElement("div");
+  root.className = "tb-board " + kind;
+  guard(root);
+  el.appendChild(root);
+  return root;
+}
+function paintMessage(root, model) {
+  const m = root.querySelector(".tb-message");
+  m.textContent = model.get("message");
+  m.classList.toggle("bad", model.get("message_is_error"));
+}
 """
 
 _BOARD_JS = _COMMON_JS + r"""
@@ -183,10 +195,7 @@ export default { render };
 _CONSENSUS_JS = _COMMON_JS + r"""
 function render({ model, el }) {
   const L = model.get("labels");
-  const root = document.createElement("div");
-  root.className = "tb-board tb-consensus";
-  guard(root);
-  el.appendChild(root);
+  const root = mount(el, "tb-consensus");
   function paint() {
     const people = model.get("people");
     const rows = model.get("rows");
@@ -206,9 +215,7 @@ function render({ model, el }) {
         <td class="vote" data-tier="${esc(r.median)}">${esc(r.median)}</td><td><small>${esc(r.why)}</small></td>
         <td><select class="tb-decide">${["", ...tiers].map((t) => `<option ${t === r.decision ? "selected" : ""}>${t}</option>`).join("")}</select></td></tr>`).join("")}
       </tbody></table></div>`;
-    const m = root.querySelector(".tb-message");
-    m.textContent = model.get("message");
-    m.classList.toggle("bad", model.get("message_is_error"));
+    paintMessage(root, model);
     root.querySelector(".tb-refresh").onclick = () => model.send({ action: "refresh" });
     root.querySelector(".tb-write").onclick = () => model.send({ action: "write" });
     root.querySelector(".tb-only").onchange = paint;
@@ -226,10 +233,7 @@ export default { render };
 _EDITOR_JS = _COMMON_JS + r"""
 function render({ model, el }) {
   const L = model.get("labels");
-  const root = document.createElement("div");
-  root.className = "tb-board tb-editor";
-  guard(root);
-  el.appendChild(root);
+  const root = mount(el, "tb-editor");
   function paint() {
     const items = model.get("items");
     root.innerHTML = `<div class="tb-top"><button class="tb-save">${esc(L.save)}</button>
@@ -247,9 +251,7 @@ function render({ model, el }) {
       <tr class="tb-new"><td><select class="tb-new-to"><option>A</option><option>C</option></select></td><td><small>${esc(L.own)}</small></td>
         <td><input class="tb-new-rule" size="34" placeholder="headcount >= 50"></td><td><input class="tb-new-rationale" size="28"></td>
         <td><button class="tb-add">${esc(L.add)}</button></td></tr></tbody></table>`;
-    const m = root.querySelector(".tb-message");
-    m.textContent = model.get("message");
-    m.classList.toggle("bad", model.get("message_is_error"));
+    paintMessage(root, model);
     const idx = (e) => Number(e.target.closest("tr").dataset.i);
     root.querySelector(".tb-save").onclick = () => model.send({ action: "save" });
     for (const b of root.querySelectorAll(".tb-accept")) b.onclick = (e) => model.send({ action: "status", index: idx(e), status: "accepted" });
