@@ -41,11 +41,31 @@ def test_clicks_by_row_place_save_and_undo(company):
     assert counts["A2"] == 1 and counts["unplaced"] == len(widget.clients) - 1
 
 
+def test_two_laptops_on_one_notebook_place_apart_and_each_gets_only_its_answers(company):
+    widget = show_board(open_workbook(company))
+    sent = []
+    widget.send = sent.append  # what the kernel sends to every open view
+    ids = [c["id"] for c in widget.clients[:3]]
+    for content in ({"action": "person", "name": " Anna "}, {"action": "person", "name": "Boris"},
+                    {"action": "place", "person": "Anna", "index": 0, "tier": "A1"},
+                    {"action": "place", "person": "Boris", "index": 0, "tier": "C"},
+                    {"action": "place", "person": "Anna", "index": 1, "tier": "B2"},
+                    {"action": "undo", "person": "Boris"}):
+        widget._on_msg(widget, content, [])
+    assert _tiers(company / "placement" / "anna.csv") == {ids[0]: "A1", ids[1]: "B2"}
+    assert pd.read_csv(company / "placement" / "boris.csv").empty
+    assert sent[0]["to"] == " Anna " and sent[0]["person"] == "Anna"  # the view adopts the tidied name
+    assert [m["to"] for m in sent[2:]] == ["Anna", "Boris", "Anna", "Boris"]
+    assert sent[4]["tiers"] == {ids[0]: "A1", ids[1]: "B2"} and sent[5]["tiers"] == {} and sent[5]["undone"] == 0
+
+
 def test_a_refused_click_shows_the_problem_and_the_page_gets_the_saved_truth(company):
     widget = show_board(open_workbook(company), "Boris")
-    widget._on_msg(widget, {"action": "place", "index": 0, "tier": "A9"}, [])
+    sent = []
+    widget.send = sent.append
+    widget._on_msg(widget, {"action": "place", "person": "Boris", "index": 0, "tier": "A9"}, [])
     assert widget.message_is_error and "A1 A2 A3 B1 B2 B3 C D X" in widget.message
-    assert widget.tiers == {}
+    assert sent[-1]["error"] and sent[-1]["to"] == "Boris" and sent[-1]["tiers"] == {}
 
 
 def test_the_board_speaks_russian_when_the_company_does(company):

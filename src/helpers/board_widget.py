@@ -17,6 +17,7 @@ from . import board as model
 from . import criteria_editor as editor
 from .errors import DataProblem, format_problems
 from .i18n import catalogue, t
+from .paths import slugify
 
 # Shared page code: escaping (client names are untrusted), number formats and the keyboard guard.
 _COMMON_JS = r"""
@@ -75,7 +76,10 @@ function render({ model, el }) {
   const tiers = model.get("ladder");
   const keys = model.get("key_map");
   const clients = model.get("clients");
-  let placed = Object.assign({}, model.get("tiers"));
+  // Several people may open this notebook from one JupyterLab: they share the kernel's widget, so
+  // the person is kept per browser view, sent with every click, and only answers for them are taken.
+  let me = "", pending = model.get("person") || "";
+  let placed = {};
   let cursor = 0;
   const rows = [];
   // one string, one innerHTML: 1,000 clients render in a few tens of milliseconds
@@ -114,10 +118,10 @@ function render({ model, el }) {
     moveTo(Number(vis[k].dataset.i));
   }
   function place(i, tier) {
-    if (!model.get("person")) { showMessage(L.choose_first, true); q(".tb-person").focus(); return; }
+    if (!me) { showMessage(L.choose_first, true); q(".tb-person").focus(); return; }
     placed[clients[i].id] = tier;  // shown at once; the kernel saves and sends back the truth
     paintRow(i);
-    model.send({ action: "place", index: i, tier: tier });
+    model.send({ action: "place", person: me, index: i, tier: tier });
     step(1);
   }
   function showMessage(text, bad) {
@@ -125,8 +129,7 @@ function render({ model, el }) {
     m.textContent = text || "";
     m.classList.toggle("bad", !!bad);
   }
-  function paintSummary() {
-    const s = model.get("summary");
+  function paintSummary(s) {
     q(".tb-summary").innerHTML = s.map((r) => `<span class="tb-count" data-tier="${esc(r.tier)}"><b>${esc(r.label)}</b> ${r.clients} · ${pct(r.share)}</span>`).join("");
   }
   function applyFilter() {
@@ -139,7 +142,7 @@ function render({ model, el }) {
     if (rows[cursor] && rows[cursor].hidden) step(0);
   }
   function paintPerson() {
-    const p = model.get("person");
+    const p = me;
     q(".tb-who").textContent = p ? L.placing_as.replace("{person}", p) : L.choose_first;
     root.classList.toggle("no-person", !p);
     q(".tb-person").value = p || q(".tb-person").value;
@@ -166,27 +169,32 @@ function render({ model, el }) {
     if (keys[k]) place(cursor, keys[k]);
     else if (k === "s" || k === " " || k === "ArrowDown" || k === "j") step(1);
     else if (k === "ArrowUp" || k === "k") step(-1);
-    else if (k === "u" || k === "Backspace") model.send({ action: "undo" });
+    else if (k === "u" || k === "Backspace") undo();
     else if (k === "/") { q(".tb-filter").focus(); }
     else return;
     e.preventDefault();
   });
-  q(".tb-start").addEventListener("click", () => model.send({ action: "person", name: q(".tb-person").value }));
-  q(".tb-undo").addEventListener("click", () => { model.send({ action: "undo" }); root.focus(); });
+  function undo() { if (me) model.send({ action: "undo", person: me }); }
+  function choose(name) { pending = name.trim(); model.send({ action: "person", name: pending }); }
+  q(".tb-start").addEventListener("click", () => choose(q(".tb-person").value));
+  q(".tb-undo").addEventListener("click", () => { undo(); root.focus(); });
   q(".tb-filter").addEventListener("input", applyFilter);
   q(".tb-only").addEventListener("change", applyFilter);
   q(".tb-hints").checked = model.get("show_hints");
   root.classList.toggle("hide-hints", !model.get("show_hints"));
-  q(".tb-hints").addEventListener("change", (e) => { model.set("show_hints", e.target.checked); model.save_changes(); });
-  model.on("change:show_hints", () => root.classList.toggle("hide-hints", !model.get("show_hints")));
-  model.on("change:tiers", () => { placed = Object.assign({}, model.get("tiers")); paintAll(); applyFilter(); });
-  model.on("change:summary", paintSummary);
-  model.on("change:person", paintPerson);
+  // showing the hints is this viewer's choice, not everyone's
+  q(".tb-hints").addEventListener("change", (e) => root.classList.toggle("hide-hints", !e.target.checked));
   model.on("change:people", paintPerson);
-  model.on("change:message", () => showMessage(model.get("message"), model.get("message_is_error")));
-  model.on("msg:custom", (msg) => { if (msg.undone !== undefined) moveTo(msg.undone); });
-  paintAll(); paintSummary(); paintPerson(); moveTo(0, false);
-  showMessage(model.get("message"), model.get("message_is_error"));
+  model.on("msg:custom", (msg) => {
+    if (!msg.to || (msg.to !== me && msg.to !== pending)) return;  // an answer for someone else
+    if (msg.person) { me = msg.person; pending = ""; paintPerson(); }
+    if (msg.tiers) { placed = Object.assign({}, msg.tiers); paintAll(); applyFilter(); }
+    if (msg.summary) paintSummary(msg.summary);
+    showMessage(msg.message, msg.error);
+    if (msg.undone !== undefined) moveTo(msg.undone);
+  });
+  paintSummary(model.get("summary")); paintPerson(); moveTo(0, false);
+  if (pending) choose(pending);
   root.dataset.renderMs = (performance.now() - t0).toFixed(1);  // read by the screenshot check of the board
 }
 export default { render };
@@ -349,21 +357,26 @@ class BoardWidget(_Widget):
     Keys: 1 2 3 = A1 A2 A3, 4 5 6 = B1 B2 B3, 7 or c = C, d = D, x = X, s or space = skip,
     u or Backspace = undo, arrows = move, / = filter. Each placement is saved at once by
     `helpers.board.Board` to `placement/<person>.csv`.
+
+    People who open the same notebook from one JupyterLab share this widget (one kernel): each
+    browser view keeps its own person, sends it with every click and takes only the answers for
+    that person, so five laptops place side by side without mixing their tiers.
     """
 
     _esm = traitlets.Unicode(_BOARD_JS).tag(sync=True)
     clients = traitlets.List().tag(sync=True)
     ladder = traitlets.List(list(model.BOARD_TIERS)).tag(sync=True)
     key_map = traitlets.Dict(model.KEYS).tag(sync=True)
-    tiers = traitlets.Dict().tag(sync=True)
-    summary = traitlets.List().tag(sync=True)
-    person = traitlets.Unicode("").tag(sync=True)
+    summary = traitlets.List().tag(sync=True)  # the counts a view shows before its person is chosen
+    person = traitlets.Unicode("").tag(sync=True)  # the person a new view starts with (the notebook's parameter)
     people = traitlets.List().tag(sync=True)
     show_hints = traitlets.Bool(False).tag(sync=True)
+    tiers = traitlets.Dict()  # the last person's tiers by shown id (for the notebook; views get their own)
 
     def __init__(self, board: model.Board, *, show_hints: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.board = board
+        self.board = board  # the board of the person who acted last
+        self.boards: dict[str, model.Board] = {}
         self.labels = _labels("board")
         self.show_hints = show_hints
         rows = board.clients
@@ -381,30 +394,60 @@ class BoardWidget(_Widget):
         self._refresh()
         self.on_msg(self._on_msg)
 
+    def _summary(self, board: model.Board) -> list[dict]:
+        return [{"tier": tier, "label": t("board.board.unplaced") if tier == "unplaced" else tier,
+                 "clients": int(row.clients), "share": None if pd.isna(row.revenue_share) else float(row.revenue_share)}
+                for tier, row in board.summary().iterrows()]
+
+    def _state(self, board: model.Board) -> dict:
+        return {"tiers": {self._shown.get(cid, cid): tier for cid, tier in board.tiers.items()},
+                "summary": self._summary(board)}
+
     def _refresh(self) -> None:
-        self.tiers = {self._shown.get(cid, cid): tier for cid, tier in self.board.tiers.items()}
-        summary = self.board.summary()
-        self.summary = [{"tier": tier, "label": t("board.board.unplaced") if tier == "unplaced" else tier,
-                         "clients": int(row.clients), "share": None if pd.isna(row.revenue_share)
-                         else float(row.revenue_share)} for tier, row in summary.iterrows()]
-        self.person = self.board.person or ""
+        state = self._state(self.board)
+        self.tiers = state["tiers"]
+        self.summary = state["summary"]
+
+    def _board_for(self, name: str) -> model.Board:
+        key = slugify(model.check_person(name))
+        if key not in self.boards:
+            board = model.Board(self.board.company_dir, self.board.clients)
+            board.choose_person(name)
+            self.boards[key] = board
+        return self.boards[key]
 
     def _on_msg(self, _widget, content, _buffers) -> None:
+        to = str(content.get("person") or content.get("name") or "")
+        reply: dict = {"to": to}
         try:
-            self.handle(content)
+            reply |= self.handle(content)
+            reply |= {"message": self.message, "error": False}
         except DataProblem as exc:
             self._problem(exc)
+            reply |= {"message": self.message, "error": True}
+        if self.board.person and slugify(self.board.person) == slugify(to or self.board.person):
+            reply |= self._state(self.board)  # the saved truth, also after a refused click
         self._refresh()
+        self.send(reply)
 
-    def handle(self, content: dict) -> None:
-        """Apply one action from the page: person, place, undo (also callable from Python)."""
+    def handle(self, content: dict) -> dict:
+        """Apply one action from the page (person, place, undo) for `content["person"]`, else the last person.
+
+        Returns what the page needs besides the saved tiers (`person`, `undone`); raises DataProblem
+        for a bad name, client or tier (nothing changed then).
+        """
         action = content.get("action")
+        extra: dict = {}
         if action == "person":
-            self.board.choose_person(content.get("name", ""))
+            self.board = self._board_for(content.get("name", ""))
             self.people = self.board.people()
+            extra["person"] = self.board.person
             self._say(t("board.board.loaded", person=self.board.person, count=len(self.board.tiers),
                         file=self.board.path.relative_to(self.board.company_dir)))
-        elif action == "place":
+            return extra
+        if content.get("person"):
+            self.board = self._board_for(content["person"])
+        if action == "place":
             cid = self._ids[int(content["index"])] if "index" in content else str(content.get("id", "")).strip()
             path = self.board.place(cid, content.get("tier"))
             self._say(t("board.board.saved", client=self._shown.get(cid, cid), tier=self.board.tiers.get(cid, "–"),
@@ -414,7 +457,8 @@ class BoardWidget(_Widget):
             self._say(t("board.board.undone", client=self._shown.get(cid, cid)) if cid
                       else t("board.board.nothing_to_undo"))
             if cid:
-                self.send({"undone": self._ids.index(cid)})
+                extra["undone"] = self._ids.index(cid)
+        return extra
 
 
 class ConsensusWidget(_Widget):
@@ -534,6 +578,7 @@ def show_board(wb, person: str = "", *, show_hints: bool = False) -> BoardWidget
     widget = BoardWidget(board, show_hints=show_hints)
     if person:
         widget.handle({"action": "person", "name": person})
+        widget.person = widget.board.person  # every view opened from this notebook starts as them
         widget._refresh()
     return widget
 
