@@ -225,3 +225,14 @@ def test_tierbook_worksheet_merge_writes_medians_and_lists_the_discussion(tmp_pa
     assert "placement/vera.csv:2:tier — " in bad.output and "placement/vera.csv:3:client_id — " in bad.output
     assert "Traceback" not in bad.output
     assert _read(folder / "placement.csv").set_index("client_id")["tier"].to_dict() == {"C001": "B1", "C002": "B2"}
+
+
+def test_a_sheet_typed_back_with_russian_headers_is_read_and_a_missing_tier_column_named(company):
+    (company / "placement").mkdir(parents=True)
+    (company / "placement" / "галя.csv").write_text("Код клиента;Клиент;Уровень\nK1;Первый;а2\n", encoding="cp1251")
+    people = b.read_people(company, _clients()["client_id"])
+    assert people["галя"].to_dict() == {"K1": "A2"}
+    (company / "placement" / "галя.csv").write_text("client_id;name\nK1;x\n", encoding="utf-8")
+    with pytest.raises(DataProblem) as exc:
+        b.read_people(company, _clients()["client_id"])
+    assert str(exc.value).startswith("placement/галя.csv — ") and "tier" in str(exc.value)

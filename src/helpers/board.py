@@ -170,14 +170,17 @@ def _read_placement_csv(path: Path, known: Iterable[str], *, file: str) -> pd.Se
         if exc.problem.code == "empty_file":
             return pd.Series(dtype=object, name="tier")
         raise DataProblem(replace(exc.problem, file=file)) from None
-    frame = raw.frame
-    headers = {str(c).strip().lower(): c for c in frame.columns}
-    missing = [c for c in ("client_id", "tier") if c not in headers]
+    # the loader's own header synonyms (Клиент / Уровень / Tier ...), so a sheet typed back in any
+    # spelling the kit reads as placement.csv is read here too
+    from .columns import map_columns
+
+    mapping, missing = map_columns([str(c) for c in raw.frame.columns], "placement", file=file)
     if missing:
-        raise DataProblem(problem("board_missing_column", file=file, row=1, column=missing[0],
-                                  found=", ".join(map(str, frame.columns))))
-    table = pd.DataFrame({"client_id": frame[headers["client_id"]], "tier": frame[headers["tier"]]})
-    return check_placement(table, known, file=file, rows=raw.rows)
+        raise DataProblem(missing)
+    frame = raw.frame.rename(columns={str(k): v for k, v in mapping.items()})
+    shown = {v: k for k, v in mapping.items()}
+    table = pd.DataFrame({"client_id": frame["client_id"], "tier": frame["tier"]})
+    return check_placement(table, known, file=file, rows=raw.rows, shown=shown)
 
 
 def _placement_bytes(tiers: Mapping[str, str], order: list[str]) -> bytes:
