@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -33,8 +34,11 @@ except ImportError:  # pragma: no cover - depends on the machine
 if not (CHROMIUM and DRIVER and selenium):
     missing = [name for name, ok in (("chromium", CHROMIUM), ("chromium-driver", DRIVER), ("selenium", selenium))
                if not ok]
-    pytest.skip("browser tests need " + ", ".join(missing) + " (apt-get install -y chromium chromium-driver; "
-                "pip install selenium) — .ci/run installs them", allow_module_level=True)
+    reason = ("browser tests need " + ", ".join(missing) + " (apt-get install -y chromium chromium-driver; "
+              "pip install selenium) — .ci/run installs them")
+    # a warning as well as the skip: the reason then shows in pytest's default output, not only with -rs
+    warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
+    pytest.skip(reason, allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
