@@ -179,8 +179,10 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
 @click.option("--anonymise", is_flag=True, help="Pseudonyms instead of client names and ids (also company.yml anonymise: true).")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Secret key for pseudonyms (as for `tierbook run`).")
+@click.option("--merge", is_flag=True,
+              help="Merge the sheets typed back into placement/<person>.csv: medians to placement.csv, disagreements listed.")
 @click.pass_context
-def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_file: Path | None) -> None:
+def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_file: Path | None, merge: bool) -> None:
     """Print-and-fill placement worksheet from a client list, for the paper ABC exercise."""
     from .load import load_company
     from .worksheets import write_placement_worksheet
@@ -191,12 +193,15 @@ def worksheet(ctx, company_dir: Path, out: Path | None, anonymise: bool, key_fil
         if out.exists() and not out.is_dir():
             click.echo(_safe(i18n.t("run.path_problem", path=out, reason=i18n.t("run.exists_as_file"))), err=True)
             sys.exit(1)
-        inputs = paths.resolve_in_project(company_dir)
+        inputs = company_dir.expanduser().resolve()
         if out.expanduser().resolve().is_relative_to(inputs):  # outputs never go among the inputs
             click.echo(_safe(i18n.t("run.out_inside_inputs", path=out, company=inputs)), err=True)
             sys.exit(1)
     try:
         company = load_company(company_dir.expanduser().resolve())  # relative to the current folder
+        if merge:  # the team's sheets hold real ids: merged before any pseudonym is applied
+            _merge_sheets(company, company_dir)
+            return
         if anonymise or company.settings.anonymise:
             from .anonymise import anonymise_company
 
@@ -256,6 +261,28 @@ def compare(ctx, first: str, second: str, third: str | None, out: Path | None, l
     click.echo(i18n.t("compare.cli.written"))
     for path in written.values():
         click.echo(f"  {path}")
+
+
+def _merge_sheets(company, company_dir: Path) -> None:
+    """`tierbook worksheet --merge`: the board's consensus over the sheets typed back from paper."""
+    from .worksheets import merge_placement_sheets
+
+    try:
+        consensus, written = merge_placement_sheets(company)
+    except DataProblem as exc:
+        _fail_with_problems(exc, company_dir)
+    if written is None:
+        click.echo(i18n.t("board.cli.no_sheets", folder=company.folder / "placement"), err=True)
+        sys.exit(1)
+    people = [c for c in consensus.columns if c not in
+              ("client_id", "name", "revenue", "placed_by", "median", "spread", "why", "discuss", "decision")]
+    discuss = consensus[consensus["discuss"]]
+    click.echo(i18n.t("board.cli.merged", people=", ".join(people), placed=int((consensus["placed_by"] > 0).sum()),
+                      total=len(consensus), path=written))
+    click.echo(i18n.t("board.cli.discuss", count=len(discuss)))
+    for row in discuss.to_dict("records"):
+        votes = " ".join(f"{p}={row[p] or '-'}" for p in people)
+        click.echo(f"  {row['client_id']}  {row['name']}: {row['median']}  ({row['why']})  {votes}")
 
 
 @main.command(name="new")

@@ -154,7 +154,8 @@ def resolve_runs(first: str, second: str, third: str | None = None, *,
         DataProblem: no such company, no history, or a date that matches no kept run.
     """
     if third is None:
-        return paths.resolve_in_project(first), paths.resolve_in_project(second), []
+        # relative to where the command is typed, as every other command
+        return Path(first).expanduser().resolve(), Path(second).expanduser().resolve(), []
     run_dir = _company_run_dir(first, runs_dir or paths.RUNS_DIR)
     snapshots = history.list_snapshots(run_dir)
     if not snapshots:
@@ -171,7 +172,7 @@ def resolve_runs(first: str, second: str, third: str | None = None, *,
 
 def _company_run_dir(company: str, runs_dir: Path) -> Path:
     given = Path(company).expanduser()
-    candidates = [paths.resolve_in_project(given)] if given.parts else []
+    candidates = [given.resolve()] if given.parts else []
     candidates.append(runs_dir / paths.slugify(company))
     for candidate in candidates:
         if (candidate / history.HISTORY_DIR).is_dir() or (candidate / "run.json").is_file():

@@ -295,3 +295,30 @@ def write_placement_worksheet(company: Company, out_dir: str | os.PathLike, *, l
         write_bytes(_html_text(frame, info, company, lang, print_limit).encode("utf-8"),
                     folder / f"{WORKSHEET_STEM}.html"),
     ]
+
+
+# ---------------------------------------------------------------------------- typed back from paper
+
+def merge_placement_sheets(company: Company) -> tuple[pd.DataFrame, Path | None]:
+    """Merge the sheets the team typed back (one per person in `<company>/placement/`) into placement.csv.
+
+    Each person's file has the worksheet's `client_id` and `tier` columns (CSV or the XLSX; other
+    columns are ignored). The merge is the board's consensus (`helpers.board.build_consensus`): the
+    median per client, clients two or more steps apart flagged for discussion. The medians are
+    written to placement.csv (the previous file kept in `history/`); nothing is written when the
+    folder holds no sheets.
+
+    Returns:
+        The consensus table (discussion items first) and the path written, or None.
+
+    Raises:
+        DataProblem: an unknown client, a tier outside A1..C D X, or a client twice in one sheet
+            (every such row, as `placement/<person>.csv:row:column — what — fix`).
+    """
+    from .board import list_people, merge_people
+
+    frame, _ = build_placement_worksheet(company)
+    clients = frame[["client_id", "name"]].assign(revenue=frame["revenue"] if "revenue" in frame else float("nan"))
+    people = list_people(company.folder)
+    consensus = merge_people(company.folder, clients, write=bool(people))
+    return consensus, (Path(company.folder) / "placement.csv" if people else None)
