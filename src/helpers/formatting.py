@@ -222,8 +222,8 @@ def format_cell(value: Any, kind: str | None = None, lang: str | None = None, *,
 def column_kinds(frame, *, currency: str | None = None, formats: dict[str, str] | None = None) -> dict[Any, str | None]:
     """The display kind of every column of a DataFrame: given in `formats`, else guessed from name and values.
 
-    A money column is recognised only when a currency is known (a bare number is safer than a wrong
-    currency); a share column only when every value lies in 0..1.
+    A money column (by its name) is written in whole units, with the currency only when one is given
+    (a bare number is safer than a wrong currency); a share column only when every value lies in 0..1.
     """
     formats = dict(formats or {})
     kinds: dict[Any, str | None] = {}
@@ -234,7 +234,7 @@ def column_kinds(frame, *, currency: str | None = None, formats: dict[str, str] 
         values = frame[column].tolist()
         if is_share_column(column, values):
             kinds[column] = "percent"
-        elif currency and is_money_column(column) and all(
+        elif is_money_column(column) and all(
                 _missing(v) or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in values):
             kinds[column] = "money"
         else:

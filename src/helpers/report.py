@@ -22,10 +22,12 @@ from . import __version__
 from .export import figure_png, write_text
 from .formatting import column_kinds, format_cell, format_interval, format_money
 from .i18n import get_language, t
+from .printables import write_printables
 
 MAX_TABLE_ROWS = 40
 # rows of one table on paper: the rest stays on screen and in the CSV files (the report fits 12 A4 pages)
 PRINT_TABLE_ROWS = 8
+PRINT_SLACK_ROWS = 2
 # On paper every section starts a page except these short ones, which follow on the page before
 # (the data notes under the overview, the prospects under the checklist's routes).
 PRINT_FLOW_SECTIONS = frozenset({"data", "prospects"})
@@ -93,7 +95,9 @@ class Section:
         if len(df) > max_rows:
             caption = (caption + " " if caption else "") + t("report.rows_shown", shown=max_rows, total=len(df))
         print_note = ""
-        if print_rows is not None and len(df) > print_rows:
+        if print_rows is not None and len(shown) <= print_rows + PRINT_SLACK_ROWS:
+            print_rows = None  # cutting two or three rows saves no paper and hides them for nothing
+        if print_rows is not None:
             print_note = t("report.print.rows_shown", shown=print_rows, total=len(df),
                            where=source or t("report.print.on_screen"))
         html = table_html(shown, index=index, formats=formats, currency=currency, print_rows=print_rows)
@@ -285,6 +289,7 @@ def publish_report(wb, sections: list[Section] | None = None) -> Path:
     sections = sections if sections is not None else build_report(wb)
     title, subtitle = report_title(wb)
     notes = [Block("note", text=p.message, level="warning") for p in wb.company.problems if p.code == "anonymised"]
+    write_printables(wb)  # checklist.html and profile.html: the one-page hand-outs beside the report
     return write_report(sections, wb.out_dir / "report.html", title=title, subtitle=subtitle, notes=notes)
 
 
