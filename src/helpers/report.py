@@ -99,7 +99,7 @@ class Section:
             print_rows = None  # cutting two or three rows saves no paper and hides them for nothing
         if print_rows is not None:
             print_note = t("report.print.rows_shown", shown=print_rows, total=len(df),
-                           where=source or t("report.print.on_screen"))
+                           where=source or _full_table_file(df) or t("report.print.on_screen"))
         html = table_html(shown, index=index, formats=formats, currency=currency, print_rows=print_rows)
         self.blocks.append(Block("table", html=html, caption=caption, print_note=print_note))
         return self
@@ -110,6 +110,15 @@ class Section:
         self.blocks.append(Block("figure", data=base64.b64encode(figure_png(fig)).decode("ascii"), alt=alt))
         plt.close(fig)
         return self
+
+
+def _full_table_file(df: pd.DataFrame) -> str:
+    """The output file that holds every row of a per-client or per-prospect table, judged by its id column."""
+    if "prospect_id" in df.columns:
+        return "prospects_scored.csv"
+    if "client_id" in df.columns:
+        return "tiers.csv"
+    return ""
 
 
 def table_html(df: pd.DataFrame, *, index: bool = False, formats: dict[str, str] | None = None,
