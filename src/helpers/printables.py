@@ -26,6 +26,9 @@ FONT_STEPS_PT = (10.5, 9.5, 8.5, 7.5, 7.0)
 # The printable area of A4 portrait with the margins of PAGE_CSS, in mm.
 PAGE_WIDTH_MM = 186.0
 PAGE_HEIGHT_MM = 265.0
+# Heights are estimated from character counts; this margin covers wider glyphs and uneven wrapping
+# (checked by tests/test_printing.py, which prints 1 to 60 long questions and counts pages).
+ESTIMATE_MARGIN = 1.05
 
 PAGE_CSS = """
 @page { size: A4 portrait; margin: 12mm 12mm 14mm 12mm; }
@@ -35,13 +38,13 @@ h2 { font-size: calc(var(--font) * 1.15); margin: 3mm 0 1.5mm; }
 p { margin: 0 0 2mm; }
 table.checklist th, table.checklist td { padding: 1mm 1.5mm; overflow-wrap: anywhere; }
 table.checklist th { font-size: calc(var(--font) * 0.9); }
-table.checklist td.n { width: 6mm; text-align: right; color: #555; }
-table.checklist td.q { width: 34%; font-weight: bold; }
+table.checklist td.n { width: 7mm; text-align: right; color: #555; white-space: nowrap; }
+table.checklist td.q { width: 36%; font-weight: bold; }
 table.checklist td.a { background: #eef7eb; }
 table.checklist td.f { background: #fbeceb; }
 table.checklist td.ticks { width: 19mm; white-space: nowrap; font-size: calc(var(--font) * 0.85); }
-table.checklist td.ticks span.box { margin-right: 1mm; }
-table.checklist td.ticks div { margin: 0.3mm 0; }
+table.checklist td.ticks span.box { width: 1em; height: 1em; margin-right: 1mm; vertical-align: -0.15em; }
+table.checklist td.ticks div { margin: 0; line-height: 1.4; }
 div.route { border-left: 1.2mm solid #1b7837; background: #f3f8f4; padding: 1.5mm 3mm; margin: 2mm 0 3mm; }
 div.notes div.line { height: 6.5mm; }
 ul.profile { columns: var(--columns); column-gap: 8mm; }
@@ -103,16 +106,19 @@ def fit_checklist(questions: Sequence[Any], fixed_mm: float) -> Fit:
     >>> f.font_pt, f.shown < 40
     (7.0, True)
     """
-    rows = [(" ".join(_texts(_get(q, "question", ""))), "; ".join(_texts(_get(q, "target_answers"))),
-             "; ".join(_texts(_get(q, "red_flag_answers")))) for q in questions]
+    rows = [([" ".join(_texts(_get(q, "question", "")))], _texts(_get(q, "target_answers")) or ["—"],
+             _texts(_get(q, "red_flag_answers")) or ["—"]) for q in questions]
+    inner = PAGE_WIDTH_MM - 7 - 22  # less the number and tick-box columns
+    widths = (0.36 * inner - 3, 0.32 * inner - 3, 0.32 * inner - 3)
     for step, font in enumerate(FONT_STEPS_PT):
         cpm = _chars_per_mm(font)
         line = _line_mm(font)
-        widths = (0.34 * (PAGE_WIDTH_MM - 25) - 3, 0.33 * (PAGE_WIDTH_MM - 25) - 3, 0.33 * (PAGE_WIDTH_MM - 25) - 3)
         budget = PAGE_HEIGHT_MM - fixed_mm * font / FONT_STEPS_PT[0] - 2 * line  # the header row
         used, shown = 0.0, 0
-        for row in rows:
-            height = max(max(_lines(text, w * cpm) for text, w in zip(row, widths)), 3) * line * 0.85 + 2.2
+        for cells in rows:
+            # answers start on their own lines; the tick boxes take three lines
+            lines = max(max(sum(_lines(text, w * cpm) for text in texts) for texts, w in zip(cells, widths)), 3)
+            height = (lines * line + 2.5) * ESTIMATE_MARGIN
             if used + height > budget:
                 break
             used += height
@@ -137,7 +143,7 @@ def fit_list(items: Sequence[str], fixed_mm: float) -> Fit:
             budget = (PAGE_HEIGHT_MM - fixed_mm * font / FONT_STEPS_PT[0]) * columns
             used, shown = 0.0, 0
             for item in items:
-                height = _lines(item, width * _chars_per_mm(font)) * line + 1.0
+                height = (_lines(item, width * _chars_per_mm(font)) * line + 1.0) * ESTIMATE_MARGIN
                 if used + height > budget:
                     break
                 used += height
@@ -179,7 +185,7 @@ def render_checklist_html(checklist: Any, *, company: str, day: str | None = Non
     intro = " ".join(_texts([_get(checklist, "intro", ""), _get(checklist, "source_note", "")]))
     route = str(_get(checklist, "route_rule", "") or "")
     # header with fields, intro, route box, notes lines and footer, in mm at the largest font
-    fixed = 48 + _lines(intro, 95) * 5.2 + (_lines(route, 95) * 5.2 + 14 if route else 0) + 24
+    fixed = (52 + _lines(intro, 95) * 5.2 + (_lines(route, 95) * 5.2 + 8 if route else 0) + 28) * ESTIMATE_MARGIN
     fit = fit_checklist(questions, fixed)
     body = _header(title, company, day, [t("report.printables.lead"), t("report.printables.date"),
                                          t("report.printables.who")])
@@ -228,7 +234,7 @@ def render_profile_html(profile: Any, *, company: str, day: str | None = None) -
     title = str(_get(profile, "title", "") or t("criteria.profile.title"))
     intro = " ".join(_texts([_get(profile, "intro", ""), _get(profile, "size", "")]))
     signs, avoid = _texts(_get(profile, "signs")), _texts(_get(profile, "avoid"))
-    fixed = 30 + _lines(intro, 95) * 5.2 + 2 * 12 + 40
+    fixed = (30 + _lines(intro, 95) * 5.2 + 2 * 12 + 40) * ESTIMATE_MARGIN
     fit = fit_list(signs + avoid, fixed)
     kept_signs = signs[:fit.shown]
     kept_avoid = avoid[:max(fit.shown - len(signs), 0)]
