@@ -14,6 +14,7 @@ import numbers
 import re
 from typing import Any
 
+import pandas as pd
 from babel.numbers import format_currency as _babel_currency
 from babel.numbers import format_decimal as _babel_decimal
 from babel.numbers import get_currency_symbol, list_currencies
@@ -38,11 +39,14 @@ def _locale(lang: str | None) -> str:
 
 
 def _missing(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bytes)):
-        return value is None
+    """None, NaN, pandas NA and NaT (scalars only; text is never missing)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return False
     try:
-        return bool(value != value)  # NaN, pandas NA and NaT are not equal to themselves
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-likes are values, not missing
         return False
 
 

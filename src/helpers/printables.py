@@ -168,6 +168,16 @@ def _header(title: str, company: str, day: str, fields: Sequence[str]) -> list[s
     return out
 
 
+def _page(body: list[str], *, title: str, company: str, day: str, fit: Fit, lines_label: str) -> str:
+    """Close a one-page sheet: three lines to write on, the footer printed in the margin, the page."""
+    body = body + [f'<div class="field notes"><p>{html.escape(lines_label)}</p>' + '<div class="line"></div>' * 3
+                   + "</div>"]
+    footer = t("report.printables.footer", company=company, day=day)
+    body.append(f"<footer>{html.escape(footer)}</footer>")
+    return html_page(f"{title} — {company}", body, lang=get_language(), extra_css=PAGE_CSS + "\n" + _style(fit),
+                     print_footer=footer)
+
+
 def render_checklist_html(checklist: Any, *, company: str, day: str | None = None) -> str:
     """The sales qualification checklist as one printable A4 page (self-contained HTML).
 
@@ -212,12 +222,7 @@ def render_checklist_html(checklist: Any, *, company: str, day: str | None = Non
             body.append(f'<p class="more">{e(t("report.printables.more_questions", shown=fit.shown, total=len(questions)))}</p>')
     if route:
         body.append(f'<div class="route"><strong>{e(t("report.printables.route"))}:</strong> {inline_html(route)}</div>')
-    body.append(f'<div class="field notes"><p>{e(t("report.printables.notes"))}</p>'
-                + '<div class="line"></div>' * 3 + "</div>")
-    footer = t("report.printables.footer", company=company, day=day)
-    body.append(f"<footer>{e(footer)}</footer>")
-    return html_page(f"{title} — {company}", body, lang=get_language(), extra_css=PAGE_CSS + "\n" + _style(fit),
-                     print_footer=footer)
+    return _page(body, title=title, company=company, day=day, fit=fit, lines_label=t("report.printables.notes"))
 
 
 def render_profile_html(profile: Any, *, company: str, day: str | None = None) -> str:
@@ -250,12 +255,7 @@ def render_profile_html(profile: Any, *, company: str, day: str | None = None) -
             body.append('<ul class="profile">' + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>")
     if fit.shown < len(signs) + len(avoid):
         body.append(f'<p class="more">{e(t("report.printables.more_items", shown=fit.shown, total=len(signs) + len(avoid)))}</p>')
-    body.append(f'<div class="field notes"><p>{e(t("report.printables.channels"))}</p>'
-                + '<div class="line"></div>' * 3 + "</div>")
-    footer = t("report.printables.footer", company=company, day=day)
-    body.append(f"<footer>{e(footer)}</footer>")
-    return html_page(f"{title} — {company}", body, lang=get_language(), extra_css=PAGE_CSS + "\n" + _style(fit),
-                     print_footer=footer)
+    return _page(body, title=title, company=company, day=day, fit=fit, lines_label=t("report.printables.channels"))
 
 
 def write_printables(wb) -> list[Path]:
