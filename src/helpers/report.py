@@ -28,6 +28,8 @@ MAX_TABLE_ROWS = 40
 # rows of one table on paper: the rest stays on screen and in the CSV files (the report fits 12 A4 pages)
 PRINT_TABLE_ROWS = 8
 PRINT_SLACK_ROWS = 2
+# items of one bulleted list on paper (sentences run longer than table rows)
+PRINT_LIST_ITEMS = 6
 # On paper every section starts a page except these short ones, which follow on the page before
 # (the data notes under the overview, the prospects under the checklist's routes).
 PRINT_FLOW_SECTIONS = frozenset({"data", "prospects"})
@@ -45,7 +47,8 @@ class Block:
     caption: str = ""
     data: str = ""
     alt: str = ""
-    print_note: str = ""
+    print_note: str = ""  # printed under a table or list cut for paper: "8 of 30 shown on paper — all in …"
+    print_limit: int = 0  # items of a list printed on paper (0: all)
 
 
 @dataclass
@@ -69,10 +72,13 @@ class Section:
         self.blocks.append(Block("note", text=text, level=level))
         return self
 
-    def bullets(self, items: Iterable[str]) -> "Section":
+    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS) -> "Section":
+        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so."""
         items = [str(i) for i in items]
         if items:
-            self.blocks.append(Block("bullets", items=items))
+            cut = print_items is not None and len(items) > print_items + PRINT_SLACK_ROWS
+            note = t("report.print.items_shown", shown=print_items, total=len(items)) if cut else ""
+            self.blocks.append(Block("bullets", items=items, print_note=note, print_limit=print_items if cut else 0))
         return self
 
     def kpis(self, items: Iterable[tuple[str, Any]]) -> "Section":
