@@ -125,3 +125,20 @@ def test_placement_worksheet_prints_on_a4_landscape(tmp_path):
     reader = pypdf.PdfReader(str(tmp_path / "worksheet.pdf"))
     assert float(reader.pages[0].mediabox.width) > float(reader.pages[0].mediabox.height)  # landscape
     assert pages <= 8  # 150 clients, about 22 rows a page
+
+
+@pytest.mark.parametrize("n", [5, 9])
+def test_russian_checklist_stays_on_one_page(n, tmp_path):
+    # Cyrillic runs wider than Latin: the fit estimate must hold for it too
+    from helpers.printables import render_checklist_html
+
+    questions = [{"question": f"Каков у клиента показатель «Численность сотрудников отдела {i}»?",
+                  "target_answers": [f"Численность отдела {i} не меньше 51 человека"],
+                  "red_flag_answers": [f"Численность отдела {i} меньше 15 человек", "Отрасль — розничная торговля"]}
+                 for i in range(n)]
+    page = tmp_path / "checklist.html"
+    with language("ru"):
+        page.write_text(render_checklist_html({"title": "Чек-лист квалификации", "questions": questions,
+                                               "route_rule": "Есть целевой ответ и нет красных флагов → полный "
+                                               "цикл продаж. " * 3}, company="Нордвинд Сервис"), encoding="utf-8")
+    assert print_to_pdf(page, tmp_path / "c.pdf") == 1

@@ -36,13 +36,18 @@ body { max-width: 186mm; padding: 0; font-size: var(--font); }
 h1 { font-size: calc(var(--font) * 1.55); }
 h2 { font-size: calc(var(--font) * 1.15); margin: 3mm 0 1.5mm; }
 p { margin: 0 0 2mm; }
-table.checklist th, table.checklist td { padding: 1mm 1.5mm; overflow-wrap: anywhere; }
+/* fixed layout: the column widths are the ones the fit estimate assumes */
+table.checklist { table-layout: fixed; }
+table.checklist th, table.checklist td { padding: 1mm 1.5mm; overflow-wrap: break-word; }
+table.checklist col.n { width: 7mm; }
+table.checklist col.q { width: 36%; }
+table.checklist col.ticks { width: 24mm; }
 table.checklist th { font-size: calc(var(--font) * 0.9); }
-table.checklist td.n { width: 7mm; text-align: right; color: #555; white-space: nowrap; }
-table.checklist td.q { width: 36%; font-weight: bold; }
+table.checklist td.n { text-align: right; color: #555; white-space: nowrap; }
+table.checklist td.q { font-weight: bold; }
 table.checklist td.a { background: #eef7eb; }
 table.checklist td.f { background: #fbeceb; }
-table.checklist td.ticks { width: 19mm; white-space: nowrap; font-size: calc(var(--font) * 0.85); }
+table.checklist td.ticks { white-space: nowrap; overflow: hidden; font-size: calc(var(--font) * 0.85); }
 table.checklist td.ticks span.box { width: 1em; height: 1em; margin-right: 1mm; vertical-align: -0.15em; }
 table.checklist td.ticks div { margin: 0; line-height: 1.4; }
 div.route { border-left: 1.2mm solid #1b7837; background: #f3f8f4; padding: 1.5mm 3mm; margin: 2mm 0 3mm; }
@@ -85,8 +90,8 @@ class Fit:
 
 
 def _chars_per_mm(font_pt: float) -> float:
-    # DejaVu Sans averages about 0.55 em per character; 1 pt = 0.3528 mm
-    return 1.0 / (0.55 * font_pt * 0.3528)
+    # DejaVu Sans averages about 0.6 em per character in Cyrillic (a little less in Latin); 1 pt = 0.3528 mm
+    return 1.0 / (0.6 * font_pt * 0.3528)
 
 
 def _line_mm(font_pt: float) -> float:
@@ -108,8 +113,8 @@ def fit_checklist(questions: Sequence[Any], fixed_mm: float) -> Fit:
     """
     rows = [([" ".join(_texts(_get(q, "question", "")))], _texts(_get(q, "target_answers")) or ["—"],
              _texts(_get(q, "red_flag_answers")) or ["—"]) for q in questions]
-    inner = PAGE_WIDTH_MM - 7 - 22  # less the number and tick-box columns
-    widths = (0.36 * inner - 3, 0.32 * inner - 3, 0.32 * inner - 3)
+    answers = (PAGE_WIDTH_MM * 0.64 - 7 - 24) / 2  # the rest of the width, less number and tick columns (PAGE_CSS)
+    widths = (0.36 * PAGE_WIDTH_MM - 3, answers - 3, answers - 3)
     for step, font in enumerate(FONT_STEPS_PT):
         cpm = _chars_per_mm(font)
         line = _line_mm(font)
@@ -208,7 +213,8 @@ def render_checklist_html(checklist: Any, *, company: str, day: str | None = Non
         box = '<span class="box"></span>'
         ticks = "".join(f"<div>{box}{e(t(k))}</div>" for k in
                         ("report.printables.tick_target", "report.printables.tick_flag", "report.printables.tick_unknown"))
-        body.append('<table class="checklist"><thead><tr><th></th>'
+        body.append('<table class="checklist"><colgroup><col class="n"><col class="q"><col><col><col class="ticks">'
+                    '</colgroup><thead><tr><th></th>'
                     + "".join(f"<th>{e(t(k))}</th>" for k in ("report.printables.question", "report.printables.target",
                                                               "report.printables.red_flag", "report.printables.answer"))
                     + "</tr></thead><tbody>")
