@@ -59,7 +59,7 @@ def test_check_fails_on_an_edited_or_missing_copy_and_render_repairs_it(tmp_path
     # A changed source makes its copies stale too.
     source = root / "source" / "abc_exercise.yml"
     tpl.main(["--root", str(root)])
-    source.write_text(source.read_text(encoding="utf-8").replace("90 minutes", "two hours"), encoding="utf-8")
+    source.write_text(source.read_text(encoding="utf-8").replace("A 2-hour workshop", "A two-hour workshop"), encoding="utf-8")
     assert tpl.main(["--check", "--root", str(root)]) == 1
 
 
@@ -221,7 +221,11 @@ def test_worksheet_pieces_render_as_things_to_fill(rendered):
     relscore = rendered["en/relationship_score.html"]
     assert relscore.count('<span class="box"></span>') == 10 * 4  # ten aspects, four points each
     abc = rendered["ru/abc_exercise.html"]
-    assert abc.count('<div class="line"></div>') == 4 + 4 + 6
+    assert abc.count('<div class="line"></div>') == 3 + 4
+    # the ABC sheet has a row to write in for every tier a team may place clients in
+    for tier in ("A1", "A2", "A3", "B1", "B2", "B3", "C", "D", "X"):
+        assert f'<th scope="row" class="label">{tier}</th>' in abc, tier
+        assert f"| **{tier}** |" in rendered["en/abc_exercise.md"], tier
     assert "☐" in rendered["en/relationship_score.md"] and "- [ ] " in rendered["en/abc_exercise.md"]
 
 
@@ -244,3 +248,31 @@ def test_index_lists_every_sheet_and_both_copies(sheets, rendered):
         for lang in ("en", "ru"):
             assert f"({lang}/{sheet.id}.md)" in index and f"({lang}/{sheet.id}.html)" in index
             assert (TEMPLATES_DIR / lang / f"{sheet.id}.html").is_file()
+
+
+def test_no_maintainer_instruction_on_any_printed_page(rendered):
+    # the footer prints on every sheet; how to rebuild a sheet is for maintainers (HTML comment only)
+    for rel, text in rendered.items():
+        if rel.endswith(".html"):
+            visible = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+            for phrase in ("make templates", "render_templates", "templates/source", "edit the source", "правьте"):
+                assert phrase not in visible, (rel, phrase)
+
+
+def test_every_sheet_and_guide_agree_on_one_session_length(rendered):
+    # the workshop is one 2-hour session: no sheet may promise 90 minutes or 2.5 hours
+    for rel, text in rendered.items():
+        if rel.endswith((".md", ".html")):
+            for wrong in ("90 minutes", "90 минут", "2.5 hours", "2,5 час", "2.5-hour", "150 minutes"):
+                assert wrong not in text, (rel, wrong)
+    abc = rendered["en/abc_exercise.md"]
+    steps = [int(m) for m in re.findall(r"^\d+\. (\d+) min", abc, flags=re.M)]
+    assert sum(steps) == 120 and "2 hours" in abc, steps
+
+
+def test_page_budget_and_compact_are_validated():
+    data = _tiny()
+    data["pages"] = 0
+    data["compact"] = "yes"
+    problems = tpl.validate_source(data, name="t")
+    assert any("pages" in p for p in problems) and any("compact" in p for p in problems)

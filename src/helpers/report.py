@@ -7,7 +7,6 @@ inline CSS, no scripts, nothing fetched), every client-supplied text escaped.
 from __future__ import annotations
 
 import base64
-import numbers
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -15,16 +14,25 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from . import __version__
 from .export import figure_png, write_text
+from .formatting import column_kinds, format_cell, format_interval, format_money
 from .i18n import get_language, t
+from .printables import write_printables
 
 MAX_TABLE_ROWS = 40
+# rows of one table on paper: the rest stays on screen and in the CSV files (the report fits 12 A4 pages)
+PRINT_TABLE_ROWS = 8
+PRINT_SLACK_ROWS = 2
+# items of one bulleted list on paper (sentences run longer than table rows)
+PRINT_LIST_ITEMS = 6
+# On paper every section starts a page except these short ones, which follow on the page before
+# (the data notes under the overview, the prospects under the checklist's routes).
+PRINT_FLOW_SECTIONS = frozenset({"data", "prospects"})
 
 
 @dataclass
@@ -39,6 +47,8 @@ class Block:
     caption: str = ""
     data: str = ""
     alt: str = ""
+    print_note: str = ""  # printed under a table or list cut for paper: "8 of 30 shown on paper — all in …"
+    print_limit: int = 0  # items of a list printed on paper (0: all)
 
 
 @dataclass
@@ -62,10 +72,13 @@ class Section:
         self.blocks.append(Block("note", text=text, level=level))
         return self
 
-    def bullets(self, items: Iterable[str]) -> "Section":
+    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS) -> "Section":
+        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so."""
         items = [str(i) for i in items]
         if items:
-            self.blocks.append(Block("bullets", items=items))
+            cut = print_items is not None and len(items) > print_items + PRINT_SLACK_ROWS
+            note = t("report.print.items_shown", shown=print_items, total=len(items)) if cut else ""
+            self.blocks.append(Block("bullets", items=items, print_note=note, print_limit=print_items if cut else 0))
         return self
 
     def kpis(self, items: Iterable[tuple[str, Any]]) -> "Section":
@@ -73,13 +86,28 @@ class Section:
         return self
 
     def table(self, df: pd.DataFrame | None, caption: str = "", *, max_rows: int = MAX_TABLE_ROWS,
-              index: bool = False) -> "Section":
+              index: bool = False, formats: dict[str, str] | None = None, currency: str | None = None,
+              print_rows: int | None = PRINT_TABLE_ROWS, source: str = "") -> "Section":
+        """Add a table; numbers are written by `helpers.formatting` (shares as 54%, counts as 12).
+
+        `formats` maps a column to "percent", "money", "count" or "number" (else guessed from the
+        name and values; money only with `currency`). On paper only the first `print_rows` rows are
+        printed, with "N of M shown — all in <source>" (`source`: the file holding every row,
+        e.g. "tiers.csv"); None prints every row shown on screen.
+        """
         if df is None or len(df) == 0:
             return self
         shown = df.head(max_rows)
         if len(df) > max_rows:
             caption = (caption + " " if caption else "") + t("report.rows_shown", shown=max_rows, total=len(df))
-        self.blocks.append(Block("table", html=table_html(shown, index=index), caption=caption))
+        print_note = ""
+        if print_rows is not None and len(shown) <= print_rows + PRINT_SLACK_ROWS:
+            print_rows = None  # cutting two or three rows saves no paper and hides them for nothing
+        if print_rows is not None:
+            print_note = t("report.print.rows_shown", shown=print_rows, total=len(df),
+                           where=source or _full_table_file(df) or t("report.print.on_screen"))
+        html = table_html(shown, index=index, formats=formats, currency=currency, print_rows=print_rows)
+        self.blocks.append(Block("table", html=html, caption=caption, print_note=print_note))
         return self
 
     def figure(self, fig, alt: str) -> "Section":
@@ -90,36 +118,39 @@ class Section:
         return self
 
 
-def _format_cell(value: Any) -> tuple[str, bool]:
-    if value is None or (not isinstance(value, (list, tuple, dict, str)) and pd.isna(value)):
-        return "", False
-    if isinstance(value, (bool, np.bool_)):
-        return ("✓" if value else "—"), False
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}".replace(",", "\u202f"), True
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        text = f"{value:,.2f}" if abs(value) < 1e15 else f"{value:.3g}"
-        return text.replace(",", "\u202f"), True
-    return str(value), False
+def _full_table_file(df: pd.DataFrame) -> str:
+    """The output file that holds every row of a per-client or per-prospect table, judged by its id column."""
+    if "prospect_id" in df.columns:
+        return "prospects_scored.csv"
+    if "client_id" in df.columns:
+        return "tiers.csv"
+    return ""
 
 
-def table_html(df: pd.DataFrame, *, index: bool = False) -> Markup:
+def table_html(df: pd.DataFrame, *, index: bool = False, formats: dict[str, str] | None = None,
+               currency: str | None = None, print_rows: int | None = None) -> Markup:
     """A plain HTML table with every header and cell escaped (client names are untrusted).
 
-    >>> str(table_html(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "n": [3]})))
+    Cells are written by `helpers.formatting.format_cell` in the current language; rows after
+    `print_rows` carry class "screen-only" so the print stylesheet can leave them off paper.
+
+    >>> str(table_html(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "n": [3.0]})))
     '<table><thead><tr><th>name</th><th>n</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
+    >>> "54%" in table_html(pd.DataFrame({"revenue_share": [0.54]}))
+    True
     """
     frame = df.reset_index() if index else df
+    kinds = column_kinds(frame, currency=currency, formats=formats)
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     rows = []
-    for record in frame.itertuples(index=False, name=None):
+    for number, record in enumerate(frame.itertuples(index=False, name=None)):
         cells = []
-        for value in record:
-            text, numeric = _format_cell(value)
+        for column, value in zip(frame.columns, record):
+            text, numeric = format_cell(value, kinds[column], currency=currency)
             cls = ' class="num"' if numeric else ""
             cells.append(f"<td{cls}>{escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        row_class = ' class="screen-only"' if print_rows is not None and number >= print_rows else ""
+        rows.append(f"<tr{row_class}>" + "".join(cells) + "</tr>")
     return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -131,7 +162,7 @@ def render_report_html(sections: list[Section], *, title: str, subtitle: str = "
     template = env.get_template("report.html.j2")
     return template.render(
         lang=get_language(), title=title, subtitle=subtitle, notes=notes or [], sections=sections,
-        contents_label=t("report.contents"),
+        contents_label=t("report.contents"), print_flow=PRINT_FLOW_SECTIONS,
         footer=t("report.footer", version=__version__, day=date.today().isoformat()),
     )
 
@@ -143,9 +174,7 @@ def write_report(sections: list[Section], path: str | Path, **kwargs) -> Path:
 
 # --------------------------------------------------------------------------- sections of the workbook report
 def _money(value: float, currency: str) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{value:,.0f}".replace(",", "\u202f") + f" {currency}"
+    return format_money(value, currency)
 
 
 _DELIMITER_NAMES = {",": "«,»", ";": "«;»", "\t": "tab", "|": "«|»"}
@@ -278,6 +307,7 @@ def publish_report(wb, sections: list[Section] | None = None) -> Path:
     sections = sections if sections is not None else build_report(wb)
     title, subtitle = report_title(wb)
     notes = [Block("note", text=p.message, level="warning") for p in wb.company.problems if p.code == "anonymised"]
+    write_printables(wb)  # checklist.html and profile.html: the one-page hand-outs beside the report
     return write_report(sections, wb.out_dir / "report.html", title=title, subtitle=subtitle, notes=notes)
 
 
@@ -291,9 +321,8 @@ def preview(sections: list[Section]):
 
 
 def _interval(low: float, high: float) -> str:
-    if pd.isna(low) or pd.isna(high):
-        return ""
-    return f"[{low:+.2f}; {high:+.2f}]"
+    interval = format_interval(low, high, percent=False)
+    return f"[{interval}]" if interval else ""
 
 
 def section_traits(wb) -> Section | None:

@@ -28,6 +28,8 @@ from .paths import TEMPLATES_DIR
 
 SOURCE_DIR = TEMPLATES_DIR / "source"
 # Kinds an item may have. Runs of neighbouring items of one kind render as one list or table.
+# A run of ticks this short (characters of the longest, in any language) prints in two columns.
+SHORT_CHECK_CHARS = 80
 ITEM_KINDS = ("text", "point", "step", "check", "field", "scale", "choice", "table", "term", "column", "setting")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 INPUT_FILES = tuple(COLUMNS)  # clients, placement, transactions, deals, prospects
@@ -93,6 +95,11 @@ def validate_source(data: Any, *, name: str = "source") -> list[str]:
         else:
             seen.add(item_id)
 
+    if not isinstance(data.get("compact", False), bool):
+        problems.append(f"{sheet_id}.compact: true or false")
+    pages = data.get("pages")
+    if pages is not None and (not isinstance(pages, int) or isinstance(pages, bool) or pages < 1):
+        problems.append(f"{sheet_id}.pages: the printed page budget must be a whole number of pages, 1 or more")
     problems += _text_problems(data.get("title"), f"{sheet_id}.title")
     problems += _text_problems(data.get("summary"), f"{sheet_id}.summary")
     for i, field in enumerate(data.get("header_fields") or []):
@@ -143,6 +150,9 @@ def validate_source(data: Any, *, name: str = "source") -> list[str]:
                 problems.append(f"{iid}: a choice needs 'options'")
             if kind == "table" and not item.get("columns"):
                 problems.append(f"{iid}: a table needs 'columns'")
+            labels = item.get("labels")
+            if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
+                problems.append(f"{iid}.labels: a list of row labels (e.g. tiers) expected")
             for j, row in enumerate(item.get("examples") or []):
                 if not isinstance(row, list) or len(row) != len(item.get("columns") or []):
                     problems.append(f"{iid}.examples[{j}]: one cell per column expected")
@@ -381,6 +391,7 @@ def _md_run(kind: str, run: list[dict[str, Any]], lang: str, section: dict[str, 
             out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             for row in item.get("examples") or []:
                 out.append("| " + " | ".join(f"*{_md_cell(cell[L])}*" if cell else "" for cell in row) + " |")
+            out += [f"| **{_md_cell(label)}** |" + "   |" * (len(head) - 1) for label in item.get("labels") or []]
             out += ["|" + "   |" * len(head)] * int(item.get("rows", 0))
             out.append("")
     elif kind == "column":
@@ -440,20 +451,27 @@ ul, ol { margin: 1mm 0 3mm; padding-left: 6mm; }
 li { margin: 0.8mm 0; break-inside: avoid; }
 ul.checks { list-style: none; padding-left: 0; }
 ul.checks li { padding-left: 7mm; text-indent: -7mm; }
+ul.checks.two { columns: 2; column-gap: 8mm; }
+div.choices { display: grid; grid-template-columns: repeat(auto-fit, minmax(52mm, 1fr)); column-gap: 5mm; }
+div.choice { break-inside: avoid; }
+div.choice p.caption { margin-top: 1mm; }
 span.box { display: inline-block; width: 4mm; height: 4mm; border: 1.4px solid #333; border-radius: 0.6mm;
            vertical-align: -0.6mm; margin-right: 2.5mm; text-indent: 0; background: #fff; }
-dl.terms { display: grid; grid-template-columns: minmax(8mm, max-content) 1fr; column-gap: 4mm; row-gap: 1.8mm; }
-dl.terms dt { font-weight: bold; max-width: 44mm; overflow-wrap: anywhere; break-after: avoid; }
+dl.terms { margin: 1mm 0 3mm; }
+dl.terms div.term { display: grid; grid-template-columns: 36mm 1fr; column-gap: 4mm; margin: 0 0 1.8mm;
+                    break-inside: avoid; }
+dl.terms dt { font-weight: bold; overflow-wrap: anywhere; }
 dl.terms dd { margin: 0; }
 dl.terms .task { display: block; color: #333; font-style: italic; }
 div.field { margin: 2mm 0 4mm; break-inside: avoid; }
 div.field p { margin: 0 0 1mm; font-weight: bold; }
-div.line { border-bottom: 1px solid #9a9a9a; height: 7mm; }
+div.line { border-bottom: 1px solid #9a9a9a; height: 6.5mm; }
 table { width: 100%; border-collapse: collapse; margin: 1mm 0 4mm; }
 th, td { border: 1px solid #777; padding: 1.2mm 1.8mm; vertical-align: top; text-align: left; }
 th { background: #e8f1ea; font-size: 9.5pt; }
 tr { break-inside: avoid; }
-td.blank { height: 10mm; }
+td.blank { height: 8.5mm; }
+th.label { background: #f5f5f5; width: 16mm; text-align: center; vertical-align: middle; }
 td.example { color: #444; font-style: italic; }
 td.tick, th.tick { text-align: center; width: 11mm; }
 td.tick span.box { margin: 0; }
@@ -461,6 +479,17 @@ code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 9pt; bac
 p.caption { margin: 2mm 0 1mm; font-weight: bold; }
 footer { margin-top: 4mm; padding-top: 1.5mm; border-top: 1px solid #bbb; font-size: 8.5pt; color: #555; }
 @media print { body { padding: 0; max-width: none; } }
+/* `compact: true` in a source: a sheet that must stay on its page(s) prints tighter */
+body.compact { font-size: 9.5pt; line-height: 1.3; }
+body.compact h1 { font-size: 16pt; }
+body.compact h2 { font-size: 11.5pt; margin: 3mm 0 1.5mm; }
+body.compact p.summary { margin-bottom: 2.5mm; }
+body.compact .fields { gap: 1.5mm 6mm; }
+body.compact .fields span.blank { min-width: 48mm; }
+body.compact li { margin: 0.5mm 0; }
+body.compact p.caption { margin: 1mm 0 0.5mm; }
+body.compact td.blank { height: 7.5mm; }
+body.compact div.line { height: 6mm; }
 """.strip()
 
 
@@ -475,18 +504,21 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
     elif kind == "step":
         out += ["<ol>"] + [f'<li id="{i["id"]}">{inline_html(i["text"][L])}</li>' for i in run] + ["</ol>"]
     elif kind == "check":
-        out += ['<ul class="checks">']
+        # short ticks (a few words each) go in two columns: half the paper, same reading order
+        short = len(run) >= 4 and max(len(i["text"][L]) for i in run) <= SHORT_CHECK_CHARS
+        out += ['<ul class="checks two">' if short else '<ul class="checks">']
         out += [f'<li id="{i["id"]}">{box}{inline_html(i["text"][L])}</li>' for i in run]
         out += ["</ul>"]
     elif kind == "term":
+        # one block per term (not one grid for all), so a long glossary splits between pages
         out.append('<dl class="terms">')
         for item in run:
             task = ""
             if "task" in item:
                 task = (f'<span class="task">{inline_html(t("templates.label.task", L))}: '
                         f'{inline_html(item["task"][L])}</span>')
-            out += [f'<dt id="{item["id"]}">{inline_html(item["term"][L])}</dt>',
-                    f"<dd>{inline_html(item['text'][L])}{task}</dd>"]
+            out += [f'<div class="term"><dt id="{item["id"]}">{inline_html(item["term"][L])}</dt>',
+                    f"<dd>{inline_html(item['text'][L])}{task}</dd></div>"]
         out.append("</dl>")
     elif kind == "field":
         for item in run:
@@ -502,11 +534,14 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
                        + f'<td class="tick">{box}</td>' * points + "</tr>")
         out.append("</tbody></table>")
     elif kind == "choice":
+        # neighbouring questions side by side (up to three across A4), each with its options below
+        out.append('<div class="choices">' if len(run) > 1 else "<div>")
         for item in run:
-            out.append(f'<p class="caption" id="{item["id"]}">{inline_html(item["text"][L])}</p>')
+            out.append(f'<div class="choice"><p class="caption" id="{item["id"]}">{inline_html(item["text"][L])}</p>')
             out += ['<ul class="checks">']
             out += [f'<li id="{o["id"]}">{box}{inline_html(o["text"][L])}</li>' for o in item["options"]]
-            out += ["</ul>"]
+            out += ["</ul></div>"]
+        out.append("</div>")
     elif kind == "table":
         for item in run:
             cols = item["columns"]
@@ -516,6 +551,8 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
             for row in item.get("examples") or []:
                 out.append("<tr>" + "".join(f'<td class="example">{inline_html(cell[L])}</td>' if cell
                                             else '<td class="blank"></td>' for cell in row) + "</tr>")
+            out += [f'<tr><th scope="row" class="label">{html.escape(label)}</th>'
+                    + '<td class="blank"></td>' * (len(cols) - 1) + "</tr>" for label in item.get("labels") or []]
             out += ["<tr>" + '<td class="blank"></td>' * len(cols) + "</tr>"] * int(item.get("rows", 0))
             out.append("</tbody></table>")
     elif kind == "column":
@@ -555,7 +592,8 @@ def css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = "", print_footer: str = "") -> str:
+def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = "", print_footer: str = "",
+              body_class: str = "") -> str:
     """A complete, self-contained HTML page: inline CSS, no scripts, nothing fetched.
 
     `title` is plain text (escaped here); `body` lines must already be safe HTML. `print_footer`
@@ -576,7 +614,7 @@ def html_page(title: str, body: Sequence[str], *, lang: str, extra_css: str = ""
         f"<title>{html.escape(title)}</title>",
         f"<style>\n{CSS}\n{extra_css.strip()}\n</style>".replace("\n\n</style>", "\n</style>"),
         "</head>",
-        "<body>",
+        f'<body class="{html.escape(body_class)}">' if body_class else "<body>",
         *body,
         "</body>",
         "</html>",
@@ -605,7 +643,8 @@ def render_html(sheet: Sheet, lang: str) -> str:
         body.append("</section>")
     footer = t("templates.footer", L, id=sheet.id, method=", ".join(map(str, data.get("method", []))))
     body.append("<footer>" + inline_html(footer) + "</footer>")
-    return html_page(data["title"][L], body, lang=L, print_footer=footer)
+    return html_page(data["title"][L], body, lang=L, print_footer=footer,
+                     body_class="compact" if data.get("compact") else "")
 
 
 # ---------------------------------------------------------------------------- all outputs

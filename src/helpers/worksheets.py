@@ -16,6 +16,7 @@ import pandas as pd
 
 from .company import SIDE_TIERS, TIERS, Company
 from .export import neutralise_text, write_bytes
+from .formatting import format_count
 from .i18n import LANGUAGES, t
 from .plots.common import TIER_COLORS
 from .templates import html_page
@@ -221,13 +222,6 @@ p.more { font-style: italic; }
 """.strip()
 
 
-def _format_number(value, *, decimals: int = 0) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    # narrow no-break space as the thousands separator reads well in both languages
-    return f"{float(value):,.{decimals}f}".replace(",", "\u202f")
-
-
 def _html_text(frame: pd.DataFrame, info: dict, company: Company, lang: str, print_limit: int) -> str:
     e = html.escape
     title = t("worksheets.title", lang, company=company.name)
@@ -257,9 +251,9 @@ def _html_text(frame: pd.DataFrame, info: dict, company: Company, lang: str, pri
         cells = [f"<td>{n}</td>", f'<td class="id">{e(str(row.client_id))}</td>',
                  f'<td class="name">{e(str(row.name))}</td>']
         if has["revenue"]:
-            cells.append(f'<td class="num">{_format_number(row.revenue)}</td>')
+            cells.append(f'<td class="num">{format_count(row.revenue, lang)}</td>')
         if has["purchases"]:
-            cells.append(f'<td class="num">{_format_number(row.purchases)}</td>')
+            cells.append(f'<td class="num">{format_count(row.purchases, lang)}</td>')
         if has["last_purchase"]:
             cells.append(f'<td class="id">{e(str(row.last_purchase))}</td>')
         body.append("<tr>" + "".join(cells) + box + '<td class="note"></td></tr>')
