@@ -13,6 +13,7 @@ import pytest
 
 from helpers import paths
 from helpers.runner import workbook_notebooks
+from helpers.workbook import STEPS
 
 TIERBOOK = str(Path(sys.executable).parent / "tierbook")
 SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir())
@@ -75,8 +76,17 @@ def test_run_json_records_inputs_versions_and_timings(finished_run):
     inputs = {i["file"] for i in meta["inputs"]}
     assert inputs == {p.name for p in company.iterdir() if p.stem in
                       {"clients", "placement", "transactions", "deals", "prospects"}}
-    assert set(meta["timings_seconds"]) == {p.stem for p in workbook_notebooks()}
+    assert set(meta["timings_seconds"]) - {"steps"} == {p.stem for p in workbook_notebooks()}
     assert meta["versions"]["pandas"]
+
+
+def test_each_step_is_computed_once_per_run(finished_run):
+    """The runner computes every step once; the notebooks (and the report) only receive them."""
+    _, out, _ = finished_run
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert meta["steps"]["computed_by_runner"] == list(STEPS)
+    assert meta["steps"]["recomputed_in_notebooks"] == []
+    assert not (out / ".steps").exists(), "the hand-over file is not part of the published run"
 
 
 def test_check_passes_on_every_sample():

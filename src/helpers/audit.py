@@ -770,3 +770,58 @@ def collect_client_audit(mix: ClientMix, key_clients: pd.DataFrame, types: pd.Da
     out = out.merge(key_clients[["client_id", "key_class", "reason"]].rename(columns={"reason": "key_reason"}),
                     on="client_id", how="left")
     return out.merge(types[["client_id", "types", *DATA_TYPES]], on="client_id", how="left")
+
+
+@dataclass
+class ClientAudit:
+    """Step 1's audit of the client base, computed once per run and handed to every later reader.
+
+    The notebook 01 tables, `clients_audit.csv` and the report's client-mix section all read this one
+    object, so they cannot disagree (e.g. on the managers the key clients need).
+
+    mix                 ClientMix (size bands, concentration, HHI, verdicts)
+    price               PriceMix, or None without a transaction log
+    key_clients         one row per client: key_class (gold/silver/bronze) and the reason
+    key_summary         counts and shares per key class
+    manager_hint        one sentence: how many managers the gold clients need at `per_manager` each
+    manager_allocation  gold clients dealt to managers by revenue
+    types               one row per client: typology tags
+    type_summary        one row per type: count, availability from data, marketing task
+    table               clients_audit.csv (one row per client)
+    """
+
+    mix: ClientMix
+    price: PriceMix | None
+    key_clients: pd.DataFrame
+    key_summary: pd.DataFrame
+    manager_hint: str
+    manager_allocation: pd.DataFrame
+    types: pd.DataFrame
+    type_summary: pd.DataFrame
+    table: pd.DataFrame
+
+
+def audit_clients(company: Company) -> ClientAudit:
+    """Run every audit of step 1 once: client mix, price mix, key clients, manager load and client types.
+
+    Args:
+        company: the loaded company (step 1).
+
+    Returns:
+        ClientAudit; thresholds come from `audit` in company.yml.
+    """
+    settings = _settings(company)
+    mix = audit_client_mix(company)
+    key = classify_key_clients(company)
+    types = tag_client_types(company)
+    return ClientAudit(
+        mix=mix,
+        price=audit_price_mix(company),
+        key_clients=key,
+        key_summary=summarise_key_clients(key),
+        manager_hint=hint_manager_load(key, per_manager=settings.key_clients_per_manager),
+        manager_allocation=allocate_key_clients(key, per_manager=settings.key_clients_per_manager),
+        types=types,
+        type_summary=summarise_client_types(types, settings=settings),
+        table=collect_client_audit(mix, key, types),
+    )

@@ -255,33 +255,30 @@ def section_tiers(wb) -> Section:
 
 
 def section_client_mix(wb) -> Section:
-    """Step 1's audit: the client mix, concentration, price mix, key clients and client types."""
-    from . import audit
+    """Step 1's audit (handed over, never recomputed): client mix, concentration, price mix, key clients, types."""
     from .plots import audit as audit_plots
 
-    company = wb.company
+    company, result = wb.company, wb.audit
     s = Section("client_mix", t("report.mix.title"), t("report.mix.intro"))
-    mix = audit.audit_client_mix(company)
+    mix = result.mix
     for warning in mix.warnings:
         s.note(warning, "warning")
     s.bullets(mix.verdicts)
     s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
     s.table(mix.bands)
-    s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.abc.mono_client_share),
+    s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
              t("report.mix.concentration_alt"))
-    price = audit.audit_price_mix(company)
+    price = result.price
     if price is not None:
         s.heading(t("report.mix.price_title"))
         s.bullets(price.verdicts)
         s.figure(audit_plots.plot_price_mix(price), t("report.mix.price_alt"))
         s.bullets(price.notes)
-    key_clients = audit.classify_key_clients(company)
     s.heading(t("report.mix.key_title"))
-    s.table(audit.summarise_key_clients(key_clients))
-    s.text(audit.hint_manager_load(key_clients))
-    types = audit.summarise_client_types(audit.tag_client_types(company), settings=company.settings.audit)
+    s.table(result.key_summary)
+    s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
-    s.table(types)
+    s.table(result.type_summary)
     return s
 
 

@@ -334,10 +334,16 @@ def _terminate_as_interrupt():
 def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, language: str = "",
                 anonymise: bool = False, key_file: str = "", timeout: int = 900, keep: int | None = None,
                 on_notebook: Callable[[str], None] | None = None, progress: bool = True,
-                notebooks: list[Path] | None = None, on_note: Callable[[str], None] | None = None) -> RunResult:
+                notebooks: list[Path] | None = None, on_note: Callable[[str], None] | None = None,
+                jobs: int = 2) -> RunResult:
     """Check the company, execute every notebook with papermill, and publish the outputs atomically.
 
     `keep` bounds the run history (`<out>/history/`, see helpers.history) to the newest N runs.
+
+    Every step of the method is computed once, here, before any notebook starts, and handed to the
+    notebooks (`Workbook.hand_over`); the notebooks then only show and save results, `jobs` of them at a
+    time (they no longer depend on each other). run.json's `steps` records who computed each step.
+
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
     OutDirRefused (a DataProblem) when `out` must not be replaced, RunFailed when a notebook fails,
     RunBusy when another run holds the output folder, RunWriteFailed when the runner cannot write,
@@ -375,8 +381,13 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 (staging / STAGING_MARKER).write_text(SIGNATURE + "\n", encoding="utf-8")
                 parameters["out_dir"] = str(staging)
                 with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
+                    tick = time.perf_counter()
+                    _hand_over_steps(company_dir, staging, parameters, key_file)
+                    handed = round(time.perf_counter() - tick, 2)
                     timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
-                                       console, on_notebook)
+                                       console, on_notebook, jobs=jobs)
+                    timings = {"steps": handed, **timings}
+                steps = _steps_log(staging)
                 write_json({
                     "signature": SIGNATURE,
                     "company": company.name,
@@ -385,6 +396,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                     "started": started.isoformat(timespec="seconds"),
                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "timings_seconds": timings,
+                    "steps": steps,
                     "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or file_sha256(f.path),
                                 "rows_read": f.rows_read, "rows_used": f.rows_used} for f in company.files],
                     "versions": _versions(),
@@ -409,9 +421,48 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     return RunResult(company.name, out_dir, timings, notes)
 
 
+def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_file: str) -> None:
+    """Compute every step once for this run and leave them in the staging folder for the notebooks."""
+    from . import i18n
+    from .workbook import Workbook
+
+    with i18n.language(i18n.get_language()):  # loading switches to the report's language; the CLI keeps its own
+        Workbook(company_dir, staging, language=parameters["language"] or None,
+                 anonymise=parameters["anonymise"], key_file=key_file or None).hand_over()
+
+
+def _steps_log(staging: Path) -> dict[str, list[str]]:
+    """Who computed which step in this run, from the workbook's log; the hand-over file is removed here."""
+    from .workbook import STEPS_FILE, STEPS_LOG
+
+    out: dict[str, list[str]] = {}
+    log = staging / STEPS_LOG
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            out.setdefault(entry["by"], []).append(entry["step"])
+    # derived data: not part of the published run
+    shutil.rmtree(staging / STEPS_FILE.parent, ignore_errors=True)
+    return {"computed_by_runner": out.pop("runner", []), "recomputed_in_notebooks": out.pop("notebook", [])}
+
+
+def _execute_one(notebook: str, output: str, parameters: dict, cwd: str, timeout: int) -> float:
+    """Run one notebook with papermill (in a worker process); returns its wall time in seconds."""
+    import papermill as pm
+
+    tick = time.perf_counter()
+    pm.execute_notebook(notebook, output, parameters=parameters, kernel_name="python3", progress_bar=False,
+                        log_output=False, cwd=cwd, execution_timeout=timeout, start_timeout=120)
+    return round(time.perf_counter() - tick, 2)
+
+
 def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
-             progress: bool, console, on_notebook) -> dict[str, float]:
-    """Execute each notebook into the staging folder; on failure move it aside and raise RunFailed."""
+             progress: bool, console, on_notebook, *, jobs: int = 1) -> dict[str, float]:
+    """Execute the notebooks into the staging folder, `jobs` at a time; on failure move it aside and raise.
+
+    The notebooks receive every step from the runner, so their order no longer matters for the results;
+    a failure is reported for the first failing notebook in method order.
+    """
     import papermill as pm
     from tqdm.auto import tqdm
 
@@ -423,27 +474,72 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
             reason = lines[0]
         return RunFailed(notebook.name, reason, executed if partial else None, lines[1:])
 
+    for notebook in notebooks:
+        unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
+        if unknown:
+            raise fail(notebook, t("run.missing_parameters", names=", ".join(sorted(unknown))), False)
     timings: dict[str, float] = {}
-    bar = tqdm(notebooks, desc=label[:30], unit="notebook", disable=not progress, file=console, dynamic_ncols=True)
+    errors: dict[Path, BaseException] = {}
+    bar = tqdm(total=len(notebooks), desc=label[:30], unit="notebook", disable=not progress, file=console,
+               dynamic_ncols=True)
+
+    def finished(notebook: Path, seconds: float | None, error: BaseException | None) -> None:
+        if error is not None:
+            errors[notebook] = error
+        else:
+            timings[notebook.stem] = seconds
+        bar.set_postfix_str(notebook.stem)
+        bar.update()
+        if on_notebook:
+            on_notebook(notebook.stem)
+
+    def arguments(notebook: Path) -> tuple:
+        return (str(notebook), str(staging / "notebooks" / notebook.name), parameters, str(notebook.parent), timeout)
+
     try:
-        for notebook in bar:
-            bar.set_postfix_str(notebook.stem)
-            if on_notebook:
-                on_notebook(notebook.stem)
-            unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
-            if unknown:
-                raise fail(notebook, t("run.missing_parameters", names=", ".join(sorted(unknown))), False)
-            tick = time.perf_counter()
-            try:
-                pm.execute_notebook(str(notebook), str(staging / "notebooks" / notebook.name), parameters=parameters,
-                                    kernel_name="python3", progress_bar=False, log_output=False,
-                                    cwd=str(notebook.parent), execution_timeout=timeout, start_timeout=120)
-            except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
-                raise fail(notebook, _one_line(exc), True) from None
-            timings[notebook.stem] = round(time.perf_counter() - tick, 2)
+        if jobs <= 1 or len(notebooks) <= 1:
+            for notebook in notebooks:
+                try:
+                    finished(notebook, _execute_one(*arguments(notebook)), None)
+                except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
+                    finished(notebook, None, exc)
+                    break
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(max_workers=min(jobs, len(notebooks)), mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_execute_one_safely, *arguments(nb)): nb for nb in notebooks}
+                for future in as_completed(futures):
+                    seconds, error = future.result()
+                    finished(futures[future], seconds, error)
     finally:
         bar.close()
-    return timings
+    if errors:
+        first = min(errors, key=notebooks.index)
+        raise fail(first, _one_line(errors[first]), True) from None
+    return {nb.stem: timings[nb.stem] for nb in notebooks}
+
+
+class NotebookError(Exception):
+    """A notebook's failure carried back from a worker process (the fields `_one_line` reads)."""
+
+    def __init__(self, ename: str, evalue: str, traceback: list[str]):
+        super().__init__(f"{ename}: {evalue}")
+        self.ename, self.evalue, self.traceback = ename, evalue, traceback
+
+    def __reduce__(self):
+        return NotebookError, (self.ename, self.evalue, self.traceback)
+
+
+def _execute_one_safely(*args) -> tuple[float | None, NotebookError | None]:
+    """`_execute_one` for a worker process: failures come back as plain, picklable values."""
+    try:
+        return _execute_one(*args), None
+    except Exception as exc:  # papermill, nbclient or a dead kernel
+        return None, NotebookError(getattr(exc, "ename", None) or type(exc).__name__,
+                                   str(getattr(exc, "evalue", None) if getattr(exc, "evalue", None) is not None
+                                       else exc), list(getattr(exc, "traceback", None) or []))
 
 
 @contextmanager

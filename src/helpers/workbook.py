@@ -1,29 +1,53 @@
 """What every notebook opens first: one company, its settings, and each step's results.
 
 `open_workbook(company_dir, out_dir)` is the single setup call of the notebooks. Each
-step is computed once per kernel, on first use, from the previous step's tables, so any
-notebook can also be opened alone.
+step is computed on first use from the previous steps' results, so any notebook can also
+be opened alone. In a `tierbook run` the runner computes every step once, before any
+notebook starts, and hands the results over in the staging folder (`STEPS_FILE`): the
+notebooks and the report then only show them, so they can never disagree.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import pickle
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import i18n, paths
+from . import __version__, i18n, paths
 from .errors import DataProblem, format_problems
+
+# The results of every step, in method order (the attributes of Workbook that hold them).
+STEPS = ("company", "audit", "tiers", "key_clients", "traits", "deals", "criteria", "prospects")
+# Where the runner hands the computed steps to the notebooks, inside the run's staging folder.
+STEPS_FILE = Path(".steps") / "steps.pkl"
+STEPS_LOG = Path(".steps") / "log.jsonl"
+
+
+def _step(compute):
+    """A step's result: computed on first use (and logged, inside a run), then kept for the kernel's life."""
+    name = compute.__name__
+
+    def getter(self):
+        value = compute(self)
+        self._note_computed(name)
+        return value
+
+    getter.__name__, getter.__doc__ = name, compute.__doc__
+    return cached_property(getter)
 
 
 class Workbook:
     """One company's journey through the method.
 
-    Attributes are computed lazily in method order:
-    ``company`` (step 1) → ``tiers`` (step 2) → ``traits`` and ``deals`` (step 3) →
-    ``criteria`` and ``prospects`` (step 4).
+    Attributes are computed lazily in method order, each from the previous ones only (or received
+    from the runner, see `hand_over`): ``company`` and ``audit`` (step 1) → ``tiers`` (step 2) →
+    ``traits`` and ``deals`` (step 3) → ``criteria`` and ``prospects`` (step 4); step 5 renders them.
     """
 
     def __init__(self, company_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
@@ -33,9 +57,13 @@ class Workbook:
         self._language = language or None
         self._anonymise = anonymise
         self._key_file = key_file
+        self.handed_over: tuple[str, ...] = ()
+        self._who = "notebook"
+        if self._out_dir is not None:
+            self._take_handed_steps()
 
     # ---- step 1
-    @cached_property
+    @_step
     def company(self):
         from .config import load_settings
         from .load import load_company
@@ -49,45 +77,103 @@ class Workbook:
             company = anonymise_company(company, key_file=self._key_file)
         return company
 
+    @_step
+    def audit(self):
+        from .audit import audit_clients
+
+        return audit_clients(self.company)
+
     # ---- step 2
-    @cached_property
+    @_step
     def tiers(self):
         from .tiers import build_tiers
 
         return build_tiers(self.company)
 
     # ---- step 3
-    @cached_property
+    @_step
     def traits(self):
         from .traits import compare_traits
 
         return compare_traits(self.company, self.tiers.table)
 
-    @cached_property
+    @_step
     def deals(self):
         from .deals import summarise_deals
 
         return summarise_deals(self.company, self.tiers.table)
 
     # ---- step 4
-    @cached_property
+    @_step
     def criteria(self):
         from .criteria import find_criteria
 
         return find_criteria(self.company, self.tiers.table)
 
-    @cached_property
+    @_step
     def prospects(self):
         from .prospects import score_prospects
 
         return score_prospects(self.company, self.criteria)
 
-    @cached_property
+    @_step
     def key_clients(self):
         """Key-client work (contacts, relationship, dossier, risk); period of step 2 for falling revenue."""
         from .keyclients import study_key_clients
 
         return study_key_clients(self.company, period=self.tiers.period)
+
+    # ---- each step once: the runner computes, the notebooks receive
+    def fingerprint(self) -> str:
+        """What the steps' results depend on: the kit's version, every input file and the run's settings.
+
+        Returns a hex SHA-256 over the kit version, the path and content of every file in the company
+        folder (hidden files and the `history/` folder excepted), the language and the anonymise switch.
+        """
+        from .load import file_sha256
+
+        digest = hashlib.sha256(f"{__version__}|{self._language}|{bool(self._anonymise)}".encode())
+        for path in sorted(self.company_dir.rglob("*")):
+            rel = path.relative_to(self.company_dir)
+            if path.is_file() and not any(part.startswith(".") or part == "history" for part in rel.parts):
+                digest.update(f"|{rel.as_posix()}={file_sha256(path)}".encode())
+        return digest.hexdigest()
+
+    def hand_over(self) -> list[str]:
+        """Compute every step once (in method order) and write them for the notebooks of this run.
+
+        Only the runner calls this, into its own staging folder; the file is removed before the run is
+        published. Returns the names of the steps computed.
+        """
+        target = self.out_dir / STEPS_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._who = "runner"
+        computed = [name for name in STEPS if name not in self.__dict__]
+        for name in STEPS:
+            getattr(self, name)
+        payload = {"fingerprint": self.fingerprint(), "steps": {name: self.__dict__[name] for name in STEPS}}
+        with target.open("wb") as fh:
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return computed
+
+    def _take_handed_steps(self) -> None:
+        """Receive the steps the runner computed for this run, if their inputs are unchanged."""
+        source = self._out_dir / STEPS_FILE
+        if not source.is_file():
+            return
+        with source.open("rb") as fh:
+            payload = pickle.load(fh)  # written by this run's runner into its own staging folder
+        if payload.get("fingerprint") != self.fingerprint():
+            return
+        self.__dict__.update(payload["steps"])
+        self.handed_over = tuple(payload["steps"])
+        i18n.set_language(self.company.settings.language if not self._language else self._language)
+
+    def _note_computed(self, name: str) -> None:
+        """Inside a run, record who computed a step (run.json shows that each step ran once)."""
+        if self._out_dir is not None and (self._out_dir / STEPS_LOG.parent).is_dir():
+            with (self._out_dir / STEPS_LOG).open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"by": self._who, "step": name}) + "\n")
 
     # ---- outputs
     @property

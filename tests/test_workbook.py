@@ -1,0 +1,59 @@
+"""Each step once: the runner's hand-over gives the notebooks exactly what they would have computed."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from helpers import paths
+from helpers.workbook import STEPS, STEPS_FILE, Workbook
+
+SAMPLE = paths.SAMPLE_DIR / "b2b_services"
+
+
+@pytest.fixture(scope="module")
+def handed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("staging")
+    computed = Workbook(SAMPLE, out)
+    assert computed.hand_over() == list(STEPS)
+    return computed, out
+
+
+def test_every_step_read_back_equals_the_step_computed(handed):
+    computed, out = handed
+    received = Workbook(SAMPLE, out)
+    assert received.handed_over == STEPS
+    pd.testing.assert_frame_equal(received.company.clients, computed.company.clients)
+    pd.testing.assert_frame_equal(received.audit.table, computed.audit.table)
+    pd.testing.assert_frame_equal(received.tiers.table, computed.tiers.table)
+    pd.testing.assert_frame_equal(received.traits.contrasts, computed.traits.contrasts)
+    pd.testing.assert_frame_equal(received.criteria.table, computed.criteria.table)
+    fresh = Workbook(SAMPLE)  # opened alone, as in JupyterLab: computes everything itself
+    assert fresh.handed_over == ()
+    pd.testing.assert_frame_equal(fresh.tiers.table, received.tiers.table)
+    pd.testing.assert_frame_equal(fresh.criteria.table, received.criteria.table)
+
+
+def test_a_changed_input_is_never_served_from_the_hand_over(handed, tmp_path):
+    _, out = handed
+    company = tmp_path / "company"
+    shutil.copytree(SAMPLE, company)
+    staging = tmp_path / "staging"
+    Workbook(company, staging).hand_over()
+    assert Workbook(company, staging).handed_over == STEPS
+    with (company / "clients.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")  # any byte changed: the fingerprint no longer matches
+    assert Workbook(company, staging).handed_over == ()
+    assert (staging / STEPS_FILE).is_file()
+
+
+def test_the_report_reads_the_audit_it_is_handed(handed):
+    """The report's client-mix section and clients_audit.csv come from the same ClientAudit object."""
+    from helpers.report import section_client_mix
+
+    computed, _ = handed
+    section = section_client_mix(computed)
+    texts = " ".join(str(getattr(block, "text", "")) for block in section.blocks)
+    assert computed.audit.manager_hint in texts
