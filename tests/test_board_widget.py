@@ -78,7 +78,7 @@ def test_the_board_speaks_russian_when_the_company_does(company):
 
 
 def test_anonymised_board_shows_pseudonyms_and_saves_real_ids(company, monkeypatch):
-    monkeypatch.setenv("TIERBOOK_ANON_KEY", "a workshop key")
+    monkeypatch.setenv("TIERBOOK_ANON_KEY", "a workshop key of 32 characters")
     widget = show_board(open_workbook(company, anonymise=True), "Anna")
     real = pd.read_csv(company / "clients.csv", dtype=str)
     shown = widget.clients[0]

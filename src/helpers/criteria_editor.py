@@ -119,12 +119,15 @@ class CriteriaDraft:
         try:
             result = wb.criteria
         except DataProblem as exc:
-            # the team's file is broken: search without it so the room can still decide
+            # the team's file is broken (step 1 refuses it): load and search without it, so the room can decide
+            from .load import load_company
+            from .tiers import build_tiers
+
+            company = load_company(wb.company_dir, team_criteria=False)
             with tempfile.TemporaryDirectory() as tmp:
-                company = wb.company
                 shadow = type(company)(**{**company.__dict__, "folder": Path(tmp)})
-                result = find_criteria(shadow, wb.tiers.table, backtest=False)
-            draft = cls.from_result(wb.company, result)
+                result = find_criteria(shadow, build_tiers(company).table, backtest=False)
+            draft = cls.from_result(company, result)
             draft.problems = exc.problems
             return draft
         return cls.from_result(wb.company, result)

@@ -609,7 +609,7 @@ def _guarded(read: tuple, problems: list[Problem], loader, *args):
         return None
 
 
-def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]]:
+def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, list[FileReport], list[Problem]]:
     problems: list[Problem] = []
     files: list[FileReport] = []
     if not folder.is_dir():
@@ -658,7 +658,8 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
                       prospects=tables["prospects"], contacts=tables["contacts"],
                       relationship=tables["relationship"], dossier=tables["dossier"], files=files, problems=problems)
-    _check_team_criteria(company, problems)
+    if team_criteria:
+        _check_team_criteria(company, problems)
     if has_errors(problems):
         return None, files, problems
     return company, files, problems
@@ -699,25 +700,29 @@ def _check_team_criteria(company: Company, problems: list[Problem]) -> None:
     problems.extend(warnings)
 
 
-def check_company(folder: str | Path) -> CheckResult:
-    """Load and check a company folder without raising for data problems (what `tierbook check` shows)."""
+def check_company(folder: str | Path, *, team_criteria: bool = True) -> CheckResult:
+    """Load and check a company folder without raising for data problems (what `tierbook check` shows).
+
+    `team_criteria=False` leaves criteria.yml unchecked (the criteria editor opens a broken one to replace it).
+    """
     folder = Path(folder).expanduser().resolve()
     if guards.path_not_utf8(folder):  # `run` could not pass the path to the notebooks: refuse it here too
         return CheckResult(folder, None, [], [problem("folder_not_utf8", file=guards.printable(repr(folder.name)))])
     try:
-        company, files, problems = _load(folder)
+        company, files, problems = _load(folder, team_criteria)
     except Exception as exc:  # noqa: BLE001 - the last guard: a check reports, it does not crash
         company, files = None, []
         problems = [problem("load_failed", file=folder.name, reason=f"{type(exc).__name__}: {exc}"[:200])]
     return CheckResult(folder, company, files, problems)
 
 
-def load_company(folder: str | Path) -> Company:
+def load_company(folder: str | Path, *, team_criteria: bool = True) -> Company:
     """Load a company folder into checked tables; raise DataProblem listing every error found.
 
     Warnings (dropped totals rows, near-duplicate names, refunds, ...) are kept in `company.problems`.
+    `team_criteria=False`: criteria.yml is not checked (see `check_company`).
     """
-    result = check_company(folder)
+    result = check_company(folder, team_criteria=team_criteria)
     if not result.ok:
         raise DataProblem(result.problems)
     return result.company
