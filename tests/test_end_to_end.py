@@ -75,7 +75,8 @@ def test_run_json_records_inputs_versions_and_timings(finished_run):
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     inputs = {i["file"] for i in meta["inputs"]}
     assert inputs == {p.name for p in company.iterdir() if p.stem in
-                      {"clients", "placement", "transactions", "deals", "prospects"}}
+                      {"clients", "placement", "transactions", "deals", "prospects", "contacts", "relationship",
+                       "dossier"}}
     assert set(meta["timings_seconds"]) - {"steps"} == {p.stem for p in workbook_notebooks()}
     assert meta["versions"]["pandas"]
 

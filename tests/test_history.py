@@ -94,9 +94,9 @@ def test_an_anonymised_run_records_the_key_id_so_pseudonyms_can_be_matched(tmp_p
     (run / "run.json").write_text(json.dumps({"started": "2026-01-02T03:04:05+00:00",
                                               "parameters": {"anonymise": True}}), encoding="utf-8")
     key = tmp_path / "k.key"
-    key.write_text("secret-one")
+    key.write_text("secret-one-of-sixteen-bytes-or-more")
     first = history.keep_run(run, key_file=str(key))
-    key.write_text("secret-two")
+    key.write_text("secret-two-of-sixteen-bytes-or-more")
     second = history.keep_run(run, key_file=str(key))
     ids = [json.loads((p / "run.json").read_text())["pseudonym_key_id"] for p in (first, second)]
     assert ids[0] and ids[1] and ids[0] != ids[1]
@@ -122,7 +122,9 @@ def test_a_run_made_before_history_existed_is_kept_at_the_next_run(company, note
     out = tmp_path / "acme"
     out.mkdir()
     (out / "tiers.csv").write_text("client_id\nC1\n")
-    (out / "run.json").write_text(json.dumps({"started": "2025-12-01T10:00:00+00:00"}), encoding="utf-8")
+    # run.json as the kit wrote it before it signed its runs (still recognised as the kit's own)
+    (out / "run.json").write_text(json.dumps({"started": "2025-12-01T10:00:00+00:00", "company_dir": str(company),
+                                              "versions": {"tierbook": "0.1.0"}}), encoding="utf-8")
     runner.run_company(company, out, notebooks=[notebooks["good"]], progress=False)
     labels = [s.label for s in history.list_snapshots(out)]
     assert len(labels) == 2 and labels[0] == "2025-12-01_10-00-00"

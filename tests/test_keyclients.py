@@ -213,7 +213,7 @@ def test_dossier_text_never_enters_the_tables_and_is_pseudonymised(tmp_path, mon
     company = load_company(folder)
     assert secret not in company.dossier.to_string()
     assert company.dossier.iloc[0][["decision_makers", "business"]].tolist() == [True, False]
-    monkeypatch.setenv("TIERBOOK_ANON_KEY", "test-key")
+    monkeypatch.setenv("TIERBOOK_ANON_KEY", "test-key-of-at-least-16-bytes")
     from helpers.anonymise import anonymise_company
 
     anon = anonymise_company(company)
