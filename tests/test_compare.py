@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers import compare, compare_sample
-from helpers.cli import main
-from helpers.errors import DataProblem
-from helpers.export import write_csv, write_json
+from helpers.step6_compare import compare
+from helpers.step6_compare import sample_runs as compare_sample
+from helpers.run.cli import main
+from helpers.core.errors import DataProblem
+from helpers.core.export import write_csv, write_json
 
 SETTINGS = {"abc": {"by": "revenue", "cutoffs": [0.8, 0.95]}, "xyz": {"x": 0.1, "y": 0.25}, "currency": "RUB"}
 

@@ -12,7 +12,9 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import compare, history, runner
+from helpers.step6_compare import compare
+from helpers.run import history
+from helpers.run import runner
 
 CRITERIA_YML = """criteria:
   - id: big

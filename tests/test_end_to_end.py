@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import paths
-from helpers.runner import workbook_notebooks
+from helpers.run.runner import workbook_notebooks
 from helpers.workbook import STEPS
 
 TIERBOOK = str(Path(sys.executable).parent / "tierbook")
@@ -131,7 +131,7 @@ def test_anonymised_run_leaks_no_client_name_into_any_output(tmp_path):
             if path.suffix != ".json":
                 assert not [i for i in ids if f'"{i}"' in text or f",{i}," in text], path.name
     assert "Anonymised mode" in (out / "report.html").read_text(encoding="utf-8")
-    from helpers.anonymise import pseudonym
+    from helpers.step1_list_clients.anonymise import pseudonym
 
     expected = {pseudonym(cid, key.read_bytes().strip()) for cid in ids}
     assert set(pd.read_csv(out / "tiers.csv")["client_id"]) == expected, "--key-file must set the pseudonyms"
