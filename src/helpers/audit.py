@@ -15,7 +15,7 @@ import pandas as pd
 from .company import Company
 from .config import AuditSettings
 from .errors import Problem
-from .i18n import t
+from .i18n import format_distinct, t, t_column
 from .tiers import place_in_abc
 
 SIZE_BANDS = ("large", "medium", "small", "none")
@@ -532,19 +532,21 @@ def classify_key_clients(company: Company) -> pd.DataFrame:
     key[bronze] = "bronze"
     key[gold_ids] = "gold"
 
-    reasons = []
-    for cid in figures.index:
-        params = dict(share=_pct(rev_share[cid]), margin_share=_pct(mar_share[cid]), gold=_pct(s.gold_share),
-                      bronze=_pct(s.bronze_share))
-        if key[cid] == "gold":
-            reason = t("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold", **params)
-        elif key[cid] == "bronze":
-            reason = t("audit.key.reason_none" if revenue[cid] <= 0 else "audit.key.reason_bronze", **params)
-        elif top[cid]:
-            reason = t("audit.key.reason_silver_capped", **params)
-        else:
-            reason = t("audit.key.reason_silver", **params)
-        reasons.append(reason)
+    # the reasons column-wise: each distinct share is worded once, each template filled once per column
+    index = figures.index
+    params = dict(share=format_distinct(rev_share.reindex(index), _pct),
+                  margin_share=format_distinct(mar_share.reindex(index), _pct),
+                  gold=_pct(s.gold_share), bronze=_pct(s.bronze_share))
+
+    def says(message: str) -> np.ndarray:
+        return t_column(message, index, **params).to_numpy(dtype=object)
+
+    reasons = np.select(
+        [(key == "gold").to_numpy(), (key == "bronze").to_numpy() & (revenue <= 0).to_numpy(),
+         (key == "bronze").to_numpy(), top.fillna(False).to_numpy(dtype=bool)],
+        [says("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold"),
+         says("audit.key.reason_none"), says("audit.key.reason_bronze"), says("audit.key.reason_silver_capped")],
+        default=says("audit.key.reason_silver"))
 
     out = pd.DataFrame({"client_id": figures.index.astype(str), "name": figures["name"].to_numpy(),
                         "revenue": revenue.to_numpy(), "revenue_share": rev_share.to_numpy(),
