@@ -162,3 +162,48 @@ def test_reasons_equal_the_former_loop_on_awkward_figures():
     empty = table.iloc[:0]
     assert explain_suggestions(empty, components).tolist() == []
     assert explain_suggestions(table, []).tolist() == old_explain_suggestions(table, []).tolist()
+
+
+def old_suggest_tiers(score, *, shares=(0.20, 0.50), value=None):
+    n = len(score)
+    out = pd.Series("C", index=score.index, dtype=object)
+    if n == 0:
+        return out
+    eligible = score.notna()
+    if value is not None:
+        eligible &= value.reindex(score.index).fillna(0).astype(float) > 0
+    ranked = score[eligible]
+    order = np.lexsort((ranked.index.astype(str).to_numpy(), -ranked.to_numpy(dtype=float)))
+    ranked_ids = ranked.index[order]
+    n_a, n_b = int(round(n * shares[0])), int(round(n * shares[1]))
+    start = 0
+    for letter, size in (("A", n_a), ("B", n_b)):
+        chunk = ranked_ids[start:start + size]
+        for k, cid in enumerate(chunk):
+            out[cid] = f"{letter}{1 + min(2, k * 3 // max(len(chunk), 1))}"
+        start += size
+    return out
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 10, 151])
+def test_suggested_tiers_equal_the_former_loop(n):
+    from helpers.tiers import suggest_tiers
+
+    rng = np.random.default_rng(n)
+    score = pd.Series(rng.integers(0, 20, n).astype(float), index=[f"c{i}" for i in range(n)])
+    score[score == 3] = np.nan
+    value = pd.Series(rng.normal(10, 10, n), index=score.index)
+    for shares in ((0.2, 0.5), (0.1, 0.3), (0.5, 0.5)):
+        assert suggest_tiers(score, shares=shares, value=value).tolist() == \
+            old_suggest_tiers(score, shares=shares, value=value).tolist()
+
+
+@pytest.mark.parametrize("folder", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_disagreement_questions_equal_the_former_loop(folder):
+    company = load_company(folder)
+    result = build_tiers(company)
+    for row in result.disagreements.itertuples(index=False):
+        full = result.table.set_index("client_id").loc[row.client_id]
+        body = full["reason"].split(": ", 1)[1]
+        key = "tiers.question.team_higher" if row.direction == "team_higher" else "tiers.question.team_lower"
+        assert row.question == t(key, name=row.name, team=row.team_tier, suggested=row.suggested_tier, reason=body)

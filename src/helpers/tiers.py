@@ -331,8 +331,9 @@ def suggest_tiers(score: pd.Series, *, shares: tuple[float, float] = (0.20, 0.50
     start = 0
     for letter, size in (("A", n_a), ("B", n_b)):
         chunk = ranked_ids[start:start + size]
-        for k, cid in enumerate(chunk):
-            out[cid] = f"{letter}{1 + min(2, k * 3 // max(len(chunk), 1))}"
+        # thirds of the chunk by rank, set column-wise (one label lookup per client would be slow)
+        third = 1 + np.minimum(2, np.arange(len(chunk)) * 3 // max(len(chunk), 1))
+        out.loc[chunk] = np.char.add(letter, third.astype(str)).astype(object)
         start += size
     return out
 
@@ -458,8 +459,9 @@ def measure_disagreement(team: pd.Series, suggested: pd.Series) -> pd.Series:
     ...                      pd.Series(["B3", "A2", "A1", "B1", "B1"])).tolist()
     [5.0, -5.0, nan, nan, -1.0]
     """
-    team_pos = team.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
-    suggested_pos = suggested.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
+    # a dict lookup column-wise: labels outside the ladder (D, X, None) become NaN
+    team_pos = team.astype(object).map(_POSITION).astype(float)
+    suggested_pos = suggested.astype(object).map(_POSITION).astype(float)
     return suggested_pos - team_pos
 
 
@@ -470,11 +472,9 @@ def list_disagreements(table: pd.DataFrame, *, min_steps: int = 2) -> pd.DataFra
     far = table[table["disagreement"].fillna(0) >= min_steps]
     if far.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    questions = [
-        t("tiers.question.team_higher" if row.direction == "team_higher" else "tiers.question.team_lower",
-          name=row.name, team=row.team_tier, suggested=row.suggested_tier, reason=row.reason_body)
-        for row in far.itertuples(index=False)
-    ]
+    words = dict(name=far["name"], team=far["team_tier"], suggested=far["suggested_tier"], reason=far["reason_body"])
+    questions = np.where(far["direction"] == "team_higher", t_column("tiers.question.team_higher", far.index, **words),
+                         t_column("tiers.question.team_lower", far.index, **words))
     out = far.assign(question=questions)
     out = out.sort_values(["revenue", "client_id"], ascending=[False, True], kind="stable")
     return out[[c for c in columns if c in out]].reset_index(drop=True)
@@ -618,8 +618,8 @@ def build_tiers(company: Company) -> TierResult:
     table["disagreement"] = steps.abs().round().astype("Int64")
     table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
     table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
-    table["reason"] = [t("tiers.reason.because", tier=tier, body=body)
-                       for tier, body in zip(table["suggested_tier"], table["reason_body"])]
+    table["reason"] = t_column("tiers.reason.because", table.index, tier=table["suggested_tier"],
+                               body=table["reason_body"])
 
     table = table.reset_index()
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")
