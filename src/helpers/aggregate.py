@@ -7,6 +7,11 @@ client: revenue, margin, purchases and the regularity of revenue over calendar p
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import tempfile
+from contextlib import closing as _closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -80,21 +85,93 @@ ORDER BY agg.client_id
 """
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1),
-                                 # the order of clients does not matter and keeping it costs memory
-                                 "preserve_insertion_order": False,
-                                 # past this DuckDB spills to disk, keeping a 10M-row log well under 2 GB
-                                 "memory_limit": MEMORY_LIMIT})
-    return con
+MEMORY_LIMIT_ENV = "TIERBOOK_MEMORY_LIMIT"
+SPILL_DIR_ENV = "TIERBOOK_SPILL_DIR"
+_MEMORY_LIMIT_FORM = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KIB|MB|MIB|GB|GIB|TB|TIB)\s*$", re.IGNORECASE)
+
+
+def memory_limit(setting: str | None = None) -> str:
+    """The DuckDB memory limit of a run: company.yml's `load.memory_limit`, else $TIERBOOK_MEMORY_LIMIT,
+    else 1GB. Past it DuckDB spills to disk instead of failing, so a log larger than memory still aggregates.
+
+    Raises ValueError for a value DuckDB would not understand ("2GB", "512MB", "1.5GiB" are fine).
+
+    >>> memory_limit("2 GB")
+    '2 GB'
+    """
+    value = (setting or os.environ.get(MEMORY_LIMIT_ENV) or MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT_FORM.match(value):
+        raise ValueError(f"memory limit {value!r}: write a size such as 2GB or 512MB")
+    return value
+
+
+@contextmanager
+def _spill_directory():
+    """Where DuckDB spills past the memory limit: $TIERBOOK_SPILL_DIR (the runner points it beside the
+    run's staging folder), else a fresh temporary folder; removed afterwards either way."""
+    base = os.environ.get(SPILL_DIR_ENV)
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="tierbook-duckdb-", dir=base or None)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def spill_for_kernels(folder: Path):
+    """Point every DuckDB query of a run (kernels inherit the environment) at `folder`, removed afterwards.
+
+    The runner passes a folder beside its staging folder, so spilled data stays on the output's disk,
+    is never published with the outputs, and is gone when the run ends, successful or not.
+    """
+    previous = os.environ.get(SPILL_DIR_ENV)
+    os.environ[SPILL_DIR_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop(SPILL_DIR_ENV, None)
+        else:
+            os.environ[SPILL_DIR_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _connect(*, limit: str | None = None, spill_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+    config = {"threads": max(1, os.cpu_count() or 1),
+              # the order of clients does not matter and keeping it costs memory
+              "preserve_insertion_order": False,
+              # past this DuckDB spills to disk, keeping a 10M-row log well under 2 GB
+              "memory_limit": memory_limit(limit)}
+    if spill_dir:
+        config["temp_directory"] = spill_dir
+    return duckdb.connect(config=config)
+
+
+def is_parquet_dataset(path: str | os.PathLike) -> bool:
+    """True for a folder of Parquet files (any depth, e.g. hive partitions `year=2024/part-0.parquet`)."""
+    folder = Path(path)
+    return folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
+
+
+def dataset_sql(path: str | os.PathLike) -> str:
+    """The DuckDB table function reading a Parquet dataset folder lazily (hive partitions become columns)."""
+    pattern = str(Path(path) / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
 def _source_sql(con: duckdb.DuckDBPyConnection, source) -> tuple[str, list[str]]:
-    """The FROM clause for a DataFrame or a file, and the columns it has."""
+    """The FROM clause for a DataFrame, a file, a dataset folder or a checked dataset, and the columns it has."""
     if isinstance(source, pd.DataFrame):
         con.register("tx_frame", source)
         return "tx_frame", [str(c) for c in source.columns]
+    if hasattr(source, "sql"):  # a helpers.dataset.TransactionDataset: canonical columns, typed, on disk
+        return source.sql, list(source.columns)
     path = Path(source)
+    if is_parquet_dataset(path):
+        sql = dataset_sql(path)
+        return sql, [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()]
     if not path.is_file():
         raise FileNotFoundError(path)
     quoted = str(path).replace("'", "''")
@@ -109,7 +186,8 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source) -> tuple[str, list[str]]
     return sql, columns
 
 
-def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: Period = "month") -> ClientAggregate:
+def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: Period = "month",
+                           limit: str | None = None) -> ClientAggregate:
     """Per-client revenue, margin, purchases and regularity from a transaction log.
 
     The log needs `client_id`, `date`, `amount` and may have `margin`. Revenue is net: refunds and
@@ -119,8 +197,10 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     per-period revenue (empty when the client's net revenue is not positive). The input is not modified.
 
     Args:
-        source: a DataFrame, or the path of a Parquet or CSV file with those columns.
+        source: a DataFrame, the path of a Parquet or CSV file with those columns, or a folder of
+            Parquet files (a hive-partitioned dataset), read out of core: never loaded whole.
         period: "month" or "quarter".
+        limit: DuckDB's memory limit (see `memory_limit`); past it the query spills to disk.
 
     Returns:
         ClientAggregate with one row per client that appears in the log.
@@ -138,8 +218,7 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     """
     if period not in ("month", "quarter"):
         raise ValueError(f"period must be 'month' or 'quarter', not {period!r}")
-    con = _connect()
-    try:
+    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
         sql, columns = _source_sql(con, source)
         missing = [c for c in ("client_id", "date", "amount") if c not in columns]
         if missing:
@@ -153,8 +232,6 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
             margin_out=", margin" if has_margin else "",
         )
         result = con.execute(query).df()
-    finally:
-        con.close()
     table = result
     if len(table):
         start, end, n = table["window_start"].iloc[0], table["window_end"].iloc[0], int(table["n_periods"].iloc[0])
@@ -183,3 +260,51 @@ def sum_by_period(transactions: pd.DataFrame, *, period: Period = "month") -> pd
     index = pd.date_range(totals.index.min(), totals.index.max(), freq=freq)
     totals = totals.reindex(index, fill_value=0.0)
     return pd.DataFrame({"period": totals.index, "amount": totals.to_numpy(dtype=float)})
+
+
+# The audit's month figures (helpers.audit.summarise_clients) for a log that stays on disk: months
+# counted as year * 12 + month, "bought" = a line with a positive amount, the end = the last month of the log.
+_MONTHS_QUERY = """
+WITH tx AS (
+    SELECT CAST(client_id AS VARCHAR) AS client_id, CAST(amount AS DOUBLE) AS amount{margin_select},
+           year(CAST("date" AS TIMESTAMP)) * 12 + month(CAST("date" AS TIMESTAMP)) AS m
+    FROM {source}
+    WHERE client_id IS NOT NULL AND "date" IS NOT NULL AND amount IS NOT NULL
+), fin AS (SELECT max(m) AS end_m FROM tx)
+SELECT client_id, sum(amount) AS revenue, CAST(count(*) FILTER (WHERE amount > 0) AS BIGINT) AS purchases,
+       sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS positive_amount{margin_sum},
+       CASE WHEN count(*) FILTER (WHERE amount > 0) > 0 THEN count(DISTINCT m) FILTER (WHERE amount > 0) END
+           AS active_months,
+       any_value(fin.end_m) - min(m) FILTER (WHERE amount > 0) + 1 AS months_observed,
+       any_value(fin.end_m) - max(m) FILTER (WHERE amount > 0) AS months_since_last
+FROM tx CROSS JOIN fin GROUP BY client_id ORDER BY client_id
+"""
+
+
+def aggregate_months(source, *, limit: str | None = None) -> pd.DataFrame:
+    """Per-client revenue, margin, purchases and month activity, computed in DuckDB (out of core).
+
+    The same figures as the audit computes in pandas for a log in memory (index client_id; columns
+    revenue, purchases, positive_amount, [margin], active_months, months_observed, months_since_last;
+    month figures NaN for a client without a positive purchase), for a log that must stay on disk.
+
+    Args:
+        source: as for `aggregate_transactions` (a DataFrame, a file, a dataset folder or a checked dataset).
+        limit: DuckDB's memory limit (see `memory_limit`).
+
+    >>> tx = pd.DataFrame({"client_id": ["a", "a", "b"], "amount": [10.0, 30.0, -5.0],
+    ...                    "date": pd.to_datetime(["2025-01-05", "2025-03-02", "2025-02-10"])})
+    >>> aggregate_months(tx)[["revenue", "purchases", "active_months", "months_observed"]].to_dict("index")["a"]
+    {'revenue': 40.0, 'purchases': 2, 'active_months': 2.0, 'months_observed': 3.0}
+    """
+    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
+        sql, columns = _source_sql(con, source)
+        has_margin = "margin" in columns
+        query = _MONTHS_QUERY.format(source=sql,
+                                     margin_select=", CAST(margin AS DOUBLE) AS margin" if has_margin else "",
+                                     margin_sum=", sum(margin) AS margin" if has_margin else "")
+        table = con.execute(query).df()
+    table = table.set_index("client_id")
+    for column in ("active_months", "months_observed", "months_since_last"):
+        table[column] = table[column].astype(float)
+    return table

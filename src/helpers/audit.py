@@ -16,6 +16,7 @@ from .company import Company
 from .config import AuditSettings
 from .errors import Problem
 from .i18n import format_distinct, t, t_column
+from .aggregate import aggregate_months
 from .tiers import place_in_abc
 
 SIZE_BANDS = ("large", "medium", "small", "none")
@@ -130,8 +131,10 @@ def summarise_clients(company: Company) -> pd.DataFrame:
         return pd.Series(pd.to_numeric(clients[column], errors="coerce").to_numpy(dtype=float), index=out.index)
 
     tx = company.transactions
-    if tx is not None and len(tx):
-        per = _figures_from_transactions(tx)
+    dataset = company.transactions_dataset  # a log past memory: the same figures, computed on disk
+    if dataset is not None or (tx is not None and len(tx)):
+        per = (aggregate_months(dataset, limit=company.settings.load.memory_limit) if dataset is not None
+               else _figures_from_transactions(tx))
         extra = per.index.difference(out.index)
         if len(extra):  # clients that buy but are missing from the list still count
             out = pd.concat([out, pd.DataFrame({"name": extra.to_numpy()}, index=extra)])
@@ -287,8 +290,9 @@ def audit_client_mix(company: Company) -> ClientMix:
 
     warnings = _mono_client_warnings(figures, s.mono_client_share)
     verdicts = _balance_verdicts(bands, s, total)
-    notes = [t("audit.note.revenue_source_tx" if company.transactions is not None and len(company.transactions)
-               else "audit.note.revenue_source_list"),
+    from_log = company.transactions_dataset is not None or (company.transactions is not None
+                                                            and len(company.transactions))
+    notes = [t("audit.note.revenue_source_tx" if from_log else "audit.note.revenue_source_list"),
              t("audit.note.bands", large=_pct(s.size_shares[0]), medium=_pct(s.size_shares[1] - s.size_shares[0]),
                small=_pct(1 - s.size_shares[1])),
              t("audit.note.hhi", hhi=f"{hhi:.3f}" if np.isfinite(hhi) else "—",
@@ -405,42 +409,52 @@ def audit_price_mix(company: Company) -> PriceMix | None:
     data holds no product catalogue. Returns None without transactions or without any purchase.
     """
     s = _settings(company)
-    tx = company.transactions
-    if tx is None or not len(tx):
-        return None
-    amount = pd.to_numeric(tx["amount"], errors="coerce").astype(float)
-    bought = amount > 0
-    if not bought.any():
-        return None
-    purchases = pd.DataFrame({"client_id": tx["client_id"].astype(str).to_numpy()[bought.to_numpy()],
-                              "amount": amount[bought].to_numpy()})
-    if s.price_limits == "auto":
-        low, high = auto_price_limits(purchases["amount"])
-        source = "auto"
+    if company.transactions_dataset is not None:
+        measured = _price_mix_on_disk(company, s)
+        if measured is None:
+            return None
+        low, high, source, n, total, per_band, counts = measured
     else:
-        low, high = (float(v) for v in s.price_limits)
-        source = "fixed"
-    purchases["price_band"] = place_in_price_bands(purchases["amount"], limits=(low, high)).to_numpy()
-    figures = summarise_clients(company)
-    size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
-    purchases["size_band"] = purchases["client_id"].map(size).fillna("none").to_numpy()
+        tx = company.transactions
+        if tx is None or not len(tx):
+            return None
+        amount = pd.to_numeric(tx["amount"], errors="coerce").astype(float)
+        bought = amount > 0
+        if not bought.any():
+            return None
+        purchases = pd.DataFrame({"client_id": tx["client_id"].astype(str).to_numpy()[bought.to_numpy()],
+                                  "amount": amount[bought].to_numpy()})
+        if s.price_limits == "auto":
+            low, high = auto_price_limits(purchases["amount"])
+            source = "auto"
+        else:
+            low, high = (float(v) for v in s.price_limits)
+            source = "fixed"
+        purchases["price_band"] = place_in_price_bands(purchases["amount"], limits=(low, high)).to_numpy()
+        figures = summarise_clients(company)
+        size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
+        purchases["size_band"] = purchases["client_id"].map(size).fillna("none").to_numpy()
+        n, total = len(purchases), float(purchases["amount"].sum())
+        per_band = {}
+        for band in PRICE_BANDS:
+            members = purchases.loc[purchases["price_band"] == band, "amount"]
+            per_band[band] = (len(members), float(members.sum()))
+        counts = pd.crosstab(purchases["size_band"], purchases["price_band"])
 
-    n, total = len(purchases), float(purchases["amount"].sum())
     ranges = {"cheap": t("audit.price.below", amount=_money(low)),
               "mid": t("audit.price.between", low=_money(low), high=_money(high)),
               "expensive": t("audit.price.from", amount=_money(high))}
     rows = []
     for band in PRICE_BANDS:
-        members = purchases.loc[purchases["price_band"] == band, "amount"]
+        count, revenue = per_band[band]
         target = s.target_mix.get(band, np.nan)
-        share = len(members) / n
+        share = count / n
         rows.append({"band": band, "label": t(f"audit.price.{band}"), "range": ranges[band],
-                     "purchases": len(members), "purchase_share": share,
-                     "revenue": float(members.sum()), "revenue_share": float(members.sum()) / total,
+                     "purchases": count, "purchase_share": share,
+                     "revenue": revenue, "revenue_share": revenue / total,
                      "target_share": target, "gap": share - target})
     bands = pd.DataFrame(rows)
 
-    counts = pd.crosstab(purchases["size_band"], purchases["price_band"])
     counts = counts.reindex(index=[b for b in SIZE_BANDS if b in counts.index], columns=list(PRICE_BANDS),
                             fill_value=0)
     by_size = counts.div(counts.sum(axis=1), axis=0)
@@ -467,6 +481,43 @@ def audit_price_mix(company: Company) -> PriceMix | None:
         notes.append(t("audit.price.note_equal_limits"))
     return PriceMix(bands=bands, by_size=by_size, limits=(low, high), limits_source=source,
                     currency=company.currency, verdicts=verdicts, notes=notes)
+
+
+def _price_mix_on_disk(company: Company, s: AuditSettings):
+    """The price mix's counts for a log left on disk (a Parquet dataset), in DuckDB: the same rules as
+    in memory (positive lines; auto limits from the 5th and 95th percentiles, linear interpolation like
+    numpy's default). Returns None without any purchase, else (low, high, source, purchases, revenue,
+    {band: (purchases, revenue)}, size band × price band counts)."""
+    from .aggregate import _closing, _connect, _source_sql, _spill_directory
+
+    figures = summarise_clients(company)
+    size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
+    sizes = pd.DataFrame({"client_id": size.index.astype(str), "size_band": size.to_numpy(dtype=object)})
+    limit = company.settings.load.memory_limit
+    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
+        sql, _ = _source_sql(con, company.transactions_dataset)
+        bought = f"(SELECT client_id, amount FROM {sql} WHERE client_id IS NOT NULL AND \"date\" IS NOT NULL " \
+                 f"AND amount > 0)"
+        n, total, q05, q95 = con.execute(f"SELECT count(*), sum(amount), quantile_cont(amount, 0.05), "
+                                         f"quantile_cont(amount, 0.95) FROM {bought}").fetchall()[0]
+        if not n:
+            return None
+        if s.price_limits == "auto":
+            step = (q95 / q05) ** (1 / 3)
+            low, high, source = float(q05 * step), float(q05 * step * step), "auto"
+        else:
+            (low, high), source = (float(v) for v in s.price_limits), "fixed"
+        con.register("sizes", sizes)
+        cells = con.execute(f"""
+            SELECT coalesce(sizes.size_band, 'none') AS size_band,
+                   CASE WHEN amount < ? THEN 'cheap' WHEN amount < ? THEN 'mid' ELSE 'expensive' END AS price_band,
+                   count(*) AS purchases, sum(amount) AS revenue
+            FROM {bought} AS b LEFT JOIN sizes USING (client_id) GROUP BY 1, 2""", [low, high]).df()
+    per_band = {band: (int(cells.loc[cells["price_band"] == band, "purchases"].sum()),
+                       float(cells.loc[cells["price_band"] == band, "revenue"].sum())) for band in PRICE_BANDS}
+    counts = cells.pivot_table(index="size_band", columns="price_band", values="purchases", aggfunc="sum",
+                               fill_value=0).astype(int)
+    return low, high, source, int(n), float(total), per_band, counts
 
 
 # --------------------------------------------------------------------------- key clients

@@ -433,17 +433,20 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
         tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
+    dataset = None if read["transactions"] else _read_transactions_dataset(folder, settings, problems, files)
+    # a dataset stays on disk: the checks below need only its distinct client ids
+    tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
     if clients is None:
-        transactions = tables["transactions"]
+        transactions = tx_ids
         if transactions is None:
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
         ids = sorted(transactions["client_id"].unique())
         clients = pd.DataFrame({"client_id": ids, "name": ids})
-        problems.append(problem("data_only_audit", "info", file=find_input(folder, "transactions").name))
-    clients, placement = _cross_check(clients, tables["placement"], tables["transactions"], tables["deals"],
-                                      files, problems)
+        problems.append(problem("data_only_audit", "info",
+                                file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
+    clients, placement = _cross_check(clients, tables["placement"], tx_ids, tables["deals"], files, problems)
     if has_errors(problems):
         return None, files, problems
     unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]
@@ -452,8 +455,29 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
                                 column="first_contact_traits", names=", ".join(unknown_first)))
     company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
-                      prospects=tables["prospects"], files=files, problems=problems)
+                      prospects=tables["prospects"], transactions_dataset=dataset, files=files, problems=problems)
     return company, files, problems
+
+
+def _read_transactions_dataset(folder: Path, settings: CompanySettings, problems: list[Problem],
+                               files: list[FileReport]):
+    """A transaction log given as a Parquet dataset folder, checked with DuckDB and left on disk."""
+    from .dataset import check_transactions_dataset, find_transactions_dataset
+
+    path = find_transactions_dataset(folder)
+    if path is None:
+        return None
+    dataset, found = check_transactions_dataset(path, columns=settings.load.columns.get("transactions"),
+                                                limit=settings.load.memory_limit)
+    problems.extend(found)
+    parts = sorted(path.rglob("*.parquet"))
+    digest = hashlib.sha256("".join(f"{p.relative_to(path)}:{file_sha256(p)}\n" for p in parts).encode())
+    report = FileReport(kind="transactions", path=path, sha256=digest.hexdigest(), sheet=None)
+    if dataset is not None:
+        report.rows_read, report.rows_used = dataset.rows, dataset.rows_used
+        report.columns = {header: (canonical, "") for canonical, header in dataset.mapping.items()}
+    files.append(report)
+    return dataset
 
 
 def check_company(folder: str | Path) -> CheckResult:

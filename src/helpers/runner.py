@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, paths
+from .aggregate import spill_for_kernels
 from .errors import DataProblem, problem
 from .export import write_json
 from .i18n import t
@@ -151,7 +152,9 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "notebooks").mkdir(parents=True)
         parameters["out_dir"] = str(staging)
-        with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
+        spill = out_dir.parent / f".{out_dir.name}.tierbook-tmp-spill-{os.getpid()}"  # DuckDB past its memory limit
+        with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file), \
+                spill_for_kernels(spill):
             timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress, console,
                                on_notebook)
         write_json({

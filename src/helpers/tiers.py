@@ -208,8 +208,10 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
     numbers = {c: pd.to_numeric(clients[c], errors="coerce") if c in clients else pd.Series(np.nan, index=clients.index)
                for c in ("revenue", "margin", "purchases", "tenure_months", "payment_delay_days",
                          "support_hours", "deal_cycle_days")}
-    if tx is not None and len(tx):
-        agg = aggregate_transactions(tx, period=period)
+    dataset = company.transactions_dataset  # a log past memory: aggregated on disk, never loaded
+    if dataset is not None or (tx is not None and len(tx)):
+        agg = aggregate_transactions(dataset if dataset is not None else tx, period=period,
+                                     limit=company.settings.load.memory_limit)
         n_periods = agg.n_periods
         table = agg.table.set_index("client_id")
         table.index = table.index.astype(str)
@@ -221,7 +223,7 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
             out["margin"] = numbers["margin"]
         out["purchases"] = out["purchases"].fillna(0).astype(int)
         out["active_periods"] = out["active_periods"].fillna(0).astype(int)
-        end = pd.Timestamp(pd.to_datetime(tx["date"]).max())
+        end = dataset.date_max if dataset is not None else pd.Timestamp(pd.to_datetime(tx["date"]).max())
         out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
         tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
         out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std"])
@@ -560,17 +562,22 @@ def build_tiers(company: Company) -> TierResult:
     table["mono_client"] = mono
 
     # XYZ
-    has_tx = company.transactions is not None and len(company.transactions) > 0
+    dataset = company.transactions_dataset
+    has_tx = dataset is not None or (company.transactions is not None and len(company.transactions) > 0)
     xyz = place_in_xyz(table["cv"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
     table["xyz"] = xyz["xyz"]
     table["xyz_borderline"] = xyz["xyz_borderline"]
     table["abc_xyz"] = np.where(table["xyz"] != "", table["abc"].astype(str) + table["xyz"], "")
     if has_tx:
-        tx_dates = pd.to_datetime(company.transactions["date"])
+        if dataset is not None:
+            first, last = dataset.date_min, dataset.date_max
+        else:
+            tx_dates = pd.to_datetime(company.transactions["date"])
+            first, last = tx_dates.min(), tx_dates.max()
         fmt = "%Y-%m"
         notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{period}"), n=n_periods,
-                       period=t(f"tiers.period.{period}"), start=tx_dates.min().strftime(fmt),
-                       end=tx_dates.max().strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
+                       period=t(f"tiers.period.{period}"), start=first.strftime(fmt),
+                       end=last.strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
         near = table.index[table["xyz_borderline"]]
         if len(near):
             flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
