@@ -140,3 +140,11 @@ def test_duckdb_spills_into_the_given_folder_and_leaves_nothing_behind(tmp_path,
     aggregate.aggregate_transactions(_log(rows=100))
     assert made and all(str(p).startswith(str(spill)) for p in made)
     assert list(spill.iterdir()) == []
+
+
+def test_anonymised_mode_refuses_a_dataset_rather_than_leak_its_ids(pair):
+    from helpers.anonymise import anonymise_company
+
+    with pytest.raises(DataProblem) as failure:
+        anonymise_company(pair[1], key_file=None)
+    assert failure.value.errors[0].code == "anonymise_dataset"

@@ -85,6 +85,11 @@ def _scrub_problems(problems: list[Problem], replacements: dict[str, str]) -> li
 
 def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = None) -> Company:
     """A copy of `company` with every client and prospect id and name pseudonymised; the input is not changed."""
+    if company.transactions_dataset is not None:
+        # its ids live in files on disk that are never rewritten: the aggregates would carry the real ids
+        from .errors import DataProblem, problem
+
+        raise DataProblem(problem("anonymise_dataset", file=company.transactions_dataset.path.name + "/"))
     key = load_key(key_file)
     ids = company.clients["client_id"].astype("string")
     mapping = {cid: pseudonym(cid, key) for cid in ids}
