@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 from click.testing import CliRunner
 
 from helpers import batch, paths, runner
 from helpers.cli import main
 
-PARAMETERS_CELL = (
-    'company_dir: str = ""  # company folder\n'
-    'out_dir: str = ""  # output folder\n'
-    'language: str = ""  # en | ru\n'
-    'anonymise: bool = False  # pseudonyms\n'
-)
-WRITE_OUTPUTS = (
-    "from pathlib import Path\n"
-    "for name in ('report.html', 'tiers.csv', 'criteria.csv'):\n"
-    "    Path(out_dir, name).write_text(name + ' from ' + Path(company_dir).name)\n"
-)
-
-
-def _notebook(path, code):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(PARAMETERS_CELL)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+# the one-cell notebooks of the runner's tests stand in for the five real ones
+from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def _company(folder, rows="C1,Alpha,retail\nC2,Beta,it\nC3,Gamma,it\n"):

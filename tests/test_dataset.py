@@ -148,3 +148,30 @@ def test_anonymised_mode_refuses_a_dataset_rather_than_leak_its_ids(pair):
     with pytest.raises(DataProblem) as failure:
         anonymise_company(pair[1], key_file=None)
     assert failure.value.errors[0].code == "anonymise_dataset"
+
+
+def test_a_very_large_parquet_file_is_also_left_on_disk(tmp_path, monkeypatch):
+    from helpers import dataset
+
+    log = _log(seed=2, rows=400, clients=25)
+    folder = _company(tmp_path / "big", log, "csv")
+    (folder / "transactions.csv").unlink()
+    log.to_parquet(folder / "transactions.parquet", index=False)
+    assert load_company(folder).transactions is not None  # small: read as usual
+    monkeypatch.setattr(dataset, "OUT_OF_CORE_ROWS", 300)
+    company = load_company(folder)
+    assert company.transactions is None and company.transactions_dataset.path.name == "transactions.parquet"
+    assert any(p.code == "dataset_out_of_core" for p in company.problems)
+    revenue = build_tiers(company).table.set_index("client_id")["revenue"]
+    expected = log.groupby("client_id")["amount"].sum()
+    assert np.allclose(revenue.loc[expected.index], expected)
+
+
+def test_a_folder_beside_a_file_is_used_and_the_file_named_in_a_warning(tmp_path):
+    log = _log(seed=4, rows=300, clients=20)
+    folder = _company(tmp_path / "both", log, "hive")
+    log.iloc[:10].to_csv(folder / "transactions.csv", index=False)
+    company = load_company(folder)
+    [warning] = [p for p in company.problems if p.code == "two_transaction_logs"]
+    assert warning.file == "transactions.csv" and "transactions" in warning.message
+    assert company.transactions_dataset.rows_used == 300

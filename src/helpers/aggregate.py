@@ -156,7 +156,10 @@ def is_parquet_dataset(path: str | os.PathLike) -> bool:
 
 
 def dataset_sql(path: str | os.PathLike) -> str:
-    """The DuckDB table function reading a Parquet dataset folder lazily (hive partitions become columns)."""
+    """The DuckDB table function reading a Parquet dataset folder (hive partitions become columns) or one
+    large Parquet file lazily."""
+    if Path(path).is_file():
+        return f"read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')"
     pattern = str(Path(path) / "**" / "*.parquet").replace("'", "''")
     return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 

@@ -20,12 +20,27 @@ DATASET_NAMES = ("transactions", "transactions.parquet")
 _CANONICAL = ("client_id", "date", "amount", "margin", "currency")
 
 
+# A single transactions.parquet file with at least this many lines is also left on disk: loaded into
+# pandas it would take several GB in every notebook kernel (10M lines ~ 1.5 GB each).
+OUT_OF_CORE_ROWS = 2_000_000
+
+
 def find_transactions_dataset(folder: Path) -> Path | None:
-    """The company's transaction log as a folder of Parquet files (`transactions/`, `transactions.parquet/`)."""
+    """The company's transaction log when it is read out of core: a folder of Parquet files
+    (`transactions/`, `transactions.parquet/`), or a `transactions.parquet` file of OUT_OF_CORE_ROWS lines or more."""
     for name in DATASET_NAMES:
         candidate = folder / name
         if is_parquet_dataset(candidate):
             return candidate
+    single = folder / "transactions.parquet"
+    if single.is_file():
+        import pyarrow.parquet as pq
+
+        try:
+            if pq.ParquetFile(single).metadata.num_rows >= OUT_OF_CORE_ROWS:
+                return single
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by the ordinary reader
+            return None
     return None
 
 
@@ -86,7 +101,7 @@ def check_transactions_dataset(path: Path, *, columns: dict[str, str] | None = N
     Returns:
         (dataset, problems); dataset is None when it cannot be used (the problems say why).
     """
-    file = path.name + "/"
+    file = path.name + ("/" if path.is_dir() else "")
     problems: list[Problem] = []
     with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
         try:
@@ -100,7 +115,7 @@ def check_transactions_dataset(path: Path, *, columns: dict[str, str] | None = N
         if not {"client_id", "date", "amount"} <= set(canonical):
             return None, problems  # map_columns has named the missing column and the closest headers
         dataset = TransactionDataset(path=path, mapping=canonical,
-                                     files=sum(1 for _ in path.rglob("*.parquet")))
+                                     files=sum(1 for _ in path.rglob("*.parquet")) if path.is_dir() else 1)
         raw = dataset_sql(path)
         c, d, a = (f'"{canonical[k]}"' for k in ("client_id", "date", "amount"))
         stats = con.execute(f"""

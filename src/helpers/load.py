@@ -424,7 +424,12 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     except DataProblem as exc:
         return None, files, exc.problems
     tables: dict[str, object] = {}
-    read = {kind: _read(folder, kind, settings, problems, files) for kind in KINDS}
+    from .dataset import find_transactions_dataset
+
+    # a log read out of core (a Parquet folder, or a very large Parquet file) is never loaded by the file reader
+    out_of_core = find_transactions_dataset(folder)
+    read = {kind: None if kind == "transactions" and out_of_core else _read(folder, kind, settings, problems, files)
+            for kind in KINDS}
     clients, trait_kinds = None, {}
     if read["clients"]:
         clients, trait_kinds = _guarded(read["clients"], problems, _load_clients, settings, problems) or (None, {})
@@ -433,7 +438,7 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
         tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
-    dataset = None if read["transactions"] else _read_transactions_dataset(folder, settings, problems, files)
+    dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
     # a dataset stays on disk: the checks below need only its distinct client ids
     tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
     if clients is None:
@@ -459,19 +464,22 @@ def _load(folder: Path) -> tuple[Company | None, list[FileReport], list[Problem]
     return company, files, problems
 
 
-def _read_transactions_dataset(folder: Path, settings: CompanySettings, problems: list[Problem],
+def _read_transactions_dataset(path: Path, settings: CompanySettings, problems: list[Problem],
                                files: list[FileReport]):
-    """A transaction log given as a Parquet dataset folder, checked with DuckDB and left on disk."""
-    from .dataset import check_transactions_dataset, find_transactions_dataset
+    """A transaction log read out of core (Parquet folder or very large file): checked with DuckDB, left on disk."""
+    from .dataset import check_transactions_dataset
 
-    path = find_transactions_dataset(folder)
-    if path is None:
-        return None
+    other = find_input(path.parent, "transactions")
+    if other is not None and other != path:
+        # two logs: the folder wins, and the user hears which one was used
+        problems.append(problem("two_transaction_logs", "warning", file=other.name, used=path.name))
+    problems.append(problem("dataset_out_of_core", "info", file=path.name))
     dataset, found = check_transactions_dataset(path, columns=settings.load.columns.get("transactions"),
                                                 limit=settings.load.memory_limit)
     problems.extend(found)
-    parts = sorted(path.rglob("*.parquet"))
-    digest = hashlib.sha256("".join(f"{p.relative_to(path)}:{file_sha256(p)}\n" for p in parts).encode())
+    parts = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    digest = hashlib.sha256("".join(f"{p.relative_to(path) if path.is_dir() else p.name}:{file_sha256(p)}\n"
+                                    for p in parts).encode())
     report = FileReport(kind="transactions", path=path, sha256=digest.hexdigest(), sheet=None)
     if dataset is not None:
         report.rows_read, report.rows_used = dataset.rows, dataset.rows_used
