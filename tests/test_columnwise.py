@@ -207,3 +207,47 @@ def test_disagreement_questions_equal_the_former_loop(folder):
         body = full["reason"].split(": ", 1)[1]
         key = "tiers.question.team_higher" if row.direction == "team_higher" else "tiers.question.team_lower"
         assert row.question == t(key, name=row.name, team=row.team_tier, suggested=row.suggested_tier, reason=body)
+
+
+def old_allocate(gold_revenue, per_manager):
+    managers = math.ceil(len(gold_revenue) / per_manager)
+    load, count, assigned = [0.0] * managers, [0] * managers, []
+    for revenue in gold_revenue:
+        open_ = [m for m in range(managers) if count[m] < per_manager]
+        m = min(open_, key=lambda i: (load[i], i))
+        load[m] += revenue
+        count[m] += 1
+        assigned.append(m + 1)
+    return assigned, [count[m - 1] for m in assigned], [load[m - 1] for m in assigned]
+
+
+@pytest.mark.parametrize("per_manager", [1, 2, 3, 7])
+def test_key_client_allocation_equals_the_former_scan(per_manager):
+    from helpers.audit import allocate_key_clients
+
+    rng = np.random.default_rng(per_manager)
+    revenue = np.round(rng.pareto(1.2, 200) * 1000, 0)  # ties included
+    revenue[:10] = 500.0
+    key = pd.DataFrame({"client_id": [f"c{i:03d}" for i in range(200)], "name": "x", "key_class": "gold",
+                        "revenue": revenue})
+    out = allocate_key_clients(key, per_manager=per_manager)
+    ordered = key.sort_values("revenue", ascending=False, kind="stable")
+    managers, clients, load = old_allocate(ordered["revenue"].to_numpy(dtype=float), per_manager)
+    expected = pd.DataFrame({"manager": managers, "client_id": ordered["client_id"].to_numpy(),
+                             "manager_clients": clients, "manager_revenue": load})
+    expected = expected.sort_values(["manager"], kind="stable")
+    merged = out.merge(expected, on="client_id", suffixes=("", "_old"))
+    assert (merged["manager"] == merged["manager_old"]).all()
+    assert (merged["manager_clients"] == merged["manager_clients_old"]).all()
+    assert np.allclose(merged["manager_revenue"], merged["manager_revenue_old"])
+
+
+@pytest.mark.parametrize("folder", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_type_lists_equal_the_former_loop(folder):
+    from helpers.audit import DATA_TYPES, tag_client_types
+
+    types = tag_client_types(load_company(folder))
+    names = {tag: t(f"audit.type.{tag}.name") for tag in DATA_TYPES}
+    expected = [", ".join(names[tag] for tag, on in zip(DATA_TYPES, row) if on)
+                for row in types[list(DATA_TYPES)].to_numpy()]
+    assert types["types"].tolist() == expected

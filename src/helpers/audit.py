@@ -6,6 +6,7 @@ The client mix (large / medium / small) and its concentration, the price mix of 
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -649,16 +650,21 @@ def allocate_key_clients(key_clients: pd.DataFrame, *, per_manager: int = 3) -> 
     load = [0.0] * managers
     count = [0] * managers
     assigned = []
+    # the least-loaded manager with a free place (ties: the lower number) from a heap of the open ones:
+    # the greedy rule stays sequential, but each step costs log(managers) instead of a scan of them all
+    open_managers = [(0.0, m) for m in range(managers)]
     for revenue in gold["revenue"].to_numpy(dtype=float):
-        open_ = [m for m in range(managers) if count[m] < per_manager]
-        m = min(open_, key=lambda i: (load[i], i))
+        _, m = heapq.heappop(open_managers)
         load[m] += revenue
         count[m] += 1
         assigned.append(m + 1)
+        if count[m] < per_manager:
+            heapq.heappush(open_managers, (load[m], m))
     out = pd.DataFrame({"manager": assigned, "client_id": gold["client_id"].to_numpy(),
                         "name": gold["name"].to_numpy(), "revenue": gold["revenue"].to_numpy(dtype=float)})
-    out["manager_clients"] = out["manager"].map(lambda m: count[m - 1])
-    out["manager_revenue"] = out["manager"].map(lambda m: load[m - 1])
+    index = out["manager"].to_numpy() - 1
+    out["manager_clients"] = np.asarray(count)[index]
+    out["manager_revenue"] = np.asarray(load, dtype=float)[index]
     return out.sort_values(["manager", "revenue"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
@@ -727,8 +733,12 @@ def tag_client_types(company: Company) -> pd.DataFrame:
                         "revenue": revenue.to_numpy()})
     for tag in DATA_TYPES:
         out[tag] = tags[tag].to_numpy()
-    flags = tags[list(DATA_TYPES)].to_numpy()
-    out["types"] = [", ".join(names[tag] for tag, on in zip(DATA_TYPES, row) if on) for row in flags]
+    # the tag names joined column-wise, one pass per tag
+    types = np.full(len(out), "", dtype=object)
+    for tag in DATA_TYPES:
+        on = tags[tag].to_numpy(dtype=bool)
+        types = np.where(on, np.where(types == "", names[tag], types + ", " + names[tag]), types)
+    out["types"] = types
     for column in ("purchases", "avg_cheque", "active_months", "months_observed", "months_since_last",
                    "margin", "payment_delay_days", "support_hours"):
         out[column] = f[column].to_numpy()
