@@ -78,3 +78,14 @@ def test_the_closing_table_speaks_russian():
     with i18n.language("ru"):
         text = batch.format_batch_table([batch.BatchOutcome("data/a", "failed", 3.0, reason="нет строк")])
     assert text.splitlines()[0].startswith("компания") and "ошибка" in text and "3 с" in text
+
+
+def test_an_unexpected_error_is_one_line_and_progress_lines_name_the_company(monkeypatch, capsys):
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line of detail")
+
+    monkeypatch.setattr(runner, "run_company", explode)
+    outcome = batch.run_one("data/acme", "/tmp/out", {}, "en", True)
+    assert outcome.status == "failed" and outcome.reason == "unexpected error, please report it: RuntimeError: disk on fire"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "[data/acme] started" and printed[-1].startswith("[data/acme] failed in ")
