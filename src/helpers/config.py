@@ -36,7 +36,7 @@ class LoadSettings(_Section):
     max_file_mb: int = 1024
     # DuckDB's memory limit when aggregating the transaction log ("2GB"); past it the query spills to
     # disk. Unset: $TIERBOOK_MEMORY_LIMIT, else 1GB (helpers.aggregate.memory_limit)
-    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$")
+    memory_limit: str | None = Field(default=None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$")
     # trait column -> number | yesno | category | text, when the guessed type is wrong
     trait_types: dict[str, Literal["number", "yesno", "category", "text"]] = Field(default_factory=dict)
 
