@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import tempfile
-from contextlib import closing as _closing
+from contextlib import closing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +138,14 @@ def spill_for_kernels(folder: Path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def duckdb_session(limit: str | None = None):
+    """A DuckDB connection under the run's memory limit (see `memory_limit`), spilling past it into a
+    temporary folder that is removed, with the connection closed, on leaving the block."""
+    with _spill_directory() as spill, closing(_connect(limit=limit, spill_dir=spill)) as con:
+        yield con
+
+
 def _connect(*, limit: str | None = None, spill_dir: str | None = None) -> duckdb.DuckDBPyConnection:
     config = {"threads": max(1, os.cpu_count() or 1),
               # the order of clients does not matter and keeping it costs memory
@@ -221,7 +229,7 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     """
     if period not in ("month", "quarter"):
         raise ValueError(f"period must be 'month' or 'quarter', not {period!r}")
-    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
+    with duckdb_session(limit) as con:
         sql, columns = _source_sql(con, source)
         missing = [c for c in ("client_id", "date", "amount") if c not in columns]
         if missing:
@@ -300,7 +308,7 @@ def aggregate_months(source, *, limit: str | None = None) -> pd.DataFrame:
     >>> aggregate_months(tx)[["revenue", "purchases", "active_months", "months_observed"]].to_dict("index")["a"]
     {'revenue': 40.0, 'purchases': 2, 'active_months': 2.0, 'months_observed': 3.0}
     """
-    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
+    with duckdb_session(limit) as con:
         sql, columns = _source_sql(con, source)
         has_margin = "margin" in columns
         query = _MONTHS_QUERY.format(source=sql,

@@ -489,15 +489,14 @@ def _price_mix_on_disk(company: Company, s: AuditSettings):
     in memory (positive lines; auto limits from the 5th and 95th percentiles, linear interpolation like
     numpy's default). Returns None without any purchase, else (low, high, source, purchases, revenue,
     {band: (purchases, revenue)}, size band × price band counts)."""
-    from .aggregate import _closing, _connect, _source_sql, _spill_directory
+    from .aggregate import duckdb_session
 
     figures = summarise_clients(company)
     size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
     sizes = pd.DataFrame({"client_id": size.index.astype(str), "size_band": size.to_numpy(dtype=object)})
     limit = company.settings.load.memory_limit
-    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
-        sql, _ = _source_sql(con, company.transactions_dataset)
-        bought = f"(SELECT client_id, amount FROM {sql} WHERE client_id IS NOT NULL AND \"date\" IS NOT NULL " \
+    with duckdb_session(limit) as con:
+        bought = f"(SELECT client_id, amount FROM {company.transactions_dataset.sql} WHERE client_id IS NOT NULL AND \"date\" IS NOT NULL " \
                  f"AND amount > 0)"
         n, total, q05, q95 = con.execute(f"SELECT count(*), sum(amount), quantile_cont(amount, 0.05), "
                                          f"quantile_cont(amount, 0.95) FROM {bought}").fetchall()[0]

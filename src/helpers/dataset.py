@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .aggregate import _closing, _connect, _spill_directory, dataset_sql, is_parquet_dataset
+from .aggregate import dataset_sql, duckdb_session, is_parquet_dataset
 from .columns import map_columns
 from .errors import Problem, problem
 
@@ -103,7 +103,7 @@ def check_transactions_dataset(path: Path, *, columns: dict[str, str] | None = N
     """
     file = path.name + ("/" if path.is_dir() else "")
     problems: list[Problem] = []
-    with _spill_directory() as spill, _closing(_connect(limit=limit, spill_dir=spill)) as con:
+    with duckdb_session(limit) as con:
         try:
             headers = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {dataset_sql(path)}").fetchall()]
         except Exception as exc:  # noqa: BLE001 - a corrupt or mixed folder is a data problem, not a crash
