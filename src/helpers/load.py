@@ -473,7 +473,7 @@ def _read_transactions_dataset(path: Path, settings: CompanySettings, problems: 
     if other is not None and other != path:
         # two logs: the folder wins, and the user hears which one was used
         problems.append(problem("two_transaction_logs", "warning", file=other.name, used=path.name))
-    problems.append(problem("dataset_out_of_core", "info", file=path.name))
+    problems.append(problem("dataset_out_of_core", "info", file=path.name + ("/" if path.is_dir() else "")))
     dataset, found = check_transactions_dataset(path, columns=settings.load.columns.get("transactions"),
                                                 limit=settings.load.memory_limit)
     problems.extend(found)
@@ -483,7 +483,9 @@ def _read_transactions_dataset(path: Path, settings: CompanySettings, problems: 
     report = FileReport(kind="transactions", path=path, sha256=digest.hexdigest(), sheet=None)
     if dataset is not None:
         report.rows_read, report.rows_used = dataset.rows, dataset.rows_used
-        report.columns = {header: (canonical, "") for canonical, header in dataset.mapping.items()}
+        kinds = {"date": "date", "amount": "number", "margin": "number"}
+        report.columns = {header: (canonical, kinds.get(canonical, "text"))
+                          for canonical, header in dataset.mapping.items()}
     files.append(report)
     return dataset
 
