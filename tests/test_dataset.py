@@ -110,12 +110,12 @@ def test_the_memory_limit_setting_reaches_duckdb(tmp_path, monkeypatch):
     log = _log(rows=300)
     company = load_company(_company(tmp_path / "yml", log, "hive", yml="name: X\nload:\n  memory_limit: 300MB\n"))
     build_tiers(company)
-    assert seen and all(value.startswith("286") for value in seen), seen  # 300 MB = 286.1 MiB
+    assert seen and all(value.startswith("143") for value in seen), seen  # half of 300 MB = 143.0 MiB
 
     seen.clear()
     monkeypatch.setenv(aggregate.MEMORY_LIMIT_ENV, "200MB")
     build_tiers(load_company(_company(tmp_path / "env", log, "hive")))
-    assert seen and all(value.startswith("190") for value in seen), seen  # 200 MB = 190.7 MiB
+    assert seen and all(value.startswith("95") for value in seen), seen  # half of 200 MB = 95.4 MiB
 
 
 def test_a_misspelt_memory_limit_is_a_settings_problem(tmp_path):

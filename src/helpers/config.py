@@ -34,8 +34,8 @@ class LoadSettings(_Section):
     encodings: dict[str, str] = Field(default_factory=dict)
     # refuse files larger than this (a guard against a wrong file or a zip bomb)
     max_file_mb: int = 1024
-    # DuckDB's memory limit when aggregating the transaction log ("2GB"); past it the query spills to
-    # disk. Unset: $TIERBOOK_MEMORY_LIMIT, else 1GB (helpers.aggregate.memory_limit)
+    # memory budget of the out-of-core aggregation of the transaction log ("2GB"): DuckDB takes half and
+    # spills to disk past it. Unset: $TIERBOOK_MEMORY_LIMIT, else 2GB (helpers.aggregate.memory_limit)
     memory_limit: str | None = Field(default=None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$")
     # trait column -> number | yesno | category | text, when the guessed type is wrong
     trait_types: dict[str, Literal["number", "yesno", "category", "text"]] = Field(default_factory=dict)
