@@ -487,7 +487,7 @@ def audit_price_mix(company: Company) -> PriceMix | None:
 def _price_mix_on_disk(company: Company, s: AuditSettings):
     """The price mix's counts for a log left on disk (a Parquet dataset), in DuckDB: the same rules as
     in memory (positive lines; auto limits from the 5th and 95th percentiles, linear interpolation like
-    numpy's default). Returns None without any purchase, else (low, high, source, purchases, revenue,
+    numpy's default, found by ordering so that memory stays bounded). Returns None without any purchase, else (low, high, source, purchases, revenue,
     {band: (purchases, revenue)}, size band × price band counts)."""
     from .aggregate import duckdb_session
 
@@ -498,11 +498,26 @@ def _price_mix_on_disk(company: Company, s: AuditSettings):
     with duckdb_session(limit) as con:
         bought = f"(SELECT client_id, amount FROM {company.transactions_dataset.sql} WHERE client_id IS NOT NULL AND \"date\" IS NOT NULL " \
                  f"AND amount > 0)"
-        n, total, q05, q95 = con.execute(f"SELECT count(*), sum(amount), quantile_cont(amount, 0.05), "
-                                         f"quantile_cont(amount, 0.95) FROM {bought}").fetchall()[0]
+        n, total = con.execute(f"SELECT count(*), sum(amount) FROM {bought}").fetchall()[0]
         if not n:
             return None
+
+        def smallest(k: int) -> float:
+            # the k-th smallest amount (0-based) from the nearer end: a top-N of at most 5% of the lines,
+            # where quantile_cont would hold every amount in memory at once
+            if k <= (n - 1) / 2:
+                return con.execute(f"SELECT amount FROM {bought} ORDER BY amount LIMIT 1 OFFSET {k}").fetchall()[0][0]
+            return con.execute(f"SELECT amount FROM {bought} ORDER BY amount DESC LIMIT 1 OFFSET {n - 1 - k}"
+                               ).fetchall()[0][0]
+
+        def quantile(q: float) -> float:  # numpy's default (linear) interpolation
+            h = (n - 1) * q
+            lo = int(math.floor(h))
+            x0 = smallest(lo)
+            return x0 + (h - lo) * (smallest(min(lo + 1, n - 1)) - x0) if h > lo else x0
+
         if s.price_limits == "auto":
+            q05, q95 = quantile(0.05), quantile(0.95)
             step = (q95 / q05) ** (1 / 3)
             low, high, source = float(q05 * step), float(q05 * step * step), "auto"
         else:
