@@ -10,7 +10,10 @@ import pytest
 
 from helpers.core import i18n
 from helpers import paths
-from helpers.step1_list_clients.audit import (DATA_TYPES, TEAM_TYPES, allocate_key_clients, audit_client_mix, audit_price_mix, auto_price_limits, classify_key_clients, describe_inputs, hint_manager_load, place_in_price_bands, place_in_size_bands, summarise_client_types, summarise_clients, summarise_key_clients, tag_client_types)
+from helpers.step1_list_clients.audit import (DATA_TYPES, TEAM_TYPES, allocate_key_clients, audit_client_mix, audit_price_mix)
+from helpers.step1_list_clients.audit import (auto_price_limits, classify_key_clients, describe_inputs, hint_manager_load)
+from helpers.step1_list_clients.audit import (place_in_price_bands, place_in_size_bands, summarise_client_types, summarise_clients)
+from helpers.step1_list_clients.audit import summarise_key_clients, tag_client_types
 from helpers.step1_list_clients.company import Company, FileReport
 from helpers.step1_list_clients.settings import AuditSettings, CompanySettings
 from helpers.core.errors import problem

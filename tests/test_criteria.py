@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import PLANTED, make_company  # noqa: E402
 
 from helpers.step1_list_clients.settings import CriteriaSettings  # noqa: E402
-from helpers.step4_write_criteria.criteria import (DIRECTIONS, _prepare, _search, _targets, describe_rule, find_criteria, hypergeom_z, nice_threshold, qualify)
+from helpers.step4_write_criteria.criteria import (DIRECTIONS, _prepare, _search, _targets, describe_rule, find_criteria)
+from helpers.step4_write_criteria.criteria import hypergeom_z, nice_threshold, qualify
 from helpers.core.errors import DataProblem  # noqa: E402
 from helpers.core.rules import Condition  # noqa: E402
 from helpers.core.stats import wilson_interval  # noqa: E402

@@ -135,3 +135,18 @@ def test_anonymised_run_leaks_no_client_name_into_any_output(tmp_path):
 
     expected = {pseudonym(cid, key.read_bytes().strip()) for cid in ids}
     assert set(pd.read_csv(out / "tiers.csv")["client_id"]) == expected, "--key-file must set the pseudonyms"
+
+
+def test_figures_folder_holds_a_png_per_plot_drawn(finished_run):
+    """Each figure shown in the executed notebooks is also a PNG in figures/."""
+    import nbformat
+
+    company, out, _ = finished_run
+    drawn = 0
+    for notebook in sorted((out / "notebooks").glob("0[1-4]_*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            drawn += sum("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+    pngs = list((out / "figures").glob("*.png"))
+    assert drawn >= 10, f"{company.name}: expected the workbook's plots in the executed notebooks"
+    assert len(pngs) >= drawn, f"{company.name}: {drawn} plots drawn, {len(pngs)} PNGs in figures/"
+    assert all(p.stat().st_size > 1000 for p in pngs)

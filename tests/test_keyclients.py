@@ -15,7 +15,9 @@ from helpers.core import i18n
 from helpers import paths
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CompanySettings
-from helpers.step1_list_clients.key_clients import (check_contact_cadence, check_three_p, find_false_clients, mark_key_prospects, normalise_contact_outcome, review_dossiers, score_relationships, study_key_clients, summarise_relationships, weigh_manager_load)
+from helpers.step1_list_clients.key_clients import (check_contact_cadence, check_three_p, find_false_clients, mark_key_prospects)
+from helpers.step1_list_clients.key_clients import (normalise_contact_outcome, review_dossiers, score_relationships, study_key_clients)
+from helpers.step1_list_clients.key_clients import summarise_relationships, weigh_manager_load
 from helpers.step1_list_clients.load import check_company, format_check, load_company
 
 

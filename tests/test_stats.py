@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from helpers.core.stats import (benjamini_hochberg, cliffs_delta, dominance_interval, fisher_exact_test, mann_whitney_p, newcombe_difference, permutation_association_p, wilson_interval)
+from helpers.core.stats import (benjamini_hochberg, cliffs_delta, dominance_interval, fisher_exact_test, mann_whitney_p)
+from helpers.core.stats import newcombe_difference, permutation_association_p, wilson_interval
 
 
 def test_wilson_interval_known_values():

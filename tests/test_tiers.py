@@ -13,7 +13,8 @@ from helpers.core import i18n
 from helpers import paths
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CompanySettings
-from helpers.step2_place_in_tiers.tiers import (LADDER, build_tiers, computed_abc_limits, measure_disagreement, place_in_abc, place_in_xyz, score_clients, suggest_tiers)
+from helpers.step2_place_in_tiers.tiers import (LADDER, build_tiers, computed_abc_limits, measure_disagreement, place_in_abc)
+from helpers.step2_place_in_tiers.tiers import place_in_xyz, score_clients, suggest_tiers
 
 SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir()) if paths.SAMPLE_DIR.is_dir() else []
 

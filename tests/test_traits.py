@@ -73,7 +73,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from helpers.step1_list_clients.company import Company  # noqa: E402
-from helpers.step3_compare_traits.traits import TraitComparison, compare_traits  # noqa: E402
+from helpers.step3_compare_traits.traits import TraitComparison  # noqa: E402
+from helpers.step3_compare_traits.traits import compare_traits
 
 
 def _company(n_a=20, n_b=40, n_c=30, seed=0, first_contact=("office_m2", "has_call_centre", "industry", "noise"),

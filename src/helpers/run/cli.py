@@ -112,15 +112,21 @@ def check(company_dir: Path) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="Keep only the newest N runs in <output>/history/ (default: keep all).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Companies run in parallel in a batch (default: the number of cores).")
 @click.pass_context
 def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | None, anonymise: bool,
-        key_file: Path | None, timeout: int, quiet: bool, keep: int | None) -> None:
+        key_file: Path | None, timeout: int, quiet: bool, keep: int | None,
+        jobs: int | None) -> None:
     """Run the whole workbook for one or more company folders and publish the outputs."""
     from helpers.run.runner import Interrupted, OutDirRefused, RunBusy, RunFailed, RunWriteFailed, run_company
 
     if out and len(company_dirs) > 1:
         raise click.UsageError("--out takes one company folder; several companies go to runs/<company>/ each")
     language = language or ctx.obj.get("lang") or ""
+    if len(company_dirs) > 1:
+        _run_batch(company_dirs, jobs=jobs, quiet=quiet, language=language, anonymise=anonymise,
+                   key_file=str(key_file or ""), timeout=timeout)
     failures = 0
 
     def say(text: str) -> None:
@@ -170,6 +176,24 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
     if len(company_dirs) > 1:
         click.echo(i18n.t("run.batch_summary", ok=len(company_dirs) - failures, total=len(company_dirs),
                           failed=failures))
+    sys.exit(1 if failures else 0)
+
+
+def _run_batch(company_dirs: tuple[Path, ...], *, jobs: int | None, quiet: bool, **options) -> None:
+    """Several companies: in parallel, each failure one line, a closing table, exit 1 if any failed."""
+    from helpers.run.batch import FAILED, default_jobs, format_batch_table, run_batch
+
+    jobs = min(jobs or default_jobs(), len(company_dirs))
+    if not quiet:
+        click.echo(i18n.t("batch.jobs", count=len(company_dirs), jobs=jobs))
+    try:
+        outcomes = run_batch(list(company_dirs), jobs=jobs, progress=not quiet, **options)
+    except KeyboardInterrupt:
+        click.echo(i18n.t("run.interrupted"), err=True)
+        sys.exit(130)
+    failures = sum(o.status == FAILED for o in outcomes)
+    click.echo(format_batch_table(outcomes))
+    click.echo(i18n.t("run.batch_summary", ok=len(outcomes) - failures, total=len(outcomes), failed=failures))
     sys.exit(1 if failures else 0)
 
 

@@ -31,6 +31,7 @@ from helpers import paths
 from helpers.core.errors import DataProblem, Problem, problem
 from helpers.core.export import write_json
 from helpers.core.i18n import t
+from helpers.step1_list_clients.client_figures import spill_for_kernels
 
 PARAMETERS = ("company_dir", "out_dir", "language", "anonymise")
 # Files every successful run must leave behind (the contract of `tierbook run`).
@@ -382,7 +383,9 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 (staging / "notebooks").mkdir(parents=True)
                 (staging / STAGING_MARKER).write_text(SIGNATURE + "\n", encoding="utf-8")
                 parameters["out_dir"] = str(staging)
-                with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file):
+                spill = _aside(out_dir, "tmp-spill")  # where DuckDB spills past its memory limit
+                with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file), \
+                        spill_for_kernels(spill):
                     tick = time.perf_counter()
                     _hand_over_steps(company_dir, staging, parameters, key_file)
                     handed = round(time.perf_counter() - tick, 2)

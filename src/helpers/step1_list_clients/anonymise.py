@@ -279,6 +279,11 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
 
     Raises DataProblem for a weak or unreadable key, or when two ids would share a pseudonym.
     """
+    if company.transactions_dataset is not None:
+        # its ids live in files on disk that are never rewritten: the aggregates would carry the real ids
+        from helpers.core.errors import DataProblem, problem
+
+        raise DataProblem(problem("anonymise_dataset", file=company.transactions_dataset.path.name + "/"))
     key = load_key(key_file)
     id_sources = [company.clients["client_id"]]
     for table in (company.placement, company.transactions, company.deals):

@@ -6,6 +6,7 @@ The client mix (large / medium / small) and its concentration, the price mix of 
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -15,8 +16,9 @@ import pandas as pd
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import AuditSettings
 from helpers.core.errors import Problem
-from helpers.core.i18n import t
+from helpers.core.i18n import format_distinct, t, t_column
 from helpers.core.pareto import find_mono_clients, place_in_abc
+from helpers.step1_list_clients.client_figures import aggregate_months
 
 SIZE_BANDS = ("large", "medium", "small", "none")
 PRICE_BANDS = ("cheap", "mid", "expensive")
@@ -130,8 +132,10 @@ def summarise_clients(company: Company) -> pd.DataFrame:
         return pd.Series(pd.to_numeric(clients[column], errors="coerce").to_numpy(dtype=float), index=out.index)
 
     tx = company.transactions
-    if tx is not None and len(tx):
-        per = _figures_from_transactions(tx)
+    dataset = company.transactions_dataset  # a log past memory: the same figures, computed on disk
+    if dataset is not None or (tx is not None and len(tx)):
+        per = (aggregate_months(dataset, limit=company.settings.load.memory_limit) if dataset is not None
+               else _figures_from_transactions(tx))
         extra = per.index.difference(out.index)
         if len(extra):  # clients that buy but are missing from the list still count
             out = pd.concat([out, pd.DataFrame({"name": extra.to_numpy()}, index=extra)])
@@ -289,8 +293,9 @@ def audit_client_mix(company: Company) -> ClientMix:
     verdicts = _balance_verdicts(bands, s, total, judge_concentration(
         float(shares[:1].sum()), float(shares[:5].sum()), hhi, n_clients=n, settings=s,
         mono=bool(warnings)))
-    notes = [t("audit.note.revenue_source_tx" if company.transactions is not None and len(company.transactions)
-               else "audit.note.revenue_source_list"),
+    from_log = company.transactions_dataset is not None or (company.transactions is not None
+                                                            and len(company.transactions))
+    notes = [t("audit.note.revenue_source_tx" if from_log else "audit.note.revenue_source_list"),
              t("audit.note.bands", large=_pct(s.size_shares[0]), medium=_pct(s.size_shares[1] - s.size_shares[0]),
                small=_pct(1 - s.size_shares[1])),
              t("audit.note.hhi", hhi=f"{hhi:.3f}" if np.isfinite(hhi) else "—",
@@ -434,42 +439,52 @@ def audit_price_mix(company: Company) -> PriceMix | None:
     data holds no product catalogue. Returns None without transactions or without any purchase.
     """
     s = _settings(company)
-    tx = company.transactions
-    if tx is None or not len(tx):
-        return None
-    amount = pd.to_numeric(tx["amount"], errors="coerce").astype(float)
-    bought = amount > 0
-    if not bought.any():
-        return None
-    purchases = pd.DataFrame({"client_id": tx["client_id"].astype(str).to_numpy()[bought.to_numpy()],
-                              "amount": amount[bought].to_numpy()})
-    if s.price_limits == "auto":
-        low, high = auto_price_limits(purchases["amount"])
-        source = "auto"
+    if company.transactions_dataset is not None:
+        measured = _price_mix_on_disk(company, s)
+        if measured is None:
+            return None
+        low, high, source, n, total, per_band, counts = measured
     else:
-        low, high = (float(v) for v in s.price_limits)
-        source = "fixed"
-    purchases["price_band"] = place_in_price_bands(purchases["amount"], limits=(low, high)).to_numpy()
-    figures = summarise_clients(company)
-    size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
-    purchases["size_band"] = purchases["client_id"].map(size).fillna("none").to_numpy()
+        tx = company.transactions
+        if tx is None or not len(tx):
+            return None
+        amount = pd.to_numeric(tx["amount"], errors="coerce").astype(float)
+        bought = amount > 0
+        if not bought.any():
+            return None
+        purchases = pd.DataFrame({"client_id": tx["client_id"].astype(str).to_numpy()[bought.to_numpy()],
+                                  "amount": amount[bought].to_numpy()})
+        if s.price_limits == "auto":
+            low, high = auto_price_limits(purchases["amount"])
+            source = "auto"
+        else:
+            low, high = (float(v) for v in s.price_limits)
+            source = "fixed"
+        purchases["price_band"] = place_in_price_bands(purchases["amount"], limits=(low, high)).to_numpy()
+        figures = summarise_clients(company)
+        size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
+        purchases["size_band"] = purchases["client_id"].map(size).fillna("none").to_numpy()
+        n, total = len(purchases), float(purchases["amount"].sum())
+        per_band = {}
+        for band in PRICE_BANDS:
+            members = purchases.loc[purchases["price_band"] == band, "amount"]
+            per_band[band] = (len(members), float(members.sum()))
+        counts = pd.crosstab(purchases["size_band"], purchases["price_band"])
 
-    n, total = len(purchases), float(purchases["amount"].sum())
     ranges = {"cheap": t("audit.price.below", amount=_money(low)),
               "mid": t("audit.price.between", low=_money(low), high=_money(high)),
               "expensive": t("audit.price.from", amount=_money(high))}
     rows = []
     for band in PRICE_BANDS:
-        members = purchases.loc[purchases["price_band"] == band, "amount"]
+        count, revenue = per_band[band]
         target = s.target_mix.get(band, np.nan)
-        share = len(members) / n
+        share = count / n
         rows.append({"band": band, "label": t(f"audit.price.{band}"), "range": ranges[band],
-                     "purchases": len(members), "purchase_share": share,
-                     "revenue": float(members.sum()), "revenue_share": float(members.sum()) / total,
+                     "purchases": count, "purchase_share": share,
+                     "revenue": revenue, "revenue_share": revenue / total,
                      "target_share": target, "gap": share - target})
     bands = pd.DataFrame(rows)
 
-    counts = pd.crosstab(purchases["size_band"], purchases["price_band"])
     counts = counts.reindex(index=[b for b in SIZE_BANDS if b in counts.index], columns=list(PRICE_BANDS),
                             fill_value=0)
     by_size = counts.div(counts.sum(axis=1), axis=0)
@@ -496,6 +511,57 @@ def audit_price_mix(company: Company) -> PriceMix | None:
         notes.append(t("audit.price.note_equal_limits"))
     return PriceMix(bands=bands, by_size=by_size, limits=(low, high), limits_source=source,
                     currency=company.currency, verdicts=verdicts, notes=notes)
+
+
+def _price_mix_on_disk(company: Company, s: AuditSettings):
+    """The price mix's counts for a log left on disk (a Parquet dataset), in DuckDB: the same rules as
+    in memory (positive lines; auto limits from the 5th and 95th percentiles, linear interpolation like
+    numpy's default, found by ordering so that memory stays bounded). Returns None without any purchase, else (low, high, source, purchases, revenue,
+    {band: (purchases, revenue)}, size band × price band counts)."""
+    from helpers.step1_list_clients.client_figures import duckdb_session
+
+    figures = summarise_clients(company)
+    size = place_in_size_bands(figures["revenue"].fillna(0.0), shares=s.size_shares)
+    sizes = pd.DataFrame({"client_id": size.index.astype(str), "size_band": size.to_numpy(dtype=object)})
+    limit = company.settings.load.memory_limit
+    with duckdb_session(limit) as con:
+        bought = f"(SELECT client_id, amount FROM {company.transactions_dataset.sql} WHERE client_id IS NOT NULL AND \"date\" IS NOT NULL " \
+                 f"AND amount > 0)"
+        n, total = con.execute(f"SELECT count(*), sum(amount) FROM {bought}").fetchall()[0]
+        if not n:
+            return None
+
+        def smallest(k: int) -> float:
+            # the k-th smallest amount (0-based) from the nearer end: a top-N of at most 5% of the lines,
+            # where quantile_cont would hold every amount in memory at once
+            if k <= (n - 1) / 2:
+                return con.execute(f"SELECT amount FROM {bought} ORDER BY amount LIMIT 1 OFFSET {k}").fetchall()[0][0]
+            return con.execute(f"SELECT amount FROM {bought} ORDER BY amount DESC LIMIT 1 OFFSET {n - 1 - k}"
+                               ).fetchall()[0][0]
+
+        def quantile(q: float) -> float:  # numpy's default (linear) interpolation
+            h = (n - 1) * q
+            lo = int(math.floor(h))
+            x0 = smallest(lo)
+            return x0 + (h - lo) * (smallest(min(lo + 1, n - 1)) - x0) if h > lo else x0
+
+        if s.price_limits == "auto":
+            q05, q95 = quantile(0.05), quantile(0.95)
+            step = (q95 / q05) ** (1 / 3)
+            low, high, source = float(q05 * step), float(q05 * step * step), "auto"
+        else:
+            (low, high), source = (float(v) for v in s.price_limits), "fixed"
+        con.register("sizes", sizes)
+        cells = con.execute(f"""
+            SELECT coalesce(sizes.size_band, 'none') AS size_band,
+                   CASE WHEN amount < ? THEN 'cheap' WHEN amount < ? THEN 'mid' ELSE 'expensive' END AS price_band,
+                   count(*) AS purchases, sum(amount) AS revenue
+            FROM {bought} AS b LEFT JOIN sizes USING (client_id) GROUP BY 1, 2""", [low, high]).df()
+    per_band = {band: (int(cells.loc[cells["price_band"] == band, "purchases"].sum()),
+                       float(cells.loc[cells["price_band"] == band, "revenue"].sum())) for band in PRICE_BANDS}
+    counts = cells.pivot_table(index="size_band", columns="price_band", values="purchases", aggfunc="sum",
+                               fill_value=0).astype(int)
+    return low, high, source, int(n), float(total), per_band, counts
 
 
 # --------------------------------------------------------------------------- key clients
@@ -561,19 +627,21 @@ def classify_key_clients(company: Company) -> pd.DataFrame:
     key[bronze] = "bronze"
     key[gold_ids] = "gold"
 
-    reasons = []
-    for cid in figures.index:
-        params = dict(share=_pct(rev_share[cid]), margin_share=_pct(mar_share[cid]), gold=_pct(s.gold_share),
-                      bronze=_pct(s.bronze_share))
-        if key[cid] == "gold":
-            reason = t("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold", **params)
-        elif key[cid] == "bronze":
-            reason = t("audit.key.reason_none" if revenue[cid] <= 0 else "audit.key.reason_bronze", **params)
-        elif top[cid]:
-            reason = t("audit.key.reason_silver_capped", **params)
-        else:
-            reason = t("audit.key.reason_silver", **params)
-        reasons.append(reason)
+    # the reasons column-wise: each distinct share is worded once, each template filled once per column
+    index = figures.index
+    params = dict(share=format_distinct(rev_share.reindex(index), _pct),
+                  margin_share=format_distinct(mar_share.reindex(index), _pct),
+                  gold=_pct(s.gold_share), bronze=_pct(s.bronze_share))
+
+    def says(message: str) -> np.ndarray:
+        return t_column(message, index, **params).to_numpy(dtype=object)
+
+    reasons = np.select(
+        [(key == "gold").to_numpy(), (key == "bronze").to_numpy() & (revenue <= 0).to_numpy(),
+         (key == "bronze").to_numpy(), top.fillna(False).to_numpy(dtype=bool)],
+        [says("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold"),
+         says("audit.key.reason_none"), says("audit.key.reason_bronze"), says("audit.key.reason_silver_capped")],
+        default=says("audit.key.reason_silver"))
 
     out = pd.DataFrame({"client_id": figures.index.astype(str), "name": figures["name"].to_numpy(),
                         "revenue": revenue.to_numpy(), "revenue_share": rev_share.to_numpy(),
@@ -625,16 +693,21 @@ def allocate_key_clients(key_clients: pd.DataFrame, *, per_manager: int = 3) -> 
     load = [0.0] * managers
     count = [0] * managers
     assigned = []
+    # the least-loaded manager with a free place (ties: the lower number) from a heap of the open ones:
+    # the greedy rule stays sequential, but each step costs log(managers) instead of a scan of them all
+    open_managers = [(0.0, m) for m in range(managers)]
     for revenue in gold["revenue"].to_numpy(dtype=float):
-        open_ = [m for m in range(managers) if count[m] < per_manager]
-        m = min(open_, key=lambda i: (load[i], i))
+        _, m = heapq.heappop(open_managers)
         load[m] += revenue
         count[m] += 1
         assigned.append(m + 1)
+        if count[m] < per_manager:
+            heapq.heappush(open_managers, (load[m], m))
     out = pd.DataFrame({"manager": assigned, "client_id": gold["client_id"].to_numpy(),
                         "name": gold["name"].to_numpy(), "revenue": gold["revenue"].to_numpy(dtype=float)})
-    out["manager_clients"] = out["manager"].map(lambda m: count[m - 1])
-    out["manager_revenue"] = out["manager"].map(lambda m: load[m - 1])
+    index = out["manager"].to_numpy() - 1
+    out["manager_clients"] = np.asarray(count)[index]
+    out["manager_revenue"] = np.asarray(load, dtype=float)[index]
     return out.sort_values(["manager", "revenue"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
@@ -703,8 +776,12 @@ def tag_client_types(company: Company) -> pd.DataFrame:
                         "revenue": revenue.to_numpy()})
     for tag in DATA_TYPES:
         out[tag] = tags[tag].to_numpy()
-    flags = tags[list(DATA_TYPES)].to_numpy()
-    out["types"] = [", ".join(names[tag] for tag, on in zip(DATA_TYPES, row) if on) for row in flags]
+    # the tag names joined column-wise, one pass per tag
+    types = np.full(len(out), "", dtype=object)
+    for tag in DATA_TYPES:
+        on = tags[tag].to_numpy(dtype=bool)
+        types = np.where(on, np.where(types == "", names[tag], types + ", " + names[tag]), types)
+    out["types"] = types
     for column in ("purchases", "avg_cheque", "active_months", "months_observed", "months_since_last",
                    "margin", "payment_delay_days", "support_hours"):
         out[column] = f[column].to_numpy()

@@ -7,6 +7,10 @@ client: revenue, margin, purchases and the regularity of revenue over calendar p
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import tempfile
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +22,7 @@ Period = Literal["month", "quarter", "half_year"]
 PERIODS = ("month", "quarter", "half_year")
 # Calendar months in each period, for the purchase-cycle choice and for notes.
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "half_year": 6}
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "2GB"  # the default memory budget of a run's out-of-core aggregation
 
 # Output columns, in order; `margin` only when the log has one.
 AGGREGATE_COLUMNS = ["client_id", "revenue", "margin", "purchases", "first_purchase", "last_purchase",
@@ -104,21 +108,122 @@ def _period_start_sql(period: str) -> str:
     return f"date_trunc('{period}', ts)"
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1),
-                                 # the order of clients does not matter and keeping it costs memory
-                                 "preserve_insertion_order": False,
-                                 # past this DuckDB spills to disk, keeping a 10M-row log well under 2 GB
-                                 "memory_limit": MEMORY_LIMIT})
-    return con
+MEMORY_LIMIT_ENV = "TIERBOOK_MEMORY_LIMIT"
+SPILL_DIR_ENV = "TIERBOOK_SPILL_DIR"
+_MEMORY_LIMIT_FORM = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KIB|MB|MIB|GB|GIB|TB|TIB)\s*$", re.IGNORECASE)
+
+
+# DuckDB's share of the budget: the rest holds what pandas builds from its results (one row per client,
+# ~30 columns: about 0.5 GB for a million clients). Measured: a 40M-row log, 1M clients, 2GB budget.
+DUCKDB_SHARE = 0.5
+_UNIT_BYTES = {"B": 1, "KB": 1e3, "KIB": 2 ** 10, "MB": 1e6, "MIB": 2 ** 20, "GB": 1e9, "GIB": 2 ** 30, "TB": 1e12,
+               "TIB": 2 ** 40}
+
+
+def memory_limit(setting: str | None = None) -> str:
+    """The memory budget of a run's out-of-core aggregation: company.yml's `load.memory_limit`, else
+    $TIERBOOK_MEMORY_LIMIT, else 2GB. DuckDB gets `DUCKDB_SHARE` of it (see `duckdb_memory_limit`) and
+    spills to disk past that instead of failing, so a log larger than memory still aggregates.
+
+    Raises ValueError for a value DuckDB would not understand ("2GB", "512MB", "1.5GiB" are fine).
+
+    >>> memory_limit("2 GB")
+    '2 GB'
+    """
+    value = (setting or os.environ.get(MEMORY_LIMIT_ENV) or MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT_FORM.match(value):
+        raise ValueError(f"memory limit {value!r}: write a size such as 2GB or 512MB")
+    return value
+
+
+def duckdb_memory_limit(setting: str | None = None) -> str:
+    """DuckDB's own memory limit: its share of the run's budget, in MB (DuckDB's units: 1MB = 10^6 bytes).
+
+    >>> duckdb_memory_limit("2GB"), duckdb_memory_limit("300MB")
+    ('1000MB', '150MB')
+    """
+    number, unit = re.match(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)", memory_limit(setting)).groups()
+    return f"{max(16, int(float(number) * _UNIT_BYTES[unit.upper()] * DUCKDB_SHARE / 1e6))}MB"
+
+
+@contextmanager
+def _spill_directory():
+    """Where DuckDB spills past the memory limit: $TIERBOOK_SPILL_DIR (the runner points it beside the
+    run's staging folder), else a fresh temporary folder; removed afterwards either way."""
+    base = os.environ.get(SPILL_DIR_ENV)
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="tierbook-duckdb-", dir=base or None)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def spill_for_kernels(folder: Path):
+    """Point every DuckDB query of a run (kernels inherit the environment) at `folder`, removed afterwards.
+
+    The runner passes a folder beside its staging folder, so spilled data stays on the output's disk,
+    is never published with the outputs, and is gone when the run ends, successful or not.
+    """
+    previous = os.environ.get(SPILL_DIR_ENV)
+    os.environ[SPILL_DIR_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop(SPILL_DIR_ENV, None)
+        else:
+            os.environ[SPILL_DIR_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def duckdb_session(limit: str | None = None):
+    """A DuckDB connection under the run's memory limit (see `memory_limit`), spilling past it into a
+    temporary folder that is removed, with the connection closed, on leaving the block."""
+    with _spill_directory() as spill, closing(_connect(limit=limit, spill_dir=spill)) as con:
+        yield con
+
+
+def _connect(*, limit: str | None = None, spill_dir: str | None = None) -> duckdb.DuckDBPyConnection:
+    config = {"threads": max(1, os.cpu_count() or 1),
+              # the order of clients does not matter and keeping it costs memory
+              "preserve_insertion_order": False,
+              # past this DuckDB spills to disk, keeping a 10M-row log well under 2 GB
+              "memory_limit": duckdb_memory_limit(limit)}
+    if spill_dir:
+        config["temp_directory"] = spill_dir
+    return duckdb.connect(config=config)
+
+
+def is_parquet_dataset(path: str | os.PathLike) -> bool:
+    """True for a folder of Parquet files (any depth, e.g. hive partitions `year=2024/part-0.parquet`)."""
+    folder = Path(path)
+    return folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
+
+
+def dataset_sql(path: str | os.PathLike) -> str:
+    """The DuckDB table function reading a Parquet dataset folder (hive partitions become columns) or one
+    large Parquet file lazily."""
+    if Path(path).is_file():
+        return f"read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')"
+    pattern = str(Path(path) / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
 def _source_sql(con: duckdb.DuckDBPyConnection, source) -> tuple[str, list[str]]:
-    """The FROM clause for a DataFrame or a file, and the columns it has."""
+    """The FROM clause for a DataFrame, a file, a dataset folder or a checked dataset, and the columns it has."""
     if isinstance(source, pd.DataFrame):
         con.register("tx_frame", source)
         return "tx_frame", [str(c) for c in source.columns]
+    if hasattr(source, "sql"):  # a helpers.step1_list_clients.dataset.TransactionDataset: canonical columns, typed, on disk
+        return source.sql, list(source.columns)
     path = Path(source)
+    if is_parquet_dataset(path):
+        sql = dataset_sql(path)
+        return sql, [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()]
     if not path.is_file():
         raise FileNotFoundError(path)
     quoted = str(path).replace("'", "''")
@@ -133,7 +238,8 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source) -> tuple[str, list[str]]
     return sql, columns
 
 
-def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: Period = "month") -> ClientAggregate:
+def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: Period = "month",
+                           limit: str | None = None) -> ClientAggregate:
     """Per-client revenue, margin, purchases and regularity from a transaction log.
 
     The log needs `client_id`, `date`, `amount` and may have `margin`. Revenue is net: refunds and
@@ -150,8 +256,10 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     (2005), see `tiers.place_in_demand_pattern`.
 
     Args:
-        source: a DataFrame, or the path of a Parquet or CSV file with those columns.
+        source: a DataFrame, the path of a Parquet or CSV file with those columns, or a folder of
+            Parquet files (a hive-partitioned dataset), read out of core: never loaded whole.
         period: "month", "quarter" or "half_year" (January-June, July-December).
+        limit: DuckDB's memory limit (see `memory_limit`); past it the query spills to disk.
 
     Returns:
         ClientAggregate with one row per client that appears in the log.
@@ -169,8 +277,7 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    con = _connect()
-    try:
+    with duckdb_session(limit) as con:
         sql, columns = _source_sql(con, source)
         missing = [c for c in ("client_id", "date", "amount") if c not in columns]
         if missing:
@@ -184,8 +291,6 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
             margin_out=", margin" if has_margin else "",
         )
         result = con.execute(query).df()
-    finally:
-        con.close()
     table = result
     if len(table):
         start, end, n = table["window_start"].iloc[0], table["window_end"].iloc[0], int(table["n_periods"].iloc[0])
@@ -258,13 +363,14 @@ CALENDAR_SLACK = 1.10
 MIN_CLIENTS_FOR_CYCLE = 5
 
 
-def median_purchase_gap(transactions: pd.DataFrame) -> tuple[float, int]:
+def median_purchase_gap(transactions, *, limit: str | None = None) -> tuple[float, int]:
     """The clients' median gap between purchases, in days, and how many clients it is measured on.
 
     Each client's gaps are the days between its distinct purchase dates (lines with a positive
     amount; several lines on one day are one purchase); its typical gap is their median; the result
     is the median over the clients with at least two purchase dates, so one busy client does not
-    set the rhythm for everyone. NaN and 0 when no client bought twice. The input is not modified.
+    set the rhythm for everyone. NaN and 0 when no client bought twice. `transactions` is a frame or a
+    log left on disk (TransactionDataset); it is not modified.
 
     >>> tx = pd.DataFrame({"client_id": ["a", "a", "a", "b", "b"], "amount": [1.0] * 5,
     ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-01-31", "2025-01-01",
@@ -272,18 +378,36 @@ def median_purchase_gap(transactions: pd.DataFrame) -> tuple[float, int]:
     >>> median_purchase_gap(tx)  # a: 10 and 20 days -> 15; b: 60 -> median of 15 and 60
     (37.5, 2)
     """
-    bought = transactions.loc[pd.to_numeric(transactions["amount"], errors="coerce") > 0, ["client_id", "date"]]
-    days = pd.DataFrame({"client_id": bought["client_id"].astype(str).to_numpy(),
-                         "day": pd.to_datetime(bought["date"]).dt.normalize().to_numpy()})
-    days = days.drop_duplicates().sort_values(["client_id", "day"], kind="stable")
-    gaps = days.groupby("client_id", sort=False)["day"].diff().dt.days
-    per_client = gaps.groupby(days["client_id"]).median().dropna()
-    if per_client.empty:
+    with duckdb_session(limit) as con:
+        sql, _ = _source_sql(con, transactions)  # the same query for a frame and a log left on disk
+        gap, measured = con.execute(_GAP_QUERY.format(source=sql)).fetchone()
+    if not measured:
         return float("nan"), 0
-    return float(per_client.median()), int(len(per_client))
+    return float(gap), int(measured)
 
 
-def choose_period(transactions: pd.DataFrame | None, setting: str = "auto") -> PeriodChoice:
+_GAP_QUERY = """
+WITH d AS (
+    SELECT DISTINCT CAST(client_id AS VARCHAR) AS c, CAST(CAST("date" AS TIMESTAMP) AS DATE) AS day
+    FROM {source}
+    WHERE TRY_CAST(amount AS DOUBLE) > 0 AND client_id IS NOT NULL AND "date" IS NOT NULL
+), g AS (
+    SELECT c, day - lag(day) OVER (PARTITION BY c ORDER BY day) AS gap FROM d
+), per_client AS (
+    SELECT c, median(gap) AS typical FROM g WHERE gap IS NOT NULL GROUP BY c
+)
+SELECT median(typical), count(*) FROM per_client
+"""
+
+
+def _has_rows(source) -> bool:
+    """A log with at least one line: a frame, or a log left on disk (a TransactionDataset)."""
+    if source is None:
+        return False
+    return bool(getattr(source, "rows", None)) if not isinstance(source, pd.DataFrame) else not source.empty
+
+
+def choose_period(transactions, setting: str = "auto", *, limit: str | None = None) -> PeriodChoice:
     """The period for XYZ: the setting when fixed, else the shortest one that holds the typical purchase gap.
 
     With `setting="auto"` the period is the shortest of month, quarter and half-year whose length (with
@@ -301,15 +425,62 @@ def choose_period(transactions: pd.DataFrame | None, setting: str = "auto") -> P
     if setting != "auto":
         if setting not in PERIODS:
             raise ValueError(f"period must be auto or one of {', '.join(PERIODS)}, not {setting!r}")
-        gap, measured = median_purchase_gap(transactions) if transactions is not None and len(transactions) \
-            else (float("nan"), 0)
+        gap, measured = median_purchase_gap(transactions, limit=limit) if _has_rows(transactions) else (float("nan"), 0)
         return PeriodChoice(setting, "fixed", gap, measured)
-    if transactions is None or not len(transactions):
+    if not _has_rows(transactions):
         return PeriodChoice("month", "auto")
-    gap, measured = median_purchase_gap(transactions)
+    gap, measured = median_purchase_gap(transactions, limit=limit)
     if measured < MIN_CLIENTS_FOR_CYCLE:
         return PeriodChoice("month", "auto", gap, measured)
     for period in PERIODS:
         if PERIOD_DAYS[period] * CALENDAR_SLACK >= PURCHASES_PER_PERIOD * gap:
             return PeriodChoice(period, "auto", gap, measured)
     return PeriodChoice("half_year", "auto", gap, measured)
+
+
+# The audit's month figures (helpers.step1_list_clients.audit.summarise_clients) for a log that stays on disk: months
+# counted as year * 12 + month, "bought" = a line with a positive amount, the end = the last month of the log.
+_MONTHS_QUERY = """
+WITH tx AS (
+    SELECT CAST(client_id AS VARCHAR) AS client_id, CAST(amount AS DOUBLE) AS amount{margin_select},
+           year(CAST("date" AS TIMESTAMP)) * 12 + month(CAST("date" AS TIMESTAMP)) AS m
+    FROM {source}
+    WHERE client_id IS NOT NULL AND "date" IS NOT NULL AND amount IS NOT NULL
+), fin AS (SELECT max(m) AS end_m FROM tx)
+SELECT client_id, sum(amount) AS revenue, CAST(count(*) FILTER (WHERE amount > 0) AS BIGINT) AS purchases,
+       sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS positive_amount{margin_sum},
+       CASE WHEN count(*) FILTER (WHERE amount > 0) > 0 THEN count(DISTINCT m) FILTER (WHERE amount > 0) END
+           AS active_months,
+       any_value(fin.end_m) - min(m) FILTER (WHERE amount > 0) + 1 AS months_observed,
+       any_value(fin.end_m) - max(m) FILTER (WHERE amount > 0) AS months_since_last
+FROM tx CROSS JOIN fin GROUP BY client_id ORDER BY client_id
+"""
+
+
+def aggregate_months(source, *, limit: str | None = None) -> pd.DataFrame:
+    """Per-client revenue, margin, purchases and month activity, computed in DuckDB (out of core).
+
+    The same figures as the audit computes in pandas for a log in memory (index client_id; columns
+    revenue, purchases, positive_amount, [margin], active_months, months_observed, months_since_last;
+    month figures NaN for a client without a positive purchase), for a log that must stay on disk.
+
+    Args:
+        source: as for `aggregate_transactions` (a DataFrame, a file, a dataset folder or a checked dataset).
+        limit: DuckDB's memory limit (see `memory_limit`).
+
+    >>> tx = pd.DataFrame({"client_id": ["a", "a", "b"], "amount": [10.0, 30.0, -5.0],
+    ...                    "date": pd.to_datetime(["2025-01-05", "2025-03-02", "2025-02-10"])})
+    >>> aggregate_months(tx)[["revenue", "purchases", "active_months", "months_observed"]].to_dict("index")["a"]
+    {'revenue': 40.0, 'purchases': 2, 'active_months': 2.0, 'months_observed': 3.0}
+    """
+    with duckdb_session(limit) as con:
+        sql, columns = _source_sql(con, source)
+        has_margin = "margin" in columns
+        query = _MONTHS_QUERY.format(source=sql,
+                                     margin_select=", CAST(margin AS DOUBLE) AS margin" if has_margin else "",
+                                     margin_sum=", sum(margin) AS margin" if has_margin else "")
+        table = con.execute(query).df()
+    table = table.set_index("client_id")
+    for column in ("active_months", "months_observed", "months_since_last"):
+        table[column] = table[column].astype(float)
+    return table

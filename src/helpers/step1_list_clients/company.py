@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
 from helpers.step1_list_clients.settings import CompanySettings
 from helpers.core.errors import Problem
 from helpers.paths import slugify
+
+if TYPE_CHECKING:
+    from helpers.step1_list_clients.dataset import TransactionDataset
 
 TraitKind = Literal["number", "yesno", "category", "text"]
 
@@ -76,6 +79,7 @@ class Company:
     trait_kinds   trait column -> number | yesno | category | text (yes/no are pandas "boolean")
     placement     client_id, tier (one of ALL_TIER_LABELS, Latin letters) or None
     transactions  client_id, date (datetime64), amount (float), [margin, currency] or None
+    transactions_dataset  the log as a Parquet dataset folder read out of core (then transactions is None)
     deals         outcome (one of DEAL_OUTCOMES), reason, [deal_id, client_id, name (the client's),
                   created, closed, cycle_days, amount] or None
     prospects     prospect_id, name, trait columns (same names as clients) or None
@@ -95,6 +99,8 @@ class Company:
     contacts: pd.DataFrame | None = None
     relationship: pd.DataFrame | None = None
     dossier: pd.DataFrame | None = None
+    # a transaction log too large for memory, left on disk (helpers.step1_list_clients.dataset); `transactions` is then None
+    transactions_dataset: "TransactionDataset | None" = None
     files: list[FileReport] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 

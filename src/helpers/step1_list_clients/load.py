@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.step1_list_clients import guards
-from helpers.step1_list_clients import parsing
+from helpers.step1_list_clients import guards, parsing
 from helpers.step1_list_clients.columns import map_columns
 from helpers.step1_list_clients.company import DEAL_OUTCOMES, Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
@@ -620,7 +619,12 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     except DataProblem as exc:
         return None, files, exc.problems
     tables: dict[str, object] = {}
-    read = {kind: _read(folder, kind, settings, problems, files) for kind in KINDS}
+    from helpers.step1_list_clients.dataset import find_transactions_dataset
+
+    # a log read out of core (a Parquet folder, or a very large Parquet file) is never loaded by the file reader
+    out_of_core = find_transactions_dataset(folder)
+    read = {kind: None if kind == "transactions" and out_of_core else _read(folder, kind, settings, problems, files)
+            for kind in KINDS}
     clients, trait_kinds = None, {}
     if read["clients"]:
         clients, trait_kinds = _guarded(read["clients"], problems, _load_clients, settings, problems) or (None, {})
@@ -629,17 +633,20 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
         tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
+    dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
+    # a dataset stays on disk: the checks below need only its distinct client ids
+    tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
     if clients is None:
-        transactions = tables["transactions"]
+        transactions = tx_ids
         if transactions is None:
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
         ids = sorted(transactions["client_id"].unique())
         clients = pd.DataFrame({"client_id": ids, "name": ids})
-        problems.append(problem("data_only_audit", "info", file=find_input(folder, "transactions").name))
-    clients, placement = _cross_check(clients, tables["placement"], tables["transactions"], tables["deals"],
-                                      files, problems)
+        problems.append(problem("data_only_audit", "info",
+                                file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
+    clients, placement = _cross_check(clients, tables["placement"], tx_ids, tables["deals"], files, problems)
     if tables["deals"] is not None:
         tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
                                      problems=problems)
@@ -658,12 +665,39 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
                       placement=placement, transactions=tables["transactions"], deals=tables["deals"],
                       prospects=tables["prospects"], contacts=tables["contacts"],
-                      relationship=tables["relationship"], dossier=tables["dossier"], files=files, problems=problems)
+                      relationship=tables["relationship"], dossier=tables["dossier"], transactions_dataset=dataset,
+                      files=files, problems=problems)
     if team_criteria:
         _check_team_criteria(company, problems)
     if has_errors(problems):
         return None, files, problems
     return company, files, problems
+
+
+def _read_transactions_dataset(path: Path, settings: CompanySettings, problems: list[Problem],
+                               files: list[FileReport]):
+    """A transaction log read out of core (Parquet folder or very large file): checked with DuckDB, left on disk."""
+    from helpers.step1_list_clients.dataset import check_transactions_dataset
+
+    other = find_input(path.parent, "transactions")
+    if other is not None and other != path:
+        # two logs: the folder wins, and the user hears which one was used
+        problems.append(problem("two_transaction_logs", "warning", file=other.name, used=path.name))
+    problems.append(problem("dataset_out_of_core", "info", file=path.name + ("/" if path.is_dir() else "")))
+    dataset, found = check_transactions_dataset(path, columns=settings.load.columns.get("transactions"),
+                                                limit=settings.load.memory_limit)
+    problems.extend(found)
+    parts = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    digest = hashlib.sha256("".join(f"{p.relative_to(path) if path.is_dir() else p.name}:{file_sha256(p)}\n"
+                                    for p in parts).encode())
+    report = FileReport(kind="transactions", path=path, sha256=digest.hexdigest(), sheet=None)
+    if dataset is not None:
+        report.rows_read, report.rows_used = dataset.rows, dataset.rows_used
+        kinds = {"date": "date", "amount": "number", "margin": "number"}
+        report.columns = {header: (canonical, kinds.get(canonical, "text"))
+                          for canonical, header in dataset.mapping.items()}
+    files.append(report)
+    return dataset
 
 
 # Tables the run cannot do without: a folder where none of their rows is usable must not start.

@@ -33,6 +33,9 @@ class LoadSettings(_Section):
     encodings: dict[str, str] = Field(default_factory=dict)
     # refuse files larger than this (a guard against a wrong file or a zip bomb)
     max_file_mb: int = 1024
+    # memory budget of the out-of-core aggregation of the transaction log ("2GB"): DuckDB takes half and
+    # spills to disk past it. Unset: $TIERBOOK_MEMORY_LIMIT, else 2GB (helpers.step1_list_clients.client_figures.memory_limit)
+    memory_limit: str | None = Field(default=None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$")
     # trait column -> number | yesno | category | text, when the guessed type is wrong
     trait_types: dict[str, Literal["number", "yesno", "category", "text"]] = Field(default_factory=dict)
 

@@ -6,7 +6,6 @@ adds ABC, XYZ and a value score that suggests a tier, so the workshop can discus
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 
 from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_transactions, choose_period
 from helpers.step1_list_clients.company import Company
-from helpers.core.i18n import get_language, t
+from helpers.core.i18n import format_distinct, get_language, t, t_column
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
 
 LADDER = ("A1", "A2", "A3", "B1", "B2", "B3", "C")
@@ -187,8 +186,10 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
     numbers = {c: pd.to_numeric(clients[c], errors="coerce") if c in clients else pd.Series(np.nan, index=clients.index)
                for c in ("revenue", "margin", "purchases", "tenure_months", "payment_delay_days",
                          "support_hours", "deal_cycle_days")}
-    if tx is not None and len(tx):
-        agg = aggregate_transactions(tx, period=period)
+    dataset = company.transactions_dataset  # a log past memory: aggregated on disk, never loaded
+    if dataset is not None or (tx is not None and len(tx)):
+        agg = aggregate_transactions(dataset if dataset is not None else tx, period=period,
+                                     limit=company.settings.load.memory_limit)
         n_periods = agg.n_periods
         table = agg.table.set_index("client_id")
         table.index = table.index.astype(str)
@@ -200,7 +201,7 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
             out["margin"] = numbers["margin"]
         out["purchases"] = out["purchases"].fillna(0).astype(int)
         out["active_periods"] = out["active_periods"].fillna(0).astype(int)
-        end = pd.Timestamp(pd.to_datetime(tx["date"]).max())
+        end = dataset.date_max if dataset is not None else pd.Timestamp(pd.to_datetime(tx["date"]).max())
         out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
         tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
         # `cv` stays the classic one, over the whole window; XYZ is judged on `cv_own`, each client's own
@@ -314,8 +315,9 @@ def suggest_tiers(score: pd.Series, *, shares: tuple[float, float] = (0.20, 0.50
     start = 0
     for letter, size in (("A", n_a), ("B", n_b)):
         chunk = ranked_ids[start:start + size]
-        for k, cid in enumerate(chunk):
-            out[cid] = f"{letter}{1 + min(2, k * 3 // max(len(chunk), 1))}"
+        # thirds of the chunk by rank, set column-wise (one label lookup per client would be slow)
+        third = 1 + np.minimum(2, np.arange(len(chunk)) * 3 // max(len(chunk), 1))
+        out.loc[chunk] = np.char.add(letter, third.astype(str)).astype(object)
         start += size
     return out
 
@@ -329,72 +331,105 @@ def _fmt(value, digits: int = 0) -> str:
     return text.replace(".", ",") if get_language() == "ru" else text
 
 
-def _value_phrase(position: float, n: int, basis_word: str) -> tuple[str, str]:
-    top = max(5, int(math.ceil(position / n * 20)) * 5)
-    bottom = max(5, int(math.ceil((n - position + 1) / n * 20)) * 5)
-    return (t("tiers.reason.value_top", basis=basis_word, pct=top),
-            t("tiers.reason.value_bottom", basis=basis_word, pct=bottom))
-
-
 def explain_suggestions(table: pd.DataFrame, components: list[str], *, basis: str = "revenue",
                         n_periods: int = 0, period: str = "month") -> pd.Series:
     """Plain words behind each suggestion: up to two strengths and, after "but", up to two weaknesses.
 
     `table` needs suggested_tier, the basis column, score_<component> columns and the figures they
-    stand for. Returns the reason body (without the tier), indexed like `table`.
+    stand for. Returns the reason body (without the tier), indexed like `table`. A component is a
+    strength at or above the `_STRONG` percentile and a weakness at or below 1 - it; the two most
+    marked of each side are named, a loss first among the weaknesses. Built column by column (one
+    pass per component, not per client), so a million clients take seconds.
     """
     basis_word = t(f"tiers.basis.{basis}")
-    period_word = t(f"tiers.period.{period}")
-    values = table[basis].astype(float) if basis in table else pd.Series(np.nan, index=table.index)
-    position = (-values.fillna(0.0)).rank(method="min")
+    index = table.index
     n = len(table)
-    reasons = []
-    for cid, row in table.iterrows():
-        value = values.get(cid)
-        if pd.isna(value) or value == 0:
-            reasons.append(t("tiers.reason.no_revenue", basis=basis_word))
-            continue
-        good, bad = [], []
-        if value < 0:
-            bad.append((1.0, t("tiers.reason.loss", basis=basis_word, amount=_fmt(value))))
-        for c in components:
-            rank = row.get(f"score_{c}")
-            if rank is None or pd.isna(rank) or (_STRONG > rank > 1 - _STRONG):
-                continue
-            strong = rank >= _STRONG
-            if c == "value":
-                if value < 0:
-                    continue
-                top, bottom = _value_phrase(position[cid], n, basis_word)
-                phrase = top if strong else bottom
-            elif c == "loyalty":
-                if n_periods and pd.notna(row.get("active_periods")):
-                    phrase = t("tiers.reason.loyalty_periods", active=int(row["active_periods"]), n=n_periods,
-                               period=period_word)
-                elif pd.notna(row.get("tenure_months")):
-                    phrase = t("tiers.reason.loyalty_tenure", months=_fmt(row["tenure_months"]))
-                else:
-                    phrase = t("tiers.reason.loyalty_purchases", purchases=_fmt(row.get("purchases")))
-            elif c == "payment":
-                phrase = t("tiers.reason.payment_good" if strong else "tiers.reason.payment_bad",
-                           days=_fmt(row.get("payment_delay_days")))
-            elif c == "cost_to_serve":
-                phrase = t("tiers.reason.cost_good" if strong else "tiers.reason.cost_bad",
-                           hours=_fmt(row.get("support_hours"), 1 if row.get("support_hours", 0) < 10 else 0))
-            else:
-                phrase = t("tiers.reason.speed_good" if strong else "tiers.reason.speed_bad",
-                           days=_fmt(row.get("deal_cycle_days")))
-            (good if strong else bad).append((rank if strong else 1 - rank, phrase))
-        good = [p for _, p in sorted(good, key=lambda item: -item[0])[:2]]
-        bad = [p for _, p in sorted(bad, key=lambda item: -item[0])[:2]]
-        if good and bad:
-            body = ", ".join(good) + ", " + t("tiers.reason.but") + " " + ", ".join(bad)
-        elif good or bad:
-            body = ", ".join(good or bad)
-        else:
-            body = t("tiers.reason.average")
-        reasons.append(body)
-    return pd.Series(reasons, index=table.index, dtype=object)
+    values = (table[basis].astype(float) if basis in table else pd.Series(np.nan, index=index)).to_numpy()
+    position = (-pd.Series(values, index=index).fillna(0.0)).rank(method="min").to_numpy()
+
+    def column(name: str) -> pd.Series:
+        return table[name] if name in table else pd.Series(np.nan, index=index, dtype=float)
+
+    # candidates: (phrase, weight, strong); weight NaN = not named for this client
+    candidates: list[tuple[pd.Series, np.ndarray, np.ndarray]] = []
+    loss = values < 0
+    candidates.append((t_column("tiers.reason.loss", index, basis=basis_word, amount=_fmt_column(values)),
+                       np.where(loss, 1.0, np.nan), np.zeros(n, dtype=bool)))
+    for c in components:
+        rank = pd.to_numeric(column(f"score_{c}"), errors="coerce").to_numpy(dtype=float)
+        marked = ~np.isnan(rank) & ~((rank < _STRONG) & (rank > 1 - _STRONG))
+        strong = marked & (rank >= _STRONG)
+        phrase = _component_phrases(table, c, strong, position=position, n=n, basis_word=basis_word,
+                                    n_periods=n_periods, period=period, column=column)
+        if c == "value":
+            marked &= ~loss
+        candidates.append((phrase, np.where(marked, np.where(strong, rank, 1 - rank), np.nan), strong))
+    phrases = np.column_stack([p.to_numpy(dtype=object) for p, _, _ in candidates])
+    weights = np.column_stack([w for _, w, _ in candidates])
+    strong = np.column_stack([s for _, _, s in candidates])
+    good = _two_strongest(phrases, np.where(strong, weights, np.nan))
+    bad = _two_strongest(phrases, np.where(~strong, weights, np.nan))
+    has_good, has_bad = good != "", bad != ""
+    body = np.where(has_good & has_bad, good + ", " + t("tiers.reason.but") + " " + bad,
+                    np.where(has_good, good, np.where(has_bad, bad, t("tiers.reason.average"))))
+    body = np.where(np.isnan(values) | (values == 0), t("tiers.reason.no_revenue", basis=basis_word), body)
+    return pd.Series(body, index=index, dtype=object)
+
+
+def _two_strongest(phrases: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per row, the two phrases of largest weight joined by ", " ("" when none); ties keep column order."""
+    order = np.argsort(-np.nan_to_num(weights, nan=-np.inf), axis=1, kind="stable")[:, :2]
+    rows = np.arange(len(phrases))[:, None]
+    picked = phrases[rows, order] if len(phrases) else np.empty((0, 2), dtype=object)
+    valid = ~np.isnan(weights[rows, order]) if len(phrases) else np.empty((0, 2), dtype=bool)
+    out = np.full(len(phrases), "", dtype=object)
+    if picked.shape[1] >= 1:
+        out = np.where(valid[:, 0], picked[:, 0], out)
+    if picked.shape[1] >= 2:
+        out = np.where(valid[:, 1], out + ", " + picked[:, 1], out)
+    return out
+
+
+def _component_phrases(table: pd.DataFrame, c: str, strong: np.ndarray, *, position: np.ndarray, n: int,
+                       basis_word: str, n_periods: int, period: str, column) -> pd.Series:
+    """The phrase each client would get for component `c`, strong or weak (used only where it is marked)."""
+    index = table.index
+
+    def pick(good_key: str, bad_key: str, **params) -> pd.Series:
+        return pd.Series(np.where(strong, t_column(good_key, index, **params).to_numpy(dtype=object),
+                                  t_column(bad_key, index, **params).to_numpy(dtype=object)), index=index)
+
+    if c == "value":
+        top = np.maximum(5, np.ceil(position / max(n, 1) * 20).astype(int) * 5)
+        bottom = np.maximum(5, np.ceil((n - position + 1) / max(n, 1) * 20).astype(int) * 5)
+        return pd.Series(np.where(strong, t_column("tiers.reason.value_top", index, basis=basis_word,
+                                                   pct=pd.Series(top, index=index)).to_numpy(dtype=object),
+                                  t_column("tiers.reason.value_bottom", index, basis=basis_word,
+                                           pct=pd.Series(bottom, index=index)).to_numpy(dtype=object)), index=index)
+    if c == "loyalty":
+        active = pd.to_numeric(column("active_periods"), errors="coerce")
+        tenure = pd.to_numeric(column("tenure_months"), errors="coerce")
+        by_periods = t_column("tiers.reason.loyalty_periods", index,
+                              active=pd.Series(active.fillna(0).to_numpy().astype(np.int64), index=index),
+                              n=n_periods, period=t(f"tiers.period.{period}"))
+        by_tenure = t_column("tiers.reason.loyalty_tenure", index, months=_fmt_column(tenure))
+        by_purchases = t_column("tiers.reason.loyalty_purchases", index, purchases=_fmt_column(column("purchases")))
+        use_periods = bool(n_periods) & active.notna().to_numpy()
+        return pd.Series(np.where(use_periods, by_periods, np.where(tenure.notna(), by_tenure, by_purchases)),
+                         index=index)
+    if c == "payment":
+        return pick("tiers.reason.payment_good", "tiers.reason.payment_bad",
+                    days=_fmt_column(column("payment_delay_days")))
+    if c == "cost_to_serve":
+        hours = pd.to_numeric(column("support_hours"), errors="coerce")
+        text = np.where(hours < 10, _fmt_column(hours, 1), _fmt_column(hours, 0))
+        return pick("tiers.reason.cost_good", "tiers.reason.cost_bad", hours=pd.Series(text, index=index))
+    return pick("tiers.reason.speed_good", "tiers.reason.speed_bad", days=_fmt_column(column("deal_cycle_days")))
+
+
+def _fmt_column(values, digits: int = 0) -> pd.Series:
+    """`_fmt` for a whole column: each distinct value is formatted once."""
+    return format_distinct(values, lambda v: _fmt(v, digits))
 
 
 # --------------------------------------------------------------------------- team versus data
@@ -408,8 +443,9 @@ def measure_disagreement(team: pd.Series, suggested: pd.Series) -> pd.Series:
     ...                      pd.Series(["B3", "A2", "A1", "B1", "B1"])).tolist()
     [5.0, -5.0, nan, nan, -1.0]
     """
-    team_pos = team.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
-    suggested_pos = suggested.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
+    # a dict lookup column-wise: labels outside the ladder (D, X, None) become NaN
+    team_pos = team.astype(object).map(_POSITION).astype(float)
+    suggested_pos = suggested.astype(object).map(_POSITION).astype(float)
     return suggested_pos - team_pos
 
 
@@ -420,11 +456,9 @@ def list_disagreements(table: pd.DataFrame, *, min_steps: int = 2) -> pd.DataFra
     far = table[table["disagreement"].fillna(0) >= min_steps]
     if far.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    questions = [
-        t("tiers.question.team_higher" if row.direction == "team_higher" else "tiers.question.team_lower",
-          name=row.name, team=row.team_tier, suggested=row.suggested_tier, reason=row.reason_body)
-        for row in far.itertuples(index=False)
-    ]
+    words = dict(name=far["name"], team=far["team_tier"], suggested=far["suggested_tier"], reason=far["reason_body"])
+    questions = np.where(far["direction"] == "team_higher", t_column("tiers.question.team_higher", far.index, **words),
+                         t_column("tiers.question.team_lower", far.index, **words))
     out = far.assign(question=questions)
     out = out.sort_values(["revenue", "client_id"], ascending=[False, True], kind="stable")
     return out[[c for c in columns if c in out]].reset_index(drop=True)
@@ -498,7 +532,8 @@ def build_tiers(company: Company) -> TierResult:
         TierResult; its `table` is tiers.csv.
     """
     settings = company.settings
-    choice = choose_period(company.transactions, settings.xyz.period)
+    choice = choose_period(company.transactions_dataset or company.transactions, settings.xyz.period,
+                           limit=settings.load.memory_limit)
     period = choice.period
     figures, n_periods = collect_client_figures(company, period=period)
     flags: list[TierFlag] = []
@@ -533,7 +568,8 @@ def build_tiers(company: Company) -> TierResult:
     table["mono_client"] = table.index.isin(monos["client_id"])
 
     # XYZ
-    has_tx = company.transactions is not None and len(company.transactions) > 0
+    dataset = company.transactions_dataset
+    has_tx = dataset is not None or (company.transactions is not None and len(company.transactions) > 0)
     xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
     table["xyz"] = xyz["xyz"]
     table["xyz_borderline"] = xyz["xyz_borderline"]
@@ -546,11 +582,15 @@ def build_tiers(company: Company) -> TierResult:
     table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
     if has_tx:
         notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
-        tx_dates = pd.to_datetime(company.transactions["date"])
+        if dataset is not None:
+            first, last = dataset.date_min, dataset.date_max
+        else:
+            tx_dates = pd.to_datetime(company.transactions["date"])
+            first, last = tx_dates.min(), tx_dates.max()
         fmt = "%Y-%m"
         notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{period}"), n=n_periods,
-                       period=t(f"tiers.period.{period}"), start=tx_dates.min().strftime(fmt),
-                       end=tx_dates.max().strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
+                       period=t(f"tiers.period.{period}"), start=first.strftime(fmt),
+                       end=last.strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
         near = table.index[table["xyz_borderline"]]
         if len(near):
             flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
@@ -598,8 +638,8 @@ def build_tiers(company: Company) -> TierResult:
     table["disagreement"] = steps.abs().round().astype("Int64")
     table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
     table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
-    table["reason"] = [t("tiers.reason.because", tier=tier, body=body)
-                       for tier, body in zip(table["suggested_tier"], table["reason_body"])]
+    table["reason"] = t_column("tiers.reason.because", table.index, tier=table["suggested_tier"],
+                               body=table["reason_body"])
 
     table = table.reset_index()
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")

@@ -187,6 +187,8 @@ def section_overview(wb) -> Section:
     kpis = [(t("report.kpi.clients"), f"{len(company.clients):,}".replace(",", "\u202f"))]
     if company.transactions is not None:
         kpis.append((t("report.kpi.revenue"), _money(company.transactions["amount"].sum(), company.currency)))
+    elif company.transactions_dataset is not None:  # summed on disk when the log was checked
+        kpis.append((t("report.kpi.revenue"), _money(company.transactions_dataset.amount_total, company.currency)))
     if company.placement is not None:
         kpis.append((t("report.kpi.placed"), f"{len(company.placement)} / {len(company.clients)}"))
     s.kpis(kpis)
