@@ -505,8 +505,9 @@ def old_checklist(old: Run):
     for column, default in (("source", "data"), ("status", ""), ("first_contact", True)):
         if column not in table:
             table[column] = default
-    table["source"] = table["source"].fillna("data")
-    table["status"] = table["status"].fillna("")
+    # an all-empty text column is read back as float: to text first, then fill
+    table["source"] = table["source"].astype(object).fillna("data")
+    table["status"] = table["status"].astype(object).fillna("")
     table["first_contact"] = _truthy(table["first_contact"])
     if "routed" not in table:
         accepted = (table["source"] == "team") & (table["status"] == "accepted")
@@ -517,7 +518,7 @@ def old_checklist(old: Run):
     for column in ("routed", "declines", "qualifies"):
         table[column] = _truthy(table[column]) if column in table else False
     for column in ("mirror_id", "only_with"):
-        table[column] = table[column].fillna("").astype(str) if column in table else ""
+        table[column] = table[column].astype(object).fillna("").astype(str) if column in table else ""
     for column in ("share", "ci_low", "ci_high"):  # printed beside a met criterion; unknown in old runs
         if column not in table:
             table[column] = math.nan
