@@ -18,6 +18,15 @@ Scoring the old checklist ("did the criteria work?")
     outcome is that of its latest deal in the new data. Shares come with Wilson intervals (Wilson 1927),
     each criterion's hit rate among those meeting it against those not meeting it with Newcombe's
     interval of the difference (Newcombe 1998); below `SMALL` cases a caveat says the numbers are small.
+
+Runs of two formats
+    criteria.csv as step 4 writes it since issue 10 carries the routing (`routed`, `declines`,
+    `qualifies`, `mirror_id`, `only_with`): the checklist and its routes are taken as written, and new
+    clients are routed with `prospects.route_leads`. An older run's criteria.csv lacks those columns: the
+    checklist is rebuilt by the rule of that time (team's accepted, else supported; first contact), new
+    clients get that time's verdicts (`_verdict_then`), and a note says the old run predates routing.
+    Known gap: category values the old run never saw among its clients are not masked for new clients (the
+    old run's traits are not kept), so a new client can fail a category sign its leads would have left unknown.
 """
 
 from __future__ import annotations
