@@ -18,6 +18,15 @@ Scoring the old checklist ("did the criteria work?")
     outcome is that of its latest deal in the new data. Shares come with Wilson intervals (Wilson 1927),
     each criterion's hit rate among those meeting it against those not meeting it with Newcombe's
     interval of the difference (Newcombe 1998); below `SMALL` cases a caveat says the numbers are small.
+
+Runs of two formats
+    criteria.csv as step 4 writes it since issue 10 carries the routing (`routed`, `declines`,
+    `qualifies`, `mirror_id`, `only_with`): the checklist and its routes are taken as written, and new
+    clients are routed with `prospects.route_leads`. An older run's criteria.csv lacks those columns: the
+    checklist is rebuilt by the rule of that time (team's accepted, else supported; first contact), new
+    clients get that time's verdicts (`_verdict_then`), and a note says the old run predates routing.
+    Known gap: category values the old run never saw among its clients are not masked for new clients (the
+    old run's traits are not kept), so a new client can fail a category sign its leads would have left unknown.
 """
 
 from __future__ import annotations
@@ -473,10 +482,31 @@ class CriteriaCheck:
     checklist_from: str = "none"
 
 
+# criteria.csv columns issue 10 appended (routing); a run written before them lacks these
+ROUTING_COLUMNS = ("routed", "declines", "qualifies", "mirror_id", "only_with")
+
+
+def predates_routing(run: Run) -> bool:
+    """True when the run's criteria.csv was written before routing information (no `routed` column).
+
+    Such a run handed sales its checklist by the rule of that time (see `old_checklist`)."""
+    return run.criteria is not None and "routed" not in run.criteria
+
+
+def _truthy(values: pd.Series) -> pd.Series:
+    # criteria.csv holds True/False; read back they may be bool, object or text ("True", "1", "yes")
+    return values.astype("string").str.strip().str.lower().isin(["true", "1", "yes"]).astype(bool)
+
+
 def old_checklist(old: Run):
-    """The criteria the old run handed to sales, as a CriteriaResult (team accepted, else supported;
-    first contact only) whose `rules` are parsed back from criteria.csv's expressions (kinds guessed
-    from the expression; a criterion that no longer parses is left out with a note)."""
+    """The criteria the old run handed to sales, as a CriteriaResult whose `chosen()` is that checklist.
+
+    A current run (criteria.csv with issue 10's `routed`, `declines`, `qualifies`, `mirror_id`,
+    `only_with`) is taken as written. A run that predates routing information gets the rule of its
+    time: the team's accepted criteria when there are any, else the data's supported ones, first-contact
+    only; every red flag declined (`declines`) and every sign of A qualified (`qualifies`); no mirrors or
+    pairs. `rules` are filled later from the expressions (kinds from the new data).
+    """
     from helpers.step1_list_clients.settings import CriteriaSettings
     from helpers.step4_write_criteria.criteria import CriteriaResult
 
@@ -485,10 +515,42 @@ def old_checklist(old: Run):
     for column, default in (("source", "data"), ("status", ""), ("first_contact", True)):
         if column not in table:
             table[column] = default
-    table["source"] = table["source"].fillna("data")
-    table["first_contact"] = table["first_contact"].astype("string").str.lower().isin(["true", "1", "yes"])
+    # an all-empty text column is read back as float: to text first, then fill
+    table["source"] = table["source"].astype(object).fillna("data")
+    table["status"] = table["status"].astype(object).fillna("")
+    table["first_contact"] = _truthy(table["first_contact"])
+    if "routed" not in table:
+        accepted = (table["source"] == "team") & (table["status"] == "accepted")
+        supported = (table["source"] == "data") & (table["evidence"] == "supported")
+        table["routed"] = (accepted if accepted.any() else supported) & table["first_contact"]
+        table["declines"] = table["points_to"] == "C"
+        table["qualifies"] = table["points_to"] == "A"
+    for column in ("routed", "declines", "qualifies"):
+        table[column] = _truthy(table[column]) if column in table else False
+    for column in ("mirror_id", "only_with"):
+        table[column] = table[column].astype(object).fillna("").astype(str) if column in table else ""
+    for column in ("share", "ci_low", "ci_high"):  # printed beside a met criterion; unknown in old runs
+        if column not in table:
+            table[column] = math.nan
     return CriteriaResult(table=table, compared=pd.Series(dtype=object), compared_source="",
                           settings=CriteriaSettings())
+
+
+def _verdict_then(met: dict, points_to: dict[str, str]) -> str:
+    """The verdict of the routing rule before issue 10, from one lead's criteria results (criterion id ->
+    True / False / NA) and each criterion's direction: a sign and a red flag both met -> needs review; a flag
+    met -> not target; a flag unknown -> needs review; a sign met -> target; a sign unknown -> needs review;
+    else not target (prospects.py as of the first release)."""
+    def has(tier: str, wanted) -> bool:
+        values = [v for k, v in met.items() if points_to.get(k) == tier]
+        return any(pd.isna(v) if wanted is None else (pd.notna(v) and bool(v)) for v in values)
+
+    for condition, verdict in ((has("C", True) and has("A", True), "needs review"), (has("C", True), "not target"),
+                               (has("C", None), "needs review"), (has("A", True), "target"),
+                               (has("A", None), "needs review")):
+        if condition:
+            return verdict
+    return "not target"
 
 
 def _kinds_for(traits: pd.DataFrame, trait_kinds: dict[str, str]) -> dict[str, str]:
@@ -563,6 +625,9 @@ def score_old_criteria(old: Run, new: Run, migrations: pd.DataFrame, *, new_comp
 
     notes: list[str] = [inputs_note] if inputs_note else []
     result = old_checklist(old)
+    legacy = predates_routing(old)
+    if legacy:
+        notes.append(t("compare.check_legacy.predates_routing"))
     chosen = result.chosen()
     if chosen.empty:
         notes.append(t("compare.check.no_checklist"))
@@ -604,10 +669,15 @@ def score_old_criteria(old: Run, new: Run, migrations: pd.DataFrame, *, new_comp
         result.table = result.table[~result.table["id"].isin(set(chosen["id"]) - set(usable["id"]))]
         frame = clients.rename(columns={"client_id": "prospect_id"})
         frame = frame.reset_index(drop=True)
-        routed = route_leads(frame, result)  # the old checklist's routing rule, as sales would have applied it
+        # the old checklist's routing rule, as sales would have applied it then
+        routed = route_leads(frame, result)
+        verdicts = routed["verdict"]
+        if legacy:
+            points_to = dict(zip(usable["id"].astype(str), usable["points_to"]))
+            verdicts = routed["_met"].map(lambda met: _verdict_then(met, points_to))
         names = frame["name"] if "name" in frame else frame["prospect_id"]
         scored = pd.DataFrame({"prospect_id": frame["prospect_id"].to_numpy(), "name": names.to_numpy(),
-                               "verdict": routed["verdict"].to_numpy()})
+                               "verdict": verdicts.to_numpy()})
         values = {cid: result.rules[cid].evaluate(frame.reset_index(drop=True)) for cid in usable["id"]}
         for i, (_, row) in enumerate(scored.iterrows()):
             met = {cid for cid, v in values.items() if pd.notna(v.iloc[i]) and bool(v.iloc[i])}

@@ -62,7 +62,17 @@ def _criteria() -> pd.DataFrame:
             {"id": "C:headcount", "points_to": "C", "trait": "headcount", "rule": "headcount is less than 15",
              "expression": "headcount < 15", "evidence": "weak", "support": 6, "n_a": 0, "n_b": 2, "n_c": 4,
              "threshold": 15.0, "first_contact": True, "source": "data"}]
-    return pd.DataFrame(rows).reindex(columns=CRITERIA_COLUMNS)
+    frame = pd.DataFrame(rows)
+    # as step 4 writes criteria.csv since issue 10: the two supported signs are routed and send to the full
+    # sales process (A share 8/12 and 7/10 above target_precision 0.6); the weak flag reaches nobody
+    frame["share"] = frame["n_a"].where(frame["points_to"] == "A", frame["n_c"]) / frame["support"]
+    frame["evidence_label"] = frame["evidence"]
+    frame["only_with"], frame["mirror_id"] = "", ""
+    frame["stable"] = True
+    frame["routed"] = frame["evidence"] == "supported"
+    frame["declines"] = False
+    frame["qualifies"] = frame["points_to"] == "A"
+    return frame.reindex(columns=CRITERIA_COLUMNS)
 
 
 def _clients_then() -> pd.DataFrame:
