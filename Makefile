@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test venv lock bench samples templates clean help
+.PHONY: demo test venv lock bench samples templates notebooks clean help
 
 help:
 	@echo "make demo   run the whole workbook on the bundled sample company"
@@ -50,6 +50,10 @@ samples: $(STAMP)
 
 templates: $(STAMP)
 	@$(BIN)/python scripts/render_templates.py
+
+# notebooks/*.ipynb (EN) and notebooks/ru/*.ipynb (RU) from notebooks/source/*.yml; see notebooks/README.md.
+notebooks: $(STAMP)
+	@$(BIN)/python scripts/render_notebooks.py
 
 clean:
 	rm -rf $(VENV) runs/.interactive
