@@ -17,6 +17,7 @@ help:
 	@echo "make demo   run the whole workbook on the bundled sample company"
 	@echo "make test   run the full test suite (unit tests, doctests, notebooks, end to end)"
 	@echo "make bench  run the benchmarks (slow; on demand)"
+	@echo "make notebooks  render notebooks/ (EN) and notebooks/ru/ (RU) from notebooks/source/"
 	@echo "make lock   upgrade within pyproject.toml's ranges, run the suite, then pin the versions in constraints.txt"
 
 # Installs the versions the suite passed with (constraints.txt, kept in git), not whatever PyPI has today.
