@@ -186,3 +186,28 @@ def test_sources_are_listed_in_the_readme():
 def test_render_leaves_no_file_outside_the_notebooks_folders(root):
     made = {p.relative_to(root).parent for p in Path(root).rglob("*.ipynb")}
     assert made == {Path("."), Path("ru")}
+
+
+def test_text_the_shared_code_prints_comes_from_both_catalogues(sources):
+    """Code cells are shared by both languages: a sentence they print must be a catalogue key, never a literal."""
+    import ast
+
+    from helpers.core import i18n
+
+    keys = set()
+    for name, data in sources.items():
+        for cell in data["cells"]:
+            if cell["type"] != "code":
+                continue
+            for node in ast.walk(ast.parse(cell["source"])):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "t" \
+                        and node.args and isinstance(node.args[0], ast.Constant):
+                    keys.add(node.args[0].value)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print":
+                    literal = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                               and LATIN_WORD.search(a.value)]
+                    assert not literal, f"{name}#{cell['id']}: print a catalogue text (wb.t), not {literal[0].value!r}"
+    assert {"notebooks.no_deals", "notebooks.no_prospects"} <= keys
+    for language in ("en", "ru"):
+        missing = sorted(k for k in keys if k not in i18n.catalogue(language))
+        assert not missing, f"{language}: no catalogue text for {missing}"
