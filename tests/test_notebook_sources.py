@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -58,7 +59,9 @@ def test_check_fails_on_an_edited_or_missing_copy_and_render_repairs_it(root, ca
     source = nbs.source_dir(root) / "05_report.yml"
     source.write_text(source.read_text(encoding="utf-8").replace("ru: |-\n", "ru: |-\n    Изменено.\n", 1),
                       encoding="utf-8")
-    assert nbs.main(["--root", str(root)]) == 0
+    assert nbs.main(["--root", str(root)]) == 1  # the hand-edited English notebook is not overwritten silently
+    assert "Hand edit" in english.read_text(encoding="utf-8")
+    assert nbs.main(["--force", "--root", str(root)]) == 0
     assert nbs.main(["--check", "--root", str(root)]) == 0
     assert "Изменено." in (root / "ru" / "05_report.ipynb").read_text(encoding="utf-8")
     assert "Изменено." not in (root / "05_report.ipynb").read_text(encoding="utf-8")
@@ -117,6 +120,29 @@ def test_parameter_override_keeps_a_hash_inside_a_string_default():
 
 
 # ---------------------------------------------------------------------------- import
+
+def _touch_later(path: Path, than: Path) -> None:
+    later = than.stat().st_mtime + 5
+    os.utime(path, (later, later))
+
+
+def test_render_refuses_to_overwrite_an_english_notebook_edited_after_its_source(root, capsys):
+    english = root / "02_place_in_tiers.ipynb"
+    nb = nbformat.read(english, as_version=4)
+    nb.cells[0].source += "\nAdded in JupyterLab."
+    nbformat.write(nb, str(english))
+    _touch_later(english, nbs.source_dir(root) / "02_place_in_tiers.yml")
+    capsys.readouterr()
+    assert nbs.main(["--root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "02_place_in_tiers.ipynb" in err and "--import" in err
+    assert "Added in JupyterLab." in english.read_text(encoding="utf-8")
+    # --import keeps the edit (and the Russian text); the Russian copy is rendered again.
+    assert nbs.main(["--import", "--root", str(root)]) == 0
+    assert "Added in JupyterLab." in english.read_text(encoding="utf-8")
+    assert "Added in JupyterLab." in (nbs.source_dir(root) / "02_place_in_tiers.yml").read_text(encoding="utf-8")
+    assert nbs.main(["--check", "--root", str(root)]) == 0
+
 
 def test_import_rebuilds_the_same_sources_from_the_english_notebooks(root):
     before = {p.name: p.read_text(encoding="utf-8") for p in nbs.source_dir(root).glob("*.yml")}

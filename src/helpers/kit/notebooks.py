@@ -173,6 +173,23 @@ def write_notebooks(root: Path = NOTEBOOKS_DIR, rendered: dict[Path, str] | None
     return [write_text(rendered[Path(rel)], Path(root) / rel) for rel in stale_notebooks(root, rendered)]
 
 
+def edited_copies(root: Path = NOTEBOOKS_DIR, rendered: dict[Path, str] | None = None) -> list[str]:
+    """English notebooks that differ from their source and were saved after it: edits a render would lose.
+
+    Someone edited `notebooks/<name>.ipynb` in JupyterLab, or a merge brought another branch's edits:
+    those belong in the source (`--import`), not under a fresh render. Judged by modification time,
+    because git and editors write the file they change and leave the other alone.
+    """
+    rendered = render_all(root=root) if rendered is None else rendered
+    out = []
+    for rel in stale_notebooks(root, rendered):
+        path, source = Path(root) / rel, source_dir(root) / f"{Path(rel).stem}.yml"
+        if Path(rel).parent == Path(".") and path.is_file() and source.is_file() \
+                and path.stat().st_mtime > source.stat().st_mtime:
+            out.append(str(rel))
+    return out
+
+
 # ---------------------------------------------------------------------------- import
 
 def _cell_source(cell) -> str:
@@ -256,11 +273,17 @@ def import_all(root: Path = NOTEBOOKS_DIR) -> tuple[list[Path], dict[str, list[s
 # ---------------------------------------------------------------------------- command line
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`render_notebooks.py [--check | --import] [--root DIR]`: render, check, or import the English notebooks."""
+    """`render_notebooks.py [--check | --import | --force] [--root DIR]`: render, check, or import the English notebooks.
+
+    Exit codes: 0 done or up to date, 1 stale copies (`--check`) or English notebooks edited after their
+    source (a plain render refuses to overwrite them; `--import` keeps the edits, `--force` drops them),
+    2 a source that cannot be read.
+    """
     parser = argparse.ArgumentParser(prog="render_notebooks.py", description=t("notebooks.cli.description"))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help=t("notebooks.cli.check_help"))
     mode.add_argument("--import", dest="import_", action="store_true", help=t("notebooks.cli.import_help"))
+    mode.add_argument("--force", action="store_true", help=t("notebooks.cli.force_help"))
     parser.add_argument("--root", type=Path, default=NOTEBOOKS_DIR, help=t("notebooks.cli.root_help"))
     args = parser.parse_args(argv)
     try:
@@ -286,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(t("notebooks.cli.up_to_date", count=len(rendered)))
         return 0
+    edited = [] if args.force else edited_copies(args.root, rendered)
+    if edited:
+        print(t("notebooks.cli.edited", paths=", ".join(edited)), file=sys.stderr)
+        return 1
     written = write_notebooks(args.root, rendered)
     print(t("notebooks.cli.written", count=len(written), total=len(rendered)))
     return 0
