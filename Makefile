@@ -11,12 +11,13 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 CONSTRAINTS := constraints.txt
 
-.PHONY: demo test venv lock bench samples templates clean help
+.PHONY: demo test venv lock bench samples templates notebooks clean help
 
 help:
 	@echo "make demo   run the whole workbook on the bundled sample company"
 	@echo "make test   run the full test suite (unit tests, doctests, notebooks, end to end)"
 	@echo "make bench  run the benchmarks (slow; on demand)"
+	@echo "make notebooks  render notebooks/ (EN) and notebooks/ru/ (RU) from notebooks/source/"
 	@echo "make lock   upgrade within pyproject.toml's ranges, run the suite, then pin the versions in constraints.txt"
 
 # Installs the versions the suite passed with (constraints.txt, kept in git), not whatever PyPI has today.
@@ -50,6 +51,10 @@ samples: $(STAMP)
 
 templates: $(STAMP)
 	@$(BIN)/python scripts/render_templates.py
+
+# notebooks/*.ipynb (EN) and notebooks/ru/*.ipynb (RU) from notebooks/source/*.yml; see notebooks/README.md.
+notebooks: $(STAMP)
+	@$(BIN)/python scripts/render_notebooks.py
 
 clean:
 	rm -rf $(VENV) runs/.interactive

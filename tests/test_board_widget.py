@@ -126,18 +126,19 @@ def test_a_broken_criteria_yml_is_shown_and_can_be_replaced(company):
     assert "budgett" in next((company / "history").glob("criteria-*.yml")).read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("name", ["02a_place_clients.ipynb", "04a_decide_criteria.ipynb"])
-def test_workshop_notebooks_are_stored_clean_outside_the_batch_run(name):
+def test_workshop_notebooks_are_stored_clean_outside_the_batch_run(name, language):
     """Interactive steps: kept out of `tierbook run` (the runner takes NN_*.ipynb only), stored without outputs."""
     import ast
 
     import nbformat
 
-    from helpers.paths import NOTEBOOKS_DIR
+    from helpers.paths import notebooks_dir
     from helpers.run.runner import PARAMETERS, workbook_notebooks
 
-    path = NOTEBOOKS_DIR / name
-    assert path not in workbook_notebooks()
+    path = notebooks_dir(language) / name
+    assert path.is_file() and path not in workbook_notebooks(language)
     nb = nbformat.read(path, as_version=4)
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1

@@ -252,14 +252,15 @@ def test_changed_inputs_of_the_new_run_are_not_used_for_scoring(tmp_path):
     assert any("not there any more" in note for note in compare.compare_runs(old, new).check.notes)
 
 
-def test_the_compare_notebook_is_stored_clean_with_literal_parameters_and_no_definitions():
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_compare_notebook_is_stored_clean_with_literal_parameters_and_no_definitions(language):
     import ast
 
     import nbformat
 
     from helpers import paths
 
-    nb = nbformat.read(paths.NOTEBOOKS_DIR / "06_compare.ipynb", as_version=4)
+    nb = nbformat.read(paths.notebooks_dir(language) / "06_compare.ipynb", as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     assert all(isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.Constant)

@@ -113,3 +113,33 @@ def test_notebook_without_the_parameters_is_refused(company, tmp_path):
     with pytest.raises(runner.RunFailed) as failure:
         runner.run_company(company, tmp_path / "out", notebooks=[path], progress=False)
     assert "parameters" in failure.value.reason
+
+
+class _Stop(Exception):
+    """Raised by the stand-in executor once it has seen which notebooks the run chose."""
+
+
+@pytest.mark.parametrize("company_language, report_lang, folder", [
+    ("ru", "", "ru"),      # a Russian company reads Russian notebooks
+    ("en", "", ""),        # an English one the English notebooks
+    ("en", "ru", "ru"),    # --report-lang wins over company.yml
+    ("ru", "en", ""),
+])
+def test_the_run_executes_the_notebooks_in_the_runs_language(company, tmp_path, monkeypatch,
+                                                              company_language, report_lang, folder):
+    from helpers import paths
+
+    (company / "company.yml").write_text(f"name: Acme\nlanguage: {company_language}\n", encoding="utf-8")
+    chosen = []
+
+    def execute(notebooks, *args, **kwargs):
+        chosen.extend(notebooks)
+        raise _Stop
+
+    monkeypatch.setattr(runner, "_hand_over_steps", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "_execute", execute)
+    with pytest.raises(_Stop):
+        runner.run_company(company, tmp_path / "out", language=report_lang, progress=False)
+    expected = paths.NOTEBOOKS_DIR / folder if folder else paths.NOTEBOOKS_DIR
+    assert chosen and {p.parent for p in chosen} == {expected}
+    assert [p.name for p in chosen] == [p.name for p in runner.workbook_notebooks("en")]

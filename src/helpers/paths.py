@@ -87,6 +87,17 @@ def ensure_inside(path: Path, root: Path) -> Path:
     return resolved
 
 
+def notebooks_dir(language: str = "en") -> Path:
+    """The folder of the rendered notebooks in `language`: notebooks/ (English), notebooks/ru/ (Russian).
+
+    >>> notebooks_dir("ru") == NOTEBOOKS_DIR / "ru"
+    True
+    >>> notebooks_dir("de") == NOTEBOOKS_DIR
+    True
+    """
+    return NOTEBOOKS_DIR / "ru" if language == "ru" else NOTEBOOKS_DIR
+
+
 def default_out_dir(company_slug: str) -> Path:
     """Where `tierbook run` writes a company's outputs unless told otherwise."""
     return ensure_inside(RUNS_DIR / slugify(company_slug), RUNS_DIR)

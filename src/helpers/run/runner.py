@@ -101,9 +101,14 @@ class RunResult:
 NOT_IN_RUN = ("06_compare.ipynb",)
 
 
-def workbook_notebooks() -> list[Path]:
-    """The guided notebooks in method order (`NN_name.ipynb`), without those in NOT_IN_RUN."""
-    return sorted(p for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb") if p.name not in NOT_IN_RUN)
+def workbook_notebooks(language: str = "en") -> list[Path]:
+    """The guided notebooks of `language` in method order (`NN_name.ipynb`), without those in NOT_IN_RUN.
+
+    English ones are in notebooks/, Russian ones in notebooks/ru/ (both rendered from notebooks/source/);
+    an unknown language gets the English notebooks.
+    """
+    folder = paths.notebooks_dir(language)
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.name not in NOT_IN_RUN)
 
 
 def _versions() -> dict[str, str]:
@@ -366,7 +371,8 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
         from helpers.step1_list_clients.anonymise import load_key
 
         load_key(key_file or None)  # a weak or unreadable key is refused before any notebook runs
-    notebooks = notebooks or workbook_notebooks()
+    # The team reads the notebooks in the report's language: --report-lang, else company.yml's language.
+    notebooks = notebooks or workbook_notebooks(language or company.settings.language)
     parameters = {"company_dir": str(company_dir), "out_dir": "", "language": language or "",
                   "anonymise": bool(anonymise)}
     timings: dict[str, float] = {}
