@@ -331,20 +331,25 @@ def section_traits(wb) -> Section | None:
     s.note(t(f"report.traits.source_{comparison.source}"), "caveat")
     s.kpis([(t(f"report.traits.tier_{tier}"), int(n)) for tier, n in comparison.counts.items()])
     contrasts = comparison.contrasts
+    if not wb.criteria.no_traits and len(comparison.counts) < 2:  # one tier: nothing to compare it with
+        s.note(t("report.empty.one_tier", tier=", ".join(map(str, comparison.counts.index)) or "—"), "warning")
     if contrasts is None or contrasts.empty:
-        s.note(t("report.traits.none"))
+        from .coverage import no_traits_text
+
+        s.note(no_traits_text() if wb.criteria.no_traits else t("report.traits.none"), "warning")
         return s
     s.figure(trait_plots.plot_effect_forest(comparison), t("report.traits.forest_alt"))
     shown = contrasts[contrasts["note"].isna()].sort_values(["contrast", "rank"]).groupby("contrast").head(8)
     table = pd.DataFrame({
         t("report.traits.col_contrast"): shown["contrast"],
-        t("report.traits.col_trait"): shown["trait"] + shown["level"].map(lambda v: f" = {v}" if pd.notna(v) else ""),
+        t("report.traits.col_trait"): [f"{trait} = {level}" if pd.notna(level) else str(trait)
+                                       for trait, level in zip(shown["trait"], shown["level"])],
         t("report.traits.col_when"): shown["visibility"],
-        t("report.traits.col_n"): shown["n_group"].astype(int).astype(str) + " / " + shown["n_rest"].astype(int).astype(str),
+        t("report.traits.col_n"): [f"{int(g)} / {int(r)}" for g, r in zip(shown["n_group"], shown["n_rest"])],
         t("report.traits.col_group"): shown["value_group"].round(2),
         t("report.traits.col_rest"): shown["value_rest"].round(2),
-        t("report.traits.col_effect"): shown["effect"].round(2).astype(str) + " " +
-        [_interval(lo, hi) for lo, hi in zip(shown["effect_low"], shown["effect_high"])],
+        t("report.traits.col_effect"): [f"{round(e, 2)} {_interval(lo, hi)}" for e, lo, hi in
+                                        zip(shown["effect"], shown["effect_low"], shown["effect_high"])],
         t("report.traits.col_q"): shown["q_value"].map(lambda q: f"{q:.3f}" if pd.notna(q) else ""),
     })
     s.table(table, t("report.traits.table_caption"))
@@ -420,6 +425,12 @@ def section_criteria(wb) -> Section:
     from .handoff import first_contact_notes
 
     s = Section("criteria", t("report.criteria.title"), t("report.criteria.intro"))
+    if result.no_traits and not len(table):
+        from .coverage import no_traits_text
+
+        s.heading(t("report.empty.no_traits_title"))
+        s.note(no_traits_text(), "warning")
+        return s
     for box in first_contact_notes(result):  # first: a reader must see the assumption before any rule
         s.note(box, "warning")
     s.note(t("report.criteria.guard", tried=result.rules_tried, permutations=result.permutations), "caveat")
