@@ -331,12 +331,15 @@ def section_traits(wb) -> Section | None:
     s.note(t(f"report.traits.source_{comparison.source}"), "caveat")
     s.kpis([(t(f"report.traits.tier_{tier}"), int(n)) for tier, n in comparison.counts.items()])
     contrasts = comparison.contrasts
-    if not wb.criteria.no_traits and len(comparison.counts) < 2:  # one tier: nothing to compare it with
-        s.note(t("report.empty.one_tier", tier=", ".join(map(str, comparison.counts.index)) or "—"), "warning")
-    if contrasts is None or contrasts.empty:
+    if wb.criteria.no_traits:  # figures (revenue, tenure) may still be compared, but no trait: say what to add
         from .coverage import no_traits_text
 
-        s.note(no_traits_text() if wb.criteria.no_traits else t("report.traits.none"), "warning")
+        s.note(no_traits_text(), "warning")
+    elif len(comparison.counts) < 2:  # one tier: nothing to compare it with
+        s.note(t("report.empty.one_tier", tier=", ".join(map(str, comparison.counts.index)) or "—"), "warning")
+    if contrasts is None or contrasts.empty:
+        if not wb.criteria.no_traits:
+            s.note(t("report.traits.none"))
         return s
     s.figure(trait_plots.plot_effect_forest(comparison), t("report.traits.forest_alt"))
     shown = contrasts[contrasts["note"].isna()].sort_values(["contrast", "rank"]).groupby("contrast").head(8)
