@@ -214,3 +214,29 @@ def test_the_audit_without_revenue_names_no_gold_client(thin_workbook):
     assert (key["key_class"] == "gold").any() == coverage.has_revenue
     if coverage.has_revenue:
         assert abs(wb.audit.mix.bands["revenue_share"].sum() - 1) < 1e-9
+
+
+def test_sections_without_revenue_say_why_instead_of_empty_tables(thin_workbook):
+    from helpers.report import section_client_mix, section_tiers
+
+    name, lang, has_traits, wb = thin_workbook
+    has_revenue = data_coverage(wb.company).has_revenue
+    with language(lang):
+        mix = _section_text(section_client_mix(wb))
+        tiers = _section_text(section_tiers(wb))
+        no_revenue = " ".join(t("report.empty.no_revenue").split())
+        key_title, abc_title = t("report.mix.key_title"), t("report.tiers.abc_title")
+    assert (no_revenue in mix) == (not has_revenue)
+    assert (key_title in mix) == has_revenue and (abc_title in tiers) == has_revenue
+    assert (wb.audit.manager_hint == no_revenue) == (not has_revenue)  # never "0 gold clients need 0 managers"
+
+
+def test_checklist_without_traits_hands_over_nothing_but_the_reason(thin_workbook):
+    from helpers.report import section_checklist
+
+    name, lang, has_traits, wb = thin_workbook
+    section = section_checklist(wb)
+    with language(lang):
+        route_title = t("report.checklist.route_title")
+    headings = [b.text for b in section.blocks if b.kind == "heading"]
+    assert (route_title in headings) == has_traits

@@ -219,6 +219,11 @@ def section_data(wb) -> Section:
     return s
 
 
+def _has_revenue(wb) -> bool:
+    """Some client has a positive revenue (step 1's figures): else sizes, ABC and key clients are empty."""
+    return bool((pd.to_numeric(wb.audit.mix.table["revenue"], errors="coerce") > 0).any())
+
+
 def section_tiers(wb) -> Section:
     """The team's tiers beside the data's mirror, and the disagreements as questions."""
     from .plots import tiers as tier_plots
@@ -229,9 +234,10 @@ def section_tiers(wb) -> Section:
         s.note(flag.message, "warning")
     s.table(result.tier_counts, t("report.tiers.counts_caption"), index=True)
     s.figure(tier_plots.plot_tier_counts(result), t("report.tiers.counts_caption"))
-    s.heading(t("report.tiers.abc_title"))
-    s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
-    s.table(result.abc_summary)
+    if _has_revenue(wb):  # else the flag above says why every client is C
+        s.heading(t("report.tiers.abc_title"))
+        s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
+        s.table(result.abc_summary)
     if result.matrix is not None:
         s.heading(t("report.tiers.xyz_title"))
         s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
@@ -264,19 +270,25 @@ def section_client_mix(wb) -> Section:
     for warning in mix.warnings:
         s.note(warning, "warning")
     s.bullets(mix.verdicts)
-    s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
-    s.table(mix.bands)
-    s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
-             t("report.mix.concentration_alt"))
+    # without any positive revenue the bands, concentration and key clients are empty: say why once instead
+    has_revenue = _has_revenue(wb)
+    if has_revenue:
+        s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
+        s.table(mix.bands)
+        s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
+                 t("report.mix.concentration_alt"))
+    else:
+        s.note(t("report.empty.no_revenue"), "warning")
     price = result.price
     if price is not None:
         s.heading(t("report.mix.price_title"))
         s.bullets(price.verdicts)
         s.figure(audit_plots.plot_price_mix(price), t("report.mix.price_alt"))
         s.bullets(price.notes)
-    s.heading(t("report.mix.key_title"))
-    s.table(result.key_summary)
-    s.text(result.manager_hint)
+    if has_revenue:
+        s.heading(t("report.mix.key_title"))
+        s.table(result.key_summary)
+        s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
     s.table(result.type_summary)
     return s
@@ -480,6 +492,9 @@ def section_checklist(wb) -> Section:
     s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
     for box in checklist["notes"]:
         s.note(box, "warning")
+    if wb.criteria.no_traits and checklist["empty"]:  # no routes or profile to hand over: one line says why
+        s.note(checklist["empty"], "warning")
+        return s
     s.note(checklist["source_note"], "caveat")
     if checklist["empty"]:
         s.note(checklist["empty"], "warning")
