@@ -240,3 +240,17 @@ def test_checklist_without_traits_hands_over_nothing_but_the_reason(thin_workboo
         route_title = t("report.checklist.route_title")
     headings = [b.text for b in section.blocks if b.kind == "heading"]
     assert (route_title in headings) == has_traits
+
+
+def test_notebooks_name_the_missing_data(thin_workbook):
+    from helpers.coverage import missing_data_notes
+
+    name, lang, has_traits, wb = thin_workbook
+    coverage = data_coverage(wb.company)
+    with language(lang):
+        notes = missing_data_notes(wb.company)
+        assert (no_traits_text() in notes) == (not has_traits)
+        assert (t("report.empty.no_revenue") in notes) == (not coverage.has_revenue)
+    assert coverage.has_revenue == (name not in ("ids_only", "deals_one_tier"))
+    assert coverage.has_placement == (name in ("deals_one_tier", "one_tier_with_revenue"))
+    assert coverage.has_transactions == (name in ("one_client_transactions", "one_tier_with_revenue"))

@@ -58,3 +58,10 @@ def data_coverage(company, figures: pd.DataFrame | None = None) -> Coverage:
 def no_traits_text(lang: str | None = None) -> str:
     """Why there are no criteria without trait columns, and which columns to add (from the client template)."""
     return t("report.empty.no_traits", lang, columns=", ".join(EXAMPLE_TRAITS))
+
+
+def missing_data_notes(company, figures: pd.DataFrame | None = None) -> list[str]:
+    """One sentence per kind of data whose absence empties a part of the run (revenue, traits); [] when none."""
+    coverage = data_coverage(company, figures)
+    notes = [] if coverage.has_revenue else [t("report.empty.no_revenue")]
+    return notes + ([] if coverage.has_traits else [no_traits_text()])
