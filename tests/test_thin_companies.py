@@ -254,3 +254,19 @@ def test_notebooks_name_the_missing_data(thin_workbook):
     assert coverage.has_revenue == (name not in ("ids_only", "deals_one_tier"))
     assert coverage.has_placement == (name in ("deals_one_tier", "one_tier_with_revenue"))
     assert coverage.has_transactions == (name in ("one_client_transactions", "one_tier_with_revenue"))
+
+
+def test_a_resample_where_a_trait_has_one_value_scores_it_as_no_rule():
+    """Few clients: a bootstrap resample can draw one value of a number trait (or one category); the
+    stability search must score that family as "no rule" instead of failing step 4 (case 07)."""
+    import numpy as np
+
+    from helpers.config import CriteriaSettings
+    from helpers.criteria import _prepare, _search, _targets
+
+    clients = pd.DataFrame({"headcount": [5.0, 50.0, 500.0, 5.0], "industry": ["a", "b", "a", "b"]})
+    prep = _prepare(clients, {"headcount": "number", "industry": "category"}, CriteriaSettings())
+    one_value = prep.take(np.array([0, 0, 0, 0]))
+    labels = np.array(["A", "C", "A", "C"])[:, None]
+    scores, best = _search(one_value, _targets(labels), min_support=1, details=True)
+    assert scores.shape[0] == len(best) and np.isneginf(scores[0]).all() and best[0] is None
