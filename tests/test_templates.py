@@ -186,9 +186,28 @@ def test_company_yml_comments_follow_the_language(rendered):
 
 
 def test_blank_csv_headers_match_the_contract():
+    from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS
+
     for kind, spec in COLUMNS.items():
         header = (TEMPLATES_DIR / f"{kind}.csv").read_text(encoding="utf-8")
-        assert header == ",".join(spec["required"] + spec["optional"]) + "\n"
+        # the client list also carries example trait columns: criteria are made of traits (issue 13 item 4)
+        examples = list(EXAMPLE_TRAITS) if kind == "clients" else []
+        assert header == ",".join(spec["required"] + spec["optional"] + examples) + "\n"
+
+
+def test_client_template_traits_are_described_and_read_as_traits(sheets, tmp_path):
+    from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS, criteria_traits
+    from helpers.step1_list_clients.load import load_company
+
+    doc = next(s for s in sheets if s.id == "company_folder")
+    described = " ".join(str(item.get("term", {}).get("en", "")) for item in doc.items())
+    assert all(name in described for name in EXAMPLE_TRAITS)
+    header = (TEMPLATES_DIR / "clients.csv").read_text(encoding="utf-8")
+    (tmp_path / "clients.csv").write_text(header + "C1,Acme,100,,,,,,,,retail,North,12,ads\n"
+                                          "C2,Birch,50,,,,,,,,services,South,40,referral\n", encoding="utf-8")
+    company = load_company(tmp_path)
+    assert set(EXAMPLE_TRAITS) <= set(criteria_traits(company))
+    assert not any(p.code == "no_traits" for p in company.problems)
 
 
 # ---------------------------------------------------------------------------- rendered copies

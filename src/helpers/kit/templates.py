@@ -307,7 +307,12 @@ def render_csv_header(kind: str) -> str:
     'client_id,tier,note\\n'
     """
     spec = COLUMNS[kind]
-    return ",".join(spec["required"] + spec["optional"]) + "\n"
+    columns = spec["required"] + spec["optional"]
+    if kind == "clients":  # example traits: criteria are made of them (described in company_folder.yml)
+        from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS
+
+        columns = columns + list(EXAMPLE_TRAITS)
+    return ",".join(columns) + "\n"
 
 
 # ---------------------------------------------------------------------------- text formatting

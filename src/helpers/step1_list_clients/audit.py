@@ -829,6 +829,8 @@ def summarise_client_types(types: pd.DataFrame, *, settings: AuditSettings | Non
 def hint_manager_load(key_clients: pd.DataFrame, *, per_manager: int = 3) -> str:
     """How many managers the gold clients need at `per_manager` key clients each, in plain words."""
     gold = int((key_clients["key_class"] == "gold").sum())
+    if not (key_clients["revenue"] > 0).any():  # no revenue: "0 gold clients need 0 managers" would mislead
+        return t("report.empty.no_revenue")
     return t("audit.key.manager_hint", gold=gold, per=per_manager, managers=math.ceil(gold / per_manager))
 
 

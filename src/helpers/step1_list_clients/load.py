@@ -667,6 +667,10 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
                       prospects=tables["prospects"], contacts=tables["contacts"],
                       relationship=tables["relationship"], dossier=tables["dossier"], transactions_dataset=dataset,
                       files=files, problems=problems)
+    from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS, criteria_traits
+    if not criteria_traits(company):  # the run works, but step 4 can find no criterion: say so before it starts
+        clients_file = next((f.path.name for f in files if f.kind == "clients"), "clients.csv")
+        problems.append(problem("no_traits", "warning", file=clients_file, columns=", ".join(EXAMPLE_TRAITS)))
     if team_criteria:
         _check_team_criteria(company, problems)
     if has_errors(problems):

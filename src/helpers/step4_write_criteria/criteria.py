@@ -130,6 +130,7 @@ class CriteriaResult:
     outcome_like: dict[str, tuple[str, float]] = field(default_factory=dict)  # trait -> (metric, rho)
     missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
     seen_categories: dict[str, set[str]] = field(default_factory=dict)  # category trait -> values among clients
+    no_traits: bool = False  # the client list has no trait a criterion could use (the report explains; no backtest)
 
     @property
     def team(self) -> pd.DataFrame:
@@ -374,6 +375,10 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
                 k_known, n_known = sums[-1], len(tr.order)
                 z = np.vstack([np.where(m_ge >= min_support, hypergeom_z(k_ge, m_ge, k_known, n_known), -np.inf),
                                np.where(m_lt >= min_support, hypergeom_z(k_lt, m_lt, k_known, n_known), -np.inf)])
+                if not len(z):  # one value only (a resample can draw a single value): nothing to split on
+                    rows.append(np.full(tmat.shape[1], -np.inf))
+                    best.extend([None] if details else [])
+                    continue
                 rows.append(z.max(axis=0))
                 if details:
                     at = int(np.argmax(z[:, 0]))
@@ -392,6 +397,10 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             ks = np.cumsum(np.take_along_axis(k_c, order, axis=0), axis=0)[:-1]
             ms = np.cumsum(m_c[order], axis=0)[:-1]
             z = np.where(ms >= min_support, hypergeom_z(ks, ms, k_c.sum(axis=0), m_c.sum()), -np.inf)
+            if not len(z):  # a single category: nothing to split on
+                rows.append(np.full(tmat.shape[1], -np.inf))
+                best.extend([None] if details else [])
+                continue
             rows.append(z.max(axis=0))
             if details:
                 at = int(np.argmax(z[:, 0]))
@@ -877,7 +886,8 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
                             first_contact_assumed=assumed, problems=problems, outcome_like=view.outcome_like,
                             missing=missing_by_tier(clients, y, kinds, settings),
                             seen_categories={k: set(v) for k, v in categories.items()})
-    if backtest:
+    result.no_traits = not kinds
+    if backtest and kinds:  # without traits there is nothing to cross-validate: the report says why instead
         result.backtest = backtest_criteria(prep, clients, y, settings, first_contact=first_contact,
                                             seen=result.seen_categories)
     return result
@@ -1004,6 +1014,10 @@ def describe_rule(row: pd.Series, lang: str | None = None) -> str:
 
 def describe_search(result: CriteriaResult) -> str:
     """A few lines saying what was compared, how much was tried, and how high chance reaches."""
+    if result.no_traits:
+        from helpers.step1_list_clients.coverage import no_traits_text
+
+        return no_traits_text()
     supported = result.supported
     lines = [t(f"criteria.compared.{result.compared_source}"),
              t("criteria.summary", tried=result.rules_tried, families=result.families // len(DIRECTIONS),

@@ -46,6 +46,8 @@ def first_contact_notes(result: CriteriaResult) -> list[str]:
     """The boxes at the top of the criteria section and the checklist: assumed first-contact traits and
     the outcome-like traits kept out."""
     notes = []
+    if result.no_traits:  # no trait at all: which traits are first-contact is moot (the no-traits note says why)
+        return notes
     if result.first_contact_assumed:
         notes.append(t("criteria.first_contact_box"))
     def listing(keys):
@@ -59,6 +61,11 @@ def first_contact_notes(result: CriteriaResult) -> list[str]:
     if listed:  # the team said a seller knows it first: kept, but worth a second look
         notes.append(t("criteria.outcome_like_listed", traits=listing(listed)))
     return notes
+
+
+def _nothing_to_hand_over(result: CriteriaResult) -> str:
+    """Why the checklist and the profile are empty: no traits at all, or no criterion found or accepted."""
+    return t("report.empty.no_traits_short" if result.no_traits else "criteria.checklist.empty")
 
 
 def build_checklist(result: CriteriaResult) -> dict[str, Any]:
@@ -105,7 +112,7 @@ def build_checklist(result: CriteriaResult) -> dict[str, Any]:
         "route_rule": " ".join(route_rules(result)),
         "routes": route_rules(result),
         "notes": first_contact_notes(result),
-        "empty": "" if questions else t("criteria.checklist.empty"),
+        "empty": "" if questions else _nothing_to_hand_over(result),
         "questions": list(questions.values()),
     }
 
@@ -131,7 +138,7 @@ def build_profile(result: CriteriaResult) -> dict[str, Any]:
         "signs": signs,
         "avoid": avoid,
         "size": t("criteria.profile.size", n_a=int((compared == "A").sum()), n=len(compared)),
-        "empty": "" if signs or avoid else t("criteria.checklist.empty"),
+        "empty": "" if signs or avoid else _nothing_to_hand_over(result),
     }
 
 

@@ -221,6 +221,11 @@ def section_data(wb) -> Section:
     return s
 
 
+def _has_revenue(wb) -> bool:
+    """Some client has a positive revenue (step 1's figures): else sizes, ABC and key clients are empty."""
+    return bool((pd.to_numeric(wb.audit.mix.table["revenue"], errors="coerce") > 0).any())
+
+
 def section_tiers(wb) -> Section:
     """The team's tiers beside the data's mirror, and the disagreements as questions."""
     from helpers.step2_place_in_tiers import plots as tier_plots
@@ -231,9 +236,10 @@ def section_tiers(wb) -> Section:
         s.note(flag.message, "warning")
     s.table(result.tier_counts, t("report.tiers.counts_caption"), index=True)
     s.figure(tier_plots.plot_tier_counts(result), t("report.tiers.counts_caption"))
-    s.heading(t("report.tiers.abc_title"))
-    s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
-    s.table(result.abc_summary)
+    if _has_revenue(wb):  # else the flag above says why every client is C
+        s.heading(t("report.tiers.abc_title"))
+        s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
+        s.table(result.abc_summary)
     if result.matrix is not None:
         s.heading(t("report.tiers.xyz_title"))
         s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
@@ -266,19 +272,25 @@ def section_client_mix(wb) -> Section:
     for warning in mix.warnings:
         s.note(warning, "warning")
     s.bullets(mix.verdicts)
-    s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
-    s.table(mix.bands)
-    s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
-             t("report.mix.concentration_alt"))
+    # without any positive revenue the bands, concentration and key clients are empty: say why once instead
+    has_revenue = _has_revenue(wb)
+    if has_revenue:
+        s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
+        s.table(mix.bands)
+        s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
+                 t("report.mix.concentration_alt"))
+    else:
+        s.note(t("report.empty.no_revenue"), "warning")
     price = result.price
     if price is not None:
         s.heading(t("report.mix.price_title"))
         s.bullets(price.verdicts)
         s.figure(audit_plots.plot_price_mix(price), t("report.mix.price_alt"))
         s.bullets(price.notes)
-    s.heading(t("report.mix.key_title"))
-    s.table(result.key_summary)
-    s.text(result.manager_hint)
+    if has_revenue:
+        s.heading(t("report.mix.key_title"))
+        s.table(result.key_summary)
+        s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
     s.table(result.type_summary)
     return s
@@ -333,20 +345,28 @@ def section_traits(wb) -> Section | None:
     s.note(t(f"report.traits.source_{comparison.source}"), "caveat")
     s.kpis([(t(f"report.traits.tier_{tier}"), int(n)) for tier, n in comparison.counts.items()])
     contrasts = comparison.contrasts
+    if wb.criteria.no_traits:  # figures (revenue, tenure) may still be compared, but no trait: say what to add
+        from helpers.step1_list_clients.coverage import no_traits_text
+
+        s.note(no_traits_text(), "warning")
+    elif len(comparison.counts) < 2:  # one tier: nothing to compare it with
+        s.note(t("report.empty.one_tier", tier=", ".join(map(str, comparison.counts.index)) or "—"), "warning")
     if contrasts is None or contrasts.empty:
-        s.note(t("report.traits.none"))
+        if not wb.criteria.no_traits:
+            s.note(t("report.traits.none"))
         return s
     s.figure(trait_plots.plot_effect_forest(comparison), t("report.traits.forest_alt"))
     shown = contrasts[contrasts["note"].isna()].sort_values(["contrast", "rank"]).groupby("contrast").head(8)
     table = pd.DataFrame({
         t("report.traits.col_contrast"): shown["contrast"],
-        t("report.traits.col_trait"): shown["trait"] + shown["level"].map(lambda v: f" = {v}" if pd.notna(v) else ""),
+        t("report.traits.col_trait"): [f"{trait} = {level}" if pd.notna(level) else str(trait)
+                                       for trait, level in zip(shown["trait"], shown["level"])],
         t("report.traits.col_when"): shown["visibility"],
-        t("report.traits.col_n"): shown["n_group"].astype(int).astype(str) + " / " + shown["n_rest"].astype(int).astype(str),
+        t("report.traits.col_n"): [f"{int(g)} / {int(r)}" for g, r in zip(shown["n_group"], shown["n_rest"])],
         t("report.traits.col_group"): shown["value_group"].round(2),
         t("report.traits.col_rest"): shown["value_rest"].round(2),
-        t("report.traits.col_effect"): shown["effect"].round(2).astype(str) + " " +
-        [_interval(lo, hi) for lo, hi in zip(shown["effect_low"], shown["effect_high"])],
+        t("report.traits.col_effect"): [f"{round(e, 2)} {_interval(lo, hi)}" for e, lo, hi in
+                                        zip(shown["effect"], shown["effect_low"], shown["effect_high"])],
         t("report.traits.col_q"): shown["q_value"].map(lambda q: f"{q:.3f}" if pd.notna(q) else ""),
     })
     s.table(table, t("report.traits.table_caption"))
@@ -422,6 +442,12 @@ def section_criteria(wb) -> Section:
     from helpers.step5_report.handoff import first_contact_notes
 
     s = Section("criteria", t("report.criteria.title"), t("report.criteria.intro"))
+    if result.no_traits and not len(table):
+        from helpers.step1_list_clients.coverage import no_traits_text
+
+        s.heading(t("report.empty.no_traits_title"))
+        s.note(no_traits_text(), "warning")
+        return s
     for box in first_contact_notes(result):  # first: a reader must see the assumption before any rule
         s.note(box, "warning")
     s.note(t("report.criteria.guard", tried=result.rules_tried, permutations=result.permutations), "caveat")
@@ -468,6 +494,9 @@ def section_checklist(wb) -> Section:
     s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
     for box in checklist["notes"]:
         s.note(box, "warning")
+    if wb.criteria.no_traits and checklist["empty"]:  # no routes or profile to hand over: one line says why
+        s.note(checklist["empty"], "warning")
+        return s
     s.note(checklist["source_note"], "caveat")
     if checklist["empty"]:
         s.note(checklist["empty"], "warning")
