@@ -281,8 +281,6 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
     """
     if company.transactions_dataset is not None:
         # its ids live in files on disk that are never rewritten: the aggregates would carry the real ids
-        from helpers.core.errors import DataProblem, problem
-
         raise DataProblem(problem("anonymise_dataset", file=company.transactions_dataset.path.name + "/"))
     key = load_key(key_file)
     id_sources = [company.clients["client_id"]]
