@@ -19,6 +19,7 @@ from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CompanySettings, KeyClientSettings
 from helpers.core.errors import Problem, problem
 from helpers.core.i18n import t
+from helpers.core.vocabulary import NO_WORDS, YES_WORDS
 
 KEY_INPUTS = ("contacts", "relationship", "dossier")
 OUTCOMES = ("positive", "neutral", "negative")
@@ -67,8 +68,8 @@ OUTCOME_WORDS = {
     "negative": ["negative", "bad", "-", "негативный", "негативно", "отрицательный", "плохо", "конфликт",
                  "жалоба", "претензия", "complaint", "no show", "canceled", "cancelled"],
 }
-_YES = {"yes", "y", "true", "1", "да", "есть", "+", "ok", "x", "✓"}
-_NO = {"no", "n", "false", "0", "нет", "-", "—"}
+# Checkboxes of the dossier and contacts read every yes/no word and mark (core.vocabulary).
+_YES, _NO = YES_WORDS, NO_WORDS
 
 
 def _settings(company_or_settings: Company | CompanySettings | None) -> KeyClientSettings:
@@ -104,8 +105,10 @@ def parse_yes_no(values: pd.Series) -> pd.Series:
     [True, False, <NA>, <NA>, <NA>]
     """
     text = values.astype("string").str.strip().str.lower()
-    return pd.Series(pd.array([True if v in _YES else False if v in _NO else pd.NA
-                               for v in text.fillna("")], dtype="boolean"), index=values.index)
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_YES).fillna(False).astype(bool)] = True
+    out[text.isin(_NO).fillna(False).astype(bool)] = False
+    return out
 
 
 def _match_clients(frame: pd.DataFrame, clients: pd.DataFrame, rows: pd.Series, file: str,

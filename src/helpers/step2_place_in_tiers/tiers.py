@@ -16,11 +16,10 @@ from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_tr
 from helpers.step1_list_clients.company import Company
 from helpers.core.i18n import get_language, t
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
+from helpers.core.vocabulary import TEAM_ORDER, TIERS as LADDER  # the ladder, written once
 
-LADDER = ("A1", "A2", "A3", "B1", "B2", "B3", "C")
 # Plain A and B (not yet split) count from the middle of their tier when measuring distances.
 _POSITION = {tier: i for i, tier in enumerate(LADDER)} | {"A": 1, "B": 4}
-TEAM_ORDER = ("A1", "A2", "A3", "A", "B1", "B2", "B3", "B", "C", "D", "X")
 COMPONENTS = ("value", "loyalty", "payment", "cost_to_serve", "speed")
 ABC_XYZ_CELLS = tuple(f"{a}{x}" for a in "ABC" for x in "XYZ")
 # Syntetos & Boylan (2005) demand patterns, in the order of their quadrants (regular to irregular).

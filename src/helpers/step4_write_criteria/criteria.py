@@ -82,9 +82,9 @@ from helpers.core.errors import Problem, problem
 from helpers.core.i18n import t
 from helpers.core.rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria, trait_label)
 from helpers.core.stats import wilson_interval
+from helpers.core.vocabulary import EVIDENCE_ORDER
 
 DIRECTIONS = ("A", "C")
-EVIDENCE_ORDER = {"supported": 0, "weak": 1, "insufficient": 2, "none": 3}
 PAIR_QUANTILES = (0.25, 0.5, 0.75)
 # Shown per contrast beyond the supported pairs, so the team sees the nearest misses.
 PAIRS_SHOWN = 3
@@ -931,7 +931,8 @@ def backtest_criteria(prep: _Prepared, clients: pd.DataFrame, y: np.ndarray, set
     caveat says so; when A or C has fewer than `backtest_min_tier` clients, the backtest is not run
     (empty table, `ran` False, the caveat says why).
     """
-    from helpers.step4_write_criteria.prospects import ROUTES, route_with
+    from helpers.core.vocabulary import ROUTES
+    from helpers.step4_write_criteria.prospects import route_with
 
     columns = ["metric", "value", "count", "n", "ci_low", "ci_high"]
     smallest = min(int((y == "A").sum()), int((y == "C").sum()))

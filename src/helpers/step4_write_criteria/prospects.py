@@ -13,10 +13,8 @@ from helpers.step4_write_criteria.criteria import CriteriaResult
 from helpers.core.i18n import t
 from helpers.step1_list_clients.key_clients import mark_key_prospects
 from helpers.core.rules import conditions_of, trait_label
+from helpers.core.vocabulary import ROUTES, VERDICTS  # noqa: F401  (VERDICTS: imported for older callers)
 
-VERDICTS = ("target", "not target", "needs review")
-ROUTES = {"target": "full sales process", "not target": "standard offer", "decline": "decline",
-          "needs review": "standard offer", "ask": "ask first"}
 # Appended to prospects_scored.csv by issue 10 (never renamed): the criteria met with their precision,
 # category values never seen among clients, and the tiers of similar clients.
 EXTRA_COLUMNS = ["criteria_met", "new_values", "similar_clients", "expected_share_a", "expected_share_c"]
