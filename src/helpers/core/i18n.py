@@ -89,3 +89,38 @@ def missing_keys(lang: str) -> list[str]:
     reference = catalogue(DEFAULT_LANGUAGE)
     other = catalogue(lang)
     return sorted(set(reference) - set(other))
+
+
+def t_each(key: str, index, /, **params: Any):
+    """The message `key` once per row, filled column-wise: a pandas Series of str on `index`.
+
+    Each parameter is a scalar (the same in every row) or a Series aligned on `index` (values already
+    formatted as text; missing values are written "?"). The result equals ``t(key, **row)`` for each
+    row, without a Python loop over the rows (per-client explanations at 100k+ clients).
+
+    >>> import pandas as pd
+    >>> t_each("tiers.reason.because", pd.RangeIndex(2), tier=pd.Series(["A1", "C"]), body="x").tolist()
+    ['A1 because: x', 'C because: x']
+    """
+    import pandas as pd
+
+    text = catalogue(_current).get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LANGUAGE).get(key, key)
+    out = pd.Series("", index=index, dtype=object)
+    for literal, field, spec, conversion in string.Formatter().parse(text):
+        out = out + literal
+        if field is None:
+            continue
+        if field not in params:
+            out = out + "{" + field + "}"
+            continue
+        value = params[field]
+        if isinstance(value, pd.Series):
+            if spec or conversion:
+                raise ValueError(f"{key}: a per-row parameter cannot carry a format spec ({field})")
+            out = out + value.reindex(index).astype(object).where(value.reindex(index).notna(), "?").astype(str)
+        else:
+            out = out + format(value if conversion is None else repr(value) if conversion == "r" else str(value),
+                                spec)
+    return out

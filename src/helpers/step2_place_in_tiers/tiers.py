@@ -6,7 +6,6 @@ adds ABC, XYZ and a value score that suggests a tier, so the workshop can discus
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 
 from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_transactions, choose_period
 from helpers.step1_list_clients.company import Company
-from helpers.core.i18n import get_language, t
+from helpers.core.i18n import get_language, t, t_each
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
 from helpers.core.vocabulary import TEAM_ORDER, TIERS as LADDER  # the ladder, written once
 
@@ -328,11 +327,101 @@ def _fmt(value, digits: int = 0) -> str:
     return text.replace(".", ",") if get_language() == "ru" else text
 
 
-def _value_phrase(position: float, n: int, basis_word: str) -> tuple[str, str]:
-    top = max(5, int(math.ceil(position / n * 20)) * 5)
-    bottom = max(5, int(math.ceil((n - position + 1) / n * 20)) * 5)
-    return (t("tiers.reason.value_top", basis=basis_word, pct=top),
-            t("tiers.reason.value_bottom", basis=basis_word, pct=bottom))
+def _fmt_each(values: pd.Series, digits: int | pd.Series = 0) -> pd.Series:
+    """`_fmt` of every value of a column (digits: one for all, or per row); returns a Series of str."""
+    if not isinstance(digits, pd.Series):
+        return values.map(lambda v: _fmt(v, digits))
+    return pd.Series([_fmt(v, d) for v, d in zip(values, digits)], index=values.index, dtype=object)
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    """A column of `table`, or all-missing when the company has no such figure."""
+    return table[name] if name in table else pd.Series(np.nan, index=table.index)
+
+
+def _value_phrases(position: pd.Series, n: int, basis_word: str) -> tuple[pd.Series, pd.Series]:
+    """"In the top / bottom k %" of the basis, k rounded up to 5 % steps: (top phrase, bottom phrase) per client."""
+    top = np.maximum(5, np.ceil(position / n * 20).astype(int) * 5)
+    bottom = np.maximum(5, np.ceil((n - position + 1) / n * 20).astype(int) * 5)
+    return (t_each("tiers.reason.value_top", position.index, basis=basis_word, pct=top.astype(str)),
+            t_each("tiers.reason.value_bottom", position.index, basis=basis_word, pct=bottom.astype(str)))
+
+
+def _component_phrases(table: pd.DataFrame, component: str, values: pd.Series, n_periods: int,
+                       period_word: str, basis_word: str) -> tuple[pd.Series, pd.Series]:
+    """The phrase for a strong and for a weak `component`, per client: (strong phrase, weak phrase)."""
+    index = table.index
+    if component == "value":
+        position = (-values.fillna(0.0)).rank(method="min")
+        return _value_phrases(position, len(table), basis_word)
+    if component == "loyalty":
+        active, tenure = _column(table, "active_periods"), _column(table, "tenure_months")
+        by_periods = t_each("tiers.reason.loyalty_periods", index, n=n_periods, period=period_word,
+                            active=active.map(lambda v: str(int(v)) if pd.notna(v) else "?"))
+        by_tenure = t_each("tiers.reason.loyalty_tenure", index, months=_fmt_each(tenure))
+        by_purchases = t_each("tiers.reason.loyalty_purchases", index,
+                              purchases=_fmt_each(_column(table, "purchases")))
+        phrase = by_periods.where(bool(n_periods) & active.notna(),
+                                  by_tenure.where(tenure.notna(), by_purchases))
+        return phrase, phrase
+    if component == "payment":
+        days = _fmt_each(_column(table, "payment_delay_days"))
+        return (t_each("tiers.reason.payment_good", index, days=days),
+                t_each("tiers.reason.payment_bad", index, days=days))
+    if component == "cost_to_serve":
+        hours_value = _column(table, "support_hours")
+        hours = _fmt_each(hours_value, pd.Series(np.where(hours_value < 10, 1, 0), index=index))
+        return (t_each("tiers.reason.cost_good", index, hours=hours),
+                t_each("tiers.reason.cost_bad", index, hours=hours))
+    days = _fmt_each(_column(table, "deal_cycle_days"))
+    return (t_each("tiers.reason.speed_good", index, days=days), t_each("tiers.reason.speed_bad", index, days=days))
+
+
+def _candidate_phrases(table: pd.DataFrame, components: list[str], values: pd.Series, n_periods: int,
+                       period_word: str, basis_word: str) -> pd.DataFrame:
+    """Every strength and weakness worth saying, one row each: client (position), order, strong, weight, phrase.
+
+    A component counts when its percentile rank is at or above `_STRONG` (a strength) or at or below
+    1 - `_STRONG` (a weakness); its weight is how far out it is. A loss comes first among the weaknesses
+    with the full weight 1, and then the value component is not repeated.
+    """
+    pos = np.arange(len(table))
+    parts = []
+    loss = (values < 0).to_numpy()
+    if loss.any():
+        phrase = t_each("tiers.reason.loss", table.index, basis=basis_word, amount=_fmt_each(values))
+        parts.append(pd.DataFrame({"pos": pos[loss], "order": 0, "strong": False, "weight": 1.0,
+                                   "phrase": phrase.to_numpy()[loss]}))
+    for order, c in enumerate(components, start=1):
+        rank = _column(table, f"score_{c}").astype(float)
+        said = rank.notna() & ~((_STRONG > rank) & (rank > 1 - _STRONG))
+        if c == "value":
+            said &= ~(values < 0)
+        said = said.to_numpy()
+        if not said.any():
+            continue
+        strong = (rank >= _STRONG).to_numpy()
+        good, bad = _component_phrases(table, c, values, n_periods, period_word, basis_word)
+        phrase = np.where(strong, good.to_numpy(), bad.to_numpy())
+        weight = np.where(strong, rank.to_numpy(), 1 - rank.to_numpy())
+        parts.append(pd.DataFrame({"pos": pos[said], "order": order, "strong": strong[said],
+                                   "weight": weight[said], "phrase": phrase[said]}))
+    columns = {"pos": int, "order": int, "strong": bool, "weight": float, "phrase": object}
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _two_strongest(candidates: pd.DataFrame, n: int, strong: bool) -> pd.Series:
+    """Up to two phrases of one side per client, the weightiest first (ties: the order they were listed),
+    joined by ", "; a Series on positions 0..n-1, NaN where the client has none."""
+    side = candidates[candidates["strong"] == strong].assign(neg=lambda d: -d["weight"])
+    side = side.sort_values(["pos", "neg", "order"], kind="stable")
+    side = side[side.groupby("pos").cumcount() < 2]
+    first = side.drop_duplicates("pos", keep="first").set_index("pos")["phrase"]
+    second = side[side.duplicated("pos", keep="first")].set_index("pos")["phrase"]
+    joined = first.reindex(range(n))
+    return joined.where(second.reindex(range(n)).isna(), joined + ", " + second.reindex(range(n)))
 
 
 def explain_suggestions(table: pd.DataFrame, components: list[str], *, basis: str = "revenue",
@@ -340,60 +429,19 @@ def explain_suggestions(table: pd.DataFrame, components: list[str], *, basis: st
     """Plain words behind each suggestion: up to two strengths and, after "but", up to two weaknesses.
 
     `table` needs suggested_tier, the basis column, score_<component> columns and the figures they
-    stand for. Returns the reason body (without the tier), indexed like `table`.
+    stand for. Returns the reason body (without the tier), indexed like `table`. Built column-wise
+    (one pass per component, not per client), so it scales with the number of clients.
     """
     basis_word = t(f"tiers.basis.{basis}")
     period_word = t(f"tiers.period.{period}")
     values = table[basis].astype(float) if basis in table else pd.Series(np.nan, index=table.index)
-    position = (-values.fillna(0.0)).rank(method="min")
     n = len(table)
-    reasons = []
-    for cid, row in table.iterrows():
-        value = values.get(cid)
-        if pd.isna(value) or value == 0:
-            reasons.append(t("tiers.reason.no_revenue", basis=basis_word))
-            continue
-        good, bad = [], []
-        if value < 0:
-            bad.append((1.0, t("tiers.reason.loss", basis=basis_word, amount=_fmt(value))))
-        for c in components:
-            rank = row.get(f"score_{c}")
-            if rank is None or pd.isna(rank) or (_STRONG > rank > 1 - _STRONG):
-                continue
-            strong = rank >= _STRONG
-            if c == "value":
-                if value < 0:
-                    continue
-                top, bottom = _value_phrase(position[cid], n, basis_word)
-                phrase = top if strong else bottom
-            elif c == "loyalty":
-                if n_periods and pd.notna(row.get("active_periods")):
-                    phrase = t("tiers.reason.loyalty_periods", active=int(row["active_periods"]), n=n_periods,
-                               period=period_word)
-                elif pd.notna(row.get("tenure_months")):
-                    phrase = t("tiers.reason.loyalty_tenure", months=_fmt(row["tenure_months"]))
-                else:
-                    phrase = t("tiers.reason.loyalty_purchases", purchases=_fmt(row.get("purchases")))
-            elif c == "payment":
-                phrase = t("tiers.reason.payment_good" if strong else "tiers.reason.payment_bad",
-                           days=_fmt(row.get("payment_delay_days")))
-            elif c == "cost_to_serve":
-                phrase = t("tiers.reason.cost_good" if strong else "tiers.reason.cost_bad",
-                           hours=_fmt(row.get("support_hours"), 1 if row.get("support_hours", 0) < 10 else 0))
-            else:
-                phrase = t("tiers.reason.speed_good" if strong else "tiers.reason.speed_bad",
-                           days=_fmt(row.get("deal_cycle_days")))
-            (good if strong else bad).append((rank if strong else 1 - rank, phrase))
-        good = [p for _, p in sorted(good, key=lambda item: -item[0])[:2]]
-        bad = [p for _, p in sorted(bad, key=lambda item: -item[0])[:2]]
-        if good and bad:
-            body = ", ".join(good) + ", " + t("tiers.reason.but") + " " + ", ".join(bad)
-        elif good or bad:
-            body = ", ".join(good or bad)
-        else:
-            body = t("tiers.reason.average")
-        reasons.append(body)
-    return pd.Series(reasons, index=table.index, dtype=object)
+    candidates = _candidate_phrases(table, components, values, n_periods, period_word, basis_word)
+    good, bad = _two_strongest(candidates, n, True), _two_strongest(candidates, n, False)
+    both = good + ", " + t("tiers.reason.but") + " " + bad
+    body = both.where(good.notna() & bad.notna(), good.fillna(bad)).fillna(t("tiers.reason.average"))
+    body = body.where((values.fillna(0) != 0).to_numpy(), t("tiers.reason.no_revenue", basis=basis_word))
+    return pd.Series(body.to_numpy(), index=table.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- team versus data
@@ -419,12 +467,10 @@ def list_disagreements(table: pd.DataFrame, *, min_steps: int = 2) -> pd.DataFra
     far = table[table["disagreement"].fillna(0) >= min_steps]
     if far.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    questions = [
-        t("tiers.question.team_higher" if row.direction == "team_higher" else "tiers.question.team_lower",
-          name=row.name, team=row.team_tier, suggested=row.suggested_tier, reason=row.reason_body)
-        for row in far.itertuples(index=False)
-    ]
-    out = far.assign(question=questions)
+    words = {key: t_each(f"tiers.question.{key}", far.index, name=far["name"], team=far["team_tier"],
+                         suggested=far["suggested_tier"], reason=far["reason_body"])
+             for key in ("team_higher", "team_lower")}
+    out = far.assign(question=words["team_higher"].where(far["direction"] == "team_higher", words["team_lower"]))
     out = out.sort_values(["revenue", "client_id"], ascending=[False, True], kind="stable")
     return out[[c for c in columns if c in out]].reset_index(drop=True)
 
@@ -597,8 +643,8 @@ def build_tiers(company: Company) -> TierResult:
     table["disagreement"] = steps.abs().round().astype("Int64")
     table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
     table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
-    table["reason"] = [t("tiers.reason.because", tier=tier, body=body)
-                       for tier, body in zip(table["suggested_tier"], table["reason_body"])]
+    table["reason"] = t_each("tiers.reason.because", table.index, tier=table["suggested_tier"],
+                             body=table["reason_body"])
 
     table = table.reset_index()
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")
