@@ -15,7 +15,7 @@ from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_tr
 from helpers.step1_list_clients.company import Company
 from helpers.core.i18n import get_language, t, t_each
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
-from helpers.core.vocabulary import TEAM_ORDER, TIERS as LADDER  # the ladder, written once
+from helpers.core.vocabulary import PLAIN_TIERS, SIDE_TIERS, TEAM_ORDER, TIERS as LADDER  # written once
 
 # Plain A and B (not yet split) count from the middle of their tier when measuring distances.
 _POSITION = {tier: i for i, tier in enumerate(LADDER)} | {"A": 1, "B": 4}
@@ -533,8 +533,172 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}" if abs(share * 100 - round(share * 100)) < 0.05 else f"{share * 100:.1f}"
 
 
+def _choose_basis(settings, figures: pd.DataFrame, flags: list[TierFlag]) -> str:
+    """The figure ABC ranks by: company.yml's `abc.by`, or revenue (flagged) when no margin is known."""
+    basis = settings.abc.by
+    if basis == "margin" and not figures["margin"].notna().any():
+        flags.append(TierFlag("no_margin", t("tiers.flag.no_margin")))
+        basis = "revenue"
+    return basis
+
+
+def _place_abc(figures: pd.DataFrame, settings, basis: str, flags: list[TierFlag],
+               notes: list[str]) -> tuple[pd.DataFrame, tuple[float, float], str]:
+    """ABC on the basis, loss makers and mono-client risk flagged.
+
+    Takes the per-client figures (indexed by client_id); returns (table = figures + share, cum_share,
+    abc, mono_client; the two cumulative-share lines used; "auto" or "fixed").
+    """
+    basis_word = t(f"tiers.basis.{basis}")
+    abc = place_in_abc(figures[basis], cutoffs=settings.abc.cutoffs)
+    cutoffs = abc_lines(abc, settings.abc.cutoffs)
+    source = "auto" if settings.abc.cutoffs == "auto" else "fixed"
+    table = figures.join(abc[["share", "cum_share", "abc"]], how="left")
+    if abc["share"].isna().all():
+        flags.append(TierFlag("no_positive", t("tiers.flag.no_positive", basis=basis_word)))
+    notes.append(t(f"tiers.note.cutoffs_{source}", basis=basis_word, a=_percent(cutoffs[0]), b=_percent(cutoffs[1])))
+    notes.append(t("tiers.note.ties", basis=basis_word))
+    losers = table.index[table[basis].fillna(0) < 0]
+    if len(losers):
+        flags.append(TierFlag("loss_makers", t("tiers.flag.loss_makers", count=len(losers), basis=basis_word),
+                              tuple(losers)))
+
+    # mono-client risk: a client above the line on revenue or on margin. A loop over the few clients
+    # above the line (at most 1 / mono_client_share per basis), one flag each, not over all clients.
+    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
+    for row in monos.itertuples(index=False):
+        flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
+                                               share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),
+                              (row.client_id,)))
+    table["mono_client"] = table.index.isin(monos["client_id"])
+    return table, cutoffs, source
+
+
+def _place_xyz(table: pd.DataFrame, company: Company, choice: PeriodChoice, n_periods: int,
+               flags: list[TierFlag], notes: list[str]) -> pd.DataFrame:
+    """XYZ and the demand pattern of each client (`new` when its history is too short); returns the table."""
+    settings = company.settings
+    xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
+    table["xyz"] = xyz["xyz"]
+    table["xyz_borderline"] = xyz["xyz_borderline"]
+    table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
+                                                      cv2_line=settings.xyz.cv2_line)
+    # too short a history says nothing about regularity yet: `new`, in both columns, whatever the CV
+    too_short = (table["own_periods"] < settings.xyz.min_periods).fillna(False).astype(bool)
+    table.loc[too_short, ["xyz", "demand_pattern"]] = NEW
+    table.loc[too_short, "xyz_borderline"] = False
+    table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
+    if _has_transactions(company):
+        notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
+        tx_dates = pd.to_datetime(company.transactions["date"])
+        fmt = "%Y-%m"
+        notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{choice.period}"), n=n_periods,
+                       period=t(f"tiers.period.{choice.period}"), start=tx_dates.min().strftime(fmt),
+                       end=tx_dates.max().strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
+        near = table.index[table["xyz_borderline"]]
+        if len(near):
+            flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
+                                                  points=_percent(settings.xyz.borderline), n=n_periods),
+                                  tuple(near)))
+    else:
+        notes.append(t("tiers.note.no_transactions"))
+    return table
+
+
+def _suggest(table: pd.DataFrame, figures: pd.DataFrame, settings, basis: str,
+             notes: list[str]) -> tuple[pd.DataFrame, list[str], dict[str, float]]:
+    """The value score and the suggested tier; returns (table + score columns, components used, weights)."""
+    components, available, weights = score_clients(figures, weights=settings.score.weights, basis=basis)
+    table = table.join(components)
+    table["suggested_tier"] = suggest_tiers(table["score"], shares=settings.score.shares, value=table[basis])
+    notes.append(t("tiers.note.score", components=", ".join(t(f"tiers.component.{c}") for c in available),
+                   a=_percent(settings.score.shares[0]), b=_percent(settings.score.shares[1])))
+    return table, available, weights
+
+
+def _join_team(table: pd.DataFrame, company: Company, flags: list[TierFlag]) -> tuple[pd.DataFrame, bool]:
+    """The team's placement beside the data (last row wins per client); returns (table + team_tier, has_team).
+
+    Flags plain A/B, unplaced clients, the side tiers and placed clients with no purchase.
+    """
+    placement = company.placement
+    has_team = placement is not None and len(placement) > 0
+    if not has_team:
+        table["team_tier"] = pd.Series(None, index=table.index, dtype=object)
+        flags.append(TierFlag("no_placement", t("tiers.flag.no_placement")))
+        return table, False
+    team = placement.drop_duplicates("client_id", keep="last")
+    team = pd.Series(team["tier"].astype(object).to_numpy(), index=team["client_id"].astype(str).to_numpy())
+    table["team_tier"] = team.reindex(table.index).astype(object)
+    placed = table["team_tier"].notna()
+    plain = table.index[table["team_tier"].isin(PLAIN_TIERS)]
+    if len(plain):
+        flags.append(TierFlag("not_split", t("tiers.flag.not_split", count=len(plain)), tuple(plain)))
+    unplaced = table.index[~placed]
+    if len(unplaced):
+        flags.append(TierFlag("unplaced", t("tiers.flag.unplaced", count=len(unplaced)), tuple(unplaced)))
+    side = table.index[table["team_tier"].isin(SIDE_TIERS)]
+    if len(side):
+        flags.append(TierFlag("side_tiers", t("tiers.flag.side_tiers", count=len(side)), tuple(side)))
+    if _has_transactions(company):
+        idle = table.index[placed & (table["purchases"].fillna(0) == 0)]
+        if len(idle):
+            flags.append(TierFlag("placed_no_revenue", t("tiers.flag.placed_no_revenue", count=len(idle)),
+                                  tuple(idle)))
+    return table, True
+
+
+def _compare_team_and_data(table: pd.DataFrame, available: list[str], basis: str, n_periods: int,
+                           period: str) -> pd.DataFrame:
+    """Steps between the team's tier and the suggested one, their direction and the reason in words."""
+    steps = measure_disagreement(table["team_tier"], table["suggested_tier"])
+    table["disagreement"] = steps.abs().round().astype("Int64")
+    table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
+    table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
+    table["reason"] = t_each("tiers.reason.because", table.index, tier=table["suggested_tier"],
+                             body=table["reason_body"])
+    return table
+
+
+TIERS_COLUMNS = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
+                 "abc_xyz", "demand_pattern", "score", "<score parts>", "revenue", "margin", "share", "cum_share",
+                 "cv", "cv_own", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
+                 "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
+                 "mono_client", "reason"]
+
+
+def _tiers_csv(table: pd.DataFrame, basis: str, available: list[str]) -> pd.DataFrame:
+    """tiers.csv: one row per client, highest basis first, the columns of TIERS_COLUMNS that exist
+    (score_<component> for each component used; margin only when some client has one)."""
+    columns = [c for name in TIERS_COLUMNS
+               for c in ([f"score_{p}" for p in available] if name == "<score parts>" else [name])]
+    table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
+    if not table["margin"].notna().any():
+        table = table.drop(columns=["margin"])
+    return table
+
+
+def _summarise_abc(table: pd.DataFrame, basis: str) -> pd.DataFrame:
+    """Clients and value per ABC class (A, B, C rows): clients, value, client_share, value_share."""
+    summary = table.groupby("abc").agg(clients=("client_id", "size"), value=(basis, "sum"))
+    summary = summary.reindex(["A", "B", "C"]).fillna(0)
+    summary["clients"] = summary["clients"].astype(int)
+    summary["client_share"] = summary["clients"] / max(len(table), 1)
+    positive_total = table[basis].clip(lower=0).sum()
+    summary["value_share"] = summary["value"] / positive_total if positive_total > 0 else np.nan
+    summary.index.name = "abc"
+    return summary.reset_index()
+
+
+def _has_transactions(company: Company) -> bool:
+    return company.transactions is not None and len(company.transactions) > 0
+
+
 def build_tiers(company: Company) -> TierResult:
     """Step 2: the team's tiers beside ABC, XYZ and the suggested tier, and where they disagree.
+
+    The named steps, in order: choose the period and the basis, ABC (+ loss makers, mono-client risk),
+    XYZ and demand pattern, the value score and suggested tier, the team's placement, team versus data.
 
     Args:
         company: the checked company of step 1 (not modified).
@@ -549,126 +713,21 @@ def build_tiers(company: Company) -> TierResult:
     flags: list[TierFlag] = []
     notes: list[str] = []
 
-    basis = settings.abc.by
-    if basis == "margin" and not figures["margin"].notna().any():
-        flags.append(TierFlag("no_margin", t("tiers.flag.no_margin")))
-        basis = "revenue"
-    basis_word = t(f"tiers.basis.{basis}")
-
-    # ABC
-    abc = place_in_abc(figures[basis], cutoffs=settings.abc.cutoffs)
-    cutoffs = abc_lines(abc, settings.abc.cutoffs)
-    source = "auto" if settings.abc.cutoffs == "auto" else "fixed"
-    table = figures.join(abc[["share", "cum_share", "abc"]], how="left")
-    if abc["share"].isna().all():
-        flags.append(TierFlag("no_positive", t("tiers.flag.no_positive", basis=basis_word)))
-    notes.append(t(f"tiers.note.cutoffs_{source}", basis=basis_word, a=_percent(cutoffs[0]), b=_percent(cutoffs[1])))
-    notes.append(t("tiers.note.ties", basis=basis_word))
-    losers = table.index[table[basis].fillna(0) < 0]
-    if len(losers):
-        flags.append(TierFlag("loss_makers", t("tiers.flag.loss_makers", count=len(losers), basis=basis_word),
-                              tuple(losers)))
-
-    # mono-client risk: a client above the line on revenue or on margin
-    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
-    for row in monos.itertuples(index=False):
-        flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
-                                               share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),
-                              (row.client_id,)))
-    table["mono_client"] = table.index.isin(monos["client_id"])
-
-    # XYZ
-    has_tx = company.transactions is not None and len(company.transactions) > 0
-    xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
-    table["xyz"] = xyz["xyz"]
-    table["xyz_borderline"] = xyz["xyz_borderline"]
-    table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
-                                                      cv2_line=settings.xyz.cv2_line)
-    # too short a history says nothing about regularity yet: `new`, in both columns, whatever the CV
-    too_short = (table["own_periods"] < settings.xyz.min_periods).fillna(False).astype(bool)
-    table.loc[too_short, ["xyz", "demand_pattern"]] = NEW
-    table.loc[too_short, "xyz_borderline"] = False
-    table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
-    if has_tx:
-        notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
-        tx_dates = pd.to_datetime(company.transactions["date"])
-        fmt = "%Y-%m"
-        notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{period}"), n=n_periods,
-                       period=t(f"tiers.period.{period}"), start=tx_dates.min().strftime(fmt),
-                       end=tx_dates.max().strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
-        near = table.index[table["xyz_borderline"]]
-        if len(near):
-            flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
-                                                  points=_percent(settings.xyz.borderline), n=n_periods),
-                                  tuple(near)))
-    else:
-        notes.append(t("tiers.note.no_transactions"))
-
-    # the value score and the suggested tier
-    components, available, weights = score_clients(figures, weights=settings.score.weights, basis=basis)
-    table = table.join(components)
-    table["suggested_tier"] = suggest_tiers(table["score"], shares=settings.score.shares, value=table[basis])
-    notes.append(t("tiers.note.score", components=", ".join(t(f"tiers.component.{c}") for c in available),
-                   a=_percent(settings.score.shares[0]), b=_percent(settings.score.shares[1])))
-
-    # the team's placement
-    placement = company.placement
-    has_team = placement is not None and len(placement) > 0
-    if has_team:
-        team = placement.drop_duplicates("client_id", keep="last")
-        team = pd.Series(team["tier"].astype(object).to_numpy(), index=team["client_id"].astype(str).to_numpy())
-        table["team_tier"] = team.reindex(table.index).astype(object)
-    else:
-        table["team_tier"] = pd.Series(None, index=table.index, dtype=object)
-        flags.append(TierFlag("no_placement", t("tiers.flag.no_placement")))
-    placed = table["team_tier"].notna()
-    if has_team:
-        plain = table.index[table["team_tier"].isin(["A", "B"])]
-        if len(plain):
-            flags.append(TierFlag("not_split", t("tiers.flag.not_split", count=len(plain)), tuple(plain)))
-        unplaced = table.index[~placed]
-        if len(unplaced):
-            flags.append(TierFlag("unplaced", t("tiers.flag.unplaced", count=len(unplaced)), tuple(unplaced)))
-        side = table.index[table["team_tier"].isin(["D", "X"])]
-        if len(side):
-            flags.append(TierFlag("side_tiers", t("tiers.flag.side_tiers", count=len(side)), tuple(side)))
-        if has_tx:
-            idle = table.index[placed & (table["purchases"].fillna(0) == 0)]
-            if len(idle):
-                flags.append(TierFlag("placed_no_revenue", t("tiers.flag.placed_no_revenue", count=len(idle)),
-                                      tuple(idle)))
-
-    # team versus data
-    steps = measure_disagreement(table["team_tier"], table["suggested_tier"])
-    table["disagreement"] = steps.abs().round().astype("Int64")
-    table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
-    table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
-    table["reason"] = t_each("tiers.reason.because", table.index, tier=table["suggested_tier"],
-                             body=table["reason_body"])
+    basis = _choose_basis(settings, figures, flags)
+    table, cutoffs, source = _place_abc(figures, settings, basis, flags, notes)
+    table = _place_xyz(table, company, choice, n_periods, flags, notes)
+    table, available, weights = _suggest(table, figures, settings, basis, notes)
+    table, has_team = _join_team(table, company, flags)
+    table = _compare_team_and_data(table, available, basis, n_periods, period)
 
     table = table.reset_index()
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")
     disagreements = list_disagreements(table)
-    columns = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
-               "abc_xyz", "demand_pattern", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share",
-               "cum_share", "cv", "cv_own", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
-               "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
-               "mono_client", "reason"]
-    table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
-    if not table["margin"].notna().any():
-        table = table.drop(columns=["margin"])
-
-    summary = table.groupby("abc").agg(clients=("client_id", "size"), value=(basis, "sum"))
-    summary = summary.reindex(["A", "B", "C"]).fillna(0)
-    summary["clients"] = summary["clients"].astype(int)
-    summary["client_share"] = summary["clients"] / max(len(table), 1)
-    positive_total = table[basis].clip(lower=0).sum()
-    summary["value_share"] = summary["value"] / positive_total if positive_total > 0 else np.nan
-    summary.index.name = "abc"
-
+    table = _tiers_csv(table, basis, available)
+    has_tx = _has_transactions(company)
     return TierResult(
         table=table, basis=basis, cutoffs=cutoffs, cutoffs_source=source, components=available, weights=weights,
-        abc_summary=summary.reset_index(), matrix=build_abc_xyz_matrix(table) if has_tx else None,
+        abc_summary=_summarise_abc(table, basis), matrix=build_abc_xyz_matrix(table) if has_tx else None,
         pattern_matrix=build_pattern_matrix(table) if has_tx else None, period_choice=choice,
         confusion=build_confusion(table) if has_team else None, disagreements=disagreements,
         tier_counts=count_tiers(table), flags=flags, notes=notes, has_team=has_team, has_transactions=has_tx,
