@@ -225,10 +225,12 @@ def _number_trait(name: str, values: np.ndarray) -> _Trait:
     return _Trait(name, "number", values=values, order=order, cuts=cuts, thresholds=thresholds)
 
 
-def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSettings) -> _Prepared:
-    """Turn trait columns into arrays; pool rare categories; build the pair conditions (no tiers used)."""
-    min_support = settings.min_support
-    n = len(clients)
+def _trait_arrays(clients: pd.DataFrame, kinds: dict[str, str], min_support: int) -> list[_Trait]:
+    """Each usable trait as an array: numbers as floats (with candidate cuts), yes/no and categories as codes.
+
+    Categories rarer than `min_support` clients are pooled into one level; a trait with fewer than two
+    known levels (or a number without a cut) says nothing and is left out. Returns the traits in `kinds` order.
+    """
     traits: list[_Trait] = []
     for name, kind in kinds.items():
         if kind not in ("number", "yesno", "category") or name not in clients.columns:
@@ -258,33 +260,51 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
             tr = _Trait(name, "category", codes=codes, labels=labels)
         if len(tr.labels) >= 2 and len(np.unique(tr.codes[tr.codes >= 0])) >= 2:
             traits.append(tr)
+    return traits
 
+
+def _trait_conditions(tr: _Trait) -> tuple[list[tuple[Condition, np.ndarray]], np.ndarray]:
+    """The one-condition candidates of a trait with the clients each covers, and where the trait is known.
+
+    Numbers: `>=` and `<` a rounded cut at each of PAIR_QUANTILES; yes/no and categories: one per level.
+    """
+    candidates: list[tuple[Condition, np.ndarray]] = []
+    known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
+    if tr.kind == "number":
+        seen = set()
+        for q in PAIR_QUANTILES:
+            xs = tr.values[known]
+            cut = float(np.quantile(xs, q))
+            below = xs[xs < cut]
+            level = nice_threshold(below.max(), cut) if len(below) else cut
+            if level in seen:
+                continue
+            seen.add(level)
+            ge = known & (np.nan_to_num(tr.values, nan=-np.inf) >= level)
+            candidates += [(Condition(tr.name, "number", ">=", level), ge),
+                           (Condition(tr.name, "number", "<", level), known & ~ge)]
+    else:
+        for code, label in enumerate(tr.labels):
+            mask = tr.codes == code
+            node = (Condition(tr.name, "yesno", "==", bool(label[0])) if tr.kind == "yesno"
+                    else Condition(tr.name, "category", "in", tuple(label)))
+            candidates.append((node, mask))
+    return candidates, known
+
+
+def _condition_matrix(traits: list[_Trait], n: int, min_support: int
+                      ) -> tuple[list[Condition], np.ndarray, np.ndarray, np.ndarray]:
+    """The single conditions that cover between `min_support` and n - `min_support` clients.
+
+    Returns (conditions, coverage matrix conditions × clients as float32 0/1, the trait index of each
+    condition, matrix of where its trait is known).
+    """
     cond_nodes: list[Condition] = []
     rows: list[np.ndarray] = []
     knowns: list[np.ndarray] = []
     owners: list[int] = []
     for ti, tr in enumerate(traits):
-        candidates: list[tuple[Condition, np.ndarray]] = []
-        known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
-        if tr.kind == "number":
-            seen = set()
-            for q in PAIR_QUANTILES:
-                xs = tr.values[known]
-                cut = float(np.quantile(xs, q))
-                below = xs[xs < cut]
-                level = nice_threshold(below.max(), cut) if len(below) else cut
-                if level in seen:
-                    continue
-                seen.add(level)
-                ge = known & (np.nan_to_num(tr.values, nan=-np.inf) >= level)
-                candidates += [(Condition(tr.name, "number", ">=", level), ge),
-                               (Condition(tr.name, "number", "<", level), known & ~ge)]
-        else:
-            for code, label in enumerate(tr.labels):
-                mask = tr.codes == code
-                node = (Condition(tr.name, "yesno", "==", bool(label[0])) if tr.kind == "yesno"
-                        else Condition(tr.name, "category", "in", tuple(label)))
-                candidates.append((node, mask))
+        candidates, known = _trait_conditions(tr)
         for node, mask in candidates:
             if min_support <= mask.sum() <= n - min_support:
                 cond_nodes.append(node)
@@ -293,28 +313,50 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
                 owners.append(ti)
     cond_matrix = np.vstack(rows) if rows else np.zeros((0, n), dtype=np.float32)
     cond_known = np.vstack(knowns) if knowns else np.zeros((0, n), dtype=np.float32)
-    cond_trait = np.array(owners, dtype=int)
+    return cond_nodes, cond_matrix, np.array(owners, dtype=int), cond_known
+
+
+def _condition_pairs(cond_matrix: np.ndarray, cond_trait: np.ndarray, n_traits: int, min_support: int
+                     ) -> tuple[list[int], list[int], list[int], list[tuple[int, int]]]:
+    """Pairs of conditions on two different traits worth scoring: their overlap covers at least
+    `min_support` clients and fewer than either alone. Returns (first, second, family of each pair,
+    the trait pair of each family)."""
     pair_i, pair_j, pair_family, pair_traits = [], [], [], []
-    if settings.max_conditions == 2:
-        for ta in range(len(traits)):
-            for tb in range(ta + 1, len(traits)):
-                ia = np.flatnonzero(cond_trait == ta)
-                ib = np.flatnonzero(cond_trait == tb)
-                if not len(ia) or not len(ib):
-                    continue
-                # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
-                overlap = cond_matrix[ia] @ cond_matrix[ib].T
-                sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
-                sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
-                keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
-                if not keep.any():
-                    continue
-                family = len(pair_traits)
-                pair_traits.append((ta, tb))
-                for a, b in zip(*np.nonzero(keep)):
-                    pair_i.append(ia[a])
-                    pair_j.append(ib[b])
-                    pair_family.append(family)
+    for ta in range(n_traits):
+        for tb in range(ta + 1, n_traits):
+            ia = np.flatnonzero(cond_trait == ta)
+            ib = np.flatnonzero(cond_trait == tb)
+            if not len(ia) or not len(ib):
+                continue
+            # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
+            overlap = cond_matrix[ia] @ cond_matrix[ib].T
+            sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
+            sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
+            keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
+            if not keep.any():
+                continue
+            family = len(pair_traits)
+            pair_traits.append((ta, tb))
+            for a, b in zip(*np.nonzero(keep)):
+                pair_i.append(ia[a])
+                pair_j.append(ib[b])
+                pair_family.append(family)
+    return pair_i, pair_j, pair_family, pair_traits
+
+
+def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSettings) -> _Prepared:
+    """Turn trait columns into arrays; pool rare categories; build the pair conditions (no tiers used).
+
+    Three named steps: trait arrays → single conditions (coverage matrix) → pairs of conditions
+    (only when criteria.max_conditions is 2). Returns the `_Prepared` search space.
+    """
+    min_support = settings.min_support
+    n = len(clients)
+    traits = _trait_arrays(clients, kinds, min_support)
+    cond_nodes, cond_matrix, cond_trait, cond_known = _condition_matrix(traits, n, min_support)
+    pair_i, pair_j, pair_family, pair_traits = (
+        _condition_pairs(cond_matrix, cond_trait, len(traits), min_support)
+        if settings.max_conditions == 2 else ([], [], [], []))
     return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, cond_known, np.array(pair_i, dtype=int),
                      np.array(pair_j, dtype=int), np.array(pair_family, dtype=int), pair_traits)
 
