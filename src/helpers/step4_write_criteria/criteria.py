@@ -565,18 +565,33 @@ def _evidence(row: dict, p_adjusted: float, tier_count: int, settings: CriteriaS
     return "none"
 
 
-def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
-             rng: np.random.Generator,
-             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
-    """Search, shuffle, resample: the rows of criteria.csv for one set of clients."""
+@dataclass
+class _ShuffleTest:
+    """What the max-T shuffle test gives: per-family and family-wise p-values, the null maxima, the
+    chance line, and for the team's criteria their observed z, the shuffles at or above it and the null z."""
+
+    p_family: np.ndarray
+    p_adjusted: np.ndarray
+    null_max: np.ndarray
+    chance_line: float
+    team_obs: np.ndarray
+    team_exceed: np.ndarray
+    team_null: list[list[np.ndarray]]
+
+
+def _shuffle_test(prep: _Prepared, y: np.ndarray, observed: np.ndarray, settings: CriteriaSettings,
+                  permutations: int, rng: np.random.Generator,
+                  team_masks: list[tuple[str, np.ndarray, np.ndarray]]) -> _ShuffleTest:
+    """Redo the search on `permutations` shuffles of the tiers (in chunks of CHUNK) and compare.
+
+    Takes the observed best statistic per family; returns a `_ShuffleTest`. The family-wise p-value is
+    the max-T correction of Westfall & Young (1993): the share of shuffles whose best family beats it.
+    """
     min_support = settings.min_support
-    observed, best = _search(prep, _targets(y[:, None]), min_support, details=True)
-    observed = observed[:, 0]
     n_fam = len(observed)
     exceed_family = np.zeros(n_fam)
     exceed_max = np.zeros(n_fam)
     null_max = np.empty(permutations)
-    team_masks = team_masks or []
     team_obs = np.array([hypergeom_z((mask * (y == d)).sum(), mask.sum(), (known * (y == d)).sum(), known.sum())
                          for d, mask, known in team_masks], dtype=float)
     team_exceed = np.zeros(len(team_masks))
@@ -596,36 +611,53 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
             team_exceed[e] += (z >= team_obs[e] - 1e-9).sum()
             team_null[e].append(z)
         done += size
-    p_family = (1 + exceed_family) / (permutations + 1)
-    p_adjusted = (1 + exceed_max) / (permutations + 1)
     finite_null = np.where(np.isfinite(null_max), null_max, -10.0)
     chance_line = float(np.quantile(finite_null, 1 - settings.alpha)) if permutations else math.inf
+    return _ShuffleTest((1 + exceed_family) / (permutations + 1), (1 + exceed_max) / (permutations + 1), null_max,
+                        chance_line, team_obs, team_exceed, team_null)
 
-    # stability: redo the search on bootstrap resamples of the clients
+
+def _bootstrap_stability(prep: _Prepared, y: np.ndarray, best: list, settings: CriteriaSettings, bootstrap: int,
+                         rng: np.random.Generator, shuffles: _ShuffleTest,
+                         team_masks: list[tuple[str, np.ndarray, np.ndarray]]
+                         ) -> tuple[np.ndarray, list[list[float]], np.ndarray]:
+    """Redo the search on `bootstrap` resamples of the clients.
+
+    Returns (per family: resamples where the same rule wins above the chance line; per family: the
+    thresholds it took; per team criterion: resamples where it stays above its own chance line).
+    """
+    n_fam = len(best)
     same = np.zeros(n_fam)
     thresholds: list[list[float]] = [[] for _ in range(n_fam)]
     team_stable = np.zeros(len(team_masks))
     team_lines = [float(np.quantile(np.nan_to_num(np.concatenate(z), neginf=-10.0), 1 - settings.alpha)) if z else math.inf
-                  for z in team_null]
+                  for z in shuffles.team_null]
     for _ in range(bootstrap):
         idx = rng.integers(0, prep.n, prep.n)
-        scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), min_support, details=True)
+        scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), settings.min_support, details=True)
         for f in range(n_fam):
             if best[f] is None or best_b[f] is None or best_b[f].ident != best[f].ident:
                 continue
             if best[f].kind == "number":
                 thresholds[f].append(best_b[f].threshold)
-            if scores_b[f, 0] >= chance_line:
+            if scores_b[f, 0] >= shuffles.chance_line:
                 same[f] += 1
         for e, (d, mask, known) in enumerate(team_masks):
             yb, mb, kb = y[idx], mask[idx], known[idx]
             z = hypergeom_z((mb * (yb == d)).sum(), mb.sum(), (kb * (yb == d)).sum(), kb.sum())
             team_stable[e] += z >= team_lines[e]
+    return same, thresholds, team_stable
 
+
+def _family_rows(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, observed: np.ndarray, best: list,
+                 shuffles: _ShuffleTest, same: np.ndarray, thresholds: list[list[float]], bootstrap: int
+                 ) -> tuple[list[dict], dict[str, Node]]:
+    """One row per family whose best rule lifts its tier (counts, statistic, p-values, stability,
+    threshold spread, evidence label); returns (rows, rule of each row id)."""
     rows, nodes = [], {}
     n_single = len(prep.traits)
     per_dir = n_single + len(prep.pair_traits)
-    for f in range(n_fam):
+    for f in range(len(observed)):
         if best[f] is None or not np.isfinite(observed[f]):
             continue
         d = DIRECTIONS[f // per_dir]
@@ -641,25 +673,46 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
                   if len(thresholds[f]) >= 2 else math.nan)
         rid = f"{d}:{' + '.join(traits)}"
         nodes[rid] = node
+        p_adjusted = float(shuffles.p_adjusted[f])
         row.update({
             "id": rid, "trait": " + ".join(traits), "conditions": len(traits), "node": node, "points_to": d,
-            "statistic": float(observed[f]), "p_value": float(p_family[f]), "p_adjusted": float(p_adjusted[f]),
+            "statistic": float(observed[f]), "p_value": float(shuffles.p_family[f]), "p_adjusted": p_adjusted,
             "stability": float(same[f] / bootstrap) if bootstrap else math.nan,
             "threshold": best[f].threshold if best[f].kind == "number" else math.nan,
             "threshold_low": float(np.percentile(thresholds[f], 5)) if thresholds[f] else math.nan,
             "threshold_high": float(np.percentile(thresholds[f], 95)) if thresholds[f] else math.nan,
             "threshold_spread": spread,
-            "evidence": _evidence(row, float(p_adjusted[f]), int((y == d).sum()), settings),
+            "evidence": _evidence(row, p_adjusted, int((y == d).sum()), settings),
         })
         rows.append(row)
+    return rows, nodes
 
+
+def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
+             rng: np.random.Generator,
+             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
+    """Search, shuffle, resample: the rows of criteria.csv for one set of clients.
+
+    Takes the prepared search space, the tier labels y (one per client) and the team's criteria as
+    masks; returns `_Analysis`. Named steps: the search → the shuffle test → bootstrap stability →
+    the rows of the families and of the team's criteria. The random draws happen in that order.
+    """
+    team_masks = team_masks or []
+    observed, best = _search(prep, _targets(y[:, None]), settings.min_support, details=True)
+    observed = observed[:, 0]
+    shuffles = _shuffle_test(prep, y, observed, settings, permutations, rng, team_masks)
+    same, thresholds, team_stable = _bootstrap_stability(prep, y, best, settings, bootstrap, rng, shuffles,
+                                                         team_masks)
+    rows, nodes = _family_rows(prep, y, settings, observed, best, shuffles, same, thresholds, bootstrap)
     team_rows = []
     for e, (d, mask, known) in enumerate(team_masks):
         row = _count_row(mask, y, d, known)
-        row.update({"statistic": float(team_obs[e]), "p_value": float((1 + team_exceed[e]) / (permutations + 1)),
+        row.update({"statistic": float(shuffles.team_obs[e]),
+                    "p_value": float((1 + shuffles.team_exceed[e]) / (permutations + 1)),
                     "stability": float(team_stable[e] / bootstrap) if bootstrap else math.nan})
         team_rows.append(row)
-    return _Analysis(rows, nodes, null_max, chance_line, _rules_tried(prep), n_fam, team_rows)
+    return _Analysis(rows, nodes, shuffles.null_max, shuffles.chance_line, _rules_tried(prep), len(observed),
+                     team_rows)
 
 
 def _family_mask(prep: _Prepared, local: int, best: _Best) -> tuple[np.ndarray, np.ndarray]:
