@@ -886,36 +886,28 @@ def missing_by_tier(clients: pd.DataFrame, y: np.ndarray, kinds: dict[str, str],
     return table
 
 
-def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool = True) -> CriteriaResult:
-    """Find candidate criteria (signs of A, red flags of C) with honest evidence; evaluate the team's criteria.yml.
+def _compared_clients(company: Company, tiers_table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Series, str]:
+    """The clients in the comparison (team's tiers, or the data's when the team has none) and their tier.
 
-    Args:
-        company: the loaded company (traits, settings, folder with the optional criteria.yml).
-        tiers_table: `tiers.csv` as a frame (client_id, team_tier, suggested_tier, ...).
-        backtest: redo the whole search in cross-validation folds (the slowest part; off in quick checks).
-
-    Returns:
-        CriteriaResult; `.table` is criteria.csv, supported rows first. The inputs are not changed.
-
-    Raises:
-        DataProblem: criteria.yml cannot be used (each problem names the criterion and the fix).
+    Returns (clients rows in that order with client_id as text, tier labels y as str, the compared
+    tier per client_id, which source the tiers come from).
     """
-    from helpers.step3_compare_traits.traits import compared_tiers, first_contact_view
+    from helpers.step3_compare_traits.traits import compared_tiers
 
-    settings = company.settings.criteria
     compared, source = compared_tiers(tiers_table, company.settings)
     clients = company.clients.copy()
     clients["client_id"] = clients["client_id"].astype("string")
     clients = clients[clients["client_id"].isin(compared.index)].reset_index(drop=True)
     y = compared.reindex(clients["client_id"].to_numpy()).to_numpy(dtype=object).astype(str)
-    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
-    problems: list[Problem] = []
-    view = first_contact_view(company, kinds, tiers_table)
-    first_contact, assumed = view.traits, view.assumed
-    if assumed:
-        problems.append(problem("criteria_first_contact_unknown", "info", file="company.yml",
-                                column="first_contact_traits"))
+    return clients, y, compared, source
 
+
+def _team_criteria(company: Company, kinds: dict[str, str], y: np.ndarray, settings: CriteriaSettings,
+                   problems: list[Problem]) -> tuple[list[TeamCriterion], dict[str, list[str]]]:
+    """criteria.yml read against the traits (its warnings and too-small tiers added to `problems`).
+
+    Returns (the team's criteria, the category levels seen per category trait).
+    """
     categories = {k: company.clients[k].dropna().astype(str).unique().tolist()
                   for k, v in kinds.items() if v == "category" and k in company.clients}
     team, warnings = read_team_criteria(company.folder / CRITERIA_FILE, kinds, categories)
@@ -924,23 +916,29 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
         if (y == d).sum() < settings.min_support:
             problems.append(problem("criteria_tier_too_small", "warning", tier=d, count=int((y == d).sum()),
                                     min_support=settings.min_support))
+    return team, categories
 
-    prep = _prepare(clients, kinds, settings)
-    team_masks = []
+
+def _team_masks(team: list[TeamCriterion], clients: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Each team criterion as (the tier it points to, clients it covers, clients where it can be judged)."""
+    masks = []
     for c in team:
         judged = c.rule.evaluate(clients)
-        team_masks.append((c.points_to, judged.fillna(False).to_numpy(dtype=bool).astype(np.float32),
-                           judged.notna().to_numpy(dtype=bool).astype(np.float32)))
-    rng = np.random.default_rng(settings.seed)
-    analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
-                        rng=rng, team_masks=team_masks)
+        masks.append((c.points_to, judged.fillna(False).to_numpy(dtype=bool).astype(np.float32),
+                      judged.notna().to_numpy(dtype=bool).astype(np.float32)))
+    return masks
+
+
+def _criteria_rows(analysis: _Analysis, team: list[TeamCriterion], y: np.ndarray, settings: CriteriaSettings,
+                   first_contact) -> tuple[list[dict], dict[str, Node]]:
+    """The rows of criteria.csv before ordering: the data's selected rules, then the team's (Holm-adjusted
+    among themselves). Returns (rows, the rule of each id)."""
     rows = _select_pairs(analysis.rows)
     for row in rows:
         node = row.pop("node")
         row.update({"rule": node.words(), "expression": node.expression(), "source": "data", "status": "",
                     "rationale": "", "team_source": "",
                     "first_contact": all(tr in first_contact for tr in node.traits)})
-
     rules = dict(analysis.nodes)
     holm = _holm([r["p_value"] for r in analysis.team_rows])
     for crit, row, p_adj in zip(team, analysis.team_rows, holm):
@@ -951,7 +949,12 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
                     "team_source": crit.source, "first_contact": all(tr in first_contact for tr in crit.rule.traits)})
         rules[crit.id] = crit.rule
         rows.append(row)
+    return rows, rules
 
+
+def _criteria_table(rows: list[dict]) -> pd.DataFrame:
+    """criteria.csv in reading order: the data's rows by evidence, first-contact first, then p-value and
+    statistic; the team's rows after them in the same order. Counts as int, first_contact as bool."""
     table = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame(columns=COLUMNS)
     if len(table):
         table = (table.assign(_e=table["evidence"].map(EVIDENCE_ORDER), _s=table["source"].eq("data"),
@@ -963,7 +966,46 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
     for col in ("support", "n_a", "n_b", "n_c"):
         table[col] = table[col].astype(int)
     table["first_contact"] = table["first_contact"].astype(bool)
-    table = mark_for_sales(table, rules, clients, y, settings)
+    return table
+
+
+def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool = True) -> CriteriaResult:
+    """Find candidate criteria (signs of A, red flags of C) with honest evidence; evaluate the team's criteria.yml.
+
+    Args:
+        company: the loaded company (traits, settings, folder with the optional criteria.yml).
+        tiers_table: `tiers.csv` as a frame (client_id, team_tier, suggested_tier, ...).
+        backtest: redo the whole search in cross-validation folds (the slowest part; off in quick checks).
+
+    Named steps: the clients compared and their tiers → the team's criteria.yml read and checked →
+    the search space → search, shuffle and resample → the rows of criteria.csv (data, then team) →
+    marked for sales → the optional backtest.
+
+    Returns:
+        CriteriaResult; `.table` is criteria.csv, supported rows first. The inputs are not changed.
+
+    Raises:
+        DataProblem: criteria.yml cannot be used (each problem names the criterion and the fix).
+    """
+    from helpers.step3_compare_traits.traits import first_contact_view
+
+    settings = company.settings.criteria
+    clients, y, compared, source = _compared_clients(company, tiers_table)
+    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
+    problems: list[Problem] = []
+    view = first_contact_view(company, kinds, tiers_table)
+    first_contact, assumed = view.traits, view.assumed
+    if assumed:
+        problems.append(problem("criteria_first_contact_unknown", "info", file="company.yml",
+                                column="first_contact_traits"))
+    team, categories = _team_criteria(company, kinds, y, settings, problems)
+
+    prep = _prepare(clients, kinds, settings)
+    rng = np.random.default_rng(settings.seed)
+    analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
+                        rng=rng, team_masks=_team_masks(team, clients))
+    rows, rules = _criteria_rows(analysis, team, y, settings, first_contact)
+    table = mark_for_sales(_criteria_table(rows), rules, clients, y, settings)
 
     result = CriteriaResult(table=table, compared=compared, compared_source=source, settings=settings, rules=rules,
                             team_criteria=team, rules_tried=analysis.rules_tried, families=analysis.families,
