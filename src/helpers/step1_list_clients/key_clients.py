@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.step1_list_clients import parsing
+from helpers.step1_list_clients.client_figures import months_between
 from helpers.step1_list_clients.columns import map_columns, normalise_header
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CompanySettings, KeyClientSettings
@@ -623,7 +624,7 @@ def find_false_clients(deals: pd.DataFrame | None, *, min_open: int = 2, months:
         if len(stalled) < min_open or won:
             continue
         first = stalled["created"].min() if dated else pd.NaT
-        chasing = (pd.Timestamp(as_of) - first).days / 30.44 if dated and pd.notna(first) else np.nan
+        chasing = months_between(first, pd.Timestamp(as_of)) if dated and pd.notna(first) else np.nan
         if dated and not (chasing >= months):
             continue
         rows.append({"client": client, "stalled": len(stalled), "won": won, "first_stalled": first,

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_transactions, choose_period
+from helpers.step1_list_clients.client_figures import (AUDIT_ONLY_COLUMNS, PeriodChoice, aggregate_transactions,
+                                                       choose_period, months_between)
 from helpers.step1_list_clients.company import Company
 from helpers.core.i18n import get_language, t, t_each
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
@@ -199,11 +200,12 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
         out["purchases"] = out["purchases"].fillna(0).astype(int)
         out["active_periods"] = out["active_periods"].fillna(0).astype(int)
         end = pd.Timestamp(pd.to_datetime(tx["date"]).max())
-        out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
-        tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
+        out["months_since_last"] = months_between(out["last_purchase"], end, digits=1)
+        tenure_from_tx = months_between(out["first_purchase"], end, digits=1)
         # `cv` stays the classic one, over the whole window; XYZ is judged on `cv_own`, each client's own
         # history from its first purchase, so a client who started late is not "erratic" for the months before
-        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std"])
+        # the audit's columns of the same table (positive lines, calendar periods with a purchase) are not tiers'
+        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std", *AUDIT_ONLY_COLUMNS])
     else:
         end = pd.Timestamp.today().normalize()
         out["revenue"] = numbers["revenue"]
@@ -216,7 +218,7 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
     tenure = numbers["tenure_months"]
     if "client_since" in clients:
         since = pd.to_datetime(clients["client_since"], errors="coerce")
-        tenure = tenure.fillna(((end - since).dt.days / 30.44).round(1))
+        tenure = tenure.fillna(months_between(since, end, digits=1))
     out["tenure_months"] = tenure.fillna(tenure_from_tx).astype(float)
     for column in ("payment_delay_days", "support_hours", "deal_cycle_days"):
         out[column] = numbers[column].astype(float)
