@@ -221,17 +221,33 @@ def routing_check(routed_clients: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _similar(lead_met: dict, clients_met: list[dict], tiers: np.ndarray) -> tuple[int, float, float]:
-    """Clients meeting exactly the criteria the lead meets, among the criteria known for the lead."""
-    keys = [k for k, v in lead_met.items() if not pd.isna(v)]
-    if not keys:
-        return 0, float("nan"), float("nan")
-    same = np.array([all((False if pd.isna(c[k]) else bool(c[k])) == bool(lead_met[k]) for k in keys)
-                     for c in clients_met], dtype=bool)
-    count = int(same.sum())
-    if not count:
-        return 0, float("nan"), float("nan")
-    return count, float((tiers[same] == "A").mean()), float((tiers[same] == "C").mean())
+def _similar(leads_met: list[dict], clients_met: list[dict], tiers: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per lead: clients meeting exactly the criteria the lead meets, among the criteria known for the lead.
+
+    Takes the `_met` dicts of the leads and of the clients (criterion id -> True/False/<NA>; a client's
+    unknown counts as not met) and the clients' tiers. Returns (count, share of A, share of C) arrays, NaN
+    shares when no client is alike. The clients are compared as one boolean matrix (clients × criteria);
+    the loop is over the leads only, each a column-wise comparison.
+    """
+    n = len(leads_met)
+    count, share_a, share_c = np.zeros(n, dtype=int), np.full(n, np.nan), np.full(n, np.nan)
+    if not n:
+        return count, share_a, share_c
+    leads = pd.DataFrame(leads_met, index=range(n))
+    clients = pd.DataFrame(clients_met, index=range(len(clients_met))).reindex(columns=leads.columns)
+    client_values = clients.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    known = leads.notna().to_numpy()
+    lead_values = leads.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    is_a, is_c = tiers == "A", tiers == "C"
+    for i in range(n):
+        if not known[i].any():
+            continue
+        same = (client_values[:, known[i]] == lead_values[i, known[i]]).all(axis=1)
+        count[i] = int(same.sum())
+        if count[i]:
+            share_a[i], share_c[i] = float(is_a[same].mean()), float(is_c[same].mean())
+    return count, share_a, share_c
 
 
 def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.DataFrame | None:
@@ -278,12 +294,12 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
     out["criteria_from"] = criteria_result.chosen_from
     own = route_clients(company, criteria_result)
     tiers = own["tier"].to_numpy(dtype=str)
-    similar = [_similar(met, list(own["_met"]), tiers) for met in routed["_met"]]
+    count, share_a, share_c = _similar(list(routed["_met"]), list(own["_met"]), tiers)
     out["criteria_met"] = routed["criteria_met"].to_numpy()
     out["new_values"] = routed["new_values"].to_numpy()
-    out["similar_clients"] = [s[0] for s in similar]
-    out["expected_share_a"] = [s[1] for s in similar]
-    out["expected_share_c"] = [s[2] for s in similar]
+    out["similar_clients"] = count
+    out["expected_share_a"] = share_a
+    out["expected_share_c"] = share_c
     return mark_key_prospects(out, prospects)  # the three P of a prospective key client
 
 
