@@ -16,7 +16,7 @@ from helpers.step1_list_clients.client_figures import aggregate_transactions, mo
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import AuditSettings
 from helpers.core.errors import Problem
-from helpers.core.i18n import t
+from helpers.core.i18n import t, t_each
 from helpers.core.pareto import find_mono_clients, place_in_abc
 
 SIZE_BANDS = ("large", "medium", "small", "none")
@@ -556,19 +556,17 @@ def classify_key_clients(company: Company) -> pd.DataFrame:
     key[bronze] = "bronze"
     key[gold_ids] = "gold"
 
-    reasons = []
-    for cid in figures.index:
-        params = dict(share=_pct(rev_share[cid]), margin_share=_pct(mar_share[cid]), gold=_pct(s.gold_share),
-                      bronze=_pct(s.bronze_share))
-        if key[cid] == "gold":
-            reason = t("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold", **params)
-        elif key[cid] == "bronze":
-            reason = t("audit.key.reason_none" if revenue[cid] <= 0 else "audit.key.reason_bronze", **params)
-        elif top[cid]:
-            reason = t("audit.key.reason_silver_capped", **params)
-        else:
-            reason = t("audit.key.reason_silver", **params)
-        reasons.append(reason)
+    # the reason of each client, column-wise: one message per kind, picked per client (first match wins)
+    index = figures.index
+    params = dict(share=rev_share.map(_pct), margin_share=mar_share.map(_pct), gold=_pct(s.gold_share),
+                  bronze=_pct(s.bronze_share))
+    kinds = [(key == "gold", "audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold"),
+             ((key == "bronze") & (revenue <= 0), "audit.key.reason_none"),
+             (key == "bronze", "audit.key.reason_bronze"),
+             (top.astype(bool), "audit.key.reason_silver_capped")]
+    reasons = np.select([where.to_numpy(dtype=bool) for where, _ in kinds],
+                        [t_each(message, index, **params).to_numpy() for _, message in kinds],
+                        default=t_each("audit.key.reason_silver", index, **params).to_numpy())
 
     out = pd.DataFrame({"client_id": figures.index.astype(str), "name": figures["name"].to_numpy(),
                         "revenue": revenue.to_numpy(), "revenue_share": rev_share.to_numpy(),

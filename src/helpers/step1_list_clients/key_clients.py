@@ -447,7 +447,11 @@ def check_three_p(prospects: pd.DataFrame | None) -> pd.DataFrame | None:
         out[p] = (values.astype("boolean") if pd.api.types.is_bool_dtype(values)
                   else parse_yes_no(values.astype("string"))).to_numpy()
     confirmed = out[list(THREE_P)].fillna(False).astype(bool)
-    out["missing_p"] = [", ".join(p for p in THREE_P if not row[p]) for _, row in confirmed.iterrows()]
+    missing = np.full(len(out), "", dtype=object)  # the unconfirmed P's, in THREE_P order, column-wise
+    for p in THREE_P:
+        lacks = ~confirmed[p].to_numpy()
+        missing = np.where(lacks & (missing != ""), missing + ", " + p, np.where(lacks, p, missing))
+    out["missing_p"] = missing
     out["key_prospect"] = confirmed.all(axis=1).to_numpy()
     return out
 
