@@ -1,2 +1,3 @@
 """The small core every step uses and that imports no step: errors, i18n, exports, number formatting,
+the vocabulary (tier ladders, deal outcomes, evidence, verdicts, routes, the one yes/no word list),
 the rule language, statistics, the Pareto cuts (ABC, mono-client rule), safe YAML and the plot style."""

@@ -122,8 +122,8 @@ def t_column(key: str, index, /, **params: Any):
             if spec or conversion:
                 text = np.array([string.Formatter().format_field(
                     string.Formatter().convert_field(v, conversion), spec) for v in values], dtype=object)
-            else:
-                text = value.astype(str).to_numpy(dtype=object)
+            else:  # a missing value is written "?", as t() would show an unknown figure
+                text = value.astype(object).where(value.notna(), "?").astype(str).to_numpy(dtype=object)
             out = out + text
         else:
             field = string.Formatter().convert_field(value, conversion)

@@ -10,13 +10,15 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from helpers.core.vocabulary import TEAM_ORDER
+
 # One colour per tier, kept the same in every plot: greens for A, blues for B, red for C.
 TIER_COLORS = {
     "A1": "#1b7837", "A2": "#5aae61", "A3": "#a6dba0", "A": "#3f9a4c",
     "B1": "#2166ac", "B2": "#4393c3", "B3": "#92c5de", "B": "#3a7fc0",
     "C": "#d6604d", "D": "#8c8c8c", "X": "#9970ab", "unplaced": "#d9d9d9",
 }
-TIER_ORDER = ["A1", "A2", "A3", "A", "B1", "B2", "B3", "B", "C", "D", "X"]
+TIER_ORDER = TEAM_ORDER  # the order of tiers in every plot legend (core.vocabulary)
 # Colours for the two kinds of criteria.
 POINTS_TO_COLORS = {"A": TIER_COLORS["A1"], "C": TIER_COLORS["C"]}
 

@@ -29,12 +29,15 @@ import pandas as pd
 
 from helpers.core.errors import DataProblem, Problem, problem
 from helpers.core.i18n import t
+from helpers.core.vocabulary import MARK_WORDS, NO_WORDS as _ALL_NO, YES_WORDS as _ALL_YES
 
 Kind = Literal["number", "yesno", "category"]
 CRITERIA_FILE = "criteria.yml"
 MAX_CRITERIA_BYTES = 1_000_000
-YES_WORDS = {"yes", "true", "да", "y", "1"}
-NO_WORDS = {"no", "false", "нет", "n", "0"}
+# The yes/no words a rule may compare a yes/no trait with: the one list of core.vocabulary without
+# the marks (+ - x ✓ are operators or plain values in a rule, never a yes or a no).
+YES_WORDS = _ALL_YES - MARK_WORDS
+NO_WORDS = _ALL_NO - MARK_WORDS
 STATUSES = ("accepted", "proposed", "rejected")
 SOURCES = ("data", "interview", "deal reasons")
 

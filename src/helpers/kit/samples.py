@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from helpers.core.vocabulary import TIERS
+
 WINDOW_START = pd.Timestamp("2024-10-01")
 WINDOW_END = pd.Timestamp("2026-09-30")
 MONTHS = pd.period_range(WINDOW_START, WINDOW_END, freq="M")
@@ -204,7 +206,7 @@ def make_b2b_services(seed: int = 7) -> SampleCompany:
 
     team = true_tier.copy()
     shift = rng.random(n) < 0.18
-    ladder = ["A1", "A2", "A3", "B1", "B2", "B3", "C"]
+    ladder = list(TIERS)
     for i in np.where(shift)[0]:
         pos = ladder.index(team[i]) + int(rng.choice([-1, 1]))
         team[i] = ladder[min(6, max(0, pos))]

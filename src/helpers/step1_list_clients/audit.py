@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from helpers.step1_list_clients.client_figures import aggregate_transactions, months_between
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import AuditSettings
 from helpers.core.errors import Problem
@@ -159,7 +160,7 @@ def summarise_clients(company: Company) -> pd.DataFrame:
         tenure = number("tenure_months")
         if "client_since" in clients:
             since = pd.to_datetime(clients["client_since"], errors="coerce")
-            months = (pd.Timestamp.today().normalize() - since).dt.days / 30.44
+            months = months_between(since, pd.Timestamp.today().normalize())
             tenure = tenure.fillna(pd.Series(months.to_numpy(dtype=float), index=out.index))
         out["months_observed"] = tenure.to_numpy()  # without a log, tenure is the closest measure
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -172,28 +173,22 @@ def summarise_clients(company: Company) -> pd.DataFrame:
 
 
 def _figures_from_transactions(tx: pd.DataFrame) -> pd.DataFrame:
-    """Per-client revenue, margin, purchases and month activity; months counted as year * 12 + month."""
-    dates = pd.to_datetime(tx["date"], errors="coerce")
-    amount = pd.to_numeric(tx["amount"], errors="coerce").astype(float)
-    keep = amount.notna().to_numpy() & dates.notna().to_numpy() & tx["client_id"].notna().to_numpy()
-    frame = pd.DataFrame({"client_id": tx["client_id"].astype(str).to_numpy()[keep],
-                          "amount": amount.to_numpy()[keep],
-                          "month": (dates.dt.year * 12 + dates.dt.month).to_numpy()[keep]})
-    if "margin" in tx:
-        frame["margin"] = pd.to_numeric(tx["margin"], errors="coerce").to_numpy(dtype=float)[keep]
-    positive = frame["amount"] > 0
-    frame["positive_amount"] = frame["amount"].where(positive, 0.0)
-    frame["purchase"] = positive.astype(int)
-    groups = frame.groupby("client_id", sort=True)
-    per = pd.DataFrame({"revenue": groups["amount"].sum(), "purchases": groups["purchase"].sum(),
-                        "positive_amount": groups["positive_amount"].sum()})
-    if "margin" in frame:
-        per["margin"] = groups["margin"].sum(min_count=1)
-    bought = frame[positive].groupby("client_id")["month"]
-    end = int(frame["month"].max()) if len(frame) else 0
-    per["active_months"] = bought.nunique()
-    per["months_observed"] = end - bought.min() + 1
-    per["months_since_last"] = end - bought.max()
+    """Per-client revenue, margin, purchases and calendar-month activity, from the one per-client
+    aggregation (`client_figures.aggregate_transactions`, monthly periods) that step 2 also uses.
+
+    Returns (index client_id): revenue, purchases, positive_amount, margin (when the log has it),
+    active_months (months with a positive line), months_observed (from the first purchase month to the
+    log's last month, inclusive) and months_since_last (whole months after the last purchase month).
+    """
+    per = aggregate_transactions(tx, period="month").table.set_index("client_id")
+    per.index = per.index.astype(str)
+    columns = {"revenue": "revenue", "purchases": "purchases", "positive_amount": "positive_amount",
+               "margin": "margin", "purchase_periods": "active_months",
+               "periods_since_first_purchase": "months_observed", "periods_since_last_purchase": "months_since_last"}
+    per = per[[c for c in columns if c in per]].rename(columns=columns)
+    for column in ("months_observed", "months_since_last"):  # NaN (not <NA>) for a client without a purchase
+        values = per[column]
+        per[column] = values.astype("float64") if values.isna().any() else values.astype("int64")
     return per
 
 

@@ -24,6 +24,33 @@ PERIODS = ("month", "quarter", "half_year")
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "half_year": 6}
 MEMORY_LIMIT = "2GB"  # the default memory budget of a run's out-of-core aggregation
 
+# The one month convention for a span in days: the mean Gregorian month, 365.25 / 12 = 30.4375 days,
+# rounded as the kit has always written it. Used for tenure, months since the last purchase, how long a
+# key client has been chased and the length of a period; whole calendar months (the audit's activity
+# counts) come from the period columns of `aggregate_transactions` instead.
+DAYS_PER_MONTH = 30.44
+
+
+# Columns of `aggregate_transactions` that only the client audit reads (step 2 drops them).
+AUDIT_ONLY_COLUMNS = ("positive_amount", "purchase_periods", "periods_since_first_purchase",
+                      "periods_since_last_purchase")
+
+
+def months_between(start, end, *, digits: int | None = None):
+    """Months from `start` to `end` (timestamps, or Series of them) as days / DAYS_PER_MONTH.
+
+    Rounded to `digits` when given. NaT gives NaN.
+
+    >>> months_between(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-01"), digits=1)
+    5.9
+    """
+    span = end - start
+    months = (span.dt.days if isinstance(span, pd.Series) else span.days) / DAYS_PER_MONTH
+    if digits is None:
+        return months
+    return months.round(digits) if isinstance(months, pd.Series) else round(months, digits)
+MEMORY_LIMIT = "1GB"
+
 # Output columns, in order; `margin` only when the log has one.
 AGGREGATE_COLUMNS = ["client_id", "revenue", "margin", "purchases", "first_purchase", "last_purchase",
                      "active_periods", "period_mean", "period_std", "cv", "own_periods", "cv_own", "buying_periods",
@@ -62,7 +89,8 @@ WITH tx AS (
 ),
 per AS (
     SELECT client_id, {period_start} AS p, sum(amount) AS s{margin_sum},
-           count(*) FILTER (WHERE amount > 0) AS n_pos, min(ts) AS first_ts, max(ts) AS last_ts
+           count(*) FILTER (WHERE amount > 0) AS n_pos, min(ts) AS first_ts, max(ts) AS last_ts,
+           coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS s_pos
     FROM tx GROUP BY client_id, p
 ),
 win AS (
@@ -74,7 +102,9 @@ agg AS (
            count(*) FILTER (WHERE s <> 0) AS active_periods,
            sum(s) AS total, sum(s * s) AS total_sq, min(p) AS own_p0,
            count(*) FILTER (WHERE s > 0) AS k, sum(s) FILTER (WHERE s > 0) AS pos_total,
-           sum(s * s) FILTER (WHERE s > 0) AS pos_sq
+           sum(s * s) FILTER (WHERE s > 0) AS pos_sq,
+           sum(s_pos) AS positive_amount, count(*) FILTER (WHERE n_pos > 0) AS purchase_periods,
+           min(p) FILTER (WHERE n_pos > 0) AS first_purchase_p, max(p) FILTER (WHERE n_pos > 0) AS last_purchase_p
     FROM per GROUP BY client_id
 ),
 own AS (
@@ -95,6 +125,11 @@ SELECT agg.client_id, revenue{margin_out}, CAST(purchases AS BIGINT) AS purchase
        CASE WHEN k > 0 THEN m / k END AS adi,
        CASE WHEN k > 0 THEN greatest(pos_sq / k - (pos_total / k) * (pos_total / k), 0)
                             / ((pos_total / k) * (pos_total / k)) END AS cv2,
+       positive_amount, CAST(purchase_periods AS BIGINT) AS purchase_periods,
+       CASE WHEN first_purchase_p IS NOT NULL THEN datediff('month', first_purchase_p, win.p1) // {months} + 1
+       END AS periods_since_first_purchase,
+       CASE WHEN last_purchase_p IS NOT NULL THEN datediff('month', last_purchase_p, win.p1) // {months}
+       END AS periods_since_last_purchase,
        win.p0 AS window_start, win.p1 AS window_end, win.n AS n_periods
 FROM own AS agg CROSS JOIN win
 ORDER BY agg.client_id
@@ -353,7 +388,7 @@ class PeriodChoice:
 
 
 # Average days in each period (365.25 / 12 per month).
-PERIOD_DAYS = {p: m * 30.44 for p, m in PERIOD_MONTHS.items()}
+PERIOD_DAYS = {p: m * DAYS_PER_MONTH for p, m in PERIOD_MONTHS.items()}
 # A period should hold the typical client's gap between purchases, so that a steady buyer has a purchase in
 # every period and an empty period is a pause (monthly invoices -> month, a 40-day cycle -> quarter). Calendar
 # periods vary (months of 28-31 days), so a gap up to 10% longer than the average period still fits in it.

@@ -15,16 +15,15 @@ import pandas as pd
 from helpers.step1_list_clients.settings import CompanySettings
 from helpers.core.errors import Problem
 from helpers.paths import slugify
+# Tier labels and deal outcomes are written once in core.vocabulary; imported here for older callers.
+from helpers.core.vocabulary import (ALL_TIER_LABELS, CLOSED_OUTCOMES, DEAL_OUTCOMES, PLAIN_TIERS,  # noqa: F401
+                                     SIDE_TIERS, TIERS)
 
 if TYPE_CHECKING:
     from helpers.step1_list_clients.dataset import TransactionDataset
 
 TraitKind = Literal["number", "yesno", "category", "text"]
 
-TIERS = ("A1", "A2", "A3", "B1", "B2", "B3", "C")
-PLAIN_TIERS = ("A", "B")  # accepted, flagged as "not yet split"
-SIDE_TIERS = ("D", "X")  # kept apart from the A-C ranking
-ALL_TIER_LABELS = TIERS + PLAIN_TIERS + SIDE_TIERS
 
 # Canonical columns of each input file. `required` must be present after mapping.
 COLUMNS = {
@@ -49,9 +48,6 @@ COLUMNS = {
 # Metrics of the clients table: figures, not descriptive traits (still compared as traits
 # "visible only after the sale" unless listed in first_contact_traits).
 CLIENT_METRICS = tuple(COLUMNS["clients"]["optional"][1:])
-DEAL_OUTCOMES = ("won_fast", "won", "stalled", "refused", "open")
-# Outcomes of closed deals: "open" deals (a CRM stage neither won nor lost) are counted, not judged.
-CLOSED_OUTCOMES = DEAL_OUTCOMES[:4]
 
 
 @dataclass

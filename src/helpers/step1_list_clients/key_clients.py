@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from helpers.step1_list_clients import parsing
+from helpers.step1_list_clients.client_figures import months_between
 from helpers.step1_list_clients.columns import map_columns, normalise_header
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CompanySettings, KeyClientSettings
 from helpers.core.errors import Problem, problem
 from helpers.core.i18n import t
+from helpers.core.vocabulary import NO_WORDS, YES_WORDS
 
 KEY_INPUTS = ("contacts", "relationship", "dossier")
 OUTCOMES = ("positive", "neutral", "negative")
@@ -67,8 +69,8 @@ OUTCOME_WORDS = {
     "negative": ["negative", "bad", "-", "негативный", "негативно", "отрицательный", "плохо", "конфликт",
                  "жалоба", "претензия", "complaint", "no show", "canceled", "cancelled"],
 }
-_YES = {"yes", "y", "true", "1", "да", "есть", "+", "ok", "x", "✓"}
-_NO = {"no", "n", "false", "0", "нет", "-", "—"}
+# Checkboxes of the dossier and contacts read every yes/no word and mark (core.vocabulary).
+_YES, _NO = YES_WORDS, NO_WORDS
 
 
 def _settings(company_or_settings: Company | CompanySettings | None) -> KeyClientSettings:
@@ -104,8 +106,10 @@ def parse_yes_no(values: pd.Series) -> pd.Series:
     [True, False, <NA>, <NA>, <NA>]
     """
     text = values.astype("string").str.strip().str.lower()
-    return pd.Series(pd.array([True if v in _YES else False if v in _NO else pd.NA
-                               for v in text.fillna("")], dtype="boolean"), index=values.index)
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_YES).fillna(False).astype(bool)] = True
+    out[text.isin(_NO).fillna(False).astype(bool)] = False
+    return out
 
 
 def _match_clients(frame: pd.DataFrame, clients: pd.DataFrame, rows: pd.Series, file: str,
@@ -443,7 +447,11 @@ def check_three_p(prospects: pd.DataFrame | None) -> pd.DataFrame | None:
         out[p] = (values.astype("boolean") if pd.api.types.is_bool_dtype(values)
                   else parse_yes_no(values.astype("string"))).to_numpy()
     confirmed = out[list(THREE_P)].fillna(False).astype(bool)
-    out["missing_p"] = [", ".join(p for p in THREE_P if not row[p]) for _, row in confirmed.iterrows()]
+    missing = np.full(len(out), "", dtype=object)  # the unconfirmed P's, in THREE_P order, column-wise
+    for p in THREE_P:
+        lacks = ~confirmed[p].to_numpy()
+        missing = np.where(lacks & (missing != ""), missing + ", " + p, np.where(lacks, p, missing))
+    out["missing_p"] = missing
     out["key_prospect"] = confirmed.all(axis=1).to_numpy()
     return out
 
@@ -620,7 +628,7 @@ def find_false_clients(deals: pd.DataFrame | None, *, min_open: int = 2, months:
         if len(stalled) < min_open or won:
             continue
         first = stalled["created"].min() if dated else pd.NaT
-        chasing = (pd.Timestamp(as_of) - first).days / 30.44 if dated and pd.notna(first) else np.nan
+        chasing = months_between(first, pd.Timestamp(as_of)) if dated and pd.notna(first) else np.nan
         if dated and not (chasing >= months):
             continue
         rows.append({"client": client, "stalled": len(stalled), "won": won, "first_stalled": first,

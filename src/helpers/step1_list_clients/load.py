@@ -18,7 +18,8 @@ import pandas as pd
 
 from helpers.step1_list_clients import guards, parsing
 from helpers.step1_list_clients.columns import map_columns
-from helpers.step1_list_clients.company import DEAL_OUTCOMES, Company, FileReport
+from helpers.core.vocabulary import DEAL_OUTCOMES
+from helpers.step1_list_clients.company import Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from helpers.core.vocabulary import DASH_WORDS, NO_WORDS, YES_WORDS, YESNO_DETECT_WORDS
+
 # Currency marks, words and codes that may surround a number; spaces of every width and the Swiss
 # apostrophe only ever group thousands. Patterns are RE2-compatible (Arrow's regex engine runs them
 # on whole columns) and spell digits as [0-9]: RE2's \d and \s are ASCII-only.
@@ -27,8 +29,8 @@ _SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|m
 _US = r"[+-]?(([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _EU = r"[+-]?(([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?|,[0-9]+)([eE][+-]?[0-9]+)?"
 MISSING = {"", "nan", "none", "null", "n/a", "na", "#n/a", "-", "—", "не указано", "нет данных"}
-YES = {"yes", "y", "true", "1", "да", "д", "есть", "+", "x", "✓", "истина"}
-NO = {"no", "n", "false", "0", "нет", "н", "-", "ложь", "—"}
+# The one yes/no list (core.vocabulary says why each word is in it); YES and NO kept for older callers.
+YES, NO = YES_WORDS, NO_WORDS
 NOT_CLOSED = {"не закрыта", "не закрыт", "open", "открыта"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # The decimal mark a reading uses, named as a person would write a number with it.
@@ -392,8 +394,9 @@ def parse_yesno(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return values.astype("boolean"), pd.Series(False, index=values.index)
     text = values.astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[text.isin(YES).fillna(False).astype(bool)] = True
-    out[text.isin(NO - {"-", "—"}).fillna(False).astype(bool)] = False
+    out[text.isin(YES_WORDS).fillna(False).astype(bool)] = True
+    # a dash is a blank cell here (MISSING), not a "no"
+    out[text.isin(NO_WORDS - DASH_WORDS).fillna(False).astype(bool)] = False
     missing = text.isna() | text.isin(MISSING)
     bad = out.isna() & ~missing
     return out, bad.astype(bool)
@@ -403,7 +406,7 @@ def looks_like_yesno(values: pd.Series) -> bool:
     """True when every non-blank value is a yes/no word and both kinds could occur."""
     text = values.astype("string").str.strip().str.lower().dropna()
     text = text[~text.isin(MISSING)]
-    return bool(len(text)) and bool(text.isin((YES | NO) - {"-", "—", "+", "x"}).all()) and \
+    return bool(len(text)) and bool(text.isin(YESNO_DETECT_WORDS).all()) and \
         not bool(text.isin({"0", "1"}).all() and text.nunique() > 2)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from helpers.step1_list_clients.company import ALL_TIER_LABELS, DEAL_OUTCOMES
+from helpers.core.vocabulary import ALL_TIER_LABELS, DEAL_OUTCOMES
 from helpers.core.errors import Problem, problem
 
 

@@ -15,7 +15,8 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import Rectangle
 
 from helpers.core.i18n import t
-from helpers.step2_place_in_tiers.tiers import DEMAND_PATTERNS, LADDER, TEAM_ORDER, TierResult
+from helpers.core.vocabulary import TEAM_ORDER, TIERS as LADDER
+from helpers.step2_place_in_tiers.tiers import DEMAND_PATTERNS, TierResult
 from helpers.core.plot_style import TIER_COLORS, new_axes, tier_palette
 
 ABC_COLORS = {"A": TIER_COLORS["A1"], "B": TIER_COLORS["B1"], "C": TIER_COLORS["C"]}

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.step1_list_clients.client_figures import PeriodChoice, aggregate_transactions, choose_period
+from helpers.step1_list_clients.client_figures import (AUDIT_ONLY_COLUMNS, PeriodChoice, aggregate_transactions,
+                                                       choose_period, months_between)
 from helpers.step1_list_clients.company import Company
-from helpers.core.i18n import format_distinct, get_language, t, t_column
+from helpers.core.i18n import get_language, t, t_column
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
+from helpers.core.vocabulary import PLAIN_TIERS, SIDE_TIERS, TEAM_ORDER, TIERS as LADDER  # written once
 
-LADDER = ("A1", "A2", "A3", "B1", "B2", "B3", "C")
 # Plain A and B (not yet split) count from the middle of their tier when measuring distances.
 _POSITION = {tier: i for i, tier in enumerate(LADDER)} | {"A": 1, "B": 4}
-TEAM_ORDER = ("A1", "A2", "A3", "A", "B1", "B2", "B3", "B", "C", "D", "X")
 COMPONENTS = ("value", "loyalty", "payment", "cost_to_serve", "speed")
 ABC_XYZ_CELLS = tuple(f"{a}{x}" for a in "ABC" for x in "XYZ")
 # Syntetos & Boylan (2005) demand patterns, in the order of their quadrants (regular to irregular).
@@ -202,11 +202,12 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
         out["purchases"] = out["purchases"].fillna(0).astype(int)
         out["active_periods"] = out["active_periods"].fillna(0).astype(int)
         end = dataset.date_max if dataset is not None else pd.Timestamp(pd.to_datetime(tx["date"]).max())
-        out["months_since_last"] = ((end - out["last_purchase"]).dt.days / 30.44).round(1)
-        tenure_from_tx = ((end - out["first_purchase"]).dt.days / 30.44).round(1)
+        out["months_since_last"] = months_between(out["last_purchase"], end, digits=1)
+        tenure_from_tx = months_between(out["first_purchase"], end, digits=1)
         # `cv` stays the classic one, over the whole window; XYZ is judged on `cv_own`, each client's own
         # history from its first purchase, so a client who started late is not "erratic" for the months before
-        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std"])
+        # the audit's columns of the same table (positive lines, calendar periods with a purchase) are not tiers'
+        out = out.drop(columns=["first_purchase", "last_purchase", "period_mean", "period_std", *AUDIT_ONLY_COLUMNS])
     else:
         end = pd.Timestamp.today().normalize()
         out["revenue"] = numbers["revenue"]
@@ -219,7 +220,7 @@ def collect_client_figures(company: Company, *, period: str = "month") -> tuple[
     tenure = numbers["tenure_months"]
     if "client_since" in clients:
         since = pd.to_datetime(clients["client_since"], errors="coerce")
-        tenure = tenure.fillna(((end - since).dt.days / 30.44).round(1))
+        tenure = tenure.fillna(months_between(since, end, digits=1))
     out["tenure_months"] = tenure.fillna(tenure_from_tx).astype(float)
     for column in ("payment_delay_days", "support_hours", "deal_cycle_days"):
         out[column] = numbers[column].astype(float)
@@ -315,9 +316,8 @@ def suggest_tiers(score: pd.Series, *, shares: tuple[float, float] = (0.20, 0.50
     start = 0
     for letter, size in (("A", n_a), ("B", n_b)):
         chunk = ranked_ids[start:start + size]
-        # thirds of the chunk by rank, set column-wise (one label lookup per client would be slow)
-        third = 1 + np.minimum(2, np.arange(len(chunk)) * 3 // max(len(chunk), 1))
-        out.loc[chunk] = np.char.add(letter, third.astype(str)).astype(object)
+        for k, cid in enumerate(chunk):
+            out[cid] = f"{letter}{1 + min(2, k * 3 // max(len(chunk), 1))}"
         start += size
     return out
 
@@ -331,105 +331,121 @@ def _fmt(value, digits: int = 0) -> str:
     return text.replace(".", ",") if get_language() == "ru" else text
 
 
+def _fmt_each(values: pd.Series, digits: int | pd.Series = 0) -> pd.Series:
+    """`_fmt` of every value of a column (digits: one for all, or per row); returns a Series of str."""
+    if not isinstance(digits, pd.Series):
+        return values.map(lambda v: _fmt(v, digits))
+    return pd.Series([_fmt(v, d) for v, d in zip(values, digits)], index=values.index, dtype=object)
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    """A column of `table`, or all-missing when the company has no such figure."""
+    return table[name] if name in table else pd.Series(np.nan, index=table.index)
+
+
+def _value_phrases(position: pd.Series, n: int, basis_word: str) -> tuple[pd.Series, pd.Series]:
+    """"In the top / bottom k %" of the basis, k rounded up to 5 % steps: (top phrase, bottom phrase) per client."""
+    top = np.maximum(5, np.ceil(position / n * 20).astype(int) * 5)
+    bottom = np.maximum(5, np.ceil((n - position + 1) / n * 20).astype(int) * 5)
+    return (t_column("tiers.reason.value_top", position.index, basis=basis_word, pct=top.astype(str)),
+            t_column("tiers.reason.value_bottom", position.index, basis=basis_word, pct=bottom.astype(str)))
+
+
+def _component_phrases(table: pd.DataFrame, component: str, values: pd.Series, n_periods: int,
+                       period_word: str, basis_word: str) -> tuple[pd.Series, pd.Series]:
+    """The phrase for a strong and for a weak `component`, per client: (strong phrase, weak phrase)."""
+    index = table.index
+    if component == "value":
+        position = (-values.fillna(0.0)).rank(method="min")
+        return _value_phrases(position, len(table), basis_word)
+    if component == "loyalty":
+        active, tenure = _column(table, "active_periods"), _column(table, "tenure_months")
+        by_periods = t_column("tiers.reason.loyalty_periods", index, n=n_periods, period=period_word,
+                            active=active.map(lambda v: str(int(v)) if pd.notna(v) else "?"))
+        by_tenure = t_column("tiers.reason.loyalty_tenure", index, months=_fmt_each(tenure))
+        by_purchases = t_column("tiers.reason.loyalty_purchases", index,
+                              purchases=_fmt_each(_column(table, "purchases")))
+        phrase = by_periods.where(bool(n_periods) & active.notna(),
+                                  by_tenure.where(tenure.notna(), by_purchases))
+        return phrase, phrase
+    if component == "payment":
+        days = _fmt_each(_column(table, "payment_delay_days"))
+        return (t_column("tiers.reason.payment_good", index, days=days),
+                t_column("tiers.reason.payment_bad", index, days=days))
+    if component == "cost_to_serve":
+        hours_value = _column(table, "support_hours")
+        hours = _fmt_each(hours_value, pd.Series(np.where(hours_value < 10, 1, 0), index=index))
+        return (t_column("tiers.reason.cost_good", index, hours=hours),
+                t_column("tiers.reason.cost_bad", index, hours=hours))
+    days = _fmt_each(_column(table, "deal_cycle_days"))
+    return (t_column("tiers.reason.speed_good", index, days=days), t_column("tiers.reason.speed_bad", index, days=days))
+
+
+def _candidate_phrases(table: pd.DataFrame, components: list[str], values: pd.Series, n_periods: int,
+                       period_word: str, basis_word: str) -> pd.DataFrame:
+    """Every strength and weakness worth saying, one row each: client (position), order, strong, weight, phrase.
+
+    A component counts when its percentile rank is at or above `_STRONG` (a strength) or at or below
+    1 - `_STRONG` (a weakness); its weight is how far out it is. A loss comes first among the weaknesses
+    with the full weight 1, and then the value component is not repeated.
+    """
+    pos = np.arange(len(table))
+    parts = []
+    loss = (values < 0).to_numpy()
+    if loss.any():
+        phrase = t_column("tiers.reason.loss", table.index, basis=basis_word, amount=_fmt_each(values))
+        parts.append(pd.DataFrame({"pos": pos[loss], "order": 0, "strong": False, "weight": 1.0,
+                                   "phrase": phrase.to_numpy()[loss]}))
+    for order, c in enumerate(components, start=1):
+        rank = _column(table, f"score_{c}").astype(float)
+        said = rank.notna() & ~((_STRONG > rank) & (rank > 1 - _STRONG))
+        if c == "value":
+            said &= ~(values < 0)
+        said = said.to_numpy()
+        if not said.any():
+            continue
+        strong = (rank >= _STRONG).to_numpy()
+        good, bad = _component_phrases(table, c, values, n_periods, period_word, basis_word)
+        phrase = np.where(strong, good.to_numpy(), bad.to_numpy())
+        weight = np.where(strong, rank.to_numpy(), 1 - rank.to_numpy())
+        parts.append(pd.DataFrame({"pos": pos[said], "order": order, "strong": strong[said],
+                                   "weight": weight[said], "phrase": phrase[said]}))
+    columns = {"pos": int, "order": int, "strong": bool, "weight": float, "phrase": object}
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _two_strongest(candidates: pd.DataFrame, n: int, strong: bool) -> pd.Series:
+    """Up to two phrases of one side per client, the weightiest first (ties: the order they were listed),
+    joined by ", "; a Series on positions 0..n-1, NaN where the client has none."""
+    side = candidates[candidates["strong"] == strong].assign(neg=lambda d: -d["weight"])
+    side = side.sort_values(["pos", "neg", "order"], kind="stable")
+    side = side[side.groupby("pos").cumcount() < 2]
+    first = side.drop_duplicates("pos", keep="first").set_index("pos")["phrase"]
+    second = side[side.duplicated("pos", keep="first")].set_index("pos")["phrase"]
+    joined = first.reindex(range(n))
+    return joined.where(second.reindex(range(n)).isna(), joined + ", " + second.reindex(range(n)))
+
+
 def explain_suggestions(table: pd.DataFrame, components: list[str], *, basis: str = "revenue",
                         n_periods: int = 0, period: str = "month") -> pd.Series:
     """Plain words behind each suggestion: up to two strengths and, after "but", up to two weaknesses.
 
     `table` needs suggested_tier, the basis column, score_<component> columns and the figures they
-    stand for. Returns the reason body (without the tier), indexed like `table`. A component is a
-    strength at or above the `_STRONG` percentile and a weakness at or below 1 - it; the two most
-    marked of each side are named, a loss first among the weaknesses. Built column by column (one
-    pass per component, not per client), so a million clients take seconds.
+    stand for. Returns the reason body (without the tier), indexed like `table`. Built column-wise
+    (one pass per component, not per client), so it scales with the number of clients.
     """
     basis_word = t(f"tiers.basis.{basis}")
-    index = table.index
+    period_word = t(f"tiers.period.{period}")
+    values = table[basis].astype(float) if basis in table else pd.Series(np.nan, index=table.index)
     n = len(table)
-    values = (table[basis].astype(float) if basis in table else pd.Series(np.nan, index=index)).to_numpy()
-    position = (-pd.Series(values, index=index).fillna(0.0)).rank(method="min").to_numpy()
-
-    def column(name: str) -> pd.Series:
-        return table[name] if name in table else pd.Series(np.nan, index=index, dtype=float)
-
-    # candidates: (phrase, weight, strong); weight NaN = not named for this client
-    candidates: list[tuple[pd.Series, np.ndarray, np.ndarray]] = []
-    loss = values < 0
-    candidates.append((t_column("tiers.reason.loss", index, basis=basis_word, amount=_fmt_column(values)),
-                       np.where(loss, 1.0, np.nan), np.zeros(n, dtype=bool)))
-    for c in components:
-        rank = pd.to_numeric(column(f"score_{c}"), errors="coerce").to_numpy(dtype=float)
-        marked = ~np.isnan(rank) & ~((rank < _STRONG) & (rank > 1 - _STRONG))
-        strong = marked & (rank >= _STRONG)
-        phrase = _component_phrases(table, c, strong, position=position, n=n, basis_word=basis_word,
-                                    n_periods=n_periods, period=period, column=column)
-        if c == "value":
-            marked &= ~loss
-        candidates.append((phrase, np.where(marked, np.where(strong, rank, 1 - rank), np.nan), strong))
-    phrases = np.column_stack([p.to_numpy(dtype=object) for p, _, _ in candidates])
-    weights = np.column_stack([w for _, w, _ in candidates])
-    strong = np.column_stack([s for _, _, s in candidates])
-    good = _two_strongest(phrases, np.where(strong, weights, np.nan))
-    bad = _two_strongest(phrases, np.where(~strong, weights, np.nan))
-    has_good, has_bad = good != "", bad != ""
-    body = np.where(has_good & has_bad, good + ", " + t("tiers.reason.but") + " " + bad,
-                    np.where(has_good, good, np.where(has_bad, bad, t("tiers.reason.average"))))
-    body = np.where(np.isnan(values) | (values == 0), t("tiers.reason.no_revenue", basis=basis_word), body)
-    return pd.Series(body, index=index, dtype=object)
-
-
-def _two_strongest(phrases: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Per row, the two phrases of largest weight joined by ", " ("" when none); ties keep column order."""
-    order = np.argsort(-np.nan_to_num(weights, nan=-np.inf), axis=1, kind="stable")[:, :2]
-    rows = np.arange(len(phrases))[:, None]
-    picked = phrases[rows, order] if len(phrases) else np.empty((0, 2), dtype=object)
-    valid = ~np.isnan(weights[rows, order]) if len(phrases) else np.empty((0, 2), dtype=bool)
-    out = np.full(len(phrases), "", dtype=object)
-    if picked.shape[1] >= 1:
-        out = np.where(valid[:, 0], picked[:, 0], out)
-    if picked.shape[1] >= 2:
-        out = np.where(valid[:, 1], out + ", " + picked[:, 1], out)
-    return out
-
-
-def _component_phrases(table: pd.DataFrame, c: str, strong: np.ndarray, *, position: np.ndarray, n: int,
-                       basis_word: str, n_periods: int, period: str, column) -> pd.Series:
-    """The phrase each client would get for component `c`, strong or weak (used only where it is marked)."""
-    index = table.index
-
-    def pick(good_key: str, bad_key: str, **params) -> pd.Series:
-        return pd.Series(np.where(strong, t_column(good_key, index, **params).to_numpy(dtype=object),
-                                  t_column(bad_key, index, **params).to_numpy(dtype=object)), index=index)
-
-    if c == "value":
-        top = np.maximum(5, np.ceil(position / max(n, 1) * 20).astype(int) * 5)
-        bottom = np.maximum(5, np.ceil((n - position + 1) / max(n, 1) * 20).astype(int) * 5)
-        return pd.Series(np.where(strong, t_column("tiers.reason.value_top", index, basis=basis_word,
-                                                   pct=pd.Series(top, index=index)).to_numpy(dtype=object),
-                                  t_column("tiers.reason.value_bottom", index, basis=basis_word,
-                                           pct=pd.Series(bottom, index=index)).to_numpy(dtype=object)), index=index)
-    if c == "loyalty":
-        active = pd.to_numeric(column("active_periods"), errors="coerce")
-        tenure = pd.to_numeric(column("tenure_months"), errors="coerce")
-        by_periods = t_column("tiers.reason.loyalty_periods", index,
-                              active=pd.Series(active.fillna(0).to_numpy().astype(np.int64), index=index),
-                              n=n_periods, period=t(f"tiers.period.{period}"))
-        by_tenure = t_column("tiers.reason.loyalty_tenure", index, months=_fmt_column(tenure))
-        by_purchases = t_column("tiers.reason.loyalty_purchases", index, purchases=_fmt_column(column("purchases")))
-        use_periods = bool(n_periods) & active.notna().to_numpy()
-        return pd.Series(np.where(use_periods, by_periods, np.where(tenure.notna(), by_tenure, by_purchases)),
-                         index=index)
-    if c == "payment":
-        return pick("tiers.reason.payment_good", "tiers.reason.payment_bad",
-                    days=_fmt_column(column("payment_delay_days")))
-    if c == "cost_to_serve":
-        hours = pd.to_numeric(column("support_hours"), errors="coerce")
-        text = np.where(hours < 10, _fmt_column(hours, 1), _fmt_column(hours, 0))
-        return pick("tiers.reason.cost_good", "tiers.reason.cost_bad", hours=pd.Series(text, index=index))
-    return pick("tiers.reason.speed_good", "tiers.reason.speed_bad", days=_fmt_column(column("deal_cycle_days")))
-
-
-def _fmt_column(values, digits: int = 0) -> pd.Series:
-    """`_fmt` for a whole column: each distinct value is formatted once."""
-    return format_distinct(values, lambda v: _fmt(v, digits))
+    candidates = _candidate_phrases(table, components, values, n_periods, period_word, basis_word)
+    good, bad = _two_strongest(candidates, n, True), _two_strongest(candidates, n, False)
+    both = good + ", " + t("tiers.reason.but") + " " + bad
+    body = both.where(good.notna() & bad.notna(), good.fillna(bad)).fillna(t("tiers.reason.average"))
+    body = body.where((values.fillna(0) != 0).to_numpy(), t("tiers.reason.no_revenue", basis=basis_word))
+    return pd.Series(body.to_numpy(), index=table.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- team versus data
@@ -443,9 +459,8 @@ def measure_disagreement(team: pd.Series, suggested: pd.Series) -> pd.Series:
     ...                      pd.Series(["B3", "A2", "A1", "B1", "B1"])).tolist()
     [5.0, -5.0, nan, nan, -1.0]
     """
-    # a dict lookup column-wise: labels outside the ladder (D, X, None) become NaN
-    team_pos = team.astype(object).map(_POSITION).astype(float)
-    suggested_pos = suggested.astype(object).map(_POSITION).astype(float)
+    team_pos = team.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
+    suggested_pos = suggested.map(lambda v: _POSITION.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
     return suggested_pos - team_pos
 
 
@@ -456,10 +471,10 @@ def list_disagreements(table: pd.DataFrame, *, min_steps: int = 2) -> pd.DataFra
     far = table[table["disagreement"].fillna(0) >= min_steps]
     if far.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    words = dict(name=far["name"], team=far["team_tier"], suggested=far["suggested_tier"], reason=far["reason_body"])
-    questions = np.where(far["direction"] == "team_higher", t_column("tiers.question.team_higher", far.index, **words),
-                         t_column("tiers.question.team_lower", far.index, **words))
-    out = far.assign(question=questions)
+    words = {key: t_column(f"tiers.question.{key}", far.index, name=far["name"], team=far["team_tier"],
+                         suggested=far["suggested_tier"], reason=far["reason_body"])
+             for key in ("team_higher", "team_lower")}
+    out = far.assign(question=words["team_higher"].where(far["direction"] == "team_higher", words["team_lower"]))
     out = out.sort_values(["revenue", "client_id"], ascending=[False, True], kind="stable")
     return out[[c for c in columns if c in out]].reset_index(drop=True)
 
@@ -522,8 +537,179 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}" if abs(share * 100 - round(share * 100)) < 0.05 else f"{share * 100:.1f}"
 
 
+def _choose_basis(settings, figures: pd.DataFrame, flags: list[TierFlag]) -> str:
+    """The figure ABC ranks by: company.yml's `abc.by`, or revenue (flagged) when no margin is known."""
+    basis = settings.abc.by
+    if basis == "margin" and not figures["margin"].notna().any():
+        flags.append(TierFlag("no_margin", t("tiers.flag.no_margin")))
+        basis = "revenue"
+    return basis
+
+
+def _place_abc(figures: pd.DataFrame, settings, basis: str, flags: list[TierFlag],
+               notes: list[str]) -> tuple[pd.DataFrame, tuple[float, float], str]:
+    """ABC on the basis, loss makers and mono-client risk flagged.
+
+    Takes the per-client figures (indexed by client_id); returns (table = figures + share, cum_share,
+    abc, mono_client; the two cumulative-share lines used; "auto" or "fixed").
+    """
+    basis_word = t(f"tiers.basis.{basis}")
+    abc = place_in_abc(figures[basis], cutoffs=settings.abc.cutoffs)
+    cutoffs = abc_lines(abc, settings.abc.cutoffs)
+    source = "auto" if settings.abc.cutoffs == "auto" else "fixed"
+    table = figures.join(abc[["share", "cum_share", "abc"]], how="left")
+    if abc["share"].isna().all():
+        flags.append(TierFlag("no_positive", t("tiers.flag.no_positive", basis=basis_word)))
+    notes.append(t(f"tiers.note.cutoffs_{source}", basis=basis_word, a=_percent(cutoffs[0]), b=_percent(cutoffs[1])))
+    notes.append(t("tiers.note.ties", basis=basis_word))
+    losers = table.index[table[basis].fillna(0) < 0]
+    if len(losers):
+        flags.append(TierFlag("loss_makers", t("tiers.flag.loss_makers", count=len(losers), basis=basis_word),
+                              tuple(losers)))
+
+    # mono-client risk: a client above the line on revenue or on margin. A loop over the few clients
+    # above the line (at most 1 / mono_client_share per basis), one flag each, not over all clients.
+    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
+    for row in monos.itertuples(index=False):
+        flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
+                                               share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),
+                              (row.client_id,)))
+    table["mono_client"] = table.index.isin(monos["client_id"])
+    return table, cutoffs, source
+
+
+def _place_xyz(table: pd.DataFrame, company: Company, choice: PeriodChoice, n_periods: int,
+               flags: list[TierFlag], notes: list[str]) -> pd.DataFrame:
+    """XYZ and the demand pattern of each client (`new` when its history is too short); returns the table."""
+    settings = company.settings
+    xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
+    table["xyz"] = xyz["xyz"]
+    table["xyz_borderline"] = xyz["xyz_borderline"]
+    table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
+                                                      cv2_line=settings.xyz.cv2_line)
+    # too short a history says nothing about regularity yet: `new`, in both columns, whatever the CV
+    too_short = (table["own_periods"] < settings.xyz.min_periods).fillna(False).astype(bool)
+    table.loc[too_short, ["xyz", "demand_pattern"]] = NEW
+    table.loc[too_short, "xyz_borderline"] = False
+    table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
+    if _has_transactions(company):
+        notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
+        dataset = company.transactions_dataset
+        if dataset is not None:
+            first, last = dataset.date_min, dataset.date_max
+        else:
+            tx_dates = pd.to_datetime(company.transactions["date"])
+            first, last = tx_dates.min(), tx_dates.max()
+        fmt = "%Y-%m"
+        notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{choice.period}"), n=n_periods,
+                       period=t(f"tiers.period.{choice.period}"), start=first.strftime(fmt),
+                       end=last.strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
+        near = table.index[table["xyz_borderline"]]
+        if len(near):
+            flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
+                                                  points=_percent(settings.xyz.borderline), n=n_periods),
+                                  tuple(near)))
+    else:
+        notes.append(t("tiers.note.no_transactions"))
+    return table
+
+
+def _suggest(table: pd.DataFrame, figures: pd.DataFrame, settings, basis: str,
+             notes: list[str]) -> tuple[pd.DataFrame, list[str], dict[str, float]]:
+    """The value score and the suggested tier; returns (table + score columns, components used, weights)."""
+    components, available, weights = score_clients(figures, weights=settings.score.weights, basis=basis)
+    table = table.join(components)
+    table["suggested_tier"] = suggest_tiers(table["score"], shares=settings.score.shares, value=table[basis])
+    notes.append(t("tiers.note.score", components=", ".join(t(f"tiers.component.{c}") for c in available),
+                   a=_percent(settings.score.shares[0]), b=_percent(settings.score.shares[1])))
+    return table, available, weights
+
+
+def _join_team(table: pd.DataFrame, company: Company, flags: list[TierFlag]) -> tuple[pd.DataFrame, bool]:
+    """The team's placement beside the data (last row wins per client); returns (table + team_tier, has_team).
+
+    Flags plain A/B, unplaced clients, the side tiers and placed clients with no purchase.
+    """
+    placement = company.placement
+    has_team = placement is not None and len(placement) > 0
+    if not has_team:
+        table["team_tier"] = pd.Series(None, index=table.index, dtype=object)
+        flags.append(TierFlag("no_placement", t("tiers.flag.no_placement")))
+        return table, False
+    team = placement.drop_duplicates("client_id", keep="last")
+    team = pd.Series(team["tier"].astype(object).to_numpy(), index=team["client_id"].astype(str).to_numpy())
+    table["team_tier"] = team.reindex(table.index).astype(object)
+    placed = table["team_tier"].notna()
+    plain = table.index[table["team_tier"].isin(PLAIN_TIERS)]
+    if len(plain):
+        flags.append(TierFlag("not_split", t("tiers.flag.not_split", count=len(plain)), tuple(plain)))
+    unplaced = table.index[~placed]
+    if len(unplaced):
+        flags.append(TierFlag("unplaced", t("tiers.flag.unplaced", count=len(unplaced)), tuple(unplaced)))
+    side = table.index[table["team_tier"].isin(SIDE_TIERS)]
+    if len(side):
+        flags.append(TierFlag("side_tiers", t("tiers.flag.side_tiers", count=len(side)), tuple(side)))
+    if _has_transactions(company):
+        idle = table.index[placed & (table["purchases"].fillna(0) == 0)]
+        if len(idle):
+            flags.append(TierFlag("placed_no_revenue", t("tiers.flag.placed_no_revenue", count=len(idle)),
+                                  tuple(idle)))
+    return table, True
+
+
+def _compare_team_and_data(table: pd.DataFrame, available: list[str], basis: str, n_periods: int,
+                           period: str) -> pd.DataFrame:
+    """Steps between the team's tier and the suggested one, their direction and the reason in words."""
+    steps = measure_disagreement(table["team_tier"], table["suggested_tier"])
+    table["disagreement"] = steps.abs().round().astype("Int64")
+    table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
+    table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
+    table["reason"] = t_column("tiers.reason.because", table.index, tier=table["suggested_tier"],
+                             body=table["reason_body"])
+    return table
+
+
+TIERS_COLUMNS = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
+                 "abc_xyz", "demand_pattern", "score", "<score parts>", "revenue", "margin", "share", "cum_share",
+                 "cv", "cv_own", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
+                 "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
+                 "mono_client", "reason"]
+
+
+def _tiers_csv(table: pd.DataFrame, basis: str, available: list[str]) -> pd.DataFrame:
+    """tiers.csv: one row per client, highest basis first, the columns of TIERS_COLUMNS that exist
+    (score_<component> for each component used; margin only when some client has one)."""
+    columns = [c for name in TIERS_COLUMNS
+               for c in ([f"score_{p}" for p in available] if name == "<score parts>" else [name])]
+    table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
+    if not table["margin"].notna().any():
+        table = table.drop(columns=["margin"])
+    return table
+
+
+def _summarise_abc(table: pd.DataFrame, basis: str) -> pd.DataFrame:
+    """Clients and value per ABC class (A, B, C rows): clients, value, client_share, value_share."""
+    summary = table.groupby("abc").agg(clients=("client_id", "size"), value=(basis, "sum"))
+    summary = summary.reindex(["A", "B", "C"]).fillna(0)
+    summary["clients"] = summary["clients"].astype(int)
+    summary["client_share"] = summary["clients"] / max(len(table), 1)
+    positive_total = table[basis].clip(lower=0).sum()
+    summary["value_share"] = summary["value"] / positive_total if positive_total > 0 else np.nan
+    summary.index.name = "abc"
+    return summary.reset_index()
+
+
+def _has_transactions(company: Company) -> bool:
+    """A transaction log in memory with lines, or one left on disk (a Parquet dataset)."""
+    return company.transactions_dataset is not None or (company.transactions is not None
+                                                         and len(company.transactions) > 0)
+
+
 def build_tiers(company: Company) -> TierResult:
     """Step 2: the team's tiers beside ABC, XYZ and the suggested tier, and where they disagree.
+
+    The named steps, in order: choose the period and the basis, ABC (+ loss makers, mono-client risk),
+    XYZ and demand pattern, the value score and suggested tier, the team's placement, team versus data.
 
     Args:
         company: the checked company of step 1 (not modified).
@@ -539,131 +725,21 @@ def build_tiers(company: Company) -> TierResult:
     flags: list[TierFlag] = []
     notes: list[str] = []
 
-    basis = settings.abc.by
-    if basis == "margin" and not figures["margin"].notna().any():
-        flags.append(TierFlag("no_margin", t("tiers.flag.no_margin")))
-        basis = "revenue"
-    basis_word = t(f"tiers.basis.{basis}")
-
-    # ABC
-    abc = place_in_abc(figures[basis], cutoffs=settings.abc.cutoffs)
-    cutoffs = abc_lines(abc, settings.abc.cutoffs)
-    source = "auto" if settings.abc.cutoffs == "auto" else "fixed"
-    table = figures.join(abc[["share", "cum_share", "abc"]], how="left")
-    if abc["share"].isna().all():
-        flags.append(TierFlag("no_positive", t("tiers.flag.no_positive", basis=basis_word)))
-    notes.append(t(f"tiers.note.cutoffs_{source}", basis=basis_word, a=_percent(cutoffs[0]), b=_percent(cutoffs[1])))
-    notes.append(t("tiers.note.ties", basis=basis_word))
-    losers = table.index[table[basis].fillna(0) < 0]
-    if len(losers):
-        flags.append(TierFlag("loss_makers", t("tiers.flag.loss_makers", count=len(losers), basis=basis_word),
-                              tuple(losers)))
-
-    # mono-client risk: a client above the line on revenue or on margin
-    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
-    for row in monos.itertuples(index=False):
-        flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
-                                               share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),
-                              (row.client_id,)))
-    table["mono_client"] = table.index.isin(monos["client_id"])
-
-    # XYZ
-    dataset = company.transactions_dataset
-    has_tx = dataset is not None or (company.transactions is not None and len(company.transactions) > 0)
-    xyz = place_in_xyz(table["cv_own"], x=settings.xyz.x, y=settings.xyz.y, borderline=settings.xyz.borderline)
-    table["xyz"] = xyz["xyz"]
-    table["xyz_borderline"] = xyz["xyz_borderline"]
-    table["demand_pattern"] = place_in_demand_pattern(table["adi"], table["cv2"], adi_line=settings.xyz.adi_line,
-                                                      cv2_line=settings.xyz.cv2_line)
-    # too short a history says nothing about regularity yet: `new`, in both columns, whatever the CV
-    too_short = (table["own_periods"] < settings.xyz.min_periods).fillna(False).astype(bool)
-    table.loc[too_short, ["xyz", "demand_pattern"]] = NEW
-    table.loc[too_short, "xyz_borderline"] = False
-    table["abc_xyz"] = np.where(table["xyz"].isin(["X", "Y", "Z"]), table["abc"].astype(str) + table["xyz"], "")
-    if has_tx:
-        notes.extend(_regularity_notes(table, choice, settings.xyz, n_periods))
-        if dataset is not None:
-            first, last = dataset.date_min, dataset.date_max
-        else:
-            tx_dates = pd.to_datetime(company.transactions["date"])
-            first, last = tx_dates.min(), tx_dates.max()
-        fmt = "%Y-%m"
-        notes.append(t("tiers.note.xyz", period_one=t(f"tiers.period_one.{period}"), n=n_periods,
-                       period=t(f"tiers.period.{period}"), start=first.strftime(fmt),
-                       end=last.strftime(fmt), x=_percent(settings.xyz.x), y=_percent(settings.xyz.y)))
-        near = table.index[table["xyz_borderline"]]
-        if len(near):
-            flags.append(TierFlag("borderline", t("tiers.flag.borderline", count=len(near),
-                                                  points=_percent(settings.xyz.borderline), n=n_periods),
-                                  tuple(near)))
-    else:
-        notes.append(t("tiers.note.no_transactions"))
-
-    # the value score and the suggested tier
-    components, available, weights = score_clients(figures, weights=settings.score.weights, basis=basis)
-    table = table.join(components)
-    table["suggested_tier"] = suggest_tiers(table["score"], shares=settings.score.shares, value=table[basis])
-    notes.append(t("tiers.note.score", components=", ".join(t(f"tiers.component.{c}") for c in available),
-                   a=_percent(settings.score.shares[0]), b=_percent(settings.score.shares[1])))
-
-    # the team's placement
-    placement = company.placement
-    has_team = placement is not None and len(placement) > 0
-    if has_team:
-        team = placement.drop_duplicates("client_id", keep="last")
-        team = pd.Series(team["tier"].astype(object).to_numpy(), index=team["client_id"].astype(str).to_numpy())
-        table["team_tier"] = team.reindex(table.index).astype(object)
-    else:
-        table["team_tier"] = pd.Series(None, index=table.index, dtype=object)
-        flags.append(TierFlag("no_placement", t("tiers.flag.no_placement")))
-    placed = table["team_tier"].notna()
-    if has_team:
-        plain = table.index[table["team_tier"].isin(["A", "B"])]
-        if len(plain):
-            flags.append(TierFlag("not_split", t("tiers.flag.not_split", count=len(plain)), tuple(plain)))
-        unplaced = table.index[~placed]
-        if len(unplaced):
-            flags.append(TierFlag("unplaced", t("tiers.flag.unplaced", count=len(unplaced)), tuple(unplaced)))
-        side = table.index[table["team_tier"].isin(["D", "X"])]
-        if len(side):
-            flags.append(TierFlag("side_tiers", t("tiers.flag.side_tiers", count=len(side)), tuple(side)))
-        if has_tx:
-            idle = table.index[placed & (table["purchases"].fillna(0) == 0)]
-            if len(idle):
-                flags.append(TierFlag("placed_no_revenue", t("tiers.flag.placed_no_revenue", count=len(idle)),
-                                      tuple(idle)))
-
-    # team versus data
-    steps = measure_disagreement(table["team_tier"], table["suggested_tier"])
-    table["disagreement"] = steps.abs().round().astype("Int64")
-    table["direction"] = np.select([steps > 0, steps < 0], ["team_higher", "data_higher"], default="")
-    table["reason_body"] = explain_suggestions(table, available, basis=basis, n_periods=n_periods, period=period)
-    table["reason"] = t_column("tiers.reason.because", table.index, tier=table["suggested_tier"],
-                               body=table["reason_body"])
+    basis = _choose_basis(settings, figures, flags)
+    table, cutoffs, source = _place_abc(figures, settings, basis, flags, notes)
+    table = _place_xyz(table, company, choice, n_periods, flags, notes)
+    table, available, weights = _suggest(table, figures, settings, basis, notes)
+    table, has_team = _join_team(table, company, flags)
+    table = _compare_team_and_data(table, available, basis, n_periods, period)
 
     table = table.reset_index()
     table = table.sort_values([basis, "client_id"], ascending=[False, True], kind="stable", na_position="last")
     disagreements = list_disagreements(table)
-    columns = ["client_id", "name", "team_tier", "suggested_tier", "disagreement", "direction", "abc", "xyz",
-               "abc_xyz", "demand_pattern", "score", *[f"score_{c}" for c in available], "revenue", "margin", "share",
-               "cum_share", "cv", "cv_own", "xyz_borderline", "own_periods", "adi", "cv2", "purchases", "active_periods",
-               "tenure_months", "months_since_last", "payment_delay_days", "support_hours", "deal_cycle_days",
-               "mono_client", "reason"]
-    table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
-    if not table["margin"].notna().any():
-        table = table.drop(columns=["margin"])
-
-    summary = table.groupby("abc").agg(clients=("client_id", "size"), value=(basis, "sum"))
-    summary = summary.reindex(["A", "B", "C"]).fillna(0)
-    summary["clients"] = summary["clients"].astype(int)
-    summary["client_share"] = summary["clients"] / max(len(table), 1)
-    positive_total = table[basis].clip(lower=0).sum()
-    summary["value_share"] = summary["value"] / positive_total if positive_total > 0 else np.nan
-    summary.index.name = "abc"
-
+    table = _tiers_csv(table, basis, available)
+    has_tx = _has_transactions(company)
     return TierResult(
         table=table, basis=basis, cutoffs=cutoffs, cutoffs_source=source, components=available, weights=weights,
-        abc_summary=summary.reset_index(), matrix=build_abc_xyz_matrix(table) if has_tx else None,
+        abc_summary=_summarise_abc(table, basis), matrix=build_abc_xyz_matrix(table) if has_tx else None,
         pattern_matrix=build_pattern_matrix(table) if has_tx else None, period_choice=choice,
         confusion=build_confusion(table) if has_team else None, disagreements=disagreements,
         tier_counts=count_tiers(table), flags=flags, notes=notes, has_team=has_team, has_transactions=has_tx,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.step1_list_clients.company import SIDE_TIERS, TIERS, Company
+from helpers.core.vocabulary import SIDE_TIERS, TIERS
+from helpers.step1_list_clients.company import Company
 from helpers.core.export import neutralise_text, write_bytes
 from helpers.core.formatting import format_count
 from helpers.core.i18n import LANGUAGES, t

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.step1_list_clients.company import CLOSED_OUTCOMES, DEAL_OUTCOMES, Company
+from helpers.core.vocabulary import CLOSED_OUTCOMES, DEAL_OUTCOMES, WON_OUTCOMES
+from helpers.step1_list_clients.company import Company
 from helpers.core.i18n import t
 from helpers.step3_compare_traits.traits import Source, compared_tiers
 
@@ -40,7 +41,7 @@ DEFAULT_REASON_GROUPS: dict[str, list[str]] = {
     "no_contact": ["no answer", "no response", "stopped answering", "не отвечает", "пропал",
                    "не выходит на связь"],
 }
-WON = ("won_fast", "won")
+WON = WON_OUTCOMES
 NO_TIER = "unplaced"
 
 

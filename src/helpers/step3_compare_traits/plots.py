@@ -13,7 +13,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import to_rgb
 
-from helpers.step1_list_clients.company import DEAL_OUTCOMES
+from helpers.core.vocabulary import DEAL_OUTCOMES, WON_OUTCOMES
 from helpers.step3_compare_traits.deals import NO_TIER, DealSummary
 from helpers.core.i18n import t
 from helpers.step3_compare_traits.traits import TraitComparison
@@ -187,7 +187,7 @@ def plot_deal_cycle(summary: DealSummary | None, *, ax=None):
     ax = new_axes(ax, figsize=(8, 4.5))
     if summary is None:
         return _empty(ax, t("traits.plot.no_deals"))
-    won = summary.deals[summary.deals["outcome"].isin(("won_fast", "won"))].dropna(subset=["cycle_days"])
+    won = summary.deals[summary.deals["outcome"].isin(WON_OUTCOMES)].dropna(subset=["cycle_days"])
     if won.empty:
         return _empty(ax, t("traits.plot.no_cycle"))
     order = [tier for tier in ("A", "B", "C", NO_TIER) if (won["tier"] == tier).any()]

@@ -17,6 +17,7 @@ from helpers.step1_list_clients.company import CLIENT_METRICS, Company
 from helpers.step1_list_clients.settings import CompanySettings
 from helpers.core.errors import DataProblem, problem
 from helpers.core.i18n import t
+from helpers.core.vocabulary import RANKED_ORDER
 
 Source = Literal["team", "suggested"]
 COMPARED_TIERS = ("A", "B", "C")
@@ -92,7 +93,7 @@ DEFAULT_CONTRASTS = ("A vs rest", "C vs rest")
 MAX_LEVELS = 8
 # A free-text trait listed as first-contact is compared as a category when it has this few answers.
 MAX_TEXT_LEVELS = 20
-SUBTIER_ORDER = ("A1", "A2", "A3", "A", "B1", "B2", "B3", "B", "C")
+SUBTIER_ORDER = RANKED_ORDER  # the tiers shown, in ladder order (core.vocabulary)
 
 DISTRIBUTION_COLUMNS = ["trait", "kind", "tier", "level", "n", "count", "share", "share_low", "share_high",
                         "median", "q1", "q3", "missing"]

@@ -82,9 +82,9 @@ from helpers.core.errors import Problem, problem
 from helpers.core.i18n import t
 from helpers.core.rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria, trait_label)
 from helpers.core.stats import wilson_interval
+from helpers.core.vocabulary import EVIDENCE_ORDER
 
 DIRECTIONS = ("A", "C")
-EVIDENCE_ORDER = {"supported": 0, "weak": 1, "insufficient": 2, "none": 3}
 PAIR_QUANTILES = (0.25, 0.5, 0.75)
 # Shown per contrast beyond the supported pairs, so the team sees the nearest misses.
 PAIRS_SHOWN = 3
@@ -226,10 +226,12 @@ def _number_trait(name: str, values: np.ndarray) -> _Trait:
     return _Trait(name, "number", values=values, order=order, cuts=cuts, thresholds=thresholds)
 
 
-def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSettings) -> _Prepared:
-    """Turn trait columns into arrays; pool rare categories; build the pair conditions (no tiers used)."""
-    min_support = settings.min_support
-    n = len(clients)
+def _trait_arrays(clients: pd.DataFrame, kinds: dict[str, str], min_support: int) -> list[_Trait]:
+    """Each usable trait as an array: numbers as floats (with candidate cuts), yes/no and categories as codes.
+
+    Categories rarer than `min_support` clients are pooled into one level; a trait with fewer than two
+    known levels (or a number without a cut) says nothing and is left out. Returns the traits in `kinds` order.
+    """
     traits: list[_Trait] = []
     for name, kind in kinds.items():
         if kind not in ("number", "yesno", "category") or name not in clients.columns:
@@ -259,33 +261,51 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
             tr = _Trait(name, "category", codes=codes, labels=labels)
         if len(tr.labels) >= 2 and len(np.unique(tr.codes[tr.codes >= 0])) >= 2:
             traits.append(tr)
+    return traits
 
+
+def _trait_conditions(tr: _Trait) -> tuple[list[tuple[Condition, np.ndarray]], np.ndarray]:
+    """The one-condition candidates of a trait with the clients each covers, and where the trait is known.
+
+    Numbers: `>=` and `<` a rounded cut at each of PAIR_QUANTILES; yes/no and categories: one per level.
+    """
+    candidates: list[tuple[Condition, np.ndarray]] = []
+    known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
+    if tr.kind == "number":
+        seen = set()
+        for q in PAIR_QUANTILES:
+            xs = tr.values[known]
+            cut = float(np.quantile(xs, q))
+            below = xs[xs < cut]
+            level = nice_threshold(below.max(), cut) if len(below) else cut
+            if level in seen:
+                continue
+            seen.add(level)
+            ge = known & (np.nan_to_num(tr.values, nan=-np.inf) >= level)
+            candidates += [(Condition(tr.name, "number", ">=", level), ge),
+                           (Condition(tr.name, "number", "<", level), known & ~ge)]
+    else:
+        for code, label in enumerate(tr.labels):
+            mask = tr.codes == code
+            node = (Condition(tr.name, "yesno", "==", bool(label[0])) if tr.kind == "yesno"
+                    else Condition(tr.name, "category", "in", tuple(label)))
+            candidates.append((node, mask))
+    return candidates, known
+
+
+def _condition_matrix(traits: list[_Trait], n: int, min_support: int
+                      ) -> tuple[list[Condition], np.ndarray, np.ndarray, np.ndarray]:
+    """The single conditions that cover between `min_support` and n - `min_support` clients.
+
+    Returns (conditions, coverage matrix conditions × clients as float32 0/1, the trait index of each
+    condition, matrix of where its trait is known).
+    """
     cond_nodes: list[Condition] = []
     rows: list[np.ndarray] = []
     knowns: list[np.ndarray] = []
     owners: list[int] = []
     for ti, tr in enumerate(traits):
-        candidates: list[tuple[Condition, np.ndarray]] = []
-        known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
-        if tr.kind == "number":
-            seen = set()
-            for q in PAIR_QUANTILES:
-                xs = tr.values[known]
-                cut = float(np.quantile(xs, q))
-                below = xs[xs < cut]
-                level = nice_threshold(below.max(), cut) if len(below) else cut
-                if level in seen:
-                    continue
-                seen.add(level)
-                ge = known & (np.nan_to_num(tr.values, nan=-np.inf) >= level)
-                candidates += [(Condition(tr.name, "number", ">=", level), ge),
-                               (Condition(tr.name, "number", "<", level), known & ~ge)]
-        else:
-            for code, label in enumerate(tr.labels):
-                mask = tr.codes == code
-                node = (Condition(tr.name, "yesno", "==", bool(label[0])) if tr.kind == "yesno"
-                        else Condition(tr.name, "category", "in", tuple(label)))
-                candidates.append((node, mask))
+        candidates, known = _trait_conditions(tr)
         for node, mask in candidates:
             if min_support <= mask.sum() <= n - min_support:
                 cond_nodes.append(node)
@@ -294,28 +314,50 @@ def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSet
                 owners.append(ti)
     cond_matrix = np.vstack(rows) if rows else np.zeros((0, n), dtype=np.float32)
     cond_known = np.vstack(knowns) if knowns else np.zeros((0, n), dtype=np.float32)
-    cond_trait = np.array(owners, dtype=int)
+    return cond_nodes, cond_matrix, np.array(owners, dtype=int), cond_known
+
+
+def _condition_pairs(cond_matrix: np.ndarray, cond_trait: np.ndarray, n_traits: int, min_support: int
+                     ) -> tuple[list[int], list[int], list[int], list[tuple[int, int]]]:
+    """Pairs of conditions on two different traits worth scoring: their overlap covers at least
+    `min_support` clients and fewer than either alone. Returns (first, second, family of each pair,
+    the trait pair of each family)."""
     pair_i, pair_j, pair_family, pair_traits = [], [], [], []
-    if settings.max_conditions == 2:
-        for ta in range(len(traits)):
-            for tb in range(ta + 1, len(traits)):
-                ia = np.flatnonzero(cond_trait == ta)
-                ib = np.flatnonzero(cond_trait == tb)
-                if not len(ia) or not len(ib):
-                    continue
-                # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
-                overlap = cond_matrix[ia] @ cond_matrix[ib].T
-                sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
-                sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
-                keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
-                if not keep.any():
-                    continue
-                family = len(pair_traits)
-                pair_traits.append((ta, tb))
-                for a, b in zip(*np.nonzero(keep)):
-                    pair_i.append(ia[a])
-                    pair_j.append(ib[b])
-                    pair_family.append(family)
+    for ta in range(n_traits):
+        for tb in range(ta + 1, n_traits):
+            ia = np.flatnonzero(cond_trait == ta)
+            ib = np.flatnonzero(cond_trait == tb)
+            if not len(ia) or not len(ib):
+                continue
+            # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
+            overlap = cond_matrix[ia] @ cond_matrix[ib].T
+            sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
+            sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
+            keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
+            if not keep.any():
+                continue
+            family = len(pair_traits)
+            pair_traits.append((ta, tb))
+            for a, b in zip(*np.nonzero(keep)):
+                pair_i.append(ia[a])
+                pair_j.append(ib[b])
+                pair_family.append(family)
+    return pair_i, pair_j, pair_family, pair_traits
+
+
+def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSettings) -> _Prepared:
+    """Turn trait columns into arrays; pool rare categories; build the pair conditions (no tiers used).
+
+    Three named steps: trait arrays → single conditions (coverage matrix) → pairs of conditions
+    (only when criteria.max_conditions is 2). Returns the `_Prepared` search space.
+    """
+    min_support = settings.min_support
+    n = len(clients)
+    traits = _trait_arrays(clients, kinds, min_support)
+    cond_nodes, cond_matrix, cond_trait, cond_known = _condition_matrix(traits, n, min_support)
+    pair_i, pair_j, pair_family, pair_traits = (
+        _condition_pairs(cond_matrix, cond_trait, len(traits), min_support)
+        if settings.max_conditions == 2 else ([], [], [], []))
     return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, cond_known, np.array(pair_i, dtype=int),
                      np.array(pair_j, dtype=int), np.array(pair_family, dtype=int), pair_traits)
 
@@ -532,18 +574,33 @@ def _evidence(row: dict, p_adjusted: float, tier_count: int, settings: CriteriaS
     return "none"
 
 
-def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
-             rng: np.random.Generator,
-             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
-    """Search, shuffle, resample: the rows of criteria.csv for one set of clients."""
+@dataclass
+class _ShuffleTest:
+    """What the max-T shuffle test gives: per-family and family-wise p-values, the null maxima, the
+    chance line, and for the team's criteria their observed z, the shuffles at or above it and the null z."""
+
+    p_family: np.ndarray
+    p_adjusted: np.ndarray
+    null_max: np.ndarray
+    chance_line: float
+    team_obs: np.ndarray
+    team_exceed: np.ndarray
+    team_null: list[list[np.ndarray]]
+
+
+def _shuffle_test(prep: _Prepared, y: np.ndarray, observed: np.ndarray, settings: CriteriaSettings,
+                  permutations: int, rng: np.random.Generator,
+                  team_masks: list[tuple[str, np.ndarray, np.ndarray]]) -> _ShuffleTest:
+    """Redo the search on `permutations` shuffles of the tiers (in chunks of CHUNK) and compare.
+
+    Takes the observed best statistic per family; returns a `_ShuffleTest`. The family-wise p-value is
+    the max-T correction of Westfall & Young (1993): the share of shuffles whose best family beats it.
+    """
     min_support = settings.min_support
-    observed, best = _search(prep, _targets(y[:, None]), min_support, details=True)
-    observed = observed[:, 0]
     n_fam = len(observed)
     exceed_family = np.zeros(n_fam)
     exceed_max = np.zeros(n_fam)
     null_max = np.empty(permutations)
-    team_masks = team_masks or []
     team_obs = np.array([hypergeom_z((mask * (y == d)).sum(), mask.sum(), (known * (y == d)).sum(), known.sum())
                          for d, mask, known in team_masks], dtype=float)
     team_exceed = np.zeros(len(team_masks))
@@ -563,36 +620,53 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
             team_exceed[e] += (z >= team_obs[e] - 1e-9).sum()
             team_null[e].append(z)
         done += size
-    p_family = (1 + exceed_family) / (permutations + 1)
-    p_adjusted = (1 + exceed_max) / (permutations + 1)
     finite_null = np.where(np.isfinite(null_max), null_max, -10.0)
     chance_line = float(np.quantile(finite_null, 1 - settings.alpha)) if permutations else math.inf
+    return _ShuffleTest((1 + exceed_family) / (permutations + 1), (1 + exceed_max) / (permutations + 1), null_max,
+                        chance_line, team_obs, team_exceed, team_null)
 
-    # stability: redo the search on bootstrap resamples of the clients
+
+def _bootstrap_stability(prep: _Prepared, y: np.ndarray, best: list, settings: CriteriaSettings, bootstrap: int,
+                         rng: np.random.Generator, shuffles: _ShuffleTest,
+                         team_masks: list[tuple[str, np.ndarray, np.ndarray]]
+                         ) -> tuple[np.ndarray, list[list[float]], np.ndarray]:
+    """Redo the search on `bootstrap` resamples of the clients.
+
+    Returns (per family: resamples where the same rule wins above the chance line; per family: the
+    thresholds it took; per team criterion: resamples where it stays above its own chance line).
+    """
+    n_fam = len(best)
     same = np.zeros(n_fam)
     thresholds: list[list[float]] = [[] for _ in range(n_fam)]
     team_stable = np.zeros(len(team_masks))
     team_lines = [float(np.quantile(np.nan_to_num(np.concatenate(z), neginf=-10.0), 1 - settings.alpha)) if z else math.inf
-                  for z in team_null]
+                  for z in shuffles.team_null]
     for _ in range(bootstrap):
         idx = rng.integers(0, prep.n, prep.n)
-        scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), min_support, details=True)
+        scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), settings.min_support, details=True)
         for f in range(n_fam):
             if best[f] is None or best_b[f] is None or best_b[f].ident != best[f].ident:
                 continue
             if best[f].kind == "number":
                 thresholds[f].append(best_b[f].threshold)
-            if scores_b[f, 0] >= chance_line:
+            if scores_b[f, 0] >= shuffles.chance_line:
                 same[f] += 1
         for e, (d, mask, known) in enumerate(team_masks):
             yb, mb, kb = y[idx], mask[idx], known[idx]
             z = hypergeom_z((mb * (yb == d)).sum(), mb.sum(), (kb * (yb == d)).sum(), kb.sum())
             team_stable[e] += z >= team_lines[e]
+    return same, thresholds, team_stable
 
+
+def _family_rows(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, observed: np.ndarray, best: list,
+                 shuffles: _ShuffleTest, same: np.ndarray, thresholds: list[list[float]], bootstrap: int
+                 ) -> tuple[list[dict], dict[str, Node]]:
+    """One row per family whose best rule lifts its tier (counts, statistic, p-values, stability,
+    threshold spread, evidence label); returns (rows, rule of each row id)."""
     rows, nodes = [], {}
     n_single = len(prep.traits)
     per_dir = n_single + len(prep.pair_traits)
-    for f in range(n_fam):
+    for f in range(len(observed)):
         if best[f] is None or not np.isfinite(observed[f]):
             continue
         d = DIRECTIONS[f // per_dir]
@@ -608,25 +682,46 @@ def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, perm
                   if len(thresholds[f]) >= 2 else math.nan)
         rid = f"{d}:{' + '.join(traits)}"
         nodes[rid] = node
+        p_adjusted = float(shuffles.p_adjusted[f])
         row.update({
             "id": rid, "trait": " + ".join(traits), "conditions": len(traits), "node": node, "points_to": d,
-            "statistic": float(observed[f]), "p_value": float(p_family[f]), "p_adjusted": float(p_adjusted[f]),
+            "statistic": float(observed[f]), "p_value": float(shuffles.p_family[f]), "p_adjusted": p_adjusted,
             "stability": float(same[f] / bootstrap) if bootstrap else math.nan,
             "threshold": best[f].threshold if best[f].kind == "number" else math.nan,
             "threshold_low": float(np.percentile(thresholds[f], 5)) if thresholds[f] else math.nan,
             "threshold_high": float(np.percentile(thresholds[f], 95)) if thresholds[f] else math.nan,
             "threshold_spread": spread,
-            "evidence": _evidence(row, float(p_adjusted[f]), int((y == d).sum()), settings),
+            "evidence": _evidence(row, p_adjusted, int((y == d).sum()), settings),
         })
         rows.append(row)
+    return rows, nodes
 
+
+def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
+             rng: np.random.Generator,
+             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
+    """Search, shuffle, resample: the rows of criteria.csv for one set of clients.
+
+    Takes the prepared search space, the tier labels y (one per client) and the team's criteria as
+    masks; returns `_Analysis`. Named steps: the search → the shuffle test → bootstrap stability →
+    the rows of the families and of the team's criteria. The random draws happen in that order.
+    """
+    team_masks = team_masks or []
+    observed, best = _search(prep, _targets(y[:, None]), settings.min_support, details=True)
+    observed = observed[:, 0]
+    shuffles = _shuffle_test(prep, y, observed, settings, permutations, rng, team_masks)
+    same, thresholds, team_stable = _bootstrap_stability(prep, y, best, settings, bootstrap, rng, shuffles,
+                                                         team_masks)
+    rows, nodes = _family_rows(prep, y, settings, observed, best, shuffles, same, thresholds, bootstrap)
     team_rows = []
     for e, (d, mask, known) in enumerate(team_masks):
         row = _count_row(mask, y, d, known)
-        row.update({"statistic": float(team_obs[e]), "p_value": float((1 + team_exceed[e]) / (permutations + 1)),
+        row.update({"statistic": float(shuffles.team_obs[e]),
+                    "p_value": float((1 + shuffles.team_exceed[e]) / (permutations + 1)),
                     "stability": float(team_stable[e] / bootstrap) if bootstrap else math.nan})
         team_rows.append(row)
-    return _Analysis(rows, nodes, null_max, chance_line, _rules_tried(prep), n_fam, team_rows)
+    return _Analysis(rows, nodes, shuffles.null_max, shuffles.chance_line, _rules_tried(prep), len(observed),
+                     team_rows)
 
 
 def _family_mask(prep: _Prepared, local: int, best: _Best) -> tuple[np.ndarray, np.ndarray]:
@@ -800,36 +895,28 @@ def missing_by_tier(clients: pd.DataFrame, y: np.ndarray, kinds: dict[str, str],
     return table
 
 
-def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool = True) -> CriteriaResult:
-    """Find candidate criteria (signs of A, red flags of C) with honest evidence; evaluate the team's criteria.yml.
+def _compared_clients(company: Company, tiers_table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Series, str]:
+    """The clients in the comparison (team's tiers, or the data's when the team has none) and their tier.
 
-    Args:
-        company: the loaded company (traits, settings, folder with the optional criteria.yml).
-        tiers_table: `tiers.csv` as a frame (client_id, team_tier, suggested_tier, ...).
-        backtest: redo the whole search in cross-validation folds (the slowest part; off in quick checks).
-
-    Returns:
-        CriteriaResult; `.table` is criteria.csv, supported rows first. The inputs are not changed.
-
-    Raises:
-        DataProblem: criteria.yml cannot be used (each problem names the criterion and the fix).
+    Returns (clients rows in that order with client_id as text, tier labels y as str, the compared
+    tier per client_id, which source the tiers come from).
     """
-    from helpers.step3_compare_traits.traits import compared_tiers, first_contact_view
+    from helpers.step3_compare_traits.traits import compared_tiers
 
-    settings = company.settings.criteria
     compared, source = compared_tiers(tiers_table, company.settings)
     clients = company.clients.copy()
     clients["client_id"] = clients["client_id"].astype("string")
     clients = clients[clients["client_id"].isin(compared.index)].reset_index(drop=True)
     y = compared.reindex(clients["client_id"].to_numpy()).to_numpy(dtype=object).astype(str)
-    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
-    problems: list[Problem] = []
-    view = first_contact_view(company, kinds, tiers_table)
-    first_contact, assumed = view.traits, view.assumed
-    if assumed:
-        problems.append(problem("criteria_first_contact_unknown", "info", file="company.yml",
-                                column="first_contact_traits"))
+    return clients, y, compared, source
 
+
+def _team_criteria(company: Company, kinds: dict[str, str], y: np.ndarray, settings: CriteriaSettings,
+                   problems: list[Problem]) -> tuple[list[TeamCriterion], dict[str, list[str]]]:
+    """criteria.yml read against the traits (its warnings and too-small tiers added to `problems`).
+
+    Returns (the team's criteria, the category levels seen per category trait).
+    """
     categories = {k: company.clients[k].dropna().astype(str).unique().tolist()
                   for k, v in kinds.items() if v == "category" and k in company.clients}
     team, warnings = read_team_criteria(company.folder / CRITERIA_FILE, kinds, categories)
@@ -838,23 +925,29 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
         if (y == d).sum() < settings.min_support:
             problems.append(problem("criteria_tier_too_small", "warning", tier=d, count=int((y == d).sum()),
                                     min_support=settings.min_support))
+    return team, categories
 
-    prep = _prepare(clients, kinds, settings)
-    team_masks = []
+
+def _team_masks(team: list[TeamCriterion], clients: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Each team criterion as (the tier it points to, clients it covers, clients where it can be judged)."""
+    masks = []
     for c in team:
         judged = c.rule.evaluate(clients)
-        team_masks.append((c.points_to, judged.fillna(False).to_numpy(dtype=bool).astype(np.float32),
-                           judged.notna().to_numpy(dtype=bool).astype(np.float32)))
-    rng = np.random.default_rng(settings.seed)
-    analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
-                        rng=rng, team_masks=team_masks)
+        masks.append((c.points_to, judged.fillna(False).to_numpy(dtype=bool).astype(np.float32),
+                      judged.notna().to_numpy(dtype=bool).astype(np.float32)))
+    return masks
+
+
+def _criteria_rows(analysis: _Analysis, team: list[TeamCriterion], y: np.ndarray, settings: CriteriaSettings,
+                   first_contact) -> tuple[list[dict], dict[str, Node]]:
+    """The rows of criteria.csv before ordering: the data's selected rules, then the team's (Holm-adjusted
+    among themselves). Returns (rows, the rule of each id)."""
     rows = _select_pairs(analysis.rows)
     for row in rows:
         node = row.pop("node")
         row.update({"rule": node.words(), "expression": node.expression(), "source": "data", "status": "",
                     "rationale": "", "team_source": "",
                     "first_contact": all(tr in first_contact for tr in node.traits)})
-
     rules = dict(analysis.nodes)
     holm = _holm([r["p_value"] for r in analysis.team_rows])
     for crit, row, p_adj in zip(team, analysis.team_rows, holm):
@@ -865,7 +958,12 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
                     "team_source": crit.source, "first_contact": all(tr in first_contact for tr in crit.rule.traits)})
         rules[crit.id] = crit.rule
         rows.append(row)
+    return rows, rules
 
+
+def _criteria_table(rows: list[dict]) -> pd.DataFrame:
+    """criteria.csv in reading order: the data's rows by evidence, first-contact first, then p-value and
+    statistic; the team's rows after them in the same order. Counts as int, first_contact as bool."""
     table = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame(columns=COLUMNS)
     if len(table):
         table = (table.assign(_e=table["evidence"].map(EVIDENCE_ORDER), _s=table["source"].eq("data"),
@@ -877,7 +975,46 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
     for col in ("support", "n_a", "n_b", "n_c"):
         table[col] = table[col].astype(int)
     table["first_contact"] = table["first_contact"].astype(bool)
-    table = mark_for_sales(table, rules, clients, y, settings)
+    return table
+
+
+def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool = True) -> CriteriaResult:
+    """Find candidate criteria (signs of A, red flags of C) with honest evidence; evaluate the team's criteria.yml.
+
+    Args:
+        company: the loaded company (traits, settings, folder with the optional criteria.yml).
+        tiers_table: `tiers.csv` as a frame (client_id, team_tier, suggested_tier, ...).
+        backtest: redo the whole search in cross-validation folds (the slowest part; off in quick checks).
+
+    Named steps: the clients compared and their tiers → the team's criteria.yml read and checked →
+    the search space → search, shuffle and resample → the rows of criteria.csv (data, then team) →
+    marked for sales → the optional backtest.
+
+    Returns:
+        CriteriaResult; `.table` is criteria.csv, supported rows first. The inputs are not changed.
+
+    Raises:
+        DataProblem: criteria.yml cannot be used (each problem names the criterion and the fix).
+    """
+    from helpers.step3_compare_traits.traits import first_contact_view
+
+    settings = company.settings.criteria
+    clients, y, compared, source = _compared_clients(company, tiers_table)
+    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
+    problems: list[Problem] = []
+    view = first_contact_view(company, kinds, tiers_table)
+    first_contact, assumed = view.traits, view.assumed
+    if assumed:
+        problems.append(problem("criteria_first_contact_unknown", "info", file="company.yml",
+                                column="first_contact_traits"))
+    team, categories = _team_criteria(company, kinds, y, settings, problems)
+
+    prep = _prepare(clients, kinds, settings)
+    rng = np.random.default_rng(settings.seed)
+    analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
+                        rng=rng, team_masks=_team_masks(team, clients))
+    rows, rules = _criteria_rows(analysis, team, y, settings, first_contact)
+    table = mark_for_sales(_criteria_table(rows), rules, clients, y, settings)
 
     result = CriteriaResult(table=table, compared=compared, compared_source=source, settings=settings, rules=rules,
                             team_criteria=team, rules_tried=analysis.rules_tried, families=analysis.families,
@@ -941,7 +1078,8 @@ def backtest_criteria(prep: _Prepared, clients: pd.DataFrame, y: np.ndarray, set
     caveat says so; when A or C has fewer than `backtest_min_tier` clients, the backtest is not run
     (empty table, `ran` False, the caveat says why).
     """
-    from helpers.step4_write_criteria.prospects import ROUTES, route_with
+    from helpers.core.vocabulary import ROUTES
+    from helpers.step4_write_criteria.prospects import route_with
 
     columns = ["metric", "value", "count", "n", "ci_low", "ci_high"]
     smallest = min(int((y == "A").sum()), int((y == "C").sum()))

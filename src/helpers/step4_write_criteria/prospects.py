@@ -10,13 +10,11 @@ import pandas as pd
 
 from helpers.step1_list_clients.company import Company
 from helpers.step4_write_criteria.criteria import CriteriaResult
-from helpers.core.i18n import t
+from helpers.core.i18n import t, t_column
 from helpers.step1_list_clients.key_clients import mark_key_prospects
 from helpers.core.rules import conditions_of, trait_label
+from helpers.core.vocabulary import ROUTES, VERDICTS  # noqa: F401  (VERDICTS: imported for older callers)
 
-VERDICTS = ("target", "not target", "needs review")
-ROUTES = {"target": "full sales process", "not target": "standard offer", "decline": "decline",
-          "needs review": "standard offer", "ask": "ask first"}
 # Appended to prospects_scored.csv by issue 10 (never renamed): the criteria met with their precision,
 # category values never seen among clients, and the tiers of similar clients.
 EXTRA_COLUMNS = ["criteria_met", "new_values", "similar_clients", "expected_share_a", "expected_share_c"]
@@ -28,11 +26,13 @@ def _precision(row: pd.Series) -> str:
 
 
 def _mask_new_values(leads: pd.DataFrame, criteria: pd.DataFrame, rules: dict, seen: dict[str, set[str]]
-                     ) -> tuple[pd.DataFrame, list[list[str]]]:
+                     ) -> tuple[pd.DataFrame, list[np.ndarray]]:
     """Category answers never seen among clients become unknown: no rule was learnt on them, so neither
-    `in [...]` nor `not in [...]` can judge them (a lead from "mining" does not meet "not retail")."""
+    `in [...]` nor `not in [...]` can judge them (a lead from "mining" does not meet "not retail").
+
+    Returns (the leads with those answers blanked, one array of notes per trait: the note or "" per lead)."""
     frame = leads.copy()
-    notes: list[list[str]] = [[] for _ in range(len(frame))]
+    notes: list[np.ndarray] = []
     conditions = [c for rid in criteria["id"] for c in conditions_of(rules[rid]) if c.kind == "category"]
     for trait in sorted({c.trait for c in conditions}):
         if trait not in frame or trait not in seen:
@@ -42,10 +42,37 @@ def _mask_new_values(leads: pd.DataFrame, criteria: pd.DataFrame, rules: dict, s
         known = {str(v).strip().casefold() for v in seen[trait]} | named
         text = frame[trait].astype("string").str.strip()
         new = (text.notna() & ~text.str.casefold().isin(known)).fillna(False).to_numpy(dtype=bool)
-        for i in np.flatnonzero(new):
-            notes[i].append(t("criteria.prospects.new_value", trait=trait_label(trait), value=text.iloc[i]))
+        note = t_column("criteria.prospects.new_value", frame.index, trait=trait_label(trait), value=text)
+        notes.append(np.where(new, note.to_numpy(), ""))
         frame[trait] = frame[trait].where(~new, None)
     return frame, notes
+
+
+class _TextList:
+    """Per lead, texts joined by `sep` in the order they were added, built column-wise (no loop over leads)."""
+
+    def __init__(self, n: int, sep: str = "; "):
+        self.text = np.full(n, "", dtype=object)
+        self.any = np.zeros(n, dtype=bool)
+        self.sep = sep
+
+    def add(self, where: np.ndarray, text: str) -> None:
+        """Append `text` for the leads where `where` is True."""
+        self.extend(np.where(where, text, ""))
+
+    def extend(self, texts: np.ndarray) -> None:
+        """Append each lead's own text (empty texts add nothing)."""
+        texts = np.asarray(texts, dtype=object)
+        has = texts != ""
+        self.text = np.where(has & self.any, self.text + self.sep + texts, np.where(has, self.text + texts, self.text))
+        self.any |= has
+
+    def joined(self, other: "_TextList") -> np.ndarray:
+        """This list followed by `other`, as one text per lead."""
+        both = _TextList(len(self.text), self.sep)
+        both.extend(self.text)
+        both.extend(other.text)
+        return both.text
 
 
 def route_leads(leads: pd.DataFrame, criteria_result: CriteriaResult) -> pd.DataFrame:
@@ -96,67 +123,68 @@ def route_with(leads: pd.DataFrame, chosen: pd.DataFrame, rules: dict, seen: dic
             results[row["id"]] = results[row["id"]].mask(both, False)
             results[other] = results[other].mask(both, False)
 
-    signs, strong, weak = [[] for _ in range(n)], [[] for _ in range(n)], [[] for _ in range(n)]
-    weak_signs = [[] for _ in range(n)]
-    failed, met_text = [[] for _ in range(n)], [[] for _ in range(n)]
+    lists = {name: _TextList(n) for name in ("signs", "weak_signs", "strong", "weak", "failed", "met")}
     unknown_sign, unknown_flag = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    ask: list[set[str]] = [set() for _ in range(n)]
-    for _, row in chosen.iterrows():
-        node = rules[row["id"]]
-        for i, value in enumerate(results[row["id"]]):
-            if pd.isna(value):
-                (unknown_flag if row["points_to"] == "C" else unknown_sign)[i] = True
-                gaps = [trait_label(tr) for tr in node.traits if tr not in frame or pd.isna(frame[tr].iloc[i])]
-                ask[i].update(gaps or [trait_label(tr) for tr in node.traits])
-            elif bool(value):
-                met_text[i].append(_precision(row))
-                if row["points_to"] == "A":
-                    (signs if row.get("qualifies", True) else weak_signs)[i].append(row["rule"])
-                else:
-                    (strong if row["declines"] else weak)[i].append(row["rule"])
-            else:
-                failed[i].append(row["rule"])
-
-    verdicts, routes, notes = [], [], []
-    for i in range(n):
-        note = ""
-        if strong[i]:
-            if ask[i]:
-                verdict, route, note = "needs review", ROUTES["ask"], t("criteria.prospects.ask_before_decline")
-            elif signs[i] or weak_signs[i]:
-                verdict, route, note = "needs review", ROUTES["needs review"], t("criteria.prospects.mixed")
-            else:
-                verdict, route = "not target", ROUTES["decline"]
-        elif signs[i]:
-            if weak[i]:
-                verdict, route, note = "needs review", ROUTES["needs review"], t("criteria.prospects.mixed")
-            elif unknown_flag[i]:
-                verdict, route = "needs review", ROUTES["ask"]
-            else:
-                verdict, route = "target", ROUTES["target"]
-        elif weak[i]:
-            verdict, route = "not target", ROUTES["not target"]
-        elif weak_signs[i] and not (unknown_sign[i] or unknown_flag[i]):
-            # a real sign, but A is not the clear majority among clients with it: the standard offer, and no
-            # "needs review" (a person has nothing to weigh; that verdict is kept for mixed or missing answers)
-            verdict, route = "not target", ROUTES["not target"]
-        elif unknown_sign[i] or unknown_flag[i]:
-            verdict, route = "needs review", ROUTES["ask"]
+    ask: dict[str, np.ndarray] = {}  # trait label -> leads to ask about it
+    for _, row in chosen.iterrows():  # one pass per criterion, each column-wise over the leads
+        node, value = rules[row["id"]], results[row["id"]]
+        unknown = value.isna().to_numpy()
+        met = value.fillna(False).to_numpy(dtype=bool) & ~unknown
+        if row["points_to"] == "C":
+            unknown_flag |= unknown
         else:
-            verdict, route = "not target", ROUTES["not target"]
-        verdicts.append(verdict)
-        routes.append(route)
-        notes.append(note)
+            unknown_sign |= unknown
+        # ask about the traits this lead lacks; when none is missing (a new category value), about all of them
+        gaps = {tr: (np.ones(n, dtype=bool) if tr not in frame else frame[tr].isna().to_numpy()) for tr in node.traits}
+        no_gap = ~np.logical_or.reduce(list(gaps.values())) if gaps else np.ones(n, dtype=bool)
+        for tr, gap in gaps.items():
+            label = trait_label(tr)
+            ask[label] = ask.get(label, np.zeros(n, dtype=bool)) | (unknown & (gap | no_gap))
+        lists["met"].add(met, _precision(row))
+        if row["points_to"] == "A":
+            lists["signs" if row.get("qualifies", True) else "weak_signs"].add(met, row["rule"])
+        else:
+            lists["strong" if row["declines"] else "weak"].add(met, row["rule"])
+        lists["failed"].add(~met & ~unknown, row["rule"])
+
+    signs, weak_signs = lists["signs"].any, lists["weak_signs"].any
+    strong, weak = lists["strong"].any, lists["weak"].any
+    asked = np.logical_or.reduce(list(ask.values())) if ask else np.zeros(n, dtype=bool)
+    unknown_any = unknown_sign | unknown_flag
+    # the routes of `route_leads`, first match wins (see its docstring)
+    cases = [
+        (strong & asked, "needs review", ROUTES["ask"], t("criteria.prospects.ask_before_decline")),
+        (strong & (signs | weak_signs), "needs review", ROUTES["needs review"], t("criteria.prospects.mixed")),
+        (strong, "not target", ROUTES["decline"], ""),
+        (signs & weak, "needs review", ROUTES["needs review"], t("criteria.prospects.mixed")),
+        (signs & unknown_flag, "needs review", ROUTES["ask"], ""),
+        (signs, "target", ROUTES["target"], ""),
+        (weak, "not target", ROUTES["not target"], ""),
+        # a real sign, but A is not the clear majority among clients with it: the standard offer, and no
+        # "needs review" (a person has nothing to weigh; that verdict is kept for mixed or missing answers)
+        (weak_signs & ~unknown_any, "not target", ROUTES["not target"], ""),
+        (unknown_any, "needs review", ROUTES["ask"], ""),
+    ]
+    conditions = [c[0] for c in cases]
+    verdict = np.select(conditions, [c[1] for c in cases], default="not target")
+    route = np.select(conditions, [c[2] for c in cases], default=ROUTES["not target"])
+    note = np.select(conditions, [c[3] for c in cases], default="")
+    to_ask = _TextList(n, ", ")
+    for label in sorted(ask):
+        to_ask.add(ask[label], label)
+    new_values = _TextList(n)
+    for notes in new_notes:
+        to_ask.extend(notes)
+        new_values.extend(notes)
+    to_ask.extend(note)
     out = pd.DataFrame({
-        "verdict": verdicts, "route": routes,
-        "signs_met": ["; ".join(a + b) for a, b in zip(signs, weak_signs)],
-        "red_flags_met": ["; ".join(a + b) for a, b in zip(strong, weak)],
-        "failed": ["; ".join(x) for x in failed],
-        "to_ask": [", ".join(sorted(a) + new + ([note] if note else [])) for a, new, note in zip(ask, new_notes, notes)],
-        "criteria_met": ["; ".join(x) for x in met_text],
-        "new_values": ["; ".join(x) for x in new_notes],
+        "verdict": verdict.astype(object), "route": route.astype(object),
+        "signs_met": lists["signs"].joined(lists["weak_signs"]),
+        "red_flags_met": lists["strong"].joined(lists["weak"]),
+        "failed": lists["failed"].text, "to_ask": to_ask.text, "criteria_met": lists["met"].text,
+        "new_values": new_values.text,
     })
-    out["_met"] = [{rid: results[rid].iloc[i] for rid in results} for i in range(n)]
+    out["_met"] = pd.DataFrame(results, index=range(n)).to_dict("records") if results else [{} for _ in range(n)]
     return out
 
 
@@ -193,17 +221,33 @@ def routing_check(routed_clients: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _similar(lead_met: dict, clients_met: list[dict], tiers: np.ndarray) -> tuple[int, float, float]:
-    """Clients meeting exactly the criteria the lead meets, among the criteria known for the lead."""
-    keys = [k for k, v in lead_met.items() if not pd.isna(v)]
-    if not keys:
-        return 0, float("nan"), float("nan")
-    same = np.array([all((False if pd.isna(c[k]) else bool(c[k])) == bool(lead_met[k]) for k in keys)
-                     for c in clients_met], dtype=bool)
-    count = int(same.sum())
-    if not count:
-        return 0, float("nan"), float("nan")
-    return count, float((tiers[same] == "A").mean()), float((tiers[same] == "C").mean())
+def _similar(leads_met: list[dict], clients_met: list[dict], tiers: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per lead: clients meeting exactly the criteria the lead meets, among the criteria known for the lead.
+
+    Takes the `_met` dicts of the leads and of the clients (criterion id -> True/False/<NA>; a client's
+    unknown counts as not met) and the clients' tiers. Returns (count, share of A, share of C) arrays, NaN
+    shares when no client is alike. The clients are compared as one boolean matrix (clients × criteria);
+    the loop is over the leads only, each a column-wise comparison.
+    """
+    n = len(leads_met)
+    count, share_a, share_c = np.zeros(n, dtype=int), np.full(n, np.nan), np.full(n, np.nan)
+    if not n:
+        return count, share_a, share_c
+    leads = pd.DataFrame(leads_met, index=range(n))
+    clients = pd.DataFrame(clients_met, index=range(len(clients_met))).reindex(columns=leads.columns)
+    client_values = clients.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    known = leads.notna().to_numpy()
+    lead_values = leads.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    is_a, is_c = tiers == "A", tiers == "C"
+    for i in range(n):
+        if not known[i].any():
+            continue
+        same = (client_values[:, known[i]] == lead_values[i, known[i]]).all(axis=1)
+        count[i] = int(same.sum())
+        if count[i]:
+            share_a[i], share_c[i] = float(is_a[same].mean()), float(is_c[same].mean())
+    return count, share_a, share_c
 
 
 def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.DataFrame | None:
@@ -250,12 +294,12 @@ def score_prospects(company: Company, criteria_result: CriteriaResult) -> pd.Dat
     out["criteria_from"] = criteria_result.chosen_from
     own = route_clients(company, criteria_result)
     tiers = own["tier"].to_numpy(dtype=str)
-    similar = [_similar(met, list(own["_met"]), tiers) for met in routed["_met"]]
+    count, share_a, share_c = _similar(list(routed["_met"]), list(own["_met"]), tiers)
     out["criteria_met"] = routed["criteria_met"].to_numpy()
     out["new_values"] = routed["new_values"].to_numpy()
-    out["similar_clients"] = [s[0] for s in similar]
-    out["expected_share_a"] = [s[1] for s in similar]
-    out["expected_share_c"] = [s[2] for s in similar]
+    out["similar_clients"] = count
+    out["expected_share_a"] = share_a
+    out["expected_share_c"] = share_c
     return mark_key_prospects(out, prospects)  # the three P of a prospective key client
 
 

@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from helpers.step1_list_clients.company import SIDE_TIERS, TIERS
+from helpers.core.vocabulary import SIDE_TIERS, TIERS
 from helpers.core.errors import DataProblem, Problem, problem
 from helpers.core.export import write_bytes
 from helpers.core.i18n import t
