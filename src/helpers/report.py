@@ -30,9 +30,10 @@ PRINT_TABLE_ROWS = 8
 PRINT_SLACK_ROWS = 2
 # items of one bulleted list on paper (sentences run longer than table rows)
 PRINT_LIST_ITEMS = 6
-# On paper every section starts a page except these short ones, which follow on the page before
-# (the data notes under the overview, the prospects under the checklist's routes).
-PRINT_FLOW_SECTIONS = frozenset({"data", "prospects"})
+# On paper the chapters of the method start a page (overview, tiers, criteria, checklist, key clients); the
+# sections within a chapter follow on the page before, so no page is left a third full (issue 13: ≤ 12 A4 pages).
+PRINT_FLOW_SECTIONS = frozenset({"data", "client_mix", "tiers", "traits", "deals", "prospects", "relationship",
+                                 "dossier", "key_risk", "false_clients"})
 
 
 @dataclass
