@@ -21,10 +21,14 @@ from markupsafe import Markup
 from . import __version__
 from .export import figure_png, write_text
 from .formatting import column_kinds, format_cell, format_interval, format_money
-from .i18n import get_language, t
+from .i18n import catalogue, get_language, t
 from .printables import write_printables
 
 MAX_TABLE_ROWS = 40
+# disagreements listed as questions for the workshop; names per client type (gold, sleeping, ...)
+DISCUSSION_ITEMS = 12
+NAMED_CLIENTS = 15
+NAMED_TYPES = ("gold", "sleeping", "bad_late_payment", "bad_heavy_support", "bad_loss_making")
 # rows of one table on paper: the rest stays on screen and in the CSV files (the report fits 12 A4 pages)
 PRINT_TABLE_ROWS = 8
 PRINT_SLACK_ROWS = 2
@@ -128,21 +132,69 @@ def _full_table_file(df: pd.DataFrame) -> str:
     return ""
 
 
+# Columns whose cells are names, ids or the client's own words: never looked up in the labels catalogue.
+_OWN_WORDS_COLUMNS = frozenset({"name", "client", "client_id", "prospect_id", "manager", "reason", "rule", "trait",
+                                "question", "file"})
+# An id column shown beside its label (`key_class` gold | `label` золотой): the report shows the label only.
+_ID_WITH_LABEL = ("key_class", "type", "band")
+
+
+def label(kind: str, text: Any) -> str:
+    """A header (`kind` "columns") or value (`kind` "values") of a report table as the reader's language says it.
+
+    Looks `text` up in the `labels` catalogue (locales/<lang>/labels-report.yml); a header missing from
+    `columns` is tried in `values` (outcomes as columns); a value "a, b" is translated part by part when
+    every part is known; anything else (names, already human text) is returned unchanged.
+
+    >>> label("columns", "client_share", ), label("values", "won_fast"), label("values", "advice, price")
+    ('share of clients', 'won fast', 'advice, price')
+    """
+    if not isinstance(text, str):
+        return text
+    known = catalogue("en")
+    for area in ((kind, "values") if kind == "columns" else (kind,)):
+        if f"labels.{area}.{text}" in known:
+            return t(f"labels.{area}.{text}")
+    parts = [p.strip() for p in text.split(",")] if kind == "values" and "," in text else []
+    if parts and all(f"labels.values.{p}" in known for p in parts):
+        return ", ".join(t(f"labels.values.{p}") for p in parts)
+    return text
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the report shows it: an id column beside its label shows the label only, and the
+    enumerated values (outcomes, verdicts, routes, classes) in the reader's language."""
+    for id_column in _ID_WITH_LABEL:
+        if id_column in frame.columns and "label" in frame.columns:
+            frame = frame.drop(columns=[id_column]).rename(columns={"label": id_column})
+            break
+    out = frame.copy()
+    for position, column in enumerate(frame.columns):
+        if str(column) in _OWN_WORDS_COLUMNS:
+            continue
+        values = frame.iloc[:, position]
+        if values.map(lambda v: isinstance(v, str)).any():
+            out.isetitem(position, values.map(lambda v: label("values", v)))
+    return out
+
+
 def table_html(df: pd.DataFrame, *, index: bool = False, formats: dict[str, str] | None = None,
                currency: str | None = None, print_rows: int | None = None) -> Markup:
     """A plain HTML table with every header and cell escaped (client names are untrusted).
 
-    Cells are written by `helpers.formatting.format_cell` in the current language; rows after
-    `print_rows` carry class "screen-only" so the print stylesheet can leave them off paper.
+    Headers and enumerated values go through the `labels` catalogue (`label`), so a contract column
+    name such as `client_share` reads "share of clients" (RU "доля клиентов"); cells are written by
+    `helpers.formatting.format_cell` in the current language; rows after `print_rows` carry class
+    "screen-only" so the print stylesheet can leave them off paper.
 
     >>> str(table_html(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "n": [3.0]})))
-    '<table><thead><tr><th>name</th><th>n</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
+    '<table><thead><tr><th>name</th><th>clients</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
     >>> "54%" in table_html(pd.DataFrame({"revenue_share": [0.54]}))
     True
     """
-    frame = df.reset_index() if index else df
+    frame = _readable(df.reset_index() if index else df)
     kinds = column_kinds(frame, currency=currency, formats=formats)
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{escape(str(label('columns', c)))}</th>" for c in frame.columns)
     rows = []
     for number, record in enumerate(frame.itertuples(index=False, name=None)):
         cells = []
@@ -244,8 +296,13 @@ def section_tiers(wb) -> Section:
     if result.confusion is not None:
         s.figure(tier_plots.plot_confusion(result), t("report.tiers.confusion_alt"))
         if len(result.disagreements):
-            s.text(t("report.tiers.questions_intro", count=len(result.disagreements)))
-            s.bullets(result.disagreements["question"].head(12))
+            # what the team most needs to discuss first: the widest disagreement, then the most revenue at stake
+            ordered = result.disagreements.sort_values(["disagreement", "revenue"], ascending=[False, False],
+                                                       kind="stable")
+            s.text(t("report.lists.questions_intro", count=len(ordered)))
+            s.bullets(ordered["question"].head(DISCUSSION_ITEMS))
+            if len(ordered) > DISCUSSION_ITEMS:
+                s.note(t("report.lists.shown", shown=DISCUSSION_ITEMS, total=len(ordered), where="tiers.csv"))
         else:
             s.note(t("report.tiers.no_disagreements"))
     else:
@@ -280,7 +337,32 @@ def section_client_mix(wb) -> Section:
     s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
     s.table(result.type_summary)
+    s.bullets(_clients_by_name(result.types, NAMED_TYPES, "clients_audit.csv"), print_items=None)
     return s
+
+
+def _clients_by_name(types: pd.DataFrame | None, tags: Iterable[str], where: str) -> list[str]:
+    """One line per client type: "gold (12): Name, Name, … — 10 of 12 shown, all in <where>", largest revenue first.
+
+    `types` is `audit.tag_client_types` (client_id, name, revenue, one boolean column per tag); names are
+    pseudonyms when the run anonymised them. Tags absent from the frame or with no client are left out.
+    """
+    if types is None or not len(types):
+        return []
+    lines = []
+    for tag in tags:
+        if tag not in types.columns:
+            continue
+        members = types[types[tag].fillna(False).astype(bool)]
+        if not len(members):
+            continue
+        members = members.sort_values("revenue", ascending=False, kind="stable")
+        names = ", ".join(str(n) for n in members["name"].head(NAMED_CLIENTS))
+        line = f"{label('values', tag)} ({len(members)}): {names}"
+        if len(members) > NAMED_CLIENTS:
+            line += " … — " + t("report.lists.shown", shown=NAMED_CLIENTS, total=len(members), where=where)
+        lines.append(line)
+    return lines
 
 
 def build_report(wb) -> list[Section]:
