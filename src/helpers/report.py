@@ -34,10 +34,14 @@ PRINT_TABLE_ROWS = 8
 PRINT_SLACK_ROWS = 2
 # items of one bulleted list on paper (sentences run longer than table rows)
 PRINT_LIST_ITEMS = 6
-# On paper the chapters of the method start a page (overview, tiers, criteria, checklist, key clients); the
-# sections within a chapter follow on the page before, so no page is left a third full (issue 13: ≤ 12 A4 pages).
-PRINT_FLOW_SECTIONS = frozenset({"data", "client_mix", "tiers", "traits", "deals", "prospects", "relationship",
-                                 "dossier", "key_risk", "false_clients"})
+# "how the figures were computed": a reader of paper needs the first lines; the method stays on screen
+METHOD_NOTES_ON_PAPER = 1
+# prospects on paper: the checklist's routes matter more than a long list of leads (all in prospects_scored.csv)
+PROSPECT_ROWS_ON_PAPER = 5
+# On paper only the criteria (the core of the method) start a page; every other section
+# follows on the page before, so no page is left half empty (issue 13: the sample report on ≤ 12 A4 pages).
+PRINT_FLOW_SECTIONS = frozenset({"data", "client_mix", "tiers", "traits", "deals", "checklist", "prospects",
+                                 "contact_cadence", "relationship", "dossier", "key_risk", "false_clients"})
 
 
 @dataclass
@@ -77,12 +81,24 @@ class Section:
         self.blocks.append(Block("note", text=text, level=level))
         return self
 
-    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS) -> "Section":
-        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so."""
+    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS, total: int | None = None,
+                where: str = "") -> "Section":
+        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so.
+
+        `total` and `where`: the list is already the head of a longer one (`total` items, all in the
+        file `where`); the screen says "12 of 23 shown — all in tiers.csv", paper "6 of 23 …".
+        """
         items = [str(i) for i in items]
+        total = total if total is not None else len(items)
+        if items and total > len(items):
+            self.blocks.append(Block("note", text=t("report.lists.shown", shown=len(items), total=total,
+                                                       where=where), level="screen-only"))
         if items:
             cut = print_items is not None and len(items) > print_items + PRINT_SLACK_ROWS
-            note = t("report.print.items_shown", shown=print_items, total=len(items)) if cut else ""
+            if cut and where:
+                note = t("report.print.rows_shown", shown=print_items, total=total, where=where)
+            else:
+                note = t("report.print.items_shown", shown=print_items, total=total) if cut else ""
             self.blocks.append(Block("bullets", items=items, print_note=note, print_limit=print_items if cut else 0))
         return self
 
@@ -300,15 +316,13 @@ def section_tiers(wb) -> Section:
             ordered = result.disagreements.sort_values(["disagreement", "revenue"], ascending=[False, False],
                                                        kind="stable")
             s.text(t("report.lists.questions_intro", count=len(ordered)))
-            s.bullets(ordered["question"].head(DISCUSSION_ITEMS))
-            if len(ordered) > DISCUSSION_ITEMS:
-                s.note(t("report.lists.shown", shown=DISCUSSION_ITEMS, total=len(ordered), where="tiers.csv"))
+            s.bullets(ordered["question"].head(DISCUSSION_ITEMS), total=len(ordered), where="tiers.csv")
         else:
             s.note(t("report.tiers.no_disagreements"))
     else:
         s.note(t("report.tiers.no_team"), "caveat")
     s.heading(t("report.tiers.how_title"))
-    s.bullets(result.notes)
+    s.bullets(result.notes, print_items=METHOD_NOTES_ON_PAPER)
     return s
 
 
@@ -337,7 +351,8 @@ def section_client_mix(wb) -> Section:
     s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
     s.table(result.type_summary)
-    s.bullets(_clients_by_name(result.types, NAMED_TYPES, "clients_audit.csv"), print_items=None)
+    # on paper the gold and the sleeping clients (the first two lines); the bad ones stay on screen
+    s.bullets(_clients_by_name(result.types, NAMED_TYPES, "clients_audit.csv"), print_items=2)
     return s
 
 
@@ -535,7 +550,11 @@ def section_criteria(wb) -> Section:
     if result.backtest is not None:
         s.heading(t("report.criteria.backtest_title"))
         if len(result.backtest.table):
-            s.table(result.backtest.table.assign(metric=result.backtest.table["metric"].map(_metric_words)))
+            backtest = result.backtest.table
+            shares = [c for c in ("value", "ci_low", "ci_high") if c in backtest
+                      and backtest[c].dropna().between(0, 1).all()]  # every measure is a share of clients
+            s.table(backtest.assign(metric=backtest["metric"].map(_metric_words)),
+                    formats=dict.fromkeys(shares, "percent"))
         s.note(result.backtest.caveat, "caveat" if result.backtest.ran and any(result.backtest.found_per_fold)
                else "warning")
     return s
@@ -546,7 +565,8 @@ def section_checklist(wb) -> Section:
     from .handoff import build_checklist, build_profile
 
     checklist = build_checklist(wb.criteria)
-    s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
+    # flows on paper like the other sections: the page sales carries is checklist.html (helpers.printables)
+    s = Section("checklist", checklist["title"], checklist["intro"])
     for box in checklist["notes"]:
         s.note(box, "warning")
     s.note(checklist["source_note"], "caveat")
@@ -598,7 +618,7 @@ def section_prospects(wb) -> Section | None:
     for column in ("expected_share_a", "expected_share_c"):  # shares among similar clients, as a person reads them
         if column in shown:
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
-    s.table(shown, max_rows=30)
+    s.table(shown, max_rows=30, print_rows=PROSPECT_ROWS_ON_PAPER)
     return s
 
 
@@ -675,7 +695,7 @@ def section_key_risk(wb) -> Section | None:
         else:
             s.note(t("report.keyclients.none_at_risk"))
     s.heading(t("report.tiers.how_title"))
-    s.bullets(work.notes)
+    s.bullets(work.notes, print_items=METHOD_NOTES_ON_PAPER)
     return s
 
 
