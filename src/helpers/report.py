@@ -21,7 +21,7 @@ from markupsafe import Markup
 from . import __version__
 from .export import figure_png, write_text
 from .formatting import column_kinds, format_cell, format_interval, format_money
-from .i18n import catalogue, get_language, t
+from .i18n import get_language, label, t
 from .printables import write_printables
 
 MAX_TABLE_ROWS = 40
@@ -153,28 +153,6 @@ _OWN_WORDS_COLUMNS = frozenset({"name", "client", "client_id", "prospect_id", "m
                                 "question", "file"})
 # An id column shown beside its label (`key_class` gold | `label` золотой): the report shows the label only.
 _ID_WITH_LABEL = ("key_class", "type", "band")
-
-
-def label(kind: str, text: Any) -> str:
-    """A header (`kind` "columns") or value (`kind` "values") of a report table as the reader's language says it.
-
-    Looks `text` up in the `labels` catalogue (locales/<lang>/labels-report.yml); a header missing from
-    `columns` is tried in `values` (outcomes as columns); a value "a, b" is translated part by part when
-    every part is known; anything else (names, already human text) is returned unchanged.
-
-    >>> label("columns", "client_share", ), label("values", "won_fast"), label("values", "advice, price")
-    ('share of clients', 'won fast', 'advice, price')
-    """
-    if not isinstance(text, str):
-        return text
-    known = catalogue("en")
-    for area in ((kind, "values") if kind == "columns" else (kind,)):
-        if f"labels.{area}.{text}" in known:
-            return t(f"labels.{area}.{text}")
-    parts = [p.strip() for p in text.split(",")] if kind == "values" and "," in text else []
-    if parts and all(f"labels.values.{p}" in known for p in parts):
-        return ", ".join(t(f"labels.values.{p}") for p in parts)
-    return text
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
