@@ -7,6 +7,7 @@ inline CSS, no scripts, nothing fetched), every client-supplied text escaped.
 from __future__ import annotations
 
 import base64
+import contextvars
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -20,11 +21,13 @@ from markupsafe import Markup
 
 from . import __version__
 from .export import figure_png, write_text
-from .formatting import column_kinds, format_cell, format_interval, format_money
+from .formatting import column_kinds, format_cell, format_interval, format_money, format_number
 from .i18n import get_language, label, t
 from .printables import write_printables
 
 MAX_TABLE_ROWS = 40
+# the company's currency while `build_report` runs: every money column of every table is written with it
+_CURRENCY: contextvars.ContextVar[str | None] = contextvars.ContextVar("report_currency", default=None)
 # disagreements listed as questions for the workshop; names per client type (gold, sleeping, ...)
 DISCUSSION_ITEMS = 12
 NAMED_CLIENTS = 15
@@ -118,6 +121,7 @@ class Section:
         """
         if df is None or len(df) == 0:
             return self
+        currency = currency if currency is not None else _CURRENCY.get()
         shown = df.head(max_rows)
         if len(df) > max_rows:
             caption = (caption + " " if caption else "") + t("report.rows_shown", shown=max_rows, total=len(df))
@@ -278,7 +282,7 @@ def section_tiers(wb) -> Section:
     s.figure(tier_plots.plot_tier_counts(result), t("report.tiers.counts_caption"))
     s.heading(t("report.tiers.abc_title"))
     s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
-    s.table(result.abc_summary)
+    s.table(result.abc_summary, formats={"value": "money"})  # revenue or margin, as abc.by says
     if result.matrix is not None:
         s.heading(t("report.tiers.xyz_title"))
         s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
@@ -363,7 +367,11 @@ def build_report(wb) -> list[Section]:
     # the order of the method; a builder returns None when its step has nothing to show (no deals, no prospects)
     builders = (section_overview, section_data, section_client_mix, section_tiers, section_traits, section_deals,
                 section_criteria, section_checklist, section_prospects, *KEY_CLIENT_SECTIONS)
-    return [section for build in builders if (section := build(wb)) is not None]
+    token = _CURRENCY.set(wb.company.currency)
+    try:
+        return [section for build in builders if (section := build(wb)) is not None]
+    finally:
+        _CURRENCY.reset(token)
 
 
 def report_title(wb) -> tuple[str, str]:
@@ -393,6 +401,13 @@ def preview(sections: list[Section]):
     return HTML(body)
 
 
+def _p_value(p: float) -> str:
+    """A p- or q-value as the reader's language writes it: `0.012` (RU `0,012`), `<0.001` below a thousandth."""
+    if pd.isna(p):
+        return ""
+    return "<" + format_number(0.001, decimals=3) if p < 0.001 else format_number(p, decimals=3)
+
+
 def _interval(low: float, high: float) -> str:
     interval = format_interval(low, high, percent=False)
     return f"[{interval}]" if interval else ""
@@ -419,9 +434,9 @@ def section_traits(wb) -> Section | None:
         t("report.traits.col_n"): shown["n_group"].astype(int).astype(str) + " / " + shown["n_rest"].astype(int).astype(str),
         t("report.traits.col_group"): shown["value_group"].round(2),
         t("report.traits.col_rest"): shown["value_rest"].round(2),
-        t("report.traits.col_effect"): shown["effect"].round(2).astype(str) + " " +
-        [_interval(lo, hi) for lo, hi in zip(shown["effect_low"], shown["effect_high"])],
-        t("report.traits.col_q"): shown["q_value"].map(lambda q: f"{q:.3f}" if pd.notna(q) else ""),
+        t("report.traits.col_effect"): [f"{format_number(e, signed=True)} {_interval(lo, hi)}".strip() for e, lo, hi
+                                        in zip(shown["effect"], shown["effect_low"], shown["effect_high"])],
+        t("report.traits.col_q"): shown["q_value"].map(_p_value),
     })
     s.table(table, t("report.traits.table_caption"))
     top = shown[shown["q_value"] < 0.05]["trait"].drop_duplicates().head(3)
@@ -474,7 +489,7 @@ def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
         + " / " + rows["n_c"].astype(int).astype(str),
         t("report.criteria.col_share"): [f"{s:.0%} [{lo:.0%}–{hi:.0%}]" for s, lo, hi in
                                          zip(rows["share"], rows["ci_low"], rows["ci_high"])],
-        t("report.criteria.col_p"): rows["p_adjusted"].map(lambda p: f"{p:.3f}" if pd.notna(p) else ""),
+        t("report.criteria.col_p"): rows["p_adjusted"].map(_p_value),
         t("report.criteria.col_stability"): rows["stability"].map(lambda s: f"{s:.0%}" if pd.notna(s) else ""),
         t("report.criteria.col_known"): rows["first_contact"].map(
             lambda v: t("report.criteria.first_contact") if v else t("report.criteria.after_sale")),
