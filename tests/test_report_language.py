@@ -175,3 +175,11 @@ def test_an_id_beside_its_label_shows_the_label_once():
     with language("ru"):
         html = str(table_html(frame))
     assert html.count("золотой") == 1 and ">gold<" not in html and "ключевой класс" in html
+
+
+def test_a_day_reads_as_a_day_not_midnight():
+    from helpers.formatting import format_cell
+
+    assert format_cell(pd.Timestamp("2026-05-26")) == ("2026-05-26", False)
+    assert format_cell(pd.Timestamp("2026-05-26 10:30")) == ("2026-05-26 10:30:00", False)
+    assert format_cell(pd.NaT) == ("", False)
