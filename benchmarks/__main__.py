@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.bench_read", "benchmarks.bench_read_messy", "benchmarks.bench_abc_xyz")
+BENCHMARKS = ("benchmarks.bench_read", "benchmarks.bench_read_messy", "benchmarks.bench_abc_xyz", "benchmarks.bench_run")
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """Benchmark for step 2 (tiers): the per-client aggregation behind ABC-XYZ on a large transaction log.
 
 Generates a 10,000,000-row log (1,000,000 clients, 24 months) under benchmarks/.data/, then times
-`helpers.aggregate.aggregate_transactions` against the same aggregation written as one DuckDB SQL query,
+`helpers.step1_list_clients.client_figures.aggregate_transactions` against the same aggregation written as one DuckDB SQL query,
 each variant in its own child process so that its peak memory (max RSS) is measured alone.
 
     .venv/bin/python -m benchmarks.bench_abc_xyz                 # Parquet, 3 rounds
@@ -26,7 +26,7 @@ DATA_DIR = Path(__file__).resolve().parent / ".data"
 TIME_RATIO_BAR = 1.5
 MEMORY_BAR_MB = 2048
 
-# The same figures as helpers.aggregate, written as one plain query: per client and month first,
+# The same figures as helpers.step1_list_clients.client_figures, written as one plain query: per client and month first,
 # then per client, with empty months counted as zero through the closed-form population variance.
 BASELINE_SQL = """
 WITH per AS (
@@ -75,7 +75,7 @@ def _run_variant(variant: str, path: Path) -> dict:
     import pandas as pd  # noqa: F401  (imported before the clock starts, like in a notebook)
 
     if variant == "helpers":
-        from helpers.aggregate import aggregate_transactions
+        from helpers.step1_list_clients.client_figures import aggregate_transactions
 
         start = time.perf_counter()
         result = aggregate_transactions(path).table

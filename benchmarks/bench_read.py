@@ -5,7 +5,7 @@ benchmarks/.data/, then times in the same run, alternating rounds:
 
 - plain: `pandas.read_csv(path, parse_dates=["date"], dtype={"client_id": str})` — what a person
   would type, with no checks;
-- helpers: `helpers.load.load_company(folder)` — encoding and delimiter detection, column mapping,
+- helpers: `helpers.step1_list_clients.load.load_company(folder)` — encoding and delimiter detection, column mapping,
   number and date parsing, pandera validation, totals rows, cross-checks: the whole step 1.
 
     .venv/bin/python -m benchmarks.bench_read              # 1,000,000 rows, 3 rounds
@@ -55,7 +55,7 @@ def time_plain(path: Path) -> tuple[float, float]:
 
 
 def time_helpers(folder: Path) -> tuple[float, float]:
-    from helpers.load import load_company
+    from helpers.step1_list_clients.load import load_company
 
     start = time.perf_counter()
     company = load_company(folder)

@@ -7,7 +7,7 @@ dates `dd.mm.yyyy`, amounts `1 234 567,89` with no-break spaces and negatives in
 
 - plain: `pandas.read_csv(clean, parse_dates=["date"], dtype={"client_id": str})` — the clean twin,
   with no checks;
-- helpers: `helpers.load.load_company(messy folder)` — every format decided from the columns, every
+- helpers: `helpers.step1_list_clients.load.load_company(messy folder)` — every format decided from the columns, every
   cell checked.
 
     .venv/bin/python -m benchmarks.bench_read_messy              # 1,000,000 rows, 3 rounds

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from helpers.paths import PROJECT_ROOT, SAMPLE_DIR
-from helpers.samples import find_stale_samples, make_all_samples
+from helpers.kit.samples import find_stale_samples, make_all_samples
 
 
 def main(argv: list[str] | None = None) -> int:

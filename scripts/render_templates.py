@@ -6,7 +6,7 @@ rendered copy is stale (CI runs it, so paper and source never drift apart).
 
 import sys
 
-from helpers.templates import main
+from helpers.kit.templates import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,8 @@ import pytest
 
 matplotlib.use("Agg", force=True)
 
-from helpers import i18n, paths  # noqa: E402
+from helpers.core import i18n  # noqa: E402
+from helpers import paths
 
 SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir()) if paths.SAMPLE_DIR.is_dir() else []
 

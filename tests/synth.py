@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.company import Company
-from helpers.config import CompanySettings, CriteriaSettings
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings, CriteriaSettings
 
 PLANTED = ("has_call_centre", "headcount", "industry")
 

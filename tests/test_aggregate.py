@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.aggregate import aggregate_transactions, sum_by_period
+from helpers.step1_list_clients.client_figures import aggregate_transactions, sum_by_period
 
 
 def _tx(rows):

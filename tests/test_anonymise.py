@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from helpers.anonymise import anonymise_company, pseudonym
-from helpers.errors import problem
-from helpers.load import load_company
+from helpers.step1_list_clients.anonymise import anonymise_company, pseudonym
+from helpers.core.errors import problem
+from helpers.step1_list_clients.load import load_company
 from helpers.paths import SAMPLE_DIR
 
 

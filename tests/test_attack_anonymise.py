@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers import anonymise
-from helpers.anonymise import anonymise_company, pseudonym, pseudonym_map
-from helpers.cli import main
-from helpers.errors import DataProblem
-from helpers.load import check_company, load_company
+from helpers.step1_list_clients import anonymise
+from helpers.step1_list_clients.anonymise import anonymise_company, pseudonym, pseudonym_map
+from helpers.run.cli import main
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import check_company, load_company
 from helpers.paths import SAMPLE_DIR
 
 KEY = "anon-key-for-tests-0123456789abcdef"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers.cli import main
-from helpers.export import FORMULA_TRIGGERS, csv_text, neutralise_text
+from helpers.run.cli import main
+from helpers.core.export import FORMULA_TRIGGERS, csv_text, neutralise_text
 from helpers.paths import SAMPLE_DIR
 
 HOSTILE = ["Sable Logistics Inc\r=cmd|' /C calc'!A0", "Tundra\r=1+1", "tab\t=2+2", 'quote "=3+3"', "lf\n@SUM(A1)",

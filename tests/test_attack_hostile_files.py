@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import guards
-from helpers.config import load_settings
-from helpers.errors import DataProblem
-from helpers.load import check_company
+from helpers.step1_list_clients import guards
+from helpers.step1_list_clients.settings import load_settings
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import check_company
 from helpers.paths import SAMPLE_DIR
-from helpers.rules import read_team_criteria
+from helpers.core.rules import read_team_criteria
 
 BARE_CLASS = re.compile(r"cannot be read \([A-Za-z]*Error\)")
 

@@ -13,8 +13,9 @@ import os
 
 import pytest
 
-from helpers import paths, runner
-from helpers.errors import DataProblem
+from helpers import paths
+from helpers.run import runner
+from helpers.core.errors import DataProblem
 
 # the one-cell notebooks of the runner's own tests
 from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402
@@ -150,7 +151,7 @@ def test_a_data_problem_in_a_notebook_is_printed_not_an_empty_error(company, tmp
     failing = _notebook(tmp_path / "04_criteria.ipynb",
                         "from helpers.workbook import open_workbook\n"
                         "wb = open_workbook(company_dir)\n"
-                        "from helpers.errors import DataProblem, problem\n"
+                        "from helpers.core.errors import DataProblem, problem\n"
                         "raise DataProblem([problem('criteria_file_invalid', file='criteria.yml', row=3,\n"
                         "    detail=\"unknown trait 'headcont' \\x1b]0;x\\x07\"),\n"
                         "    problem('criteria_file_invalid', file='criteria.yml', row=9, detail='second')])")
@@ -177,7 +178,7 @@ def test_a_users_folder_named_like_the_failed_copy_is_never_deleted(company, goo
 def test_worksheets_of_companies_that_slugify_alike_go_to_different_folders(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from helpers.cli import main
+    from helpers.run.cli import main
 
     monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
     first, second = _company(tmp_path / "a" / "acme"), _company(tmp_path / "b" / "Acme")

@@ -8,28 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import i18n, paths
-from helpers.audit import (
-    DATA_TYPES,
-    TEAM_TYPES,
-    allocate_key_clients,
-    audit_client_mix,
-    audit_price_mix,
-    auto_price_limits,
-    classify_key_clients,
-    describe_inputs,
-    hint_manager_load,
-    place_in_price_bands,
-    place_in_size_bands,
-    summarise_client_types,
-    summarise_clients,
-    summarise_key_clients,
-    tag_client_types,
-)
-from helpers.company import Company, FileReport
-from helpers.config import AuditSettings, CompanySettings
-from helpers.errors import problem
-from helpers.plots import audit as audit_plots
+from helpers.core import i18n
+from helpers import paths
+from helpers.step1_list_clients.audit import (DATA_TYPES, TEAM_TYPES, allocate_key_clients, audit_client_mix, audit_price_mix)
+from helpers.step1_list_clients.audit import (auto_price_limits, classify_key_clients, describe_inputs, hint_manager_load)
+from helpers.step1_list_clients.audit import (place_in_price_bands, place_in_size_bands, summarise_client_types, summarise_clients)
+from helpers.step1_list_clients.audit import summarise_key_clients, tag_client_types
+from helpers.step1_list_clients.company import Company, FileReport
+from helpers.step1_list_clients.settings import AuditSettings, CompanySettings
+from helpers.core.errors import problem
+from helpers.step1_list_clients import plots as audit_plots
 
 
 def _company(clients: pd.DataFrame, transactions: pd.DataFrame | None = None, **audit) -> Company:
@@ -324,7 +312,7 @@ def test_plots_draw_titles_labels_and_a_bounded_number_of_bars():
 
 @pytest.mark.skipif(not (paths.SAMPLE_DIR / "b2b_services").is_dir(), reason="sample not generated")
 def test_the_default_sample_company_is_audited_end_to_end():
-    from helpers.load import load_company
+    from helpers.step1_list_clients.load import load_company
 
     company = load_company(paths.SAMPLE_DIR / "b2b_services")
     inputs = describe_inputs(company)

@@ -9,9 +9,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from helpers import board as b
-from helpers.errors import DataProblem
-from helpers.load import load_company
+from helpers.workshop import board as b
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import load_company
 from helpers.paths import SAMPLE_DIR
 
 
@@ -187,7 +187,7 @@ def test_merge_of_typed_back_sheets_writes_the_medians_and_the_kit_reads_them(tm
     company = load_company(folder)
     ids = company.clients["client_id"].astype(str).tolist()[:3]
     _people(folder, anna=dict(zip(ids, ["A1", "B1", "C"])), boris=dict(zip(ids, ["A3", "B2", "C"])))
-    from helpers.tiers import build_tiers
+    from helpers.step2_place_in_tiers.tiers import build_tiers
 
     clients = b.board_clients(build_tiers(company).table)
     consensus = b.merge_people(folder, clients, write=True)
@@ -208,7 +208,7 @@ def test_board_clients_reuse_step_2_figures_in_its_order():
 def test_tierbook_worksheet_merge_writes_medians_and_lists_the_discussion(tmp_path):
     from click.testing import CliRunner
 
-    from helpers.cli import main
+    from helpers.run.cli import main
 
     folder = shutil.copytree(SAMPLE_DIR / "b2b_services", tmp_path / "co")
     runner = CliRunner()

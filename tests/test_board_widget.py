@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import i18n
-from helpers.board_widget import show_board, show_consensus, show_criteria_editor
+from helpers.core import i18n
+from helpers.workshop.widgets import show_board, show_consensus, show_criteria_editor
 from helpers.paths import SAMPLE_DIR
 from helpers.workbook import open_workbook
 
@@ -134,7 +134,7 @@ def test_workshop_notebooks_are_stored_clean_outside_the_batch_run(name):
     import nbformat
 
     from helpers.paths import NOTEBOOKS_DIR
-    from helpers.runner import PARAMETERS, workbook_notebooks
+    from helpers.run.runner import PARAMETERS, workbook_notebooks
 
     path = NOTEBOOKS_DIR / name
     assert path not in workbook_notebooks()

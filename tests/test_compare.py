@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers import compare, compare_sample
-from helpers.cli import main
-from helpers.errors import DataProblem
-from helpers.export import write_csv, write_json
+from helpers.step6_compare import compare
+from helpers.step6_compare import sample_runs as compare_sample
+from helpers.run.cli import main
+from helpers.core.errors import DataProblem
+from helpers.core.export import write_csv, write_json
+from helpers.step4_write_criteria.criteria import COLUMNS as CRITERIA_COLUMNS
 
 SETTINGS = {"abc": {"by": "revenue", "cutoffs": [0.8, 0.95]}, "xyz": {"x": 0.1, "y": 0.25}, "currency": "RUB"}
 
@@ -55,6 +57,39 @@ def test_the_old_checklist_is_scored_as_the_truth_says(sample):
         assert (summary.loc[verdict, "n"], summary.loc[verdict, "hits"]) == (n, hits)
     assert summary.loc["not target", "refused"] == 2  # the two refused deals of non-target leads count
     assert any("Small numbers" in note for note in cmp.check.notes)  # 6 non-target cases: the caveat
+    assert not any("predates routing" in note for note in cmp.check.notes)  # criteria.csv as the kit writes it now
+
+
+def test_an_old_run_without_routing_columns_is_scored_as_sales_applied_it_then(tmp_path):
+    """criteria.csv written before issue 10 (no routed / declines / qualifies / mirror_id / only_with): the
+    checklist is the supported first-contact criteria, every sign qualifies, every flag declines, and new
+    clients are routed by the rule of that time — the same truth as the current-format sample."""
+    old, new = compare_sample.write_sample_runs(tmp_path)
+    criteria = pd.read_csv(old / "criteria.csv")
+    criteria[[c for c in criteria.columns if c in OLD_CRITERIA_COLUMNS + ["trait", "support", "n_a", "n_b", "n_c"]]]\
+        .to_csv(old / "criteria.csv", index=False)
+    cmp = compare.compare_runs(old, new)
+    assert any("predates routing" in note for note in cmp.check.notes)
+    per = cmp.check.criteria.set_index("id")
+    assert set(per.index) == set(compare_sample.TRUTH["criteria"])  # the weak C:headcount was never handed out
+    for cid, (met_n, met_hits, rest_n, rest_hits, verdict) in compare_sample.TRUTH["criteria"].items():
+        assert tuple(per.loc[cid, ["met_n", "met_hits", "rest_n", "rest_hits", "verdict"]]) == \
+            (met_n, met_hits, rest_n, rest_hits, verdict)
+    summary = cmp.check.summary.set_index("verdict")
+    for verdict, (n, hits) in compare_sample.TRUTH["verdicts"].items():
+        assert (summary.loc[verdict, "n"], summary.loc[verdict, "hits"]) == (n, hits)
+    html = compare.write_comparison(cmp, tmp_path / "out")["compare.html"].read_text(encoding="utf-8")
+    assert "predates routing" in html
+
+
+def test_the_old_rule_declines_a_flag_with_an_unknown_sign_and_reviews_a_mixed_lead():
+    points_to = {"a": "A", "c": "C"}
+    assert compare._verdict_then({"a": pd.NA, "c": True}, points_to) == "not target"
+    assert compare._verdict_then({"a": True, "c": True}, points_to) == "needs review"
+    assert compare._verdict_then({"a": True, "c": pd.NA}, points_to) == "needs review"
+    assert compare._verdict_then({"a": True, "c": False}, points_to) == "target"
+    assert compare._verdict_then({"a": pd.NA, "c": False}, points_to) == "needs review"
+    assert compare._verdict_then({"a": False, "c": False}, points_to) == "not target"
 
 
 def test_outputs_are_written_self_contained(sample, tmp_path):
@@ -71,16 +106,34 @@ def test_outputs_are_written_self_contained(sample, tmp_path):
 
 
 # ------------------------------------------------------------------ hand-made runs from the output-file contract
+OLD_CRITERIA_COLUMNS = ["id", "points_to", "rule", "expression", "evidence", "threshold", "source", "status",
+                        "first_contact"]  # criteria.csv before issue 10 added the routing columns
+
+
+def _criteria_csv(rows, *, old_format=False) -> pd.DataFrame:
+    """criteria.csv from (id, points_to, rule, expression, evidence, threshold, source, status, first_contact)
+    rows: as step 4 writes it now (all of criteria.COLUMNS, routing filled as mark_for_sales would), or in the
+    format before issue 10."""
+    frame = pd.DataFrame(rows, columns=OLD_CRITERIA_COLUMNS)
+    if old_format:
+        return frame
+    team = (frame["source"] == "team") & (frame["status"] == "accepted") & frame["first_contact"]
+    supported = (frame["source"] == "data") & (frame["evidence"] == "supported") & frame["first_contact"]
+    frame = frame.assign(trait=frame["expression"].str.split().str[0], evidence_label=frame["evidence"],
+                         only_with="", mirror_id="", stable=True, routed=team if team.any() else supported,
+                         declines=frame["points_to"] == "C", qualifies=frame["points_to"] == "A")
+    return frame.reindex(columns=CRITERIA_COLUMNS)
+
+
 def _run(folder, tiers, *, company="Acme", settings=None, audit=None, criteria=None, started="2026-01-01T00:00:00+00:00",
-         anonymised=False, key_id=None):
+         anonymised=False, key_id=None, old_format=False):
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(tiers, columns=["client_id", "name", "team_tier", "suggested_tier", "abc", "xyz", "revenue"]),
               folder / "tiers.csv")
     if audit is not None:
         write_csv(pd.DataFrame(audit, columns=["client_id", "sleeping", "key_class"]), folder / "clients_audit.csv")
     if criteria is not None:
-        write_csv(pd.DataFrame(criteria, columns=["id", "points_to", "rule", "expression", "evidence", "threshold",
-                                                  "source", "status", "first_contact"]), folder / "criteria.csv")
+        write_csv(_criteria_csv(criteria, old_format=old_format), folder / "criteria.csv")
     meta = {"company": company, "company_dir": f"/nowhere/{company.lower()}", "started": started,
             "inputs": [{"kind": "clients", "file": "clients.csv", "sha256": started}],
             "settings": settings if settings is not None else SETTINGS, "anonymised": anonymised}
@@ -114,16 +167,19 @@ def test_a_client_missing_in_one_run_is_a_listed_difference(tmp_path):
     assert cmp.check.notes
 
 
-def test_criteria_that_appeared_vanished_or_moved_their_threshold(tmp_path):
+@pytest.mark.parametrize("old_format", [False, True], ids=["current", "old_run_predates_routing"])
+def test_criteria_that_appeared_vanished_or_moved_their_threshold(tmp_path, old_format):
     then = [("A:headcount", "A", "headcount is 50 or more", "headcount >= 50", "supported", 50, "data", "", True),
             ("C:region", "C", "region is East", "region in [East]", "supported", None, "data", "", True),
             ("A:office", "A", "office is 100 or more", "office >= 100", "weak", 100, "data", "", True)]
     now = [("A:headcount", "A", "headcount is 40 or more", "headcount >= 40", "supported", 40, "data", "", True),
            ("A:office", "A", "office is 100 or more", "office >= 100", "supported", 100, "data", "", True),
            ("own-1", "C", "pays late: yes", "pays_late == yes", "weak", None, "team", "accepted", True)]
-    old = _run(tmp_path / "old", OLD_TIERS, criteria=then)
+    old = _run(tmp_path / "old", OLD_TIERS, criteria=then, old_format=old_format)
     new = _run(tmp_path / "new", NEW_TIERS, criteria=now, started="2026-04-01T00:00:00+00:00")
-    changes = compare.compare_runs(old, new).criteria_changes.set_index("id")
+    cmp = compare.compare_runs(old, new)
+    assert any("predates routing" in note for note in cmp.check.notes) == old_format
+    changes = cmp.criteria_changes.set_index("id")
     assert changes.loc["A:headcount", "change"] == "threshold"
     assert (changes.loc["A:headcount", "threshold_then"], changes.loc["A:headcount", "threshold_now"]) == (50, 40)
     assert changes.loc["C:region", "change"] == "vanished"

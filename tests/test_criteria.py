@@ -15,12 +15,12 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import PLANTED, make_company  # noqa: E402
 
-from helpers.config import CriteriaSettings  # noqa: E402
-from helpers.criteria import (DIRECTIONS, _prepare, _search, _targets, describe_rule, find_criteria,  # noqa: E402
-                              hypergeom_z, nice_threshold, qualify)
-from helpers.errors import DataProblem  # noqa: E402
-from helpers.rules import Condition  # noqa: E402
-from helpers.stats import wilson_interval  # noqa: E402
+from helpers.step1_list_clients.settings import CriteriaSettings  # noqa: E402
+from helpers.step4_write_criteria.criteria import (DIRECTIONS, _prepare, _search, _targets, describe_rule, find_criteria)
+from helpers.step4_write_criteria.criteria import hypergeom_z, nice_threshold, qualify
+from helpers.core.errors import DataProblem  # noqa: E402
+from helpers.core.rules import Condition  # noqa: E402
+from helpers.core.stats import wilson_interval  # noqa: E402
 
 NOISE_RUNS = 40
 
@@ -299,7 +299,7 @@ def _rows(**overrides):
 
 
 def test_unstable_supported_rule_is_labelled_and_not_routed():
-    from helpers.criteria import mark_for_sales
+    from helpers.step4_write_criteria.criteria import mark_for_sales
 
     clients = pd.DataFrame({"x": [1.0, 9.0] * 10})
     y = np.array(["A", "B"] * 10)
@@ -316,7 +316,7 @@ def test_unstable_supported_rule_is_labelled_and_not_routed():
 
 
 def test_useful_effect_separates_real_from_actionable():
-    from helpers.criteria import _evidence, required_share
+    from helpers.step4_write_criteria.criteria import _evidence, required_share
 
     settings = CriteriaSettings()
     # 2,000 clients: "32% C against 30% overall" is not chance, but not a criterion either

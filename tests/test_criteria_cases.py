@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.handoff import build_checklist, first_contact_notes
-from helpers.prospects import route_clients, routing_check
+from helpers.step5_report.handoff import build_checklist, first_contact_notes
+from helpers.step4_write_criteria.prospects import route_clients, routing_check
 from helpers.workbook import open_workbook
 
 CASES = Path(__file__).parent / "data" / "criteria_cases"
@@ -152,7 +152,7 @@ def test_first_contact_default_is_said_and_outcomes_stay_out(run):
 
 
 def test_report_shows_the_first_contact_box_at_the_top_of_the_criteria(run):
-    from helpers.report import section_checklist, section_criteria
+    from helpers.step5_report.report import section_checklist, section_criteria
 
     wb = run("first_contact_default_leak")
     criteria, checklist = section_criteria(wb), section_checklist(wb)

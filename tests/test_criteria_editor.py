@@ -7,13 +7,13 @@ import shutil
 import pytest
 import yaml
 
-from helpers.criteria import find_criteria
-from helpers.criteria_editor import CriteriaDraft
-from helpers.errors import DataProblem
-from helpers.load import load_company
+from helpers.step4_write_criteria.criteria import find_criteria
+from helpers.workshop.criteria_editor import CriteriaDraft
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import load_company
 from helpers.paths import SAMPLE_DIR
-from helpers.rules import read_team_criteria
-from helpers.tiers import build_tiers
+from helpers.core.rules import read_team_criteria
+from helpers.step2_place_in_tiers.tiers import build_tiers
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_company  # noqa: E402
 
-from helpers.criteria import find_criteria  # noqa: E402
-from helpers.stats import wilson_interval  # noqa: E402
+from helpers.step4_write_criteria.criteria import find_criteria  # noqa: E402
+from helpers.core.stats import wilson_interval  # noqa: E402
 
 RUNS = 40
 

@@ -11,9 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_company, make_variant  # noqa: E402
 
-from helpers.criteria import find_criteria  # noqa: E402
-from helpers.handoff import build_checklist  # noqa: E402
-from helpers.prospects import route_clients, routing_check, score_prospects  # noqa: E402
+from helpers.step4_write_criteria.criteria import find_criteria  # noqa: E402
+from helpers.step5_report.handoff import build_checklist  # noqa: E402
+from helpers.step4_write_criteria.prospects import route_clients  # noqa: E402
+from helpers.step4_write_criteria.prospects import routing_check, score_prospects
 
 SEEDS = (11, 12, 13)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.company import Company
-from helpers.config import CompanySettings
-from helpers.deals import DealSummary, group_reasons, reason_groups, summarise_deals
-from helpers.i18n import language
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.step3_compare_traits.deals import DealSummary, group_reasons, reason_groups, summarise_deals
+from helpers.core.i18n import language
 
 
 def _company(deals, groups=None, defaults=True):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import paths
-from helpers.runner import workbook_notebooks
+from helpers.run.runner import workbook_notebooks
 from helpers.workbook import STEPS
 
 TIERBOOK = str(Path(sys.executable).parent / "tierbook")
@@ -131,7 +131,22 @@ def test_anonymised_run_leaks_no_client_name_into_any_output(tmp_path):
             if path.suffix != ".json":
                 assert not [i for i in ids if f'"{i}"' in text or f",{i}," in text], path.name
     assert "Anonymised mode" in (out / "report.html").read_text(encoding="utf-8")
-    from helpers.anonymise import pseudonym
+    from helpers.step1_list_clients.anonymise import pseudonym
 
     expected = {pseudonym(cid, key.read_bytes().strip()) for cid in ids}
     assert set(pd.read_csv(out / "tiers.csv")["client_id"]) == expected, "--key-file must set the pseudonyms"
+
+
+def test_figures_folder_holds_a_png_per_plot_drawn(finished_run):
+    """Each figure shown in the executed notebooks is also a PNG in figures/."""
+    import nbformat
+
+    company, out, _ = finished_run
+    drawn = 0
+    for notebook in sorted((out / "notebooks").glob("0[1-4]_*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            drawn += sum("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+    pngs = list((out / "figures").glob("*.png"))
+    assert drawn >= 10, f"{company.name}: expected the workbook's plots in the executed notebooks"
+    assert len(pngs) >= drawn, f"{company.name}: {drawn} plots drawn, {len(pngs)} PNGs in figures/"
+    assert all(p.stat().st_size > 1000 for p in pngs)

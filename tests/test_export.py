@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import export
+from helpers.core import export
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+7 999", "-2+3", "@SUM(A1)", "\tx", "\rx", "=cmd|' /C calc'!A0"])

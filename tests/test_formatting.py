@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import formatting as fmt
-from helpers.i18n import language
-from helpers.report import Section, table_html
+from helpers.core import formatting as fmt
+from helpers.core.i18n import language
+from helpers.step5_report.report import Section, table_html
 
 NBSP = "\u00a0"
 

@@ -11,9 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_company  # noqa: E402
 
-from helpers.criteria import find_criteria  # noqa: E402
-from helpers.handoff import build_checklist, build_profile, write_criteria_xlsx  # noqa: E402
-from helpers.i18n import language  # noqa: E402
+from helpers.step4_write_criteria.criteria import find_criteria  # noqa: E402
+from helpers.step5_report.handoff import build_checklist  # noqa: E402
+from helpers.step5_report.handoff import build_profile, write_criteria_xlsx
+from helpers.core.i18n import language  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import stat
 
 import pytest
 
-from helpers import history, runner
+from helpers.run import history
+from helpers.run import runner
 
 from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402  (the runner tests' fake notebooks)
 

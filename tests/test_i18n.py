@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from helpers import i18n
+from helpers.core import i18n
 
 
 def _placeholders(text: str) -> set[str]:

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from helpers.cli import main
-from helpers.load import check_company, load_company
-from helpers.tiers import build_tiers
+from helpers.run.cli import main
+from helpers.step1_list_clients.load import check_company, load_company
+from helpers.step2_place_in_tiers.tiers import build_tiers
 
 CASES = Path(__file__).resolve().parent / "data" / "import_cases"
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from helpers.load import check_company, load_company
-from helpers.parsing import read_dates, read_numbers
+from helpers.step1_list_clients.load import check_company, load_company
+from helpers.step1_list_clients.parsing import read_dates, read_numbers
 
 # ---- numbers: one format per column ---------------------------------------------------------------
 
@@ -377,7 +377,7 @@ def _company(folder: Path, files: dict[str, str], config: str = "") -> Path:
 
 @pytest.fixture(autouse=True)
 def _english():
-    from helpers import i18n
+    from helpers.core import i18n
 
     with i18n.language("en"):
         yield

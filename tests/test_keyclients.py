@@ -11,22 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import i18n, paths
-from helpers.company import Company
-from helpers.config import CompanySettings
-from helpers.keyclients import (
-    check_contact_cadence,
-    check_three_p,
-    find_false_clients,
-    mark_key_prospects,
-    normalise_contact_outcome,
-    review_dossiers,
-    score_relationships,
-    study_key_clients,
-    summarise_relationships,
-    weigh_manager_load,
-)
-from helpers.load import check_company, format_check, load_company
+from helpers.core import i18n
+from helpers import paths
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.step1_list_clients.key_clients import (check_contact_cadence, check_three_p, find_false_clients, mark_key_prospects)
+from helpers.step1_list_clients.key_clients import (normalise_contact_outcome, review_dossiers, score_relationships, study_key_clients)
+from helpers.step1_list_clients.key_clients import summarise_relationships, weigh_manager_load
+from helpers.step1_list_clients.load import check_company, format_check, load_company
 
 
 def _log(rows) -> pd.DataFrame:
@@ -214,7 +206,7 @@ def test_dossier_text_never_enters_the_tables_and_is_pseudonymised(tmp_path, mon
     assert secret not in company.dossier.to_string()
     assert company.dossier.iloc[0][["decision_makers", "business"]].tolist() == [True, False]
     monkeypatch.setenv("TIERBOOK_ANON_KEY", "test-key-of-at-least-16-bytes")
-    from helpers.anonymise import anonymise_company
+    from helpers.step1_list_clients.anonymise import anonymise_company
 
     anon = anonymise_company(company)
     assert anon.dossier.iloc[0]["client_id"].startswith("Client-")
@@ -222,7 +214,7 @@ def test_dossier_text_never_enters_the_tables_and_is_pseudonymised(tmp_path, mon
 
 
 def test_only_clients_runs_as_before(tmp_path):
-    from helpers.report import KEY_CLIENT_SECTIONS
+    from helpers.step5_report.report import KEY_CLIENT_SECTIONS
     from helpers.workbook import Workbook
 
     folder = tmp_path / "only_clients"
@@ -237,8 +229,8 @@ def test_only_clients_runs_as_before(tmp_path):
 
 
 def test_each_key_section_appears_with_its_input_and_shows_content(tmp_path):
-    from helpers.plots.common import use_batch_backend
-    from helpers.report import build_report
+    from helpers.core.plot_style import use_batch_backend
+    from helpers.step5_report.report import build_report
     from helpers.workbook import Workbook
 
     use_batch_backend()
@@ -255,7 +247,7 @@ def test_each_key_section_appears_with_its_input_and_shows_content(tmp_path):
 
 
 def test_false_clients_show_on_the_wholesale_sample(tmp_path):
-    from helpers.report import section_false_clients
+    from helpers.step5_report.report import section_false_clients
     from helpers.workbook import Workbook
 
     wb = Workbook(paths.SAMPLE_DIR / "wholesale", tmp_path / "out")

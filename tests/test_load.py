@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import i18n
-from helpers.errors import DataProblem
-from helpers.load import check_company, format_check, load_company, normalise_outcome, normalise_tier
+from helpers.core import i18n
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import (check_company, format_check, load_company, normalise_outcome, normalise_tier)
 from helpers.paths import SAMPLE_DIR
 
 TRAITS = ["industry", "headcount", "has_call_centre"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import readers
-from helpers.company import ALL_TIER_LABELS, DEAL_OUTCOMES
-from helpers.errors import DataProblem
-from helpers.load import check_company, format_check, load_company
+from helpers.step1_list_clients import readers
+from helpers.step1_list_clients.company import ALL_TIER_LABELS, DEAL_OUTCOMES
+from helpers.core.errors import DataProblem
+from helpers.step1_list_clients.load import check_company, format_check, load_company
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "b2b_services"
@@ -253,7 +253,7 @@ def test_fast_path_is_taken_for_a_clean_file(tmp_path, monkeypatch):
 
 
 def test_an_unexpected_failure_is_reported_with_the_file_not_raised(tmp_path, monkeypatch):
-    import helpers.load as load
+    import helpers.step1_list_clients.load as load
 
     folder = _company(tmp_path, {"clients.csv": "client_id,name\n1,A\n",
                                  "deals.csv": "client_id,outcome\n1,won\n"})

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.load import check_company, format_check
+from helpers.step1_list_clients.load import check_company, format_check
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "inputs"
@@ -117,7 +117,7 @@ def _assert_every_row_accounted_for(result):
 
 def test_totals_row_equals_the_loaded_sum():
     """The "Итого" row of the file states the sum of the rows the loader kept."""
-    from helpers.parsing import parse_numbers
+    from helpers.step1_list_clients.parsing import parse_numbers
 
     path = CORPUS / "totals_row_itogo" / "transactions.csv"
     last = path.read_bytes().decode("cp1251").strip().splitlines()[-1]

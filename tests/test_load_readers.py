@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.readers import ReadError, read_table, read_text_table
+from helpers.step1_list_clients.readers import ReadError, read_table, read_text_table
 
 RUSSIAN = "ID клиента;Контрагент;Выручка\n001;ООО «Ромашка»;1 234,50\n002;ИП Ёлкин;99,90\n"
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from helpers import paths
-from helpers.runner import PARAMETERS, workbook_notebooks
+from helpers.run.runner import PARAMETERS, workbook_notebooks
 
 NOTEBOOKS = workbook_notebooks()
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.parsing import looks_like_yesno, parse_dates, parse_numbers, parse_yesno
+from helpers.step1_list_clients.parsing import looks_like_yesno, parse_dates, parse_numbers, parse_yesno
 
 # Money with cents, as exports hold it; Decimal keeps the expected value exact.
 money = st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2,

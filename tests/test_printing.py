@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import templates as tpl
-from helpers.i18n import language
+from helpers.kit import templates as tpl
+from helpers.core.i18n import language
 from helpers.paths import PROJECT_ROOT, TEMPLATES_DIR
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf is needed to count printed pages (pip install pypdf)")
@@ -42,7 +42,7 @@ def print_to_pdf(html: Path, pdf: Path) -> int:
 @pytest.fixture(scope="module", params=["en", "ru"])
 def sample_run(request, tmp_path_factory) -> Path:
     """The report step of the 150-client sample, in English and in Russian."""
-    from helpers.report import build_report, publish_report
+    from helpers.step5_report.report import build_report, publish_report
     from helpers.workbook import open_workbook
 
     out = tmp_path_factory.mktemp(f"run-{request.param}")
@@ -80,7 +80,7 @@ def _long_checklist(n: int) -> dict:
 
 @pytest.mark.parametrize("n", [1, 12, 60])
 def test_checklist_stays_on_one_page_however_long(n, tmp_path):
-    from helpers.printables import render_checklist_html
+    from helpers.step5_report.printables import render_checklist_html
 
     page = tmp_path / "checklist.html"
     page.write_text(render_checklist_html(_long_checklist(n), company="Acme <b>", day="2026-01-01"), encoding="utf-8")
@@ -93,7 +93,7 @@ def test_checklist_stays_on_one_page_however_long(n, tmp_path):
 
 @pytest.mark.parametrize("n", [2, 80])
 def test_profile_stays_on_one_page_however_long(n, tmp_path):
-    from helpers.printables import render_profile_html
+    from helpers.step5_report.printables import render_profile_html
 
     profile = {"title": "Ideal client profile", "intro": "What A clients have in common.", "size": "31 of 145.",
                "empty": "", "signs": [f"sign {i}: 89% of such clients are A (against 21% overall)" for i in range(n)],
@@ -116,8 +116,8 @@ def test_every_sheet_prints_within_its_page_budget(sheet_id, lang, tmp_path):
 
 
 def test_placement_worksheet_prints_on_a4_landscape(tmp_path):
-    from helpers.load import load_company
-    from helpers.worksheets import write_placement_worksheet
+    from helpers.step1_list_clients.load import load_company
+    from helpers.step2_place_in_tiers.worksheets import write_placement_worksheet
 
     html = [p for p in write_placement_worksheet(load_company(SAMPLE), tmp_path, language="ru")
             if p.suffix == ".html"][0]
@@ -130,7 +130,7 @@ def test_placement_worksheet_prints_on_a4_landscape(tmp_path):
 @pytest.mark.parametrize("n", [5, 9])
 def test_russian_checklist_stays_on_one_page(n, tmp_path):
     # Cyrillic runs wider than Latin: the fit estimate must hold for it too
-    from helpers.printables import render_checklist_html
+    from helpers.step5_report.printables import render_checklist_html
 
     questions = [{"question": f"Каков у клиента показатель «Численность сотрудников отдела {i}»?",
                   "target_answers": [f"Численность отдела {i} не меньше 51 человека"],

@@ -11,8 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from synth import make_company  # noqa: E402
 
-from helpers.criteria import find_criteria  # noqa: E402
-from helpers.prospects import count_verdicts, score_prospects  # noqa: E402
+from helpers.step4_write_criteria.criteria import find_criteria  # noqa: E402
+from helpers.step4_write_criteria.prospects import count_verdicts  # noqa: E402
+from helpers.step4_write_criteria.prospects import score_prospects
 
 CRITERIA = """
 criteria:

@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from helpers.readers import ReadError, detect_encoding, find_header_row, read_table, sniff_delimiter
+from helpers.step1_list_clients.readers import (ReadError, detect_encoding, find_header_row, read_table, sniff_delimiter)
 
 RUSSIAN = "ID клиента;Контрагент;Сумма\r\n001;ООО «Ромашка»;1 234,50\r\n002;Вектор;99,90\r\n"
 
@@ -151,7 +151,7 @@ def test_mojibake_is_reported(tmp_path):
 
 def test_large_file_fast_path_gives_the_same_table_as_the_careful_reader(tmp_path, monkeypatch):
     """Above the size threshold pandas' C parser reads the file; the result must not change."""
-    from helpers import readers
+    from helpers.step1_list_clients import readers
 
     text = io.StringIO()
     text.write("client_id;date;amount\r\n")

@@ -11,17 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import i18n, paths
-from helpers.aggregate import aggregate_transactions, choose_period, median_purchase_gap, period_starts
-from helpers.audit import audit_client_mix, judge_concentration
-from helpers.company import Company
-from helpers.config import AuditSettings, CompanySettings
-from helpers.tiers import (
-    build_tiers,
-    find_dominant_class,
-    find_mono_clients,
-    place_in_demand_pattern,
-)
+from helpers.core import i18n
+from helpers import paths
+from helpers.step1_list_clients.client_figures import (aggregate_transactions, choose_period, median_purchase_gap, period_starts)
+from helpers.step1_list_clients.audit import audit_client_mix, judge_concentration
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import AuditSettings, CompanySettings
+from helpers.step2_place_in_tiers.tiers import (build_tiers, find_dominant_class, find_mono_clients, place_in_demand_pattern)
 
 
 def _tx(rows) -> pd.DataFrame:
@@ -216,7 +212,7 @@ SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir() and any(p.g
 
 @pytest.mark.parametrize("folder", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_samples_have_two_regularity_classes_with_a_tenth_of_clients(folder):
-    from helpers.load import load_company
+    from helpers.step1_list_clients.load import load_company
 
     table = build_tiers(load_company(folder)).table
     for column in ("xyz", "demand_pattern"):

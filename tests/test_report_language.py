@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import templates
-from helpers.i18n import catalogue, label, language
+from helpers.kit import templates
+from helpers.core.i18n import catalogue, label, language
 from helpers.paths import SAMPLE_DIR
 
 SAMPLES = sorted(p for p in SAMPLE_DIR.iterdir() if p.is_dir() and any(p.iterdir()))
@@ -105,7 +105,7 @@ def _allowed(word: str, allowed: set[str]) -> bool:
 @pytest.fixture(scope="module", params=[(s, lang) for s in SAMPLES for lang in ("ru", "en")],
                 ids=lambda p: f"{p[0].name}-{p[1]}")
 def rendered(request, tmp_path_factory):
-    from helpers.report import build_report, publish_report
+    from helpers.step5_report.report import build_report, publish_report
     from helpers.workbook import open_workbook
 
     sample, lang = request.param
@@ -154,7 +154,7 @@ def test_english_report_shows_no_raw_snake_case_names(rendered):
 
 def test_contract_names_read_as_words_in_both_languages():
     # the CSV keeps `client_share` and `won_fast`; the report's tables say them as words
-    from helpers.report import table_html
+    from helpers.step5_report.report import table_html
 
     frame = pd.DataFrame({"outcome": ["won_fast", "stalled"], "client_share": [0.54, 0.46],
                           "verdict": ["not target", "needs review"], "name": ["stalled", "Acme"]})
@@ -169,7 +169,7 @@ def test_contract_names_read_as_words_in_both_languages():
 
 
 def test_an_id_beside_its_label_shows_the_label_once():
-    from helpers.report import table_html
+    from helpers.step5_report.report import table_html
 
     frame = pd.DataFrame({"key_class": ["gold"], "label": ["золотой"], "clients": [12]})
     with language("ru"):
@@ -178,7 +178,7 @@ def test_an_id_beside_its_label_shows_the_label_once():
 
 
 def test_a_day_reads_as_a_day_not_midnight():
-    from helpers.formatting import format_cell
+    from helpers.core.formatting import format_cell
 
     assert format_cell(pd.Timestamp("2026-05-26")) == ("2026-05-26", False)
     assert format_cell(pd.Timestamp("2026-05-26 10:30")) == ("2026-05-26 10:30:00", False)

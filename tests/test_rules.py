@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.errors import DataProblem
-from helpers.i18n import language
-from helpers.rules import (Combined, Condition, Negated, RuleError, UnknownTrait, conditions_of, parse_rule,
-                           read_team_criteria)
+from helpers.core.errors import DataProblem
+from helpers.core.i18n import language
+from helpers.core.rules import (Combined, Condition, Negated, RuleError, UnknownTrait, conditions_of, parse_rule, read_team_criteria)
 
 KINDS = {"headcount": "number", "industry": "category", "has_call_centre": "yesno",
          "Площадь офиса, м2": "number", "notes": "text", "region": "category"}

@@ -8,8 +8,8 @@ import os
 import nbformat
 import pytest
 
-from helpers import runner
-from helpers.errors import DataProblem
+from helpers.run import runner
+from helpers.core.errors import DataProblem
 
 PARAMETERS_CELL = (
     'company_dir: str = ""  # company folder\n'

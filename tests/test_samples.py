@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import samples
+from helpers.kit import samples
 from helpers.paths import SAMPLE_DIR
 
 COMPANIES = list(samples.GENERATORS)

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from helpers.stats import (benjamini_hochberg, cliffs_delta, dominance_interval, fisher_exact_test,
-                           mann_whitney_p, newcombe_difference, permutation_association_p,
-                           wilson_interval)
+from helpers.core.stats import (benjamini_hochberg, cliffs_delta, dominance_interval, fisher_exact_test, mann_whitney_p)
+from helpers.core.stats import newcombe_difference, permutation_association_p, wilson_interval
 
 
 def test_wilson_interval_known_values():
@@ -147,7 +146,7 @@ def test_benjamini_hochberg_matches_scipy():
 def test_unequal_spread_keeps_the_level_of_cliffs_interval_and_rank_test():
     # issue 10 (tests/data/criteria_cases/cliff_interval_unequal_spread): same median, the smaller group
     # three times as spread out, so the true Cliff's delta is 0; Mann-Whitney rejected in 11-14%
-    from helpers.stats import cliffs_delta, rank_test_p
+    from helpers.core.stats import cliffs_delta, rank_test_p
 
     rng = np.random.default_rng(27)
     reps, covered, rejected = 300, 0, 0
@@ -161,7 +160,7 @@ def test_unequal_spread_keeps_the_level_of_cliffs_interval_and_rank_test():
 
 
 def test_brunner_munzel_interval_agrees_with_scipy():
-    from helpers.stats import brunner_munzel_interval
+    from helpers.core.stats import brunner_munzel_interval
 
     rng = np.random.default_rng(1)
     x, y = rng.normal(0, 3, 30), rng.normal(0, 1, 120)
@@ -178,7 +177,7 @@ def test_brunner_munzel_interval_agrees_with_scipy():
 
 
 def test_wilson_limits_hold_the_share_at_the_ends():
-    from helpers.stats import wilson_interval
+    from helpers.core.stats import wilson_interval
 
     for n in range(1, 200):
         low, high = wilson_interval(n, n)

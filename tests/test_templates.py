@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import templates as tpl
-from helpers.company import COLUMNS
-from helpers.config import CompanySettings, load_settings
+from helpers.kit import templates as tpl
+from helpers.step1_list_clients.company import COLUMNS
+from helpers.step1_list_clients.settings import CompanySettings, load_settings
 from helpers.paths import TEMPLATES_DIR
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")

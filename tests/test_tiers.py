@@ -9,19 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import i18n, paths
-from helpers.company import Company
-from helpers.config import CompanySettings
-from helpers.tiers import (
-    LADDER,
-    build_tiers,
-    computed_abc_limits,
-    measure_disagreement,
-    place_in_abc,
-    place_in_xyz,
-    score_clients,
-    suggest_tiers,
-)
+from helpers.core import i18n
+from helpers import paths
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.step2_place_in_tiers.tiers import (LADDER, build_tiers, computed_abc_limits, measure_disagreement, place_in_abc)
+from helpers.step2_place_in_tiers.tiers import place_in_xyz, score_clients, suggest_tiers
 
 SAMPLES = sorted(p for p in paths.SAMPLE_DIR.iterdir() if p.is_dir()) if paths.SAMPLE_DIR.is_dir() else []
 
@@ -299,7 +292,7 @@ def test_company_tables_are_not_modified():
 
 @pytest.mark.parametrize("folder", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_sample_companies_build(folder):
-    from helpers.load import load_company
+    from helpers.step1_list_clients.load import load_company
 
     company = load_company(folder)
     result = build_tiers(company)

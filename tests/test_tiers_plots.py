@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.company import Company
-from helpers.config import CompanySettings
-from helpers.plots import tiers as plots
-from helpers.tiers import build_tiers
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.step2_place_in_tiers import plots
+from helpers.step2_place_in_tiers.tiers import build_tiers
 
 
 def _company(n: int, *, placement: bool = True) -> Company:

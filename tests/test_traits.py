@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.config import CompanySettings
-from helpers.errors import DataProblem
-from helpers.traits import compared_tiers
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.core.errors import DataProblem
+from helpers.step3_compare_traits.traits import compared_tiers
 
 
 def _table(team, suggested):
@@ -72,8 +72,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from helpers.company import Company  # noqa: E402
-from helpers.traits import TraitComparison, compare_traits  # noqa: E402
+from helpers.step1_list_clients.company import Company  # noqa: E402
+from helpers.step3_compare_traits.traits import TraitComparison  # noqa: E402
+from helpers.step3_compare_traits.traits import compare_traits
 
 
 def _company(n_a=20, n_b=40, n_c=30, seed=0, first_contact=("office_m2", "has_call_centre", "industry", "noise"),
@@ -218,7 +219,7 @@ def test_compare_traits_on_pure_noise_rarely_finds_anything():
 
 
 def test_q_values_are_corrected_over_the_whole_report_and_known_counts_per_tier():
-    from helpers.stats import benjamini_hochberg
+    from helpers.core.stats import benjamini_hochberg
 
     company, table = _company()
     clients = company.clients.copy()

@@ -10,11 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers.deals import summarise_deals  # noqa: E402
-from helpers.i18n import language  # noqa: E402
-from helpers.plots.traits import (plot_deal_cycle, plot_deal_reasons, plot_effect_forest,  # noqa: E402
-                                  plot_trait_distribution)
-from helpers.traits import compare_traits  # noqa: E402
+from helpers.step3_compare_traits.deals import summarise_deals  # noqa: E402
+from helpers.core.i18n import language  # noqa: E402
+from helpers.step3_compare_traits.plots import (plot_deal_cycle, plot_deal_reasons, plot_effect_forest, plot_trait_distribution)
+from helpers.step3_compare_traits.traits import compare_traits  # noqa: E402
 
 from test_deals import TIERS, _company as _deal_company, _deals  # noqa: E402
 from test_traits import _company  # noqa: E402

@@ -51,7 +51,7 @@ def test_a_changed_input_is_never_served_from_the_hand_over(handed, tmp_path):
 
 def test_the_report_reads_the_audit_it_is_handed(handed):
     """The report's client-mix section and clients_audit.csv come from the same ClientAudit object."""
-    from helpers.report import section_client_mix
+    from helpers.step5_report.report import section_client_mix
 
     computed, _ = handed
     section = section_client_mix(computed)

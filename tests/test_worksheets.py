@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers.company import Company
-from helpers.config import CompanySettings
-from helpers.worksheets import WORKSHEET_TIERS, build_placement_worksheet, write_placement_worksheet
+from helpers.step1_list_clients.company import Company
+from helpers.step1_list_clients.settings import CompanySettings
+from helpers.step2_place_in_tiers.worksheets import (WORKSHEET_TIERS, build_placement_worksheet, write_placement_worksheet)
 
 HOSTILE = {
     "h1": "=cmd|' /C calc'!A0",
@@ -186,7 +186,7 @@ def test_html_print_limit_and_language(tmp_path, clients):
 
 
 def test_filled_worksheet_loads_back_as_the_placement(tmp_path, clients, transactions):
-    from helpers.load import load_company
+    from helpers.step1_list_clients.load import load_company
 
     folder = tmp_path / "acme"
     folder.mkdir()

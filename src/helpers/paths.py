@@ -95,3 +95,28 @@ def default_out_dir(company_slug: str) -> Path:
 def interactive_out_dir(company_slug: str) -> Path:
     """Where a notebook opened by hand writes its tables and figures."""
     return ensure_inside(INTERACTIVE_DIR / slugify(company_slug), INTERACTIVE_DIR)
+
+
+def _t(key: str, **params) -> str:
+    from helpers.core.i18n import t  # i18n reads its catalogues from a path defined here
+
+    return t(key, **params)
+
+
+def outside_folder_reason(path: Path, root: Path) -> str | None:
+    """Why `path` must not be read as part of the company folder `root` (None when it may).
+
+    A company folder received as a zip or tarball keeps its symlinks; one pointing at another
+    company's clients.csv (or /etc/passwd) would print that file's contents in this company's outputs.
+
+    >>> outside_folder_reason(Path("/tmp/x/clients.csv"), Path("/tmp/x")) is None
+    True
+    """
+    try:
+        resolved = path.resolve(strict=False)
+        base = root.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return _t("run.link_loop")
+    if not resolved.is_relative_to(base):
+        return _t("run.link_outside", target=resolved)
+    return None

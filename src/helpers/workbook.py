@@ -19,8 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, i18n, paths
-from .errors import DataProblem, format_problems
+from helpers import __version__
+from helpers.core import i18n
+from helpers import paths
+from helpers.core.errors import DataProblem, format_problems
 
 # The results of every step, in method order (the attributes of Workbook that hold them).
 STEPS = ("company", "audit", "tiers", "key_clients", "traits", "deals", "criteria", "prospects")
@@ -65,61 +67,61 @@ class Workbook:
     # ---- step 1
     @_step
     def company(self):
-        from .config import load_settings
-        from .load import load_company
+        from helpers.step1_list_clients.settings import load_settings
+        from helpers.step1_list_clients.load import load_company
 
         # the language first, so that every problem found while loading is worded in it
         i18n.set_language(self._language or load_settings(self.company_dir).language)
         company = load_company(self.company_dir)
         if self._anonymise or company.settings.anonymise:
-            from .anonymise import anonymise_company
+            from helpers.step1_list_clients.anonymise import anonymise_company
 
             company = anonymise_company(company, key_file=self._key_file)
         return company
 
     @_step
     def audit(self):
-        from .audit import audit_clients
+        from helpers.step1_list_clients.audit import audit_clients
 
         return audit_clients(self.company)
 
     # ---- step 2
     @_step
     def tiers(self):
-        from .tiers import build_tiers
+        from helpers.step2_place_in_tiers.tiers import build_tiers
 
         return build_tiers(self.company)
 
     # ---- step 3
     @_step
     def traits(self):
-        from .traits import compare_traits
+        from helpers.step3_compare_traits.traits import compare_traits
 
         return compare_traits(self.company, self.tiers.table)
 
     @_step
     def deals(self):
-        from .deals import summarise_deals
+        from helpers.step3_compare_traits.deals import summarise_deals
 
         return summarise_deals(self.company, self.tiers.table)
 
     # ---- step 4
     @_step
     def criteria(self):
-        from .criteria import find_criteria
+        from helpers.step4_write_criteria.criteria import find_criteria
 
         return find_criteria(self.company, self.tiers.table)
 
     @_step
     def prospects(self):
-        from .prospects import score_prospects
+        from helpers.step4_write_criteria.prospects import score_prospects
 
         return score_prospects(self.company, self.criteria)
 
     @_step
     def key_clients(self):
         """Key-client work (contacts, relationship, dossier, risk); period of step 2 for falling revenue."""
-        from .keyclients import study_key_clients
+        from helpers.step1_list_clients.key_clients import study_key_clients
 
         return study_key_clients(self.company, period=self.tiers.period)
 
@@ -130,7 +132,7 @@ class Workbook:
         Returns a hex SHA-256 over the kit version, the path and content of every file in the company
         folder (hidden files and the `history/` folder excepted), the language and the anonymise switch.
         """
-        from .load import file_sha256
+        from helpers.step1_list_clients.load import file_sha256
 
         digest = hashlib.sha256(f"{__version__}|{self._language}|{bool(self._anonymise)}".encode())
         for path in sorted(self.company_dir.rglob("*")):
@@ -184,13 +186,13 @@ class Workbook:
 
     def save_table(self, df: pd.DataFrame, filename: str) -> Path:
         """Write a table into the output folder (atomic, safe against formula injection)."""
-        from .export import write_csv
+        from helpers.core.export import write_csv
 
         return write_csv(df, self.out_dir / filename)
 
     def save_figure(self, fig, name: str) -> Path:
         """Save a figure as PNG under `figures/` in the output folder."""
-        from .export import write_figure
+        from helpers.core.export import write_figure
 
         return write_figure(fig, self.out_dir / "figures" / f"{name}.png")
 
@@ -209,7 +211,7 @@ def open_workbook(company_dir: str, out_dir: str = "", *, language: str = "", an
 
     Data problems then print as `file:row:column — what — fix` lines instead of tracebacks.
     """
-    from .plots.common import setup_style
+    from helpers.core.plot_style import setup_style
 
     setup_style()
     pd.set_option("display.max_columns", 40)

@@ -1,1 +1,0 @@
-"""Plot helpers, one module per step. Each takes `ax=None`, draws, and returns the Axes."""

@@ -1,0 +1,177 @@
+"""Step 1 (list and check the clients): recognising export headers as the kit's columns.
+
+Common English and Russian headers of CRMs, accounting systems and spreadsheets map onto the
+canonical names in `company.COLUMNS` without configuration; `company.yml` maps the rest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from helpers.step1_list_clients.company import COLUMNS
+from helpers.core.errors import Problem, problem
+
+# canonical column -> header spellings (compared after `normalise_header`)
+SYNONYMS: dict[str, list[str]] = {
+    "client_id": ["client_id", "client id", "id клиента", "клиент id", "customer id", "customer_id", "account id",
+                  "account_id", "id", "код клиента", "код", "record id", "инн", "company id", "customerid", "clientid", "accountid",
+                  "account - id", "organization - id", "company - id", "organization id",
+                  "organisation id", "ид клиента", "id контрагента", "код контрагента"],
+    "name": ["name", "client", "client name", "customer", "customer name", "company", "company name", "account name",
+             "account", "клиент", "контрагент", "наименование", "название", "компания", "название компании",
+             "организация", "покупатель", "organization name", "organisation name", "organization - name",
+             "organisation - name", "deal - organization", "deal - organisation", "associated company",
+             "company - name", "организация - название", "компания - название"],
+    "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv"],
+    "margin": ["margin", "маржа", "gross margin", "profit", "прибыль", "валовая прибыль", "маржинальность руб"],
+    "purchases": ["purchases", "orders", "number of orders", "заказов", "количество заказов", "покупок",
+                  "количество покупок"],
+    "client_since": ["client_since", "client since", "клиент с", "first purchase", "первая покупка",
+                     "customer since", "дата первой покупки", "с какого года клиент"],
+    "tenure_months": ["tenure_months", "tenure", "months as client", "стаж месяцев", "срок сотрудничества мес"],
+    "payment_delay_days": ["payment_delay_days", "payment delay", "payment delay days", "days late",
+                           "просрочка", "просрочка оплаты", "просрочка оплаты дн", "дней просрочки",
+                           "average payment delay", "дебиторская просрочка дн"],
+    "support_hours": ["support_hours", "support hours", "часы поддержки", "часов поддержки", "service hours",
+                      "трудозатраты ч", "часы на обслуживание"],
+    "deal_cycle_days": ["deal_cycle_days", "deal cycle", "deal cycle days", "sales cycle", "цикл сделки",
+                        "цикл сделки дн", "длительность сделки дн"],
+    "tier": ["tier", "категория", "category", "abc", "abc category", "сегмент abc", "класс", "группа", "уровень",
+             "team tier", "team_tier"],
+    "note": ["note", "comment", "комментарий", "примечание"],
+    "date": ["date", "дата", "order date", "invoicedate", "created at", "orderdate", "transaction date", "дата заказа", "дата документа", "дата продажи", "дата оплаты",
+             "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
+    "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
+               "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
+               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки"],
+    "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
+    "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
+    "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
+                "dealid", "opportunityid", "номер сделки"],
+    "title": ["title", "deal name", "название сделки", "deal - title", "opportunity name", "сделка", "dealname"],
+    "outcome": ["outcome", "result", "stage", "deal stage", "этап сделки", "стадия сделки", "этап", "стадия",
+                "результат", "итог сделки", "статус", "status", "stage_id", "deal - status", "deal - stage",
+                "статус сделки", "stagename", "dealstage", "deal - pipeline stage"],
+    "reason": ["reason", "причина", "причина отказа", "loss reason", "lost reason", "комментарий к итогу",
+               "why", "почему", "deal - lost reason", "lost reason", "closed lost reason", "причина провала",
+               "причина проигрыша", "lossreason"],
+    "created": ["created", "дата создания", "create date", "created date", "created at", "opened", "createddate",
+                "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления"],
+    "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
+               "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
+    "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
+    "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида"],
+    # the three "P" of a prospective key client (helpers.step1_list_clients.key_clients.check_three_p)
+    "need": ["need", "потребность", "есть потребность"],
+    "solvency": ["solvency", "платежеспособность", "платежеспособен", "budget", "бюджет есть"],
+    "authority": ["authority", "полномочия", "полномочия решать", "decision authority", "лпр на связи"],
+}
+# Dates that close a deal only for one outcome (Pipedrive "Won time" / "Lost time"): they fill `closed`
+# where the file has no general close date.
+CLOSED_BY_OUTCOME = ["won time", "lost time", "deal - won time", "deal - lost time", "дата успеха", "дата провала",
+                     "date won", "date lost"]
+# Which canonical columns each file kind may use, in priority order.
+_KIND_COLUMNS = {kind: spec["required"] + spec["optional"] for kind, spec in COLUMNS.items()}
+
+
+def normalise_header(text: str) -> str:
+    """Lower-case, ё→е, units and punctuation dropped, spaces collapsed.
+
+    >>> normalise_header("  Выручка, руб. ")
+    'выручка'
+    >>> normalise_header("Сумма (с НДС), ₽")
+    'сумма (с ндс)'
+    """
+    s = str(text).replace("\ufeff", "").strip().lower().replace("ё", "е")
+    s = re.sub(r",?\s*(₽|руб\.?|rub|usd|\$|€|eur|р\.)\s*$", "", s)
+    s = re.sub(r"\((₽|руб\.?|rub|usd|\$|€|eur)\)", "", s)
+    s = re.sub(r"[,;:_\s]+", " ", s)
+    s = s.strip(" ,.:;")
+    return s
+
+
+_LOOKUP = {kind: {} for kind in _KIND_COLUMNS}
+for _kind, _allowed in _KIND_COLUMNS.items():
+    for _canonical in _allowed:
+        for _spelling in SYNONYMS.get(_canonical, [_canonical]):
+            _LOOKUP[_kind].setdefault(normalise_header(_spelling), _canonical)
+# the same spellings with spaces removed: CustomerID, InvoiceDate, CLOSEDATE, ACCOUNTID
+_COMPACT = {kind: {} for kind in _KIND_COLUMNS}
+for _kind, _table in _LOOKUP.items():
+    for _key, _canonical in _table.items():
+        _COMPACT[_kind].setdefault(_key.replace(" ", ""), _canonical)
+
+
+# Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
+_PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
+
+
+def _lookup(kind: str, key: str) -> str | None:
+    """The canonical column for a normalised header, also without spaces ("CustomerID") or a record
+    prefix ("Deal - Value")."""
+    table = _LOOKUP[kind]
+    found = table.get(key) or _COMPACT[kind].get(key.replace(" ", ""))
+    if found is None and _PREFIX.match(key):
+        rest = _PREFIX.sub("", key)
+        found = table.get(rest) or _COMPACT[kind].get(rest.replace(" ", ""))
+    return found
+
+
+def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None = None, *,
+                file: str) -> tuple[dict[str, str], list[Problem]]:
+    """Map a file's headers to canonical names; returns ({header: canonical}, problems).
+
+    Headers not recognised are left out of the mapping (they become traits in the client list).
+    A missing required column is an error that lists the columns present and the closest matches.
+
+    >>> mapping, problems = map_columns(["ID клиента", "Контрагент", "Отрасль"], "clients", file="c.csv")
+    >>> mapping, problems
+    ({'ID клиента': 'client_id', 'Контрагент': 'name'}, [])
+    """
+    overrides = {normalise_header(k): v for k, v in (overrides or {}).items()}
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    problems: list[Problem] = []
+    allowed = _KIND_COLUMNS[kind]
+    # explicit mappings first, then exact canonical names, then synonyms
+    for header in headers:
+        key = normalise_header(header)
+        if key in overrides:
+            target = overrides[key]
+            mapping[header] = target
+            taken.add(target)
+    for header in headers:
+        if header in mapping:
+            continue
+        key = normalise_header(header)
+        if key in allowed and key not in taken:
+            mapping[header] = key
+            taken.add(key)
+    for header in headers:
+        if header in mapping:
+            continue
+        target = _lookup(kind, normalise_header(header))
+        if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
+            target = _LOOKUP[kind].get(normalise_header(str(header).rsplit(" / ", 1)[1]))
+        if target and target not in taken:
+            mapping[header] = target
+            taken.add(target)
+    if kind in ("transactions", "placement") and "client_id" not in taken:
+        # no id column: a column of client names ("Customer", "Контрагент") identifies the clients
+        for header in headers:
+            if header not in mapping and _lookup("clients", normalise_header(header)) == "name":
+                mapping[header] = "client_id"
+                taken.add("client_id")
+                problems.append(problem("name_as_client_id", "info", file=file, column=str(header), header=str(header)))
+                break
+    for required in COLUMNS[kind]["required"]:
+        if required not in taken:
+            spellings = [normalise_header(s) for s in SYNONYMS.get(required, [required])]
+            close = difflib.get_close_matches(required, [normalise_header(h) for h in headers], n=3, cutoff=0.5)
+            close += [h for h in headers if difflib.get_close_matches(normalise_header(h), spellings, n=1, cutoff=0.7)]
+            problems.append(problem(
+                "missing_column", file=file, wanted=required, kind=kind,
+                present=", ".join(map(str, headers)) or "—",
+                closest=", ".join(dict.fromkeys(close)) or "—"))
+    return mapping, problems

@@ -1,0 +1,787 @@
+"""Step 1 of the method: list the clients — load a company folder and check every file.
+
+`load_company` reads whatever the folder holds (client list, team placement, transactions, deals,
+prospects, company.yml) into the checked tables of `helpers.step1_list_clients.company.Company`; `check_company` does
+the same without raising, for `tierbook check`. Every input row is used or reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.step1_list_clients import guards, parsing
+from helpers.step1_list_clients.columns import map_columns
+from helpers.step1_list_clients.company import DEAL_OUTCOMES, Company, FileReport
+from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
+from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
+from helpers.core.i18n import t
+from helpers.step1_list_clients.readers import (SUBTOTAL, RawTable, ReadError, fill_down_groups, list_rows, read_table)
+from helpers.step1_list_clients.schema import validate_table
+
+KINDS = ("clients", "placement", "transactions", "deals", "prospects")
+EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet")
+NUMBER_METRICS = ("revenue", "margin", "purchases", "tenure_months", "payment_delay_days", "support_hours",
+                  "deal_cycle_days")
+# Cyrillic letters typed instead of the Latin tier letters (А В С Х) and other spellings.
+_TIER_TRANSLATE = str.maketrans({"А": "A", "В": "B", "С": "C", "Х": "X", "а": "A", "в": "B", "с": "C", "х": "X",
+                                 "Д": "D", "д": "D"})
+OUTCOME_SYNONYMS = {
+    "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
+                 "быстрая сделка", "выиграна быстро"],
+    "won": ["won", "win", "closed won", "closed - won", "closed-won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
+            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех"],
+    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена"],
+    "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
+                "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
+                "неуспех", "провал", "сделка провалена", "провалена", "анализ причины провала", "apology",
+                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно"],
+    # stages of a deal still in progress in the default pipelines of HubSpot, Pipedrive, Salesforce,
+    # Bitrix24 and amoCRM: counted as open, never judged
+    "open": ["open", "in progress", "в работе", "открыта", "appointment scheduled", "qualified to buy",
+             "presentation scheduled", "decision maker bought-in", "contract sent", "prospecting", "qualification",
+             "needs analysis", "value proposition", "id. decision makers", "perception analysis",
+             "proposal/price quote", "negotiation/review", "new", "preparation", "prepayment_invoice",
+             "prepayment_invoce", "executing", "final_invoice", "новая", "подготовка документов",
+             "счёт на предоплату", "счет на предоплату", "финальный счёт", "финальный счет", "неразобранное",
+             "первичный контакт", "переговоры", "принимают решение", "согласование договора", "lead in",
+             "contact made", "demo scheduled", "proposal made", "negotiations started", "qualified",
+             "proposal", "negotiation"],
+}
+_OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
+_LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
+_LOOKALIKE = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМОРТХ")
+
+
+@dataclass
+class CheckResult:
+    """What `tierbook check` reports for one folder."""
+
+    folder: Path
+    company: Company | None
+    files: list[FileReport] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.company is not None and not has_errors(self.problems)
+
+
+def find_input(folder: Path, kind: str) -> Path | None:
+    """The file of one kind in the folder (clients.csv, clients.xlsx, ...), ignoring Excel lock files."""
+    candidates = [p for p in sorted(folder.iterdir())
+                  if p.is_file() and p.stem.lower() == kind and p.suffix.lower() in EXTENSIONS
+                  and not p.name.startswith(("~$", ".~lock"))]
+    return candidates[0] if candidates else None
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks (recorded in run.json to tie outputs to inputs)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def normalise_tier(value: str) -> str:
+    """'а1' → 'A1', ' B 2 ' → 'B2', 'с' → 'C' (Cyrillic look-alikes become Latin).
+
+    >>> [normalise_tier(v) for v in ["а1", " B 2 ", "с", "x"]]
+    ['A1', 'B2', 'C', 'X']
+    """
+    return re.sub(r"[\s\-_.]", "", str(value)).translate(_TIER_TRANSLATE).upper()
+
+
+def _stage_key(value: str) -> str:
+    return re.sub(r"\s+", " ", str(value).strip().lower().replace("ё", "е"))
+
+
+def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str | None:
+    """A deal outcome in the kit's words, or None when the stage is not recognised.
+
+    `stages` (company.yml `deal_stages`: stage as written -> outcome) comes first, then the built-in
+    stage names of HubSpot, Pipedrive, Salesforce, Bitrix24 (also its codes, `C14:WON`) and amoCRM.
+
+    >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "Новая", "maybe"]]
+    ['won', 'won', 'won', 'refused', 'open', None]
+    >>> normalise_outcome("Signed", {"signed": "won"})
+    'won'
+    """
+    text = _stage_key(value)
+    own = {_stage_key(k): v for k, v in (stages or {}).items()}
+    if text in own:
+        return own[text]
+    if text in _OUTCOME_LOOKUP:
+        return _OUTCOME_LOOKUP[text]
+    code = re.fullmatch(r"c\d*:(\w+)", text)  # a Bitrix24 stage code of a custom pipeline
+    if code:
+        return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
+            code.group(1), _OUTCOME_LOOKUP.get(code.group(1)))
+    return None
+
+
+def name_key(name: str) -> str:
+    """A spelling-insensitive key for near-duplicate names: quotes, legal forms, ё/е and look-alikes ignored.
+
+    >>> name_key('ООО «Ромашка»') == name_key('Ромашка ООО') == name_key('ООО "Ромaшка"')
+    True
+    """
+    s = unicodedata.normalize("NFKC", str(name)).lower().replace("ё", "е")
+    s = _LEGAL_FORMS.sub(" ", s)
+    s = s.translate(_LOOKALIKE)
+    return re.sub(r"[\W_]+", "", s)
+
+
+def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
+    report = FileReport(kind=kind, path=path, sha256=file_sha256(path))
+    if raw is not None:
+        report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
+        report.header_row, report.rows_read = raw.header_row, raw.rows_seen
+    return report
+
+
+def _as_written(value) -> str:
+    """A cell quoted exactly as the file holds it (spaces and case kept), cut only when very long."""
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _report_bad(df, column, rows, file, shown, problems, bad, code, severity):
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        problems.append(problem(code, severity, file=file, row=int(rows.iloc[i]), column=shown,
+                                value=_as_written(df[column].iloc[i])))
+    if bad.sum() > 20:
+        problems.append(problem("more_bad_values", severity, file=file, column=shown, count=int(bad.sum()) - 20))
+
+
+def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str) -> list[Problem]:
+    """The warning `check` prints when a column's number format was chosen by the fallback, not the data."""
+    if not reading.ambiguous and not reading.mixed:
+        return []
+    shown_format = "1,234.56" if reading.decimal == "." else "1 234,56"
+    other = "1 234,56" if reading.decimal == "." else "1,234.56"
+    if reading.mixed:
+        return [problem("mixed_number_formats", "warning", file=file, column=shown)]
+    source = "company.yml number_format" if settings.number_format else t("load.locale_default")
+    return [problem("ambiguous_numbers", "warning", file=file, column=shown, examples="», «".join(reading.examples),
+                    reading=shown_format, source=source, other=other)]
+
+
+def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
+    settings = settings or CompanySettings()
+    reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
+    _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
+    problems.extend(_number_notes(reading, settings, file, shown))
+    return reading.values, reading.bad
+
+
+def _typed_dates(df, column, rows, file, shown, problems, settings=None):
+    settings = settings or CompanySettings()
+    reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone)
+    _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
+    if reading.ambiguous:
+        problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
+                                column=shown, examples="», «".join(reading.examples), order=reading.order,
+                                reading=t(f"load.order_{reading.order}")))
+    return reading.values, reading.bad
+
+
+def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = ",") -> tuple[str, pd.Series]:
+    """Decide what kind of trait a column is (number, yesno, category, text) and convert it.
+
+    >>> type_trait(pd.Series(["да", "нет", "да"]))[0], type_trait(pd.Series(["12", "7,5", ""]))[0]
+    ('yesno', 'number')
+    """
+    text = values.astype("string").str.strip()
+    filled = text[~text.fillna("").str.lower().isin(parsing.MISSING)]
+    kind = forced
+    if kind is None:
+        if pd.api.types.is_bool_dtype(values) or (len(filled) and parsing.looks_like_yesno(filled)):
+            kind = "yesno"
+        elif pd.api.types.is_numeric_dtype(values) or (len(filled) and parsing.share_numeric(filled) >= 0.95):
+            kind = "number"
+        elif filled.nunique() <= max(12, int(0.5 * len(filled))):
+            kind = "category"
+        else:
+            kind = "text"
+    if kind == "yesno":
+        return kind, parsing.parse_yesno(values)[0]
+    if kind == "number":
+        return kind, parsing.parse_numbers(values, decimal=decimal)[0]
+    return kind, text.where(~text.fillna("").str.lower().isin(parsing.MISSING)).astype(object)
+
+
+def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem]):
+    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report)."""
+    file = raw.path.name
+    headers = [str(c) for c in raw.frame.columns]
+    mapping, mapping_problems = map_columns(headers, kind, settings.load.columns.get(kind), file=file)
+    problems.extend(mapping_problems)
+    frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
+    shown = {v: k for k, v in mapping.items()}
+    understood = {h: (mapping.get(h, "trait" if kind in ("clients", "prospects") else "ignored"), "") for h in headers}
+    if kind not in ("clients", "prospects"):
+        ignored = [h for h in headers if h not in mapping]
+        if ignored:
+            problems.append(problem("ignored_columns", "info", file=file, columns=", ".join(ignored)))
+    return frame, raw.rows.reset_index(drop=True), shown, understood
+
+
+def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport]):
+    path = find_input(folder, kind)
+    if path is None:
+        pickled = [p for p in folder.glob(f"{kind}.*") if p.suffix.lower() in (".pkl", ".pickle")]
+        if pickled:  # never unpickle: a pickle can run code
+            problems.append(problem("unsafe_format", file=pickled[0].name))
+        return None
+    try:
+        guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
+        raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
+                         max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
+                         hidden_rows=settings.hidden_rows)
+        if kind == "transactions":
+            raw = fill_down_groups(raw)
+    except ReadError as exc:
+        problems.append(exc.problem)
+        files.append(_report(kind, path, None))
+        return None
+    except OSError as exc:
+        problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
+        return None
+    except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
+        problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
+        files.append(_report(kind, path, None))
+        return None
+    problems.extend(raw.problems)
+    report = _report(kind, path, raw)
+    files.append(report)
+    if raw.frame.empty:
+        problems.append(problem("empty_file", file=path.name))
+        return None
+    return raw, report
+
+
+def _load_clients(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "clients", settings, problems)
+    if "client_id" not in frame:
+        return None, {}
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    frame, found = validate_table("clients", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "name" not in frame:
+        frame["name"] = frame["client_id"]
+    frame["name"] = frame["name"].astype("string").fillna("").str.strip()
+    frame.loc[frame["name"] == "", "name"] = frame["client_id"]
+    trait_kinds: dict[str, str] = {}
+    for column in list(frame.columns):
+        header = shown.get(column, column)
+        if column in ("client_id", "name"):
+            understood[header] = (column, "text")
+        elif column == "client_since":
+            frame[column], _ = _typed_dates(frame, column, rows, file, header, problems, settings=settings)
+            understood[header] = (column, "date")
+        elif column in NUMBER_METRICS:
+            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings)
+            understood[header] = (column, "number")
+        else:
+            kind, values = type_trait(frame[column], settings.load.trait_types.get(column),
+                                      decimal=settings.decimal_mark)
+            if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
+                reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+                problems.extend(_number_notes(reading, settings, file, header))
+            frame[column] = values
+            trait_kinds[column] = kind
+            understood[header] = ("trait", kind)
+    report.columns = understood
+    report.rows_used = len(frame)
+    _warn_near_duplicates(frame, file, rows, problems)
+    if "revenue" in frame:
+        low = frame["revenue"] <= 0
+        if low.any():
+            problems.append(problem("nonpositive_revenue", "warning", file=file, column=shown.get("revenue", "revenue"),
+                                    count=int(low.sum()), examples=", ".join(frame.loc[low, "client_id"].head(5))))
+    return frame.reset_index(drop=True), trait_kinds
+
+
+def _warn_near_duplicates(clients: pd.DataFrame, file: str, rows: pd.Series, problems: list[Problem]) -> None:
+    keys = clients["name"].map(name_key)
+    groups = clients.assign(_key=keys)[keys != ""].groupby("_key")["client_id"].agg(list)
+    for ids in groups[groups.map(len) > 1].head(30):
+        problems.append(problem("near_duplicate_names", "warning", file=file, ids=", ".join(map(str, ids))))
+
+
+def _load_placement(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "placement", settings, problems)
+    if not {"client_id", "tier"} <= set(frame.columns):
+        return None
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    tier_text = frame["tier"].astype("string").fillna("").str.strip()
+    frame["tier"] = tier_text.map(lambda v: normalise_tier(v) if v else pd.NA).astype(object)
+    frame, found = validate_table("placement", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    plain = frame["tier"].isin(["A", "B"])
+    if plain.any():
+        problems.append(problem("tier_not_split", "warning", file=file, column=shown.get("tier", "tier"),
+                                count=int(plain.sum())))
+    report.columns = {h: (c, "tier" if c == "tier" else "text") for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    # the file row stays with each placement until the cross-check has reported unknown clients
+    frame = frame.assign(_row=rows.iloc[[int(i) for i in frame.index]].to_numpy())
+    return frame[["client_id", "tier"] + (["note"] if "note" in frame else []) + ["_row"]].reset_index(drop=True)
+
+
+def _load_transactions(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "transactions", settings, problems)
+    if not {"client_id", "date", "amount"} <= set(frame.columns):
+        return None
+    frame["client_id"] = frame["client_id"].astype("string").str.strip()
+    frame, rows = _drop_continuation_rows(frame, rows, file, problems)
+    date_header, amount_header = shown.get("date", "date"), shown.get("amount", "amount")
+    frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
+    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
+    _check_subtotals(raw, frame, shown, settings, problems)
+    if "margin" in frame:
+        frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
+                                            settings=settings)
+    frame, found = validate_table("transactions", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "currency" in frame:
+        currencies = frame["currency"].astype("string").str.strip().str.upper().replace("", pd.NA)
+        distinct = sorted(currencies.dropna().unique())
+        if len(distinct) > 1:
+            # only a currency written in company.yml chooses; the default (RUB) must not drop rows silently
+            wanted = settings.currency.upper() if "currency" in settings.model_fields_set else None
+            if wanted in distinct:
+                other = currencies.notna() & (currencies != wanted)
+                problems.append(problem("other_currency_rows", "warning", file=file, column=shown["currency"],
+                                        count=int(other.sum()), currency=wanted, others=", ".join(distinct)))
+                frame = frame[~other.to_numpy()]
+            else:
+                problems.append(problem("mixed_currencies", file=file, column=shown["currency"],
+                                        currencies=", ".join(distinct)))
+    negative = frame["amount"] < 0
+    if negative.any():
+        problems.append(problem("refunds", "info", file=file, column=shown.get("amount", "amount"),
+                                count=int(negative.sum()), total=f"{frame.loc[negative, 'amount'].sum():,.2f}"))
+    zero = frame["amount"] == 0
+    if zero.any():
+        problems.append(problem("zero_amounts", "info", file=file, column=shown.get("amount", "amount"),
+                                count=int(zero.sum())))
+    report.columns = {h: (c, {"date": "date", "amount": "number", "margin": "number"}.get(c, "text"))
+                      for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
+    return frame[keep].reset_index(drop=True)
+
+
+def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
+    """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
+    its number and customer but leave its date and total blank) with one note, not a warning per row."""
+    blank = [frame[c].isna() | (frame[c].astype("string").str.strip() == "") for c in ("date", "amount")]
+    extra = (blank[0] & blank[1] & frame["client_id"].notna()).to_numpy(dtype=bool)
+    if not extra.any():
+        return frame, rows
+    problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),
+                            rows=list_rows(rows[extra].tolist())))
+    keep = ~extra
+    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
+
+
+def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
+                     problems: list[Problem]) -> None:
+    """In a grouped report, compare each group's lines with its subtotal row and all lines with the grand total.
+
+    A difference of more than half a cent is a warning naming the subtotal's row: lines missing from
+    the export, or hidden, would otherwise go unnoticed once the totals are dropped."""
+    if raw.dropped_totals is None or not any(p.code == "grouped_report" for p in raw.problems):
+        return
+    header = shown.get("amount", "amount")
+    if header not in raw.dropped_totals:
+        return
+    stated = parsing.read_numbers(raw.dropped_totals[header], decimal=settings.decimal_mark).values
+    keys = frame["client_id"].astype("string").fillna("").map(name_key)
+    sums = frame["amount"].groupby(keys.to_numpy()).sum()
+    for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
+        if pd.isna(total):
+            continue
+        group = row.get("_group")  # a 1C group row carrying its own total
+        if not isinstance(group, str):
+            texts = [str(v) for v in row.drop(["_row", "_group"], errors="ignore").tolist()
+                     if pd.notna(v) and str(v).strip()]
+            named = SUBTOTAL.match(texts[0]) if texts else None
+            group = named.group(1) if named else None
+        lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
+        if abs(lines - total) > 0.005:
+            code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
+            problems.append(problem(code, "warning", file=raw.path.name, row=int(row["_row"]), column=header,
+                                    lines=f"{lines:,.2f}", total=f"{total:,.2f}", **params))
+
+
+def _load_deals(raw, report, settings, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems)
+    if "outcome" not in frame:
+        return None
+    original = frame["outcome"].astype("string").fillna("").str.strip()
+    outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
+    _note_open_stages(original, outcome, file, shown["outcome"], problems)
+    # a stage no pipeline knows is still a deal in progress: counted as open, and named above
+    frame["outcome"] = outcome.where(outcome.isin(DEAL_OUTCOMES) | outcome.isna(), "open").astype(object)
+    frame, found = validate_table("deals", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    kept = [int(i) for i in frame.index]  # positions in the file's table of the rows still used
+    rows = rows.iloc[kept].reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    for column in ("created", "closed"):
+        if column in frame:
+            frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems, settings=settings)
+    _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood)
+    for column in ("cycle_days", "amount"):
+        if column in frame:
+            frame[column], _ = _typed_numbers(frame, column, rows, file, shown[column], problems, settings=settings)
+    if "cycle_days" not in frame and {"created", "closed"} <= set(frame.columns):
+        frame["cycle_days"] = (frame["closed"] - frame["created"]).dt.days.astype("float64")
+    if "cycle_days" in frame:  # an open deal has no cycle yet (its close date is a plan)
+        frame.loc[frame["outcome"] == "open", "cycle_days"] = np.nan
+    for column in ("client_id", "reason", "name", "deal_id", "title"):
+        if column in frame:
+            text = frame[column].astype("string").str.strip()
+            frame[column] = text.where(text != "").astype(object)
+    if "reason" not in frame:
+        frame["reason"] = None
+    # the deal's own title is recognised only so it is never taken for the client's name; it is not
+    # carried on (it often holds a client name that anonymised runs could not replace)
+    frame = frame.drop(columns=["title"], errors="ignore")
+    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
+    report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    # the file row stays with each deal until the cross-check has linked it to a client
+    return frame.assign(_row=rows.to_numpy())
+
+
+def _note_open_stages(original: pd.Series, outcome: pd.Series, file: str, shown: str,
+                      problems: list[Problem]) -> None:
+    """One note for the deals still open, one warning naming stages no built-in pipeline knows."""
+    known_open = outcome == "open"
+    unknown = outcome.notna() & ~outcome.isin(DEAL_OUTCOMES)
+    if known_open.any():
+        counts = original[known_open].value_counts()
+        problems.append(problem("open_deals", "info", file=file, column=shown, count=int(known_open.sum()),
+                                stages=", ".join(f"{k} ×{v}" for k, v in counts.head(12).items())))
+    if unknown.any():
+        counts = original[unknown].value_counts()
+        problems.append(problem("unknown_stages", "warning", file=file, column=shown, count=int(unknown.sum()),
+                                stages="», «".join(f"{k}" for k in counts.head(12).index)))
+
+
+def _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood) -> None:
+    """Fill `closed` from "Won time" / "Lost time" columns (Pipedrive) where no general close date is given."""
+    from helpers.step1_list_clients.columns import CLOSED_BY_OUTCOME, normalise_header
+
+    spellings = {normalise_header(x) for x in CLOSED_BY_OUTCOME}
+    extra = [h for h in raw.frame.columns if understood.get(h, ("",))[0] == "ignored"
+             and normalise_header(h) in spellings]
+    for header in extra:
+        source = pd.DataFrame({header: raw.frame[header].iloc[kept].to_numpy()})
+        values, _ = _typed_dates(source, header, rows, raw.path.name, header, problems, settings=settings)
+        values.index = frame.index
+        frame["closed"] = frame["closed"].fillna(values) if "closed" in frame else values
+        understood[header] = ("closed", "date")
+    if extra:  # the "columns not used" note must not name the columns just used
+        for i, p in enumerate(problems):
+            if p.code == "ignored_columns" and p.file == raw.path.name:
+                rest = [h for h in p.details["columns"].split(", ") if h not in extra]
+                problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
+        problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
+
+
+def _load_prospects(raw, report, settings, trait_kinds, problems):
+    file = raw.path.name
+    frame, rows, shown, understood = _canonical(raw, "prospects", settings, problems)
+    if "prospect_id" not in frame:
+        return None
+    frame["prospect_id"] = frame["prospect_id"].astype("string").str.strip()
+    frame, found = validate_table("prospects", frame, rows, file=file, shown_column=shown)
+    problems.extend(found)
+    if "name" not in frame:
+        frame["name"] = frame["prospect_id"]
+    for column in frame.columns:
+        if column in ("prospect_id", "name"):
+            continue
+        forced = trait_kinds.get(column)
+        if forced is None and column not in ("need", "solvency", "authority"):  # the three P: keyclients
+            problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
+        frame[column] = type_trait(frame[column], forced, decimal=settings.decimal_mark)[1]
+    report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
+                      for h, (c, _) in understood.items()}
+    report.rows_used = len(frame)
+    return frame.reset_index(drop=True)
+
+
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """values.isin(known) through object arrays: Arrow-backed isin walks the known values in Python."""
+    return pd.Series(values.to_numpy(dtype=object), dtype=object).isin(
+        pd.Series(known.to_numpy(dtype=object), dtype=object)).to_numpy()
+
+
+def _cross_check(clients, placement, transactions, deals, files, problems):
+    known = clients["client_id"]
+    file_of = {f.kind: f.path.name for f in files}
+    if placement is not None:
+        unknown = placement[~_isin(placement["client_id"], known)]
+        for cid, row in zip(unknown["client_id"], unknown["_row"]):
+            problems.append(problem("unknown_client", "warning", file=file_of["placement"], row=int(row),
+                                    column="client_id", value=cid, where=file_of.get("clients", "clients")))
+        placement = placement[_isin(placement["client_id"], known)].drop(columns="_row").reset_index(drop=True)
+        for report in files:
+            if report.kind == "placement":
+                report.rows_used = len(placement)
+    if transactions is not None:
+        ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
+        unknown = sorted(ids[~_isin(ids, known)].tolist())
+        if unknown:
+            problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
+                                    column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))
+            extra = pd.DataFrame({"client_id": unknown, "name": unknown})
+            clients = pd.concat([clients, extra], ignore_index=True)
+    return clients, placement
+
+
+def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problems: list[Problem]) -> pd.DataFrame:
+    """Give each deal its client's id: by the client id column, else by the organisation's name.
+
+    A deal's own id (`deal_id`, "Record ID", "Deal - ID") is never used as a client. In a file with
+    no client id column, a deal is linked by its organisation name (`name`), compared spelling-insensitively
+    (`name_key`: quotes, legal forms, ё/е, look-alike letters); only a name that singles out one
+    client links. Deals left unlinked are reported once each way, with their count and first rows:
+    a warning for client ids the client list lacks, a note for organisations not in the list (often
+    prospects that never bought). Returns a new frame without the helper `_row` column; the input is
+    not changed.
+    """
+    deals = deals.copy()
+    rows = deals.pop("_row") if "_row" in deals else pd.Series(range(2, len(deals) + 2), index=deals.index)
+    known = clients["client_id"].astype("string")
+    if "client_id" not in deals and "name" not in deals:
+        return deals
+    given = (deals["client_id"].astype("string") if "client_id" in deals
+             else pd.Series(pd.NA, index=deals.index, dtype="string"))
+    unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
+    by_name = pd.Series(False, index=deals.index)
+    if "name" in deals and "client_id" not in deals:  # a blank id beside others means "not a client"
+        keys = clients["name"].map(name_key)
+        unique = keys[~keys.duplicated(keep=False) & (keys != "")]
+        lookup = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
+        found = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(lookup)
+        by_name = given.isna() & found.notna()
+        given = given.where(~by_name, found.astype("string"))
+        if by_name.any():
+            problems.append(problem("deals_linked_by_name", "info", file=file, column="name",
+                                    count=int(by_name.sum()), total=len(deals)))
+    deals["client_id"] = given.astype(object).where(given.notna(), None)
+    no_client = given.isna()
+    for mask, column, severity in ((unknown_id, "client_id", "warning"), (no_client, "name", "info")):
+        if mask.any() and column in deals:
+            # row numbers only: the names and ids of non-clients must not reach an anonymised run's output
+            first = list_rows(rows[mask].astype(int).tolist(), limit=10)
+            code = "deals_unknown_client" if column == "client_id" else "deals_unmatched"
+            problems.append(problem(code, severity, file=file, column=column, count=int(mask.sum()),
+                                    total=len(deals), rows=first))
+    return deals
+
+
+def _guarded(read: tuple, problems: list[Problem], loader, *args):
+    """Run one file's loader; an unexpected failure becomes an error naming the file, never a traceback."""
+    raw, report = read
+    try:
+        return loader(raw, report, *args)
+    except Exception as exc:  # noqa: BLE001 - whatever the data did, `tierbook check` must answer
+        problems.append(problem("load_failed", file=raw.path.name, reason=f"{type(exc).__name__}: {exc}"[:200]))
+        return None
+
+
+def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, list[FileReport], list[Problem]]:
+    problems: list[Problem] = []
+    files: list[FileReport] = []
+    if not folder.is_dir():
+        return None, files, [problem("company_dir_missing", file=str(folder))]
+    try:
+        settings = load_settings(folder)
+    except DataProblem as exc:
+        return None, files, exc.problems
+    tables: dict[str, object] = {}
+    from helpers.step1_list_clients.dataset import find_transactions_dataset
+
+    # a log read out of core (a Parquet folder, or a very large Parquet file) is never loaded by the file reader
+    out_of_core = find_transactions_dataset(folder)
+    read = {kind: None if kind == "transactions" and out_of_core else _read(folder, kind, settings, problems, files)
+            for kind in KINDS}
+    clients, trait_kinds = None, {}
+    if read["clients"]:
+        clients, trait_kinds = _guarded(read["clients"], problems, _load_clients, settings, problems) or (None, {})
+    for kind, loader in (("placement", _load_placement), ("transactions", _load_transactions),
+                         ("deals", _load_deals)):
+        tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
+    tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
+                           if read["prospects"] else None)
+    dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
+    # a dataset stays on disk: the checks below need only its distinct client ids
+    tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
+    if clients is None:
+        transactions = tx_ids
+        if transactions is None:
+            if not any(p.severity == "error" for p in problems):
+                problems.append(problem("no_client_source", file=str(folder.name)))
+            return None, files, problems
+        ids = sorted(transactions["client_id"].unique())
+        clients = pd.DataFrame({"client_id": ids, "name": ids})
+        problems.append(problem("data_only_audit", "info",
+                                file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
+    clients, placement = _cross_check(clients, tables["placement"], tx_ids, tables["deals"], files, problems)
+    if tables["deals"] is not None:
+        tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
+                                     problems=problems)
+    # optional key-client inputs: found and read like the others, understood in helpers.step1_list_clients.key_clients
+    from helpers.step1_list_clients.key_clients import KEY_INPUTS, parse_key_input
+    for kind in KEY_INPUTS:
+        got = _read(folder, kind, settings, problems, files)
+        tables[kind] = _guarded(got, problems, parse_key_input, kind, clients, settings, problems) if got else None
+    _require_usable_rows(files, problems)
+    if has_errors(problems):
+        return None, files, problems
+    unknown_first = [t for t in settings.first_contact_traits if t not in trait_kinds]
+    if unknown_first:
+        problems.append(problem("unknown_first_contact_traits", "warning", file=CONFIG_FILE,
+                                column="first_contact_traits", names=", ".join(unknown_first)))
+    company = Company(folder=folder, settings=settings, clients=clients, trait_kinds=trait_kinds,
+                      placement=placement, transactions=tables["transactions"], deals=tables["deals"],
+                      prospects=tables["prospects"], contacts=tables["contacts"],
+                      relationship=tables["relationship"], dossier=tables["dossier"], transactions_dataset=dataset,
+                      files=files, problems=problems)
+    if team_criteria:
+        _check_team_criteria(company, problems)
+    if has_errors(problems):
+        return None, files, problems
+    return company, files, problems
+
+
+def _read_transactions_dataset(path: Path, settings: CompanySettings, problems: list[Problem],
+                               files: list[FileReport]):
+    """A transaction log read out of core (Parquet folder or very large file): checked with DuckDB, left on disk."""
+    from helpers.step1_list_clients.dataset import check_transactions_dataset
+
+    other = find_input(path.parent, "transactions")
+    if other is not None and other != path:
+        # two logs: the folder wins, and the user hears which one was used
+        problems.append(problem("two_transaction_logs", "warning", file=other.name, used=path.name))
+    problems.append(problem("dataset_out_of_core", "info", file=path.name + ("/" if path.is_dir() else "")))
+    dataset, found = check_transactions_dataset(path, columns=settings.load.columns.get("transactions"),
+                                                limit=settings.load.memory_limit)
+    problems.extend(found)
+    parts = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    digest = hashlib.sha256("".join(f"{p.relative_to(path) if path.is_dir() else p.name}:{file_sha256(p)}\n"
+                                    for p in parts).encode())
+    report = FileReport(kind="transactions", path=path, sha256=digest.hexdigest(), sheet=None)
+    if dataset is not None:
+        report.rows_read, report.rows_used = dataset.rows, dataset.rows_used
+        kinds = {"date": "date", "amount": "number", "margin": "number"}
+        report.columns = {header: (canonical, kinds.get(canonical, "text"))
+                          for canonical, header in dataset.mapping.items()}
+    files.append(report)
+    return dataset
+
+
+# Tables the run cannot do without: a folder where none of their rows is usable must not start.
+REQUIRED_TABLES = ("clients", "transactions")
+
+
+def _require_usable_rows(files: list[FileReport], problems: list[Problem]) -> None:
+    """An error for each required table whose file has data rows but none that can be used."""
+    for report in files:
+        if report.kind in REQUIRED_TABLES and report.rows_read and not report.rows_used:
+            problems.append(problem("no_usable_rows", file=report.path.name, count=report.rows_read))
+
+
+def _check_team_criteria(company: Company, problems: list[Problem]) -> None:
+    """Read criteria.yml as step 4 will (the team-criteria reader of `rules`), against the loaded traits.
+
+    A misspelt trait, an operator that does not fit the trait's type or a bad key is an error here,
+    so `check` and the runner's pre-flight stop before any notebook starts."""
+    from helpers.core.rules import CRITERIA_FILE, read_team_criteria
+
+    path = company.folder / CRITERIA_FILE
+    if not path.is_file():
+        return
+    kinds = {k: v for k, v in company.trait_kinds.items() if v in ("number", "yesno", "category")}
+    categories = {k: company.clients[k].dropna().astype(str).unique().tolist()
+                  for k, v in kinds.items() if v == "category" and k in company.clients}
+    try:
+        _, warnings = read_team_criteria(path, kinds, categories)
+    except DataProblem as exc:
+        problems.extend(exc.problems)
+        return
+    except Exception as exc:  # noqa: BLE001 - a criteria file no rule foresaw is still reported, not a crash
+        problems.append(problem("criteria_not_checked", file=CRITERIA_FILE, reason=type(exc).__name__))
+        return
+    problems.extend(warnings)
+
+
+def check_company(folder: str | Path, *, team_criteria: bool = True) -> CheckResult:
+    """Load and check a company folder without raising for data problems (what `tierbook check` shows).
+
+    `team_criteria=False` leaves criteria.yml unchecked (the criteria editor opens a broken one to replace it).
+    """
+    folder = Path(folder).expanduser().resolve()
+    if guards.path_not_utf8(folder):  # `run` could not pass the path to the notebooks: refuse it here too
+        return CheckResult(folder, None, [], [problem("folder_not_utf8", file=guards.printable(repr(folder.name)))])
+    try:
+        company, files, problems = _load(folder, team_criteria)
+    except Exception as exc:  # noqa: BLE001 - the last guard: a check reports, it does not crash
+        company, files = None, []
+        problems = [problem("load_failed", file=folder.name, reason=f"{type(exc).__name__}: {exc}"[:200])]
+    return CheckResult(folder, company, files, problems)
+
+
+def load_company(folder: str | Path, *, team_criteria: bool = True) -> Company:
+    """Load a company folder into checked tables; raise DataProblem listing every error found.
+
+    Warnings (dropped totals rows, near-duplicate names, refunds, ...) are kept in `company.problems`.
+    `team_criteria=False`: criteria.yml is not checked (see `check_company`).
+    """
+    result = check_company(folder, team_criteria=team_criteria)
+    if not result.ok:
+        raise DataProblem(result.problems)
+    return result.company
+
+
+def format_check(result: CheckResult) -> str:
+    """How each file was read and understood, row counts, then every problem (file:row:column — what — fix)."""
+    lines = [t("load.check_title", folder=result.folder)]
+    if not result.files:
+        lines.append("  " + t("load.no_files"))
+    for report in result.files:
+        how = [f"{t('load.encoding')}: {report.encoding}" if report.encoding else "",
+               f"{t('load.delimiter')}: {_show_delimiter(report.delimiter)}" if report.delimiter else "",
+               f"{t('load.sheet')}: {report.sheet}" if report.sheet else "",
+               f"{t('load.header_row')}: {report.header_row}" if report.header_row else ""]
+        lines.append(f"\n{report.path.name}  ({report.kind})  " + ", ".join(h for h in how if h))
+        lines.append("  " + t("load.rows", read=report.rows_read, used=report.rows_used))
+        for header, (canonical, kind) in report.columns.items():
+            lines.append(f"    {header!s:<32} → {canonical}{' (' + kind + ')' if kind else ''}")
+    if result.problems:
+        lines.append("\n" + t("load.problems", count=len(result.problems)))
+        lines.append(format_problems(result.problems, limit=200))
+    return "\n".join(lines)
+
+
+def _show_delimiter(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma (,)", ";": "semicolon (;)", "|": "pipe (|)"}.get(delimiter, repr(delimiter))

@@ -1,0 +1,93 @@
+"""Batch runs: companies run in parallel, one failure never stops the others, a closing table, exit 1."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from helpers.run import batch
+from helpers import paths
+from helpers.run import runner
+from helpers.run.cli import main
+
+# the one-cell notebooks of the runner's tests stand in for the five real ones
+from test_runner import WRITE_OUTPUTS, _notebook  # noqa: E402  (tests/ is on sys.path under pytest)
+
+
+def _company(folder, rows="C1,Alpha,retail\nC2,Beta,it\nC3,Gamma,it\n"):
+    folder.mkdir(parents=True)
+    (folder / "clients.csv").write_text("client_id,name,industry\n" + rows, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """Outputs under tmp_path/runs, and a one-cell notebook instead of the five real ones."""
+    root = tmp_path / "runs"
+    monkeypatch.setattr(paths, "RUNS_DIR", root)
+    notebook = _notebook(tmp_path / "01_write.ipynb", WRITE_OUTPUTS)
+    monkeypatch.setattr(runner, "workbook_notebooks", lambda: [notebook])
+    return root
+
+
+def test_one_broken_company_does_not_stop_the_other_and_the_batch_exits_1(tmp_path, runs):
+    good = _company(tmp_path / "in" / "acme")
+    broken = tmp_path / "in" / "globex"
+    broken.mkdir(parents=True)
+    (broken / "clients.csv").write_text("client_id,name\n", encoding="utf-8")  # header only: refused
+    result = CliRunner().invoke(main, ["run", str(broken), str(good), "--jobs", "2", "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert (runs / "acme" / "report.html").read_text() == "report.html from acme"
+    assert not (runs / "globex").exists()
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("company"))
+    assert "status" in lines[header] and "report or reason" in lines[header]
+    rows = {line.split()[0]: line for line in lines[header + 1:header + 3]}
+    assert " ok " in rows[str(good)] and str(runs / "acme" / "report.html") in rows[str(good)]
+    assert " failed " in rows[str(broken)] and "clients.csv" in rows[str(broken)]
+    assert "\n" not in rows[str(broken)]
+    assert "1 of 2 companies ran; 1 failed." in result.output
+
+
+def test_every_kind_of_failure_becomes_one_line_and_the_rest_still_runs(tmp_path, runs):
+    good = _company(tmp_path / "in" / "acme")
+    crashing = _company(tmp_path / "in" / "initech")
+    busy = _company(tmp_path / "in" / "umbrella")
+    runs.mkdir()
+    (runs / ".umbrella.lock").write_text(str(__import__("os").getpid()))  # a live run holds umbrella's folder
+    bad = _notebook(tmp_path / "01_bad.ipynb", "import os\nif 'initech' in company_dir:\n    raise ValueError('boom')\n"
+                    + WRITE_OUTPUTS)
+    outcomes = batch.run_batch([good, crashing, busy], jobs=2, progress=False, notebooks=[bad])
+    assert [o.status for o in outcomes] == ["ok", "failed", "failed"]
+    assert outcomes[0].report == runs / "acme" / "report.html"
+    assert outcomes[1].reason == "Run failed in 01_bad.ipynb: ValueError: boom"
+    assert "another Tierbook run is writing" in outcomes[2].reason
+    assert all("\n" not in o.reason for o in outcomes)
+
+
+def test_two_companies_with_one_output_folder_never_run_into_it_together(tmp_path, runs):
+    first = _company(tmp_path / "north" / "acme", "C1,Alpha,retail\n")
+    second = _company(tmp_path / "south" / "acme", "C9,Omega,it\n")
+    outcomes = batch.run_batch([first, second], jobs=2, progress=False)
+    assert [o.status for o in outcomes] == ["ok", "failed"]
+    assert str(first) in outcomes[1].reason and str(runs / "acme") in outcomes[1].reason
+    assert (runs / "acme" / "report.html").read_text() == "report.html from acme"
+
+
+def test_the_closing_table_speaks_russian():
+    from helpers.core import i18n
+
+    with i18n.language("ru"):
+        text = batch.format_batch_table([batch.BatchOutcome("data/a", "failed", 3.0, reason="нет строк")])
+    assert text.splitlines()[0].startswith("компания") and "ошибка" in text and "3 с" in text
+
+
+def test_an_unexpected_error_is_one_line_and_progress_lines_name_the_company(monkeypatch, capsys):
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line of detail")
+
+    monkeypatch.setattr(runner, "run_company", explode)
+    outcome = batch.run_one("data/acme", "/tmp/out", {}, "en", True)
+    assert outcome.status == "failed" and outcome.reason == "unexpected error, please report it: RuntimeError: disk on fire"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "[data/acme] started" and printed[-1].startswith("[data/acme] failed in ")
