@@ -9,6 +9,7 @@ Babel (the Unicode CLDR data), not from hand-written separators.
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 import re
@@ -207,6 +208,8 @@ def format_cell(value: Any, kind: str | None = None, lang: str | None = None, *,
         return ", ".join(map(str, value)) if not isinstance(value, dict) else str(value), False
     if _missing(value):
         return "", False
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():  # pd.Timestamp too
+        return value.date().isoformat(), False  # a day, not midnight: "2026-05-26", never "2026-05-26 00:00:00"
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return ("✓" if value else "—"), False
     if not isinstance(value, numbers.Real):

@@ -148,3 +148,27 @@ def format_distinct(values, formatter) -> "pd.Series":
     codes, uniques = pd.factorize(series, use_na_sentinel=False)
     texts = np.array([formatter(v) for v in uniques], dtype=object)
     return pd.Series(texts[codes] if len(codes) else np.array([], dtype=object), index=series.index, dtype=object)
+
+
+def label(kind: str, text: Any) -> str:
+    """A header (`kind` "columns") or value (`kind` "values") of a report table as the reader's language says it.
+
+    Looks `text` up in the `labels` catalogue (locales/<lang>/labels-report.yml): contract names such as
+    `client_share` or `won_fast` stay in the CSV files and read "share of clients", "won fast" (RU "доля
+    клиентов", "выиграна быстро") where a person reads them. A header missing from `columns` is tried in
+    `values` (outcomes as columns); a value "a, b" is translated part by part when every part is known;
+    anything else (names, ids, text already in the reader's language) is returned unchanged.
+
+    >>> label("columns", "client_share"), label("values", "won_fast"), label("values", "advice, price")
+    ('share of clients', 'won fast', 'advice, price')
+    """
+    if not isinstance(text, str):
+        return text
+    known = catalogue(DEFAULT_LANGUAGE)
+    for area in ((kind, "values") if kind == "columns" else (kind,)):
+        if f"labels.{area}.{text}" in known:
+            return t(f"labels.{area}.{text}")
+    parts = [p.strip() for p in text.split(",")] if kind == "values" and "," in text else []
+    if parts and all(f"labels.values.{p}" in known for p in parts):
+        return ", ".join(t(f"labels.values.{p}") for p in parts)
+    return text

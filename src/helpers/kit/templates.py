@@ -495,6 +495,14 @@ body.compact li { margin: 0.5mm 0; }
 body.compact p.caption { margin: 1mm 0 0.5mm; }
 body.compact td.blank { height: 7.5mm; }
 body.compact div.line { height: 6mm; }
+/* columns and settings (the company folder): a reference read line by line, set close like a dictionary */
+table.reference { font-size: 8pt; line-height: 1.2; margin: 1mm 0 2.5mm; }
+table.reference th { font-size: 7.8pt; }
+table.reference th, table.reference td { padding: 0.5mm 1.4mm; }
+table.reference code { font-size: 7.5pt; padding: 0; }
+table.reference th:first-child { width: 28%; }
+table.reference th:nth-child(2) { width: 12%; }
+table.reference td:first-child code { overflow-wrap: anywhere; }
 """.strip()
 
 
@@ -561,7 +569,7 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
             out += ["<tr>" + '<td class="blank"></td>' * len(cols) + "</tr>"] * int(item.get("rows", 0))
             out.append("</tbody></table>")
     elif kind == "column":
-        out.append("<table><thead><tr>" + "".join(
+        out.append('<table class="reference"><thead><tr>' + "".join(
             f"<th>{inline_html(t(k, L))}</th>" for k in
             ("templates.label.column", "templates.label.required", "templates.label.meaning")) + "</tr></thead><tbody>")
         for item in run:
@@ -570,7 +578,7 @@ def _html_run(kind: str, run: list[dict[str, Any]], lang: str) -> list[str]:
                        f"<td>{inline_html(need)}</td><td>{inline_html(item['text'][L])}</td></tr>")
         out.append("</tbody></table>")
     elif kind == "setting":
-        out.append("<table><thead><tr>" + "".join(
+        out.append('<table class="reference"><thead><tr>' + "".join(
             f"<th>{inline_html(t(k, L))}</th>" for k in
             ("templates.label.setting", "templates.label.default", "templates.label.meaning")) + "</tr></thead><tbody>")
         for item in run:

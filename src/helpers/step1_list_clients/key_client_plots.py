@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap
 
-from helpers.core.i18n import t
+from helpers.core.i18n import label, t
 from helpers.step1_list_clients.key_clients import SCORE_MAX, KeyClientWork
 from helpers.core.plot_style import TIER_COLORS, new_axes
 
@@ -63,7 +63,7 @@ def plot_relationship_gaps(work: KeyClientWork, *, ax=None):
     if weakest is None or weakest.empty:
         return _message(ax, t("report.keyclients.no_relationship"))
     data = weakest.head(MAX_BARS)
-    _bars(ax, data["aspect"], data["mean_score"], data["mean_score"] < 3, line=SCORE_MAX,
+    _bars(ax, data["aspect"].map(lambda a: label("values", a)), data["mean_score"], data["mean_score"] < 3, line=SCORE_MAX,
           xlabel=t("report.keyclients.relationship_x", max=SCORE_MAX), title=t("report.keyclients.relationship_title"))
     ax.set_xlim(0, SCORE_MAX + 0.3)
     return ax
@@ -80,6 +80,7 @@ def plot_relationship_by_client(work: KeyClientWork, *, ax=None):
     names = work.relationships.set_index("client_id")["name"].reindex(order).fillna(pd.Series(order, index=order))
     ax = new_axes(ax, figsize=(min(14, 3 + 0.8 * len(aspects)), 1.5 + 0.4 * len(order)))
     cmap = LinearSegmentedColormap.from_list("relationship", [BAD, "#f7f7f7", GOOD])
+    grid = grid.set_axis([label("values", a) for a in grid.columns], axis=1)  # aspects in the reader's language
     sns.heatmap(grid.set_axis([_short(n) for n in names], axis=0), vmin=1, vmax=SCORE_MAX, cmap=cmap, annot=True,
                 fmt=".1f", cbar=False, linewidths=1, linecolor="white", ax=ax)
     ax.set_xlabel("")

@@ -18,7 +18,8 @@ import xlsxwriter
 
 from helpers.step4_write_criteria.criteria import CriteriaResult
 from helpers.core.export import neutralise_text, write_bytes
-from helpers.core.i18n import t
+from helpers.core.formatting import format_number
+from helpers.core.i18n import label, t
 from helpers.core.rules import conditions_of, trait_label
 
 EVIDENCE_FILLS = {"supported": "#d9f0d3", "weak": "#fee8c8", "insufficient": "#eeeeee", "none": "#ffffff"}
@@ -51,8 +52,9 @@ def first_contact_notes(result: CriteriaResult) -> list[str]:
     if result.first_contact_assumed:
         notes.append(t("criteria.first_contact_box"))
     def listing(keys):
-        return ", ".join(f"{trait_label(k)} ({result.outcome_like[k][0]}, ρ = {result.outcome_like[k][1]:.2f})"
-                         for k in keys)
+        # the figure (revenue, margin, tenure) and ρ in the reader's language
+        return ", ".join(f"{trait_label(k)} ({label('values', result.outcome_like[k][0])}, "
+                         f"ρ = {format_number(result.outcome_like[k][1])})" for k in keys)
 
     kept_out = [k for k in result.outcome_like if k not in result.first_contact_traits]
     listed = [k for k in result.outcome_like if k in result.first_contact_traits]

@@ -7,6 +7,7 @@ inline CSS, no scripts, nothing fetched), every client-supplied text escaped.
 from __future__ import annotations
 
 import base64
+import contextvars
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -20,19 +21,30 @@ from markupsafe import Markup
 
 from helpers import __version__
 from helpers.core.export import figure_png, write_text
-from helpers.core.formatting import column_kinds, format_cell, format_interval, format_money
-from helpers.core.i18n import get_language, t
+from helpers.core.formatting import column_kinds, format_cell, format_interval, format_money, format_number
+from helpers.core.i18n import get_language, label, t
 from helpers.step5_report.printables import write_printables
 
 MAX_TABLE_ROWS = 40
+# the company's currency while `build_report` runs: every money column of every table is written with it
+_CURRENCY: contextvars.ContextVar[str | None] = contextvars.ContextVar("report_currency", default=None)
+# disagreements listed as questions for the workshop; names per client type (gold, sleeping, ...)
+DISCUSSION_ITEMS = 12
+NAMED_CLIENTS = 15
+NAMED_TYPES = ("gold", "sleeping", "bad_late_payment", "bad_heavy_support", "bad_loss_making")
 # rows of one table on paper: the rest stays on screen and in the CSV files (the report fits 12 A4 pages)
 PRINT_TABLE_ROWS = 8
 PRINT_SLACK_ROWS = 2
 # items of one bulleted list on paper (sentences run longer than table rows)
 PRINT_LIST_ITEMS = 6
-# On paper every section starts a page except these short ones, which follow on the page before
-# (the data notes under the overview, the prospects under the checklist's routes).
-PRINT_FLOW_SECTIONS = frozenset({"data", "prospects"})
+# "how the figures were computed": a reader of paper needs the first lines; the method stays on screen
+METHOD_NOTES_ON_PAPER = 1
+# prospects on paper: the checklist's routes matter more than a long list of leads (all in prospects_scored.csv)
+PROSPECT_ROWS_ON_PAPER = 5
+# On paper only the criteria (the core of the method) start a page; every other section
+# follows on the page before, so no page is left half empty (issue 13: the sample report on ≤ 12 A4 pages).
+PRINT_FLOW_SECTIONS = frozenset({"data", "client_mix", "tiers", "traits", "deals", "checklist", "prospects",
+                                 "contact_cadence", "relationship", "dossier", "key_risk", "false_clients"})
 
 
 @dataclass
@@ -72,12 +84,24 @@ class Section:
         self.blocks.append(Block("note", text=text, level=level))
         return self
 
-    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS) -> "Section":
-        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so."""
+    def bullets(self, items: Iterable[str], *, print_items: int | None = PRINT_LIST_ITEMS, total: int | None = None,
+                where: str = "") -> "Section":
+        """Add a bulleted list; on paper only the first `print_items` (None: all), with a note saying so.
+
+        `total` and `where`: the list is already the head of a longer one (`total` items, all in the
+        file `where`); the screen says "12 of 23 shown — all in tiers.csv", paper "6 of 23 …".
+        """
         items = [str(i) for i in items]
+        total = total if total is not None else len(items)
+        if items and total > len(items):
+            self.blocks.append(Block("note", text=t("report.lists.shown", shown=len(items), total=total,
+                                                       where=where), level="screen-only"))
         if items:
             cut = print_items is not None and len(items) > print_items + PRINT_SLACK_ROWS
-            note = t("report.print.items_shown", shown=print_items, total=len(items)) if cut else ""
+            if cut and where:
+                note = t("report.print.rows_shown", shown=print_items, total=total, where=where)
+            else:
+                note = t("report.print.items_shown", shown=print_items, total=total) if cut else ""
             self.blocks.append(Block("bullets", items=items, print_note=note, print_limit=print_items if cut else 0))
         return self
 
@@ -97,6 +121,7 @@ class Section:
         """
         if df is None or len(df) == 0:
             return self
+        currency = currency if currency is not None else _CURRENCY.get()
         shown = df.head(max_rows)
         if len(df) > max_rows:
             caption = (caption + " " if caption else "") + t("report.rows_shown", shown=max_rows, total=len(df))
@@ -127,21 +152,47 @@ def _full_table_file(df: pd.DataFrame) -> str:
     return ""
 
 
+# Columns whose cells are names, ids or the client's own words: never looked up in the labels catalogue.
+_OWN_WORDS_COLUMNS = frozenset({"name", "client", "client_id", "prospect_id", "manager", "reason", "rule", "trait",
+                                "question", "file"})
+# An id column shown beside its label (`key_class` gold | `label` золотой): the report shows the label only.
+_ID_WITH_LABEL = ("key_class", "type", "band")
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the report shows it: an id column beside its label shows the label only, and the
+    enumerated values (outcomes, verdicts, routes, classes) in the reader's language."""
+    for id_column in _ID_WITH_LABEL:
+        if id_column in frame.columns and "label" in frame.columns:
+            frame = frame.drop(columns=[id_column]).rename(columns={"label": id_column})
+            break
+    out = frame.copy()
+    for position, column in enumerate(frame.columns):
+        if str(column) in _OWN_WORDS_COLUMNS:
+            continue
+        values = frame.iloc[:, position]
+        if values.map(lambda v: isinstance(v, str)).any():
+            out.isetitem(position, values.map(lambda v: label("values", v)))
+    return out
+
+
 def table_html(df: pd.DataFrame, *, index: bool = False, formats: dict[str, str] | None = None,
                currency: str | None = None, print_rows: int | None = None) -> Markup:
     """A plain HTML table with every header and cell escaped (client names are untrusted).
 
-    Cells are written by `helpers.core.formatting.format_cell` in the current language; rows after
-    `print_rows` carry class "screen-only" so the print stylesheet can leave them off paper.
+    Headers and enumerated values go through the `labels` catalogue (`label`), so a contract column
+    name such as `client_share` reads "share of clients" (RU "доля клиентов"); cells are written by
+    `helpers.core.formatting.format_cell` in the current language; rows after `print_rows` carry class
+    "screen-only" so the print stylesheet can leave them off paper.
 
     >>> str(table_html(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "n": [3.0]})))
-    '<table><thead><tr><th>name</th><th>n</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
+    '<table><thead><tr><th>name</th><th>clients</th></tr></thead><tbody><tr><td>&lt;img src=x onerror=alert(1)&gt;</td><td class="num">3</td></tr></tbody></table>'
     >>> "54%" in table_html(pd.DataFrame({"revenue_share": [0.54]}))
     True
     """
-    frame = df.reset_index() if index else df
+    frame = _readable(df.reset_index() if index else df)
     kinds = column_kinds(frame, currency=currency, formats=formats)
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{escape(str(label('columns', c)))}</th>" for c in frame.columns)
     rows = []
     for number, record in enumerate(frame.itertuples(index=False, name=None)):
         cells = []
@@ -239,7 +290,7 @@ def section_tiers(wb) -> Section:
     if _has_revenue(wb):  # else the flag above says why every client is C
         s.heading(t("report.tiers.abc_title"))
         s.figure(tier_plots.plot_pareto(result), t("report.tiers.pareto_alt"))
-        s.table(result.abc_summary)
+        s.table(result.abc_summary, formats={"value": "money"})  # revenue or margin, as abc.by says
     if result.matrix is not None:
         s.heading(t("report.tiers.xyz_title"))
         s.figure(tier_plots.plot_abc_xyz(result), t("report.tiers.xyz_alt"))
@@ -251,14 +302,17 @@ def section_tiers(wb) -> Section:
     if result.confusion is not None:
         s.figure(tier_plots.plot_confusion(result), t("report.tiers.confusion_alt"))
         if len(result.disagreements):
-            s.text(t("report.tiers.questions_intro", count=len(result.disagreements)))
-            s.bullets(result.disagreements["question"].head(12))
+            # what the team most needs to discuss first: the widest disagreement, then the most revenue at stake
+            ordered = result.disagreements.sort_values(["disagreement", "revenue"], ascending=[False, False],
+                                                       kind="stable")
+            s.text(t("report.lists.questions_intro", count=len(ordered)))
+            s.bullets(ordered["question"].head(DISCUSSION_ITEMS), total=len(ordered), where="tiers.csv")
         else:
             s.note(t("report.tiers.no_disagreements"))
     else:
         s.note(t("report.tiers.no_team"), "caveat")
     s.heading(t("report.tiers.how_title"))
-    s.bullets(result.notes)
+    s.bullets(result.notes, print_items=METHOD_NOTES_ON_PAPER)
     return s
 
 
@@ -276,7 +330,7 @@ def section_client_mix(wb) -> Section:
     has_revenue = _has_revenue(wb)
     if has_revenue:
         s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
-        s.table(mix.bands)
+        s.table(mix.bands, formats={"smallest": "money", "largest": "money"})  # the band's smallest and largest revenue
         s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
                  t("report.mix.concentration_alt"))
     else:
@@ -293,7 +347,33 @@ def section_client_mix(wb) -> Section:
         s.text(result.manager_hint)
     s.heading(t("report.mix.types_title"))
     s.table(result.type_summary)
+    # on paper the gold and the sleeping clients (the first two lines); the bad ones stay on screen
+    s.bullets(_clients_by_name(result.types, NAMED_TYPES, "clients_audit.csv"), print_items=2)
     return s
+
+
+def _clients_by_name(types: pd.DataFrame | None, tags: Iterable[str], where: str) -> list[str]:
+    """One line per client type: "gold (12): Name, Name, … — 10 of 12 shown, all in <where>", largest revenue first.
+
+    `types` is `audit.tag_client_types` (client_id, name, revenue, one boolean column per tag); names are
+    pseudonyms when the run anonymised them. Tags absent from the frame or with no client are left out.
+    """
+    if types is None or not len(types):
+        return []
+    lines = []
+    for tag in tags:
+        if tag not in types.columns:
+            continue
+        members = types[types[tag].fillna(False).astype(bool)]
+        if not len(members):
+            continue
+        members = members.sort_values("revenue", ascending=False, kind="stable")
+        names = ", ".join(str(n) for n in members["name"].head(NAMED_CLIENTS))
+        line = f"{label('values', tag)} ({len(members)}): {names}"
+        if len(members) > NAMED_CLIENTS:
+            line += " … — " + t("report.lists.shown", shown=NAMED_CLIENTS, total=len(members), where=where)
+        lines.append(line)
+    return lines
 
 
 def build_report(wb) -> list[Section]:
@@ -301,7 +381,11 @@ def build_report(wb) -> list[Section]:
     # the order of the method; a builder returns None when its step has nothing to show (no deals, no prospects)
     builders = (section_overview, section_data, section_client_mix, section_tiers, section_traits, section_deals,
                 section_criteria, section_checklist, section_prospects, *KEY_CLIENT_SECTIONS)
-    return [section for build in builders if (section := build(wb)) is not None]
+    token = _CURRENCY.set(wb.company.currency)
+    try:
+        return [section for build in builders if (section := build(wb)) is not None]
+    finally:
+        _CURRENCY.reset(token)
 
 
 def report_title(wb) -> tuple[str, str]:
@@ -329,6 +413,13 @@ def preview(sections: list[Section]):
     html = render_report_html(sections, title="", subtitle="")
     body = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
     return HTML(body)
+
+
+def _p_value(p: float) -> str:
+    """A p- or q-value as the reader's language writes it: `0.012` (RU `0,012`), `<0.001` below a thousandth."""
+    if pd.isna(p):
+        return ""
+    return "<" + format_number(0.001, decimals=3) if p < 0.001 else format_number(p, decimals=3)
 
 
 def _interval(low: float, high: float) -> str:
@@ -365,9 +456,9 @@ def section_traits(wb) -> Section | None:
         t("report.traits.col_n"): [f"{int(g)} / {int(r)}" for g, r in zip(shown["n_group"], shown["n_rest"])],
         t("report.traits.col_group"): shown["value_group"].round(2),
         t("report.traits.col_rest"): shown["value_rest"].round(2),
-        t("report.traits.col_effect"): [f"{round(e, 2)} {_interval(lo, hi)}" for e, lo, hi in
-                                        zip(shown["effect"], shown["effect_low"], shown["effect_high"])],
-        t("report.traits.col_q"): shown["q_value"].map(lambda q: f"{q:.3f}" if pd.notna(q) else ""),
+        t("report.traits.col_effect"): [f"{format_number(e, signed=True)} {_interval(lo, hi)}".strip() for e, lo, hi
+                                        in zip(shown["effect"], shown["effect_low"], shown["effect_high"])],
+        t("report.traits.col_q"): shown["q_value"].map(_p_value),
     })
     s.table(table, t("report.traits.table_caption"))
     top = shown[shown["q_value"] < 0.05]["trait"].drop_duplicates().head(3)
@@ -420,7 +511,7 @@ def _rules_table(rows: pd.DataFrame) -> pd.DataFrame:
         + " / " + rows["n_c"].astype(int).astype(str),
         t("report.criteria.col_share"): [f"{s:.0%} [{lo:.0%}–{hi:.0%}]" for s, lo, hi in
                                          zip(rows["share"], rows["ci_low"], rows["ci_high"])],
-        t("report.criteria.col_p"): rows["p_adjusted"].map(lambda p: f"{p:.3f}" if pd.notna(p) else ""),
+        t("report.criteria.col_p"): rows["p_adjusted"].map(_p_value),
         t("report.criteria.col_stability"): rows["stability"].map(lambda s: f"{s:.0%}" if pd.notna(s) else ""),
         t("report.criteria.col_known"): rows["first_contact"].map(
             lambda v: t("report.criteria.first_contact") if v else t("report.criteria.after_sale")),
@@ -480,7 +571,11 @@ def section_criteria(wb) -> Section:
     if result.backtest is not None:
         s.heading(t("report.criteria.backtest_title"))
         if len(result.backtest.table):
-            s.table(result.backtest.table.assign(metric=result.backtest.table["metric"].map(_metric_words)))
+            backtest = result.backtest.table
+            shares = [c for c in ("value", "ci_low", "ci_high") if c in backtest
+                      and backtest[c].dropna().between(0, 1).all()]  # every measure is a share of clients
+            s.table(backtest.assign(metric=backtest["metric"].map(_metric_words)),
+                    formats=dict.fromkeys(shares, "percent"))
         s.note(result.backtest.caveat, "caveat" if result.backtest.ran and any(result.backtest.found_per_fold)
                else "warning")
     return s
@@ -491,7 +586,8 @@ def section_checklist(wb) -> Section:
     from helpers.step5_report.handoff import build_checklist, build_profile
 
     checklist = build_checklist(wb.criteria)
-    s = Section("checklist", checklist["title"], checklist["intro"], new_page=True)
+    # flows on paper like the other sections: the page sales carries is checklist.html (helpers.printables)
+    s = Section("checklist", checklist["title"], checklist["intro"])
     for box in checklist["notes"]:
         s.note(box, "warning")
     if wb.criteria.no_traits and checklist["empty"]:  # no routes or profile to hand over: one line says why
@@ -546,7 +642,7 @@ def section_prospects(wb) -> Section | None:
     for column in ("expected_share_a", "expected_share_c"):  # shares among similar clients, as a person reads them
         if column in shown:
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
-    s.table(shown, max_rows=30)
+    s.table(shown, max_rows=30, print_rows=PROSPECT_ROWS_ON_PAPER)
     return s
 
 
@@ -623,7 +719,7 @@ def section_key_risk(wb) -> Section | None:
         else:
             s.note(t("report.keyclients.none_at_risk"))
     s.heading(t("report.tiers.how_title"))
-    s.bullets(work.notes)
+    s.bullets(work.notes, print_items=METHOD_NOTES_ON_PAPER)
     return s
 
 
