@@ -53,12 +53,14 @@ class Workbook:
     """
 
     def __init__(self, company_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
-                 language: str | None = None, anonymise: bool = False, key_file: str | None = None):
+                 language: str | None = None, anonymise: bool = False, key_file: str | None = None,
+                 loaded=None, loaded_language: str | None = None):
         self.company_dir = paths.resolve_in_project(company_dir)
         self._out_dir = Path(out_dir).resolve() if out_dir else None
         self._language = language or None
         self._anonymise = anonymise
         self._key_file = key_file
+        self._loaded = (loaded, loaded_language)  # a Company the caller loaded already, and its problems' language
         self.handed_over: tuple[str, ...] = ()
         self._who = "notebook"
         if self._out_dir is not None:
@@ -71,8 +73,11 @@ class Workbook:
         from helpers.step1_list_clients.load import load_company
 
         # the language first, so that every problem found while loading is worded in it
-        i18n.set_language(self._language or load_settings(self.company_dir).language)
-        company = load_company(self.company_dir)
+        language = self._language or load_settings(self.company_dir).language
+        i18n.set_language(language)
+        loaded, worded_in = self._loaded
+        # the runner's pre-flight already loaded the folder: reused when its problems are worded in this language
+        company = loaded if loaded is not None and worded_in == i18n.get_language() else load_company(self.company_dir)
         if self._anonymise or company.settings.anonymise:
             from helpers.step1_list_clients.anonymise import anonymise_company
 

@@ -19,6 +19,7 @@ import nbformat
 import yaml
 
 from helpers.core.i18n import t
+from helpers.kit.templates import report_stale
 from helpers.paths import NOTEBOOKS_DIR
 
 LANGUAGES = ("en", "ru")
@@ -301,14 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(t("notebooks.cli.untranslated", count=len(missing), cells=", ".join(missing)), file=sys.stderr)
     rendered = render_all(sources)
     if args.check:
-        stale = stale_notebooks(args.root, rendered)
-        for rel in stale:
-            print(t("notebooks.cli.stale", path=rel), file=sys.stderr)
-        if stale:
-            print(t("notebooks.cli.stale_fix"), file=sys.stderr)
-            return 1
-        print(t("notebooks.cli.up_to_date", count=len(rendered)))
-        return 0
+        return report_stale(stale_notebooks(args.root, rendered), len(rendered), "notebooks")
     edited = [] if args.force else edited_copies(args.root, rendered)
     if edited:
         print(t("notebooks.cli.edited", paths=", ".join(edited)), file=sys.stderr)

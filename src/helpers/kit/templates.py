@@ -715,6 +715,21 @@ def write_templates(root: Path = TEMPLATES_DIR, rendered: dict[str, str] | None 
     return [write_text(rendered[rel], Path(root) / rel) for rel in stale_templates(root, rendered)]
 
 
+def report_stale(stale: list[str], rendered: int, area: str) -> int:
+    """`--check` of a render script: name each stale rendered copy and exit 1, else say all are up to date.
+
+    `area` is the catalogue area of the messages (`templates`, `notebooks`): `<area>.cli.stale`,
+    `<area>.cli.stale_fix` and `<area>.cli.up_to_date`.
+    """
+    for rel in stale:
+        print(t(f"{area}.cli.stale", path=rel), file=sys.stderr)
+    if stale:
+        print(t(f"{area}.cli.stale_fix"), file=sys.stderr)
+        return 1
+    print(t(f"{area}.cli.up_to_date", count=rendered))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`render_templates.py [--check] [--root DIR]`: render, or exit 1 when a copy is stale."""
     parser = argparse.ArgumentParser(prog="render_templates.py", description=t("templates.cli.description"))
@@ -728,14 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     rendered = render_all(sheets)
     if args.check:
-        stale = stale_templates(args.root, rendered)
-        for rel in stale:
-            print(t("templates.cli.stale", path=rel), file=sys.stderr)
-        if stale:
-            print(t("templates.cli.stale_fix"), file=sys.stderr)
-            return 1
-        print(t("templates.cli.up_to_date", count=len(rendered)))
-        return 0
+        return report_stale(stale_templates(args.root, rendered), len(rendered), "templates")
     written = write_templates(args.root, rendered)
     print(t("templates.cli.written", count=len(written), total=len(rendered)))
     return 0

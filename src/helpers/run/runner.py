@@ -393,7 +393,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file), \
                         spill_for_kernels(spill):
                     tick = time.perf_counter()
-                    _hand_over_steps(company_dir, staging, parameters, key_file)
+                    _hand_over_steps(company_dir, staging, parameters, key_file, company)
                     handed = round(time.perf_counter() - tick, 2)
                     timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
                                        console, on_notebook, jobs=jobs)
@@ -432,13 +432,18 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     return RunResult(company.name, out_dir, timings, notes)
 
 
-def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_file: str) -> None:
-    """Compute every step once for this run and leave them in the staging folder for the notebooks."""
+def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_file: str, checked=None) -> None:
+    """Compute every step once for this run and leave them in the staging folder for the notebooks.
+
+    `checked` is the Company the pre-flight check loaded (in the CLI's language): step 1 reuses it
+    rather than reading the folder again when the report is in the same language."""
     from helpers.core import i18n
     from helpers.workbook import Workbook
 
-    with i18n.language(i18n.get_language()):  # loading switches to the report's language; the CLI keeps its own
-        Workbook(company_dir, staging, language=parameters["language"] or None,
+    checked_in = i18n.get_language()
+    with i18n.language(checked_in):  # loading switches to the report's language; the CLI keeps its own
+        Workbook(company_dir, staging, language=parameters["language"] or None, loaded=checked,
+                 loaded_language=checked_in,
                  anonymise=parameters["anonymise"], key_file=key_file or None).hand_over()
 
 
