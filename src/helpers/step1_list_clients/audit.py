@@ -239,7 +239,8 @@ def audit_client_mix(company: Company) -> ClientMix:
     Bands follow `audit.size_shares` (default: large = the clients who together make the first 50% of
     revenue, medium = the next 30%, small = the last 20%; see `place_in_size_bands`). Concentration:
     the share of revenue of the top client, the top 5 and the top `audit.top_share` of clients, and the
-    Herfindahl index. A client above `audit.mono_client_share` of revenue or of margin is a mono-client
+    Herfindahl index. A client above the mono-client line (`CompanySettings.mono_client_share`) of revenue
+    or of margin is a mono-client
     warning. Shares are of the positive total, so loss-makers show a negative share.
 
     Args:
@@ -284,7 +285,7 @@ def audit_client_mix(company: Company) -> ClientMix:
     hhi = float((shares ** 2).sum()) if total > 0 else np.nan
     equivalent = 1 / hhi if hhi and hhi > 0 else np.nan
 
-    warnings = _mono_client_warnings(figures, s.mono_client_share)
+    warnings = _mono_client_warnings(figures, company.settings.mono_client_share)
     verdicts = _balance_verdicts(bands, s, total, judge_concentration(
         float(shares[:1].sum()), float(shares[:5].sum()), hhi, n_clients=n, settings=s,
         mono=bool(warnings)))

@@ -10,7 +10,7 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from helpers.core.errors import DataProblem, Problem, problem
 
@@ -46,6 +46,7 @@ class AbcSettings(_Section):
     by: Literal["revenue", "margin"] = "revenue"
     # cumulative-share lines: A below the first, B below the second, C after; or "auto" (computed ABC)
     cutoffs: tuple[float, float] | Literal["auto"] = (0.80, 0.95)
+    # the mono-client line, as audit.mono_client_share (its older place): write it in one of the two
     mono_client_share: float = 0.50
 
     @field_validator("cutoffs")
@@ -288,6 +289,25 @@ class CompanySettings(_Section):
         if self.date_order:
             return self.date_order
         return "mdy" if self.currency.upper() == "USD" and self.language != "ru" else "dmy"
+
+    @model_validator(mode="after")
+    def _one_mono_client_line(self):
+        """`abc.mono_client_share` and `audit.mono_client_share` name one rule: both written, they must agree."""
+        both = "mono_client_share" in self.abc.model_fields_set and "mono_client_share" in self.audit.model_fields_set
+        if both and self.abc.mono_client_share != self.audit.mono_client_share:
+            raise ValueError(f"abc.mono_client_share ({self.abc.mono_client_share}) and audit.mono_client_share "
+                             f"({self.audit.mono_client_share}) are one rule: keep one of them")
+        return self
+
+    @property
+    def mono_client_share(self) -> float:
+        """The mono-client line (a client above this share of revenue or margin), read once for every step.
+
+        Written under `audit` or under `abc` (older files); the default 0.50 follows the seed on key clients.
+        """
+        if "mono_client_share" in self.audit.model_fields_set:
+            return self.audit.mono_client_share
+        return self.abc.mono_client_share
 
 
 # currencies whose countries write a decimal comma (Russia and its neighbours, the euro area)

@@ -14,7 +14,7 @@ import pandas as pd
 from helpers.step1_list_clients.client_figures import (AUDIT_ONLY_COLUMNS, PeriodChoice, aggregate_transactions,
                                                        choose_period, months_between)
 from helpers.step1_list_clients.company import Company
-from helpers.core.i18n import get_language, t, t_column
+from helpers.core.i18n import format_distinct, get_language, t, t_column
 from helpers.core.pareto import abc_lines, computed_abc_limits, find_mono_clients, place_in_abc
 from helpers.core.vocabulary import PLAIN_TIERS, SIDE_TIERS, TEAM_ORDER, TIERS as LADDER  # written once
 
@@ -333,8 +333,8 @@ def _fmt(value, digits: int = 0) -> str:
 
 def _fmt_each(values: pd.Series, digits: int | pd.Series = 0) -> pd.Series:
     """`_fmt` of every value of a column (digits: one for all, or per row); returns a Series of str."""
-    if not isinstance(digits, pd.Series):
-        return values.map(lambda v: _fmt(v, digits))
+    if not isinstance(digits, pd.Series):  # each distinct figure worded once
+        return format_distinct(values, lambda v: _fmt(v, digits))
     return pd.Series([_fmt(v, d) for v, d in zip(values, digits)], index=values.index, dtype=object)
 
 
@@ -569,7 +569,7 @@ def _place_abc(figures: pd.DataFrame, settings, basis: str, flags: list[TierFlag
 
     # mono-client risk: a client above the line on revenue or on margin. A loop over the few clients
     # above the line (at most 1 / mono_client_share per basis), one flag each, not over all clients.
-    monos = find_mono_clients(table, limit=settings.abc.mono_client_share)
+    monos = find_mono_clients(table, limit=settings.mono_client_share)
     for row in monos.itertuples(index=False):
         flags.append(TierFlag("mono_client", t("tiers.flag.mono_client", name=table.at[row.client_id, "name"],
                                                share=_percent(row.share), basis=t(f"tiers.basis.{row.basis}")),

@@ -391,6 +391,12 @@ class _Best:
     threshold: float = math.nan
 
 
+def _nothing_to_split(rows: list, best: list, width: int, details: bool) -> None:
+    """A trait with one value or one category in this draw: no rule, so the lowest z in every column."""
+    rows.append(np.full(width, -np.inf))
+    if details:
+        best.append(None)
+
 def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             details: bool = False) -> tuple[np.ndarray, list[_Best | None]]:
     """Best score of every family (direction x trait, direction x pair of traits) for each label column.
@@ -418,8 +424,7 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
                 z = np.vstack([np.where(m_ge >= min_support, hypergeom_z(k_ge, m_ge, k_known, n_known), -np.inf),
                                np.where(m_lt >= min_support, hypergeom_z(k_lt, m_lt, k_known, n_known), -np.inf)])
                 if not len(z):  # one value only (a resample can draw a single value): nothing to split on
-                    rows.append(np.full(tmat.shape[1], -np.inf))
-                    best.extend([None] if details else [])
+                    _nothing_to_split(rows, best, tmat.shape[1], details)
                     continue
                 rows.append(z.max(axis=0))
                 if details:
@@ -440,8 +445,7 @@ def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
             ms = np.cumsum(m_c[order], axis=0)[:-1]
             z = np.where(ms >= min_support, hypergeom_z(ks, ms, k_c.sum(axis=0), m_c.sum()), -np.inf)
             if not len(z):  # a single category: nothing to split on
-                rows.append(np.full(tmat.shape[1], -np.inf))
-                best.extend([None] if details else [])
+                _nothing_to_split(rows, best, tmat.shape[1], details)
                 continue
             rows.append(z.max(axis=0))
             if details:

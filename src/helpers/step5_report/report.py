@@ -331,7 +331,7 @@ def section_client_mix(wb) -> Section:
     if has_revenue:
         s.figure(audit_plots.plot_client_mix(mix), t("report.mix.mix_alt"))
         s.table(mix.bands, formats={"smallest": "money", "largest": "money"})  # the band's smallest and largest revenue
-        s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.audit.mono_client_share),
+        s.figure(audit_plots.plot_concentration(mix, mono_share=company.settings.mono_client_share),
                  t("report.mix.concentration_alt"))
     else:
         s.note(t("report.empty.no_revenue"), "warning")
