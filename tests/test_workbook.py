@@ -57,3 +57,21 @@ def test_the_report_reads_the_audit_it_is_handed(handed):
     section = section_client_mix(computed)
     texts = " ".join(str(getattr(block, "text", "")) for block in section.blocks)
     assert computed.audit.manager_hint in texts
+
+
+def test_a_hand_over_file_not_signed_by_this_run_is_never_unpickled(handed, tmp_path, monkeypatch):
+    """A planted or tampered .steps/steps.pkl is ignored: the notebook computes the steps itself."""
+    import os
+
+    from helpers.workbook import STEPS_KEY_ENV
+
+    _, out = handed
+    planted = tmp_path / "out"
+    (planted / STEPS_FILE).parent.mkdir(parents=True)
+    signed = (out / STEPS_FILE).read_bytes()
+    (planted / STEPS_FILE).write_bytes(signed[:32] + signed[32:-1] + b"\x00")  # one byte changed
+    assert Workbook(SAMPLE, planted).handed_over == ()
+    monkeypatch.setenv(STEPS_KEY_ENV, "another run's key")
+    assert Workbook(SAMPLE, out).handed_over == ()
+    monkeypatch.delenv(STEPS_KEY_ENV)
+    assert STEPS_KEY_ENV not in os.environ and Workbook(SAMPLE, out).handed_over == ()

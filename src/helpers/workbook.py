@@ -10,9 +10,11 @@ notebooks and the report then only show them, so they can never disagree.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import pickle
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ STEPS = ("company", "audit", "tiers", "key_clients", "traits", "deals", "criteri
 # Where the runner hands the computed steps to the notebooks, inside the run's staging folder.
 STEPS_FILE = Path(".steps") / "steps.pkl"
 STEPS_LOG = Path(".steps") / "log.jsonl"
+# The run's own secret, in the environment its kernels inherit: the hand-over file is signed with it, so a
+# kernel never unpickles a file that this run's runner did not write.
+STEPS_KEY_ENV = "TIERBOOK_STEPS_KEY"
 
 
 def _step(compute):
@@ -159,17 +164,22 @@ class Workbook:
         for name in STEPS:
             getattr(self, name)
         payload = {"fingerprint": self.fingerprint(), "steps": {name: self.__dict__[name] for name in STEPS}}
-        with target.open("wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        key = os.environ.setdefault(STEPS_KEY_ENV, secrets.token_hex(32))
+        target.write_bytes(hmac.new(key.encode(), data, hashlib.sha256).digest() + data)
         return computed
 
     def _take_handed_steps(self) -> None:
         """Receive the steps the runner computed for this run, if their inputs are unchanged."""
         source = self._out_dir / STEPS_FILE
-        if not source.is_file():
+        key = os.environ.get(STEPS_KEY_ENV)
+        if not key or not source.is_file():
             return
-        with source.open("rb") as fh:
-            payload = pickle.load(fh)  # written by this run's runner into its own staging folder
+        signed = source.read_bytes()
+        signature, data = signed[:32], signed[32:]
+        if not hmac.compare_digest(signature, hmac.new(key.encode(), data, hashlib.sha256).digest()):
+            return  # not written by this run's runner: never unpickled, the steps are computed here
+        payload = pickle.loads(data)
         if payload.get("fingerprint") != self.fingerprint():
             return
         self.__dict__.update(payload["steps"])

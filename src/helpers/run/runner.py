@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import sys
@@ -440,6 +441,9 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
     from helpers.core import i18n
     from helpers.workbook import Workbook
 
+    from helpers.workbook import STEPS_KEY_ENV
+
+    os.environ[STEPS_KEY_ENV] = secrets.token_hex(32)  # this run's own: the kernels started next inherit it
     checked_in = i18n.get_language()
     with i18n.language(checked_in):  # loading switches to the report's language; the CLI keeps its own
         Workbook(company_dir, staging, language=parameters["language"] or None, loaded=checked,
@@ -449,7 +453,7 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
 
 def _steps_log(staging: Path) -> dict[str, list[str]]:
     """Who computed which step in this run, from the workbook's log; the hand-over file is removed here."""
-    from helpers.workbook import STEPS_FILE, STEPS_LOG
+    from helpers.workbook import STEPS_FILE, STEPS_KEY_ENV, STEPS_LOG
 
     out: dict[str, list[str]] = {}
     log = staging / STEPS_LOG
@@ -459,6 +463,7 @@ def _steps_log(staging: Path) -> dict[str, list[str]]:
             out.setdefault(entry["by"], []).append(entry["step"])
     # derived data: not part of the published run
     shutil.rmtree(staging / STEPS_FILE.parent, ignore_errors=True)
+    os.environ.pop(STEPS_KEY_ENV, None)
     return {"computed_by_runner": out.pop("runner", []), "recomputed_in_notebooks": out.pop("notebook", [])}
 
 
