@@ -529,7 +529,8 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
             from concurrent.futures import ProcessPoolExecutor, as_completed
             from multiprocessing import get_context
 
-            with ProcessPoolExecutor(max_workers=min(jobs, len(notebooks)), mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(notebooks)), mp_context=get_context("spawn"),
+                                     initializer=_die_with_parent) as pool:
                 futures = {pool.submit(_execute_one_safely, *arguments(nb)): nb for nb in notebooks}
                 for future in as_completed(futures):
                     seconds, error = future.result()
@@ -540,6 +541,22 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
         first = min(errors, key=notebooks.index)
         raise fail(first, _one_line(errors[first]), True) from None
     return {nb.stem: timings[nb.stem] for nb in notebooks}
+
+
+def _die_with_parent() -> None:
+    """In a notebook worker: end when the runner ends, even by kill -9 (Linux `PR_SET_PDEATHSIG`).
+
+    An orphaned worker would go on writing into the staging folder after the next run has removed it as
+    stale; its kernel stops by itself once its parent is gone (ipykernel's parent poller).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except OSError:  # no libc by that name: the next run's recovery still removes what is left
+            pass
 
 
 class NotebookError(Exception):
