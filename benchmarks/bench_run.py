@@ -58,7 +58,8 @@ def make_company(name: str, purchases: int, clients: int, fmt: str, *, seed: flo
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SELECT setseed({seed})")
     con.execute(f"""COPY (
         SELECT 'C' || lpad(CAST(i AS VARCHAR), 7, '0') AS client_id, 'Client ' || i AS name,
