@@ -146,32 +146,29 @@ def test_the_run_executes_the_notebooks_in_the_runs_language(company, tmp_path, 
     assert [p.name for p in chosen] == [p.name for p in runner.workbook_notebooks("en")]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
-def test_a_notebook_worker_ends_when_the_runner_is_killed(tmp_path):
-    """kill -9 of the runner must not leave a worker writing into a staging folder the next run removes."""
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ipykernel's parent poller is POSIX-only")
+def test_a_notebook_kernel_ends_when_the_runner_is_killed(tmp_path):
+    """kill -9 of the runner must not leave a kernel writing into a staging folder the next run removes."""
     import signal
     import subprocess
     import time
 
     script = tmp_path / "parent.py"
     script.write_text(
-        "import os, time\n"
-        "from concurrent.futures import ProcessPoolExecutor\n"
-        "from multiprocessing import get_context\n"
-        "from helpers.run.runner import _die_with_parent\n"
-        "if __name__ == '__main__':\n"
-        "    pool = ProcessPoolExecutor(1, mp_context=get_context('spawn'), initializer=_die_with_parent)\n"
-        "    print(pool.submit(os.getpid).result(), flush=True)\n"
-        "    pool.submit(time.sleep, 60)\n"
-        "    time.sleep(60)\n", encoding="utf-8")
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    worker = int(parent.stdout.readline())
+        "import time\n"
+        "from helpers.run.kernels import WarmKernel\n"
+        "kernel = WarmKernel('.').start()\n"
+        "print(kernel.pid, flush=True)\n"
+        "time.sleep(60)\n", encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    kernel = int(parent.stdout.readline())
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    for _ in range(50):
+    for _ in range(100):
         try:
-            os.kill(worker, 0)
+            os.kill(kernel, 0)
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    pytest.fail(f"worker {worker} outlived its killed runner")
+    os.kill(kernel, signal.SIGKILL)
+    pytest.fail(f"kernel {kernel} outlived its killed runner")

@@ -344,14 +344,15 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 anonymise: bool = False, key_file: str = "", timeout: int = 900, keep: int | None = None,
                 on_notebook: Callable[[str], None] | None = None, progress: bool = True,
                 notebooks: list[Path] | None = None, on_note: Callable[[str], None] | None = None,
-                jobs: int = 2) -> RunResult:
+                jobs: int | None = None) -> RunResult:
     """Check the company, execute every notebook with papermill, and publish the outputs atomically.
 
     `keep` bounds the run history (`<out>/history/`, see helpers.run.history) to the newest N runs.
 
-    Every step of the method is computed once, here, before any notebook starts, and handed to the
-    notebooks (`Workbook.hand_over`); the notebooks then only show and save results, `jobs` of them at a
-    time (they no longer depend on each other). run.json's `steps` records who computed each step.
+    Every step of the method is computed once, here, before any notebook cell runs, and handed to the
+    notebooks (`Workbook.hand_over`) while their kernels start and import the kit; the notebooks then only
+    show and save results, in `jobs` kernels (default: one per core; see `_execute`). run.json's `steps`
+    records who computed each step.
 
     Raises DataProblem when the company folder cannot be used (before any notebook runs),
     OutDirRefused (a DataProblem) when `out` must not be replaced, RunFailed when a notebook fails,
@@ -392,13 +393,17 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 parameters["out_dir"] = str(staging)
                 spill = _aside(out_dir, "tmp-spill")  # where DuckDB spills past its memory limit
                 with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file), \
-                        spill_for_kernels(spill):
-                    tick = time.perf_counter()
-                    _hand_over_steps(company_dir, staging, parameters, key_file, company)
-                    handed = round(time.perf_counter() - tick, 2)
+                        spill_for_kernels(spill), _steps_key_for_kernels():
+                    handed: dict[str, float] = {}
+
+                    def hand_over() -> None:  # while the kernels start and import the kit
+                        tick = time.perf_counter()
+                        _hand_over_steps(company_dir, staging, parameters, key_file, company)
+                        handed["steps"] = round(time.perf_counter() - tick, 2)
+
                     timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
-                                       console, on_notebook, jobs=jobs)
-                    timings = {"steps": handed, **timings}
+                                       console, on_notebook, jobs=jobs, prepare=hand_over)
+                    timings = {"steps": handed.get("steps", 0.0), **timings}
                 steps = _steps_log(staging)
                 write_json({
                     "signature": SIGNATURE,
@@ -441,9 +446,6 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
     from helpers.core import i18n
     from helpers.workbook import Workbook
 
-    from helpers.workbook import STEPS_KEY_ENV
-
-    os.environ[STEPS_KEY_ENV] = secrets.token_hex(32)  # this run's own: the kernels started next inherit it
     checked_in = i18n.get_language()
     with i18n.language(checked_in):  # loading switches to the report's language; the CLI keeps its own
         Workbook(company_dir, staging, language=parameters["language"] or None, loaded=checked,
@@ -453,7 +455,7 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
 
 def _steps_log(staging: Path) -> dict[str, list[str]]:
     """Who computed which step in this run, from the workbook's log; the hand-over file is removed here."""
-    from helpers.workbook import STEPS_FILE, STEPS_KEY_ENV, STEPS_LOG
+    from helpers.workbook import STEPS_FILE, STEPS_LOG
 
     out: dict[str, list[str]] = {}
     log = staging / STEPS_LOG
@@ -463,29 +465,67 @@ def _steps_log(staging: Path) -> dict[str, list[str]]:
             out.setdefault(entry["by"], []).append(entry["step"])
     # derived data: not part of the published run
     shutil.rmtree(staging / STEPS_FILE.parent, ignore_errors=True)
-    os.environ.pop(STEPS_KEY_ENV, None)
     return {"computed_by_runner": out.pop("runner", []), "recomputed_in_notebooks": out.pop("notebook", [])}
 
 
-def _execute_one(notebook: str, output: str, parameters: dict, cwd: str, timeout: int) -> float:
-    """Run one notebook with papermill (in a worker process); returns its wall time in seconds."""
+def _execute_one(notebook: str, output: str, parameters: dict, cwd: str, timeout: int, kernel=None) -> float:
+    """Run one notebook with papermill; returns its wall time in seconds.
+
+    `kernel` is a started `kernels.WarmKernel` (papermill then uses it and leaves it running), else
+    papermill starts a kernel of its own in `cwd`.
+    """
     import papermill as pm
 
     tick = time.perf_counter()
+    extra = {"km": kernel.km} if kernel is not None and kernel.km is not None else {"cwd": cwd}
     pm.execute_notebook(notebook, output, parameters=parameters, kernel_name="python3", progress_bar=False,
-                        log_output=False, cwd=cwd, execution_timeout=timeout, start_timeout=120)
+                        log_output=False, execution_timeout=timeout, start_timeout=120, **extra)
     return round(time.perf_counter() - tick, 2)
 
 
-def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
-             progress: bool, console, on_notebook, *, jobs: int = 1) -> dict[str, float]:
-    """Execute the notebooks into the staging folder, `jobs` at a time; on failure move it aside and raise.
+# A hand-over file up to this size lets every kernel run a notebook at once (each unpickles its own copy
+# of the steps); past it, two at a time, so that a large company cannot run the machine out of memory.
+ALL_AT_ONCE_BYTES = 64 * 2 ** 20
 
-    The notebooks receive every step from the runner, so their order no longer matters for the results;
-    a failure is reported for the first failing notebook in method order.
+
+def notebooks_at_a_time(staging: Path, kernels: int) -> int:
+    """How many of the run's `kernels` may execute a notebook at once: all for a small hand-over, else 2."""
+    from helpers.workbook import STEPS_FILE
+
+    handed = staging / STEPS_FILE
+    small = not handed.is_file() or handed.stat().st_size <= ALL_AT_ONCE_BYTES
+    return max(1, kernels if small else min(2, kernels))
+
+
+def execution_order(notebooks: list[Path]) -> list[Path]:
+    """The order the kernels take the notebooks in: the last one (the report) first, then method order.
+
+    The report renders every figure again and is the longest notebook; started first, it does not run
+    alone at the end with the other cores idle (longest-first scheduling). The results do not depend
+    on the order: every notebook receives the same steps.
     """
-    import papermill as pm
+    return notebooks[-1:] + notebooks[:-1]
+
+
+def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
+             progress: bool, console, on_notebook, *, jobs: int | None = None,
+             prepare: Callable[[], None] | None = None) -> dict[str, float]:
+    """Execute the notebooks into the staging folder; on failure move it aside and raise RunFailed.
+
+    `jobs` kernels (default: one per core, at most one per notebook) start and import the kit
+    (helpers.run.kernels) while `prepare` (the runner's hand-over of steps 1-4) runs here; meanwhile only
+    as many warm up at once as there are cores `prepare` leaves, since every notebook waits for it. No
+    cell runs before `prepare` has returned, so each notebook receives the steps. Then each kernel takes
+    notebooks in `execution_order`, reset to a fresh kernel's state between two; a notebook that fails
+    gets its kernel replaced. The notebooks do not depend on each other, and a failure is reported for
+    the first failing notebook in method order. When `prepare` raises, or on Ctrl-C / SIGTERM, every
+    kernel is killed and the exception goes on.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from queue import Empty, Queue, SimpleQueue
     from tqdm.auto import tqdm
+
+    from helpers.run.kernels import WarmKernel, cores, warm_up_code
 
     def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
         failed = _set_aside_failed(staging, out_dir)
@@ -495,47 +535,106 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
             reason = lines[0]
         return RunFailed(notebook.name, reason, executed if partial else None, lines[1:])
 
-    for notebook in notebooks:
-        unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
-        if unknown:
-            raise fail(notebook, t("run.missing_parameters", names=", ".join(sorted(unknown))), False)
+    slots = max(1, min(jobs or cores(), len(notebooks)))
+    warm_up = warm_up_code(notebooks)
     timings: dict[str, float] = {}
     errors: dict[Path, BaseException] = {}
+    todo: SimpleQueue = SimpleQueue()
+    for notebook in execution_order(notebooks):
+        todo.put(notebook)
+    done: Queue = Queue()
+    live: list[WarmKernel] = []  # every kernel started, for `kill`
+    warming = threading.Semaphore(max(1, cores() - 1))
+    ready, stop = threading.Event(), threading.Event()
+    turns: list[threading.Semaphore] = []  # filled before `ready` is set
+
+    def new_kernel(cwd: Path) -> WarmKernel | None:
+        kernel = WarmKernel(cwd, warm_up)
+        live.append(kernel)
+        try:
+            return kernel.start()
+        except Exception:  # noqa: BLE001 - papermill then starts a kernel of its own and reports what fails
+            kernel.shutdown()
+            return None
+
+    def slot() -> None:
+        kernel = None
+        try:
+            with warming:
+                if not stop.is_set():
+                    kernel = new_kernel(notebooks[0].parent)
+            ready.wait()
+            while not stop.is_set():
+                try:
+                    notebook = todo.get_nowait()
+                except Empty:
+                    return
+                if kernel is not None and kernel.notebooks_run and (kernel.cwd != str(notebook.parent)
+                                                                     or not kernel.reset()):
+                    kernel.shutdown()
+                    kernel = None
+                if kernel is None and not stop.is_set():
+                    kernel = new_kernel(notebook.parent)
+                try:
+                    with turns[0]:
+                        if stop.is_set():
+                            return
+                        timings[notebook.stem] = _execute_one(
+                            str(notebook), str(staging / "notebooks" / notebook.name), parameters,
+                            str(notebook.parent), timeout, kernel)
+                    if kernel is not None:
+                        kernel.notebooks_run += 1
+                        kernel.close_clients()
+                except Exception as exc:  # papermill, nbclient or a dead kernel: reported with one line
+                    errors[notebook] = exc
+                    if kernel is not None:
+                        kernel.shutdown()  # busy, dead or in an unknown state: never reused
+                        kernel = None
+                done.put(notebook)
+        finally:
+            if kernel is not None:
+                kernel.shutdown()
+
     bar = tqdm(total=len(notebooks), desc=label[:30], unit="notebook", disable=not progress, file=console,
                dynamic_ncols=True)
-
-    def finished(notebook: Path, seconds: float | None, error: BaseException | None) -> None:
-        if error is not None:
-            errors[notebook] = error
-        else:
-            timings[notebook.stem] = seconds
-        bar.set_postfix_str(notebook.stem)
-        bar.update()
-        if on_notebook:
-            on_notebook(notebook.stem)
-
-    def arguments(notebook: Path) -> tuple:
-        return (str(notebook), str(staging / "notebooks" / notebook.name), parameters, str(notebook.parent), timeout)
-
+    pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="kernel")
     try:
-        if jobs <= 1 or len(notebooks) <= 1:
-            for notebook in notebooks:
-                try:
-                    finished(notebook, _execute_one(*arguments(notebook)), None)
-                except Exception as exc:  # papermill, nbclient or a dead kernel: stop with one line
-                    finished(notebook, None, exc)
-                    break
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from multiprocessing import get_context
+        running = [pool.submit(slot) for _ in range(slots)]
+        if prepare is not None:
+            prepare()
+        warming.release(slots)  # the steps are done: every kernel still cold starts now
+        import papermill as pm
 
-            with ProcessPoolExecutor(max_workers=min(jobs, len(notebooks)), mp_context=get_context("spawn"),
-                                     initializer=_die_with_parent) as pool:
-                futures = {pool.submit(_execute_one_safely, *arguments(nb)): nb for nb in notebooks}
-                for future in as_completed(futures):
-                    seconds, error = future.result()
-                    finished(futures[future], seconds, error)
+        for notebook in notebooks:
+            unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
+            if unknown:
+                raise fail(notebook, t("run.missing_parameters", names=", ".join(sorted(unknown))), False)
+        turns.append(threading.Semaphore(notebooks_at_a_time(staging, slots)))
+        ready.set()
+        finished = 0
+        while finished < len(notebooks):
+            try:
+                notebook = done.get(timeout=0.5)
+            except Empty:
+                if all(future.done() for future in running):
+                    break
+                continue
+            finished += 1
+            bar.set_postfix_str(notebook.stem)
+            bar.update()
+            if on_notebook:
+                on_notebook(notebook.stem)
+        for future in running:
+            future.result()  # a fault of the runner's own code is raised, never swallowed
+    except BaseException:
+        stop.set()
+        ready.set()
+        warming.release(slots)  # no thread may stay waiting for its turn to warm up
+        for kernel in live:
+            kernel.kill()
+        raise
     finally:
+        pool.shutdown(wait=True)
         bar.close()
     if errors:
         first = min(errors, key=notebooks.index)
@@ -543,41 +642,20 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     return {nb.stem: timings[nb.stem] for nb in notebooks}
 
 
-def _die_with_parent() -> None:
-    """In a notebook worker: end when the runner ends, even by kill -9 (Linux `PR_SET_PDEATHSIG`).
+@contextmanager
+def _steps_key_for_kernels():
+    """This run's own key for the hand-over file, set before any kernel starts so that each inherits it."""
+    from helpers.workbook import STEPS_KEY_ENV
 
-    An orphaned worker would go on writing into the staging folder after the next run has removed it as
-    stale; its kernel stops by itself once its parent is gone (ipykernel's parent poller).
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except OSError:  # no libc by that name: the next run's recovery still removes what is left
-            pass
-
-
-class NotebookError(Exception):
-    """A notebook's failure carried back from a worker process (the fields `_one_line` reads)."""
-
-    def __init__(self, ename: str, evalue: str, traceback: list[str]):
-        super().__init__(f"{ename}: {evalue}")
-        self.ename, self.evalue, self.traceback = ename, evalue, traceback
-
-    def __reduce__(self):
-        return NotebookError, (self.ename, self.evalue, self.traceback)
-
-
-def _execute_one_safely(*args) -> tuple[float | None, NotebookError | None]:
-    """`_execute_one` for a worker process: failures come back as plain, picklable values."""
+    previous = os.environ.get(STEPS_KEY_ENV)
+    os.environ[STEPS_KEY_ENV] = secrets.token_hex(32)
     try:
-        return _execute_one(*args), None
-    except Exception as exc:  # papermill, nbclient or a dead kernel
-        return None, NotebookError(getattr(exc, "ename", None) or type(exc).__name__,
-                                   str(getattr(exc, "evalue", None) if getattr(exc, "evalue", None) is not None
-                                       else exc), list(getattr(exc, "traceback", None) or []))
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(STEPS_KEY_ENV, None)
+        else:
+            os.environ[STEPS_KEY_ENV] = previous
 
 
 @contextmanager

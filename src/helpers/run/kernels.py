@@ -1,0 +1,239 @@
+"""Kernels for the notebooks of one `tierbook run`: started and warmed while the runner computes the steps.
+
+Part of the runner. Starting a kernel and importing the kit cost about as much CPU as a notebook's own
+cells (about 0.5 s and 1.7 s on the sample), so the runner starts one kernel per core while it computes
+steps 1-4 and runs several notebooks one after another in each kernel, reset between them to the state
+of a newly started kernel (`reset_to_fresh`). The executed notebooks are the same as with one new kernel
+each: a clean namespace, execution counts from 1, the same matplotlib settings and warning filters.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import os
+import queue
+import signal
+import time
+from pathlib import Path
+
+KERNEL_NAME = "python3"
+# As nbclient starts its own kernels: an in-memory IPython history, so parallel kernels never share
+# (and lock) one history.sqlite.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+# Run silently inside a kernel (see `WarmKernel`): after the warm-up, and between two notebooks.
+# (__import__: no name is bound in the namespace being cleared)
+REMEMBER_CODE = "__import__('helpers.run.kernels', fromlist=['_']).remember_fresh_state()"
+RESET_CODE = "__import__('helpers.run.kernels', fromlist=['_']).reset_to_fresh()"
+
+
+def warm_up_code(notebooks) -> str:
+    """The `helpers` imports of the given notebooks, as one block of code to run silently in a kernel.
+
+    `notebooks` is one notebook path or several. Takes the top-level `import helpers…` / `from helpers…
+    import …` statements of every code cell except the parameters cell, in order and without repeats
+    (the lines the benchmark's floor imports, found with `ast` so that an import written over several
+    lines is kept whole). A cell that is not plain Python (an IPython magic) is skipped: it runs as
+    written later. Returns "" when there is none.
+
+    >>> import nbformat, tempfile
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from helpers.paths import (\\n    slugify)\\nx = 1"),
+    ...                                      nbformat.v4.new_code_cell("import os\\nimport helpers.paths\\n%time x")])
+    >>> path = tempfile.mkdtemp() + "/n.ipynb"; nbformat.write(nb, path)
+    >>> print(warm_up_code(path))
+    from helpers.paths import slugify
+    """
+    paths = [notebooks] if isinstance(notebooks, (str, os.PathLike)) else list(notebooks)
+    statements: list[str] = []
+    for path in paths:
+        # read as plain JSON: nbformat would import jsonschema (about 1 s) before the runner's steps start
+        for cell in json.loads(Path(path).read_text(encoding="utf-8")).get("cells", []):
+            if cell.get("cell_type") != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+                continue
+            source = cell.get("source", "")
+            try:
+                tree = ast.parse(source if isinstance(source, str) else "".join(source))
+            except SyntaxError:
+                continue
+            statements += [ast.unparse(node) for node in tree.body if _imports_the_kit(node)]
+    return "\n".join(dict.fromkeys(statements))
+
+
+def _imports_the_kit(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.level == 0 and (node.module or "").split(".")[0] == "helpers"
+    if isinstance(node, ast.Import):
+        return all(alias.name.split(".")[0] == "helpers" for alias in node.names)
+    return False
+
+
+def cores() -> int:
+    """The cores this process may use (at least one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# ------------------------------------------------------------------ inside a kernel
+# What a newly started kernel looks like once the kit is imported; `reset_to_fresh` puts it back.
+_FRESH: dict = {}
+
+
+def remember_fresh_state() -> None:
+    """Inside a kernel, right after the warm-up: note matplotlib's settings, the warning filters and the
+    kit's language, then clear the namespace (the warm-up's names are not the notebook's)."""
+    import warnings
+
+    import matplotlib
+
+    from helpers.core import i18n
+
+    _FRESH["rc"] = {k: v for k, v in dict(matplotlib.rcParams).items() if k != "backend"}
+    _FRESH["warnings"] = list(warnings.filters)
+    _FRESH["language"] = i18n.get_language()
+    reset_to_fresh()
+
+
+def reset_to_fresh() -> None:
+    """Inside a kernel, before its next notebook: the state a newly started kernel has after the imports.
+
+    Closes every figure; puts back matplotlib's settings (as `matplotlib.rc_context` does), the warning
+    filters (a warning shown once by the last notebook is shown again) and the kit's language; then
+    IPython's own reset: an empty namespace, no output history, execution counts from 1. Imported
+    modules stay: they are what the warm-up is for. pandas display options need no reset: every
+    notebook sets them in `open_workbook`.
+    """
+    import gc
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+
+    from helpers.core import i18n
+
+    plt.close("all")
+    if _FRESH:
+        dict.update(matplotlib.rcParams, _FRESH["rc"])
+        warnings.resetwarnings()  # also forgets which warnings were already shown
+        warnings.filters.extend(_FRESH["warnings"])
+        i18n.set_language(_FRESH["language"])
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True)
+    gc.collect()  # the last notebook's tables go before the next one unpickles its own
+
+
+# ------------------------------------------------------------------ in the runner
+@functools.cache
+def _kernel_manager_class():
+    """AsyncKernelManager that remembers its clients: papermill leaves the client of a kernel it did not
+    start open, and the runner closes it after each notebook."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class TrackedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.clients_made = []
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.clients_made.append(kc)
+            return kc
+
+    return TrackedKernelManager
+
+
+class WarmKernel:
+    """A kernel started in a folder, with the kit's imports already run, ready for papermill (`km=`).
+
+    `start`, `reset`, `close_clients` and `shutdown` run in the thread that executes the notebooks (the
+    kernel manager's asyncio loop is that thread's); `kill` may be called from any thread. Code runs
+    silently (`silent=True`): no output, no execution count, no history.
+    """
+
+    def __init__(self, cwd: str | os.PathLike, code: str = "", *, start_timeout: float = 120):
+        self.cwd, self.code, self.start_timeout = str(cwd), code, start_timeout
+        self.km = None
+        self.pid: int | None = None
+        self.notebooks_run = 0
+
+    def start(self) -> "WarmKernel":
+        """Start the kernel, run the warm-up code and note the fresh state; raises what jupyter_client raises.
+
+        A warm-up that fails (an import error) is no error here: the notebook's own import cell fails
+        the same way later and says so in the executed notebook.
+        """
+        from jupyter_core.utils import run_sync
+
+        run_sync(self._start)()
+        return self
+
+    async def _start(self) -> None:
+        self.km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
+        await self.km.start_kernel(extra_arguments=list(KERNEL_ARGUMENTS), cwd=self.cwd)
+        self.pid = getattr(self.km.provisioner, "pid", None)
+        if self.code:
+            await self._run_silently(self.code)
+        await self._run_silently(REMEMBER_CODE)
+
+    def reset(self) -> bool:
+        """Before the next notebook: back to the fresh state (`reset_to_fresh`). False if the kernel
+        did not answer as expected (then use a new one)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            return run_sync(self._run_silently)(RESET_CODE)
+        except Exception:  # noqa: BLE001 - a kernel that cannot be reset is not reused
+            return False
+
+    async def _run_silently(self, code: str) -> bool:
+        """Run `code` silently; True when the kernel replied `ok` in time."""
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=self.start_timeout)
+            msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+            deadline = time.monotonic() + self.start_timeout
+            # a kernel killed meanwhile (Ctrl-C) never replies: look every second whether it still lives
+            while time.monotonic() < deadline and await self.km.is_alive():
+                try:
+                    reply = await kc.get_shell_msg(timeout=1)
+                except queue.Empty:
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return reply.get("content", {}).get("status") == "ok"
+            return False
+        finally:
+            kc.stop_channels()
+            self.km.clients_made.remove(kc)
+
+    def close_clients(self) -> None:
+        """Close the channels papermill's client left open on this kernel."""
+        if self.km is not None:
+            for kc in self.km.clients_made:
+                kc.stop_channels()
+            self.km.clients_made.clear()
+
+    def kill(self) -> None:
+        """End the kernel at once (Ctrl-C, SIGTERM, a failed hand-over): its notebook stops with DeadKernelError."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def shutdown(self) -> None:
+        """Ask the kernel to end; a kernel already gone is fine."""
+        if self.km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        self.close_clients()
+        try:
+            run_sync(self.km.shutdown_kernel)(now=False)
+        except Exception:  # noqa: BLE001 - killed or dead already: nothing left to end
+            self.kill()
+        self.km = None
