@@ -96,7 +96,11 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, index: bool = False)
     return write_text(csv_text(df, index=index), path)
 
 
-def figure_png(fig, *, dpi: int = 110) -> bytes:
+# Resolution of every saved and embedded figure (notebooks show figures at `figure.dpi`, 100).
+PNG_DPI = 110
+
+
+def figure_png(fig, *, dpi: int = PNG_DPI) -> bytes:
     """A figure as PNG bytes (for embedding in the report)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
