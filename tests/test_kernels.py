@@ -86,3 +86,16 @@ def test_the_warm_up_takes_only_the_kits_imports(tmp_path):
     nbformat.write(nb_params, nb)
     assert warm_up_code(nb).splitlines() == ["from helpers.paths import slugify", "import helpers.core"]
     assert warm_up_code([nb, nb]) == warm_up_code(nb), "an import met twice is run once"
+
+
+def test_papermill_is_imported_without_the_iri_grammars_and_nothing_stays_blocked():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from helpers.run.kernels import import_papermill\n"
+            "pm = import_papermill()\n"
+            "assert pm.inspect_notebook and 'rfc3987_syntax' not in sys.modules\n"
+            "import importlib.util\n"
+            "assert importlib.util.find_spec('rfc3987_syntax') is None or __import__('rfc3987_syntax')\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -68,6 +68,28 @@ def _imports_the_kit(node: ast.stmt) -> bool:
     return False
 
 
+def import_papermill():
+    """papermill, imported without jsonschema's optional `rfc3987_syntax` (when jsonschema is not loaded yet).
+
+    jsonschema imports that package, when installed, for its "iri" format checks, and it compiles 38 Lark
+    grammars on import: 0.7 of papermill's 1.1 s import, on the runner's critical path. Notebook
+    validation (nbformat) never checks formats, so the runner's process does without it; the entry is
+    removed again afterwards, so a later `import rfc3987_syntax` works as usual.
+    """
+    import sys
+
+    if "papermill" not in sys.modules and "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # `import` of a None entry raises ImportError, which jsonschema expects
+        try:
+            import papermill
+        finally:
+            if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+                del sys.modules["rfc3987_syntax"]
+    import papermill
+
+    return papermill
+
+
 def cores() -> int:
     """The cores this process may use (at least one)."""
     try:
@@ -84,6 +106,7 @@ _FRESH: dict = {}
 def remember_fresh_state() -> None:
     """Inside a kernel, right after the warm-up: note matplotlib's settings, the warning filters and the
     kit's language, then clear the namespace (the warm-up's names are not the notebook's)."""
+    import gc
     import warnings
 
     import matplotlib
@@ -94,6 +117,10 @@ def remember_fresh_state() -> None:
     _FRESH["warnings"] = list(warnings.filters)
     _FRESH["language"] = i18n.get_language()
     reset_to_fresh()
+    # The imported modules live as long as the kernel: out of the collector's sight, every collection
+    # (IPython's reset runs one, and the notebooks' cells many) no longer walks through them again.
+    gc.collect()
+    gc.freeze()
 
 
 def reset_to_fresh() -> None:
@@ -101,11 +128,11 @@ def reset_to_fresh() -> None:
 
     Closes every figure; puts back matplotlib's settings (as `matplotlib.rc_context` does), the warning
     filters (a warning shown once by the last notebook is shown again) and the kit's language; then
-    IPython's own reset: an empty namespace, no output history, execution counts from 1. Imported
+    IPython's own reset: an empty namespace, no output history, execution counts from 1, and a garbage
+    collection, so the last notebook's tables are gone before the next one unpickles its own. Imported
     modules stay: they are what the warm-up is for. pandas display options need no reset: every
     notebook sets them in `open_workbook`.
     """
-    import gc
     import warnings
 
     import matplotlib
@@ -123,7 +150,6 @@ def reset_to_fresh() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.reset(new_session=True)
-    gc.collect()  # the last notebook's tables go before the next one unpickles its own
 
 
 # ------------------------------------------------------------------ in the runner
@@ -157,6 +183,7 @@ class WarmKernel:
     def __init__(self, cwd: str | os.PathLike, code: str = "", *, start_timeout: float = 120):
         self.cwd, self.code, self.start_timeout = str(cwd), code, start_timeout
         self.km = None
+        self._kc = None  # the runner's own client, for silent code
         self.pid: int | None = None
         self.notebooks_run = 0
 
@@ -190,25 +217,32 @@ class WarmKernel:
             return False
 
     async def _run_silently(self, code: str) -> bool:
-        """Run `code` silently; True when the kernel replied `ok` in time."""
-        kc = self.km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=self.start_timeout)
-            msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
-            deadline = time.monotonic() + self.start_timeout
-            # a kernel killed meanwhile (Ctrl-C) never replies: look every second whether it still lives
-            while time.monotonic() < deadline and await self.km.is_alive():
-                try:
-                    reply = await kc.get_shell_msg(timeout=1)
-                except queue.Empty:
-                    continue
-                if reply.get("parent_header", {}).get("msg_id") == msg_id:
-                    return reply.get("content", {}).get("status") == "ok"
-            return False
-        finally:
-            kc.stop_channels()
-            self.km.clients_made.remove(kc)
+        """Run `code` silently; True when the kernel replied `ok` in time.
+
+        The runner's own client has only the shell channel (no output to drain) and is kept for the
+        kernel's life; a request sent before the kernel is up waits in the socket, so its reply is also
+        the proof that the kernel is ready (no `wait_for_ready` and its 0.2 s of listening to IOPub).
+        """
+        if self._kc is None:
+            from jupyter_client.session import Session
+
+            # a session of its own: the kernel tells clients apart by session id, and papermill's client
+            # (from the manager's session) would otherwise take this one's place
+            own = Session(key=self.km.session.key, signature_scheme=self.km.session.signature_scheme)
+            self._kc = self.km.client(session=own)
+            self.km.clients_made.remove(self._kc)  # not papermill's: closed in `shutdown` only
+            self._kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + self.start_timeout
+        # a kernel killed meanwhile (Ctrl-C) never replies: look every second whether it still lives
+        while time.monotonic() < deadline and await self.km.is_alive():
+            try:
+                reply = await self._kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return reply.get("content", {}).get("status") == "ok"
+        return False
 
     def close_clients(self) -> None:
         """Close the channels papermill's client left open on this kernel."""
@@ -232,6 +266,9 @@ class WarmKernel:
         from jupyter_core.utils import run_sync
 
         self.close_clients()
+        if self._kc is not None:
+            self._kc.stop_channels()
+            self._kc = None
         try:
             run_sync(self.km.shutdown_kernel)(now=False)
         except Exception:  # noqa: BLE001 - killed or dead already: nothing left to end

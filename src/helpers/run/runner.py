@@ -474,8 +474,9 @@ def _execute_one(notebook: str, output: str, parameters: dict, cwd: str, timeout
     `kernel` is a started `kernels.WarmKernel` (papermill then uses it and leaves it running), else
     papermill starts a kernel of its own in `cwd`.
     """
-    import papermill as pm
+    from helpers.run.kernels import import_papermill
 
+    pm = import_papermill()
     tick = time.perf_counter()
     extra = {"km": kernel.km} if kernel is not None and kernel.km is not None else {"cwd": cwd}
     pm.execute_notebook(notebook, output, parameters=parameters, kernel_name="python3", progress_bar=False,
@@ -525,7 +526,7 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     from queue import Empty, Queue, SimpleQueue
     from tqdm.auto import tqdm
 
-    from helpers.run.kernels import WarmKernel, cores, warm_up_code
+    from helpers.run.kernels import WarmKernel, cores, import_papermill, warm_up_code
 
     def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
         failed = _set_aside_failed(staging, out_dir)
@@ -603,7 +604,7 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
         if prepare is not None:
             prepare()
         warming.release(slots)  # the steps are done: every kernel still cold starts now
-        import papermill as pm
+        pm = import_papermill()
 
         for notebook in notebooks:
             unknown = set(parameters) - set(pm.inspect_notebook(str(notebook)))
