@@ -32,6 +32,12 @@ Guard against chance (Westfall–Young max-T permutation test)
     same comparison within the rule's own trait (or pair of traits) only: it accounts for
     choosing the threshold, not for trying the other traits.
 
+How it is computed (`search`)
+    On cells of clients alike in every searched trait: a shuffle draws how many A and C clients fall in
+    each cell (the exact distribution of shuffled labels), a resample draws multinomial counts, so the
+    cost follows the number of cells, not of clients. A number with more than 255 distinct values is
+    split at 255 quantiles of the clients instead of at every value (as histogram tree learners do).
+
 Evidence (issue 10: significant is not enough)
     A rule is judged among the clients whose traits it reads are known: its base rate is the tier's
     share among them (otherwise "the value is known" passes for "the value is high" when values are
