@@ -70,3 +70,25 @@ def test_reasons_built_column_wise_read_as_one_sentence_per_client(lang):
         assert body["loss"].startswith(i18n.t("tiers.reason.loss", basis=i18n.t("tiers.basis.revenue"), amount="-30"))
         assert ", " + i18n.t("tiers.reason.but") + " " in body["late"]
         assert body.index.tolist() == table.index.tolist()
+
+
+def test_the_audit_computes_each_companys_figures_once_and_never_serves_them_stale(monkeypatch):
+    """On a million clients each computation of the figures is a pass over the whole log: the audit's
+    parts share one (issue 11), while a company changed between two audits gets fresh figures."""
+    from helpers.step1_list_clients import audit
+
+    calls = []
+    real = audit._summarise_clients
+    monkeypatch.setattr(audit, "_summarise_clients", lambda company: calls.append(1) or real(company))
+    company = _company(4, with_margin=True)
+    first = audit.audit_clients(company)
+    assert len(calls) == 1
+    company.transactions = company.transactions.assign(amount=company.transactions["amount"] * 2)
+    second = audit.audit_clients(company)
+    assert len(calls) == 2
+    revenue = lambda result: result.types.set_index("client_id")["revenue"]  # noqa: E731
+    pd.testing.assert_series_equal(revenue(second), revenue(first) * 2)
+    # a caller changing its copy does not change what the next part reads
+    with audit.figures_once():
+        audit.summarise_clients(company)["revenue"] = -1.0
+        assert (audit.summarise_clients(company)["revenue"] != -1.0).any()

@@ -16,8 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synth import PLANTED, make_company  # noqa: E402
 
 from helpers.step1_list_clients.settings import CriteriaSettings  # noqa: E402
-from helpers.step4_write_criteria.criteria import (DIRECTIONS, _prepare, _search, _targets, describe_rule, find_criteria)
-from helpers.step4_write_criteria.criteria import hypergeom_z, nice_threshold, qualify
+from helpers.step4_write_criteria.criteria import describe_rule, find_criteria, qualify
+from helpers.step4_write_criteria.search import (DIRECTIONS, _prepare, _search, hypergeom_z, labels_draw,
+                                                 nice_threshold)
 from helpers.core.errors import DataProblem  # noqa: E402
 from helpers.core.rules import Condition  # noqa: E402
 from helpers.core.stats import wilson_interval  # noqa: E402
@@ -94,12 +95,12 @@ def _brute_force(prep, labels, min_support):
             for family in range(len(prep.pair_traits)):
                 best = -math.inf
                 for i, j in zip(prep.pair_i[prep.pair_family == family], prep.pair_j[prep.pair_family == family]):
-                    a, b = prep.cond_matrix[i] > 0, prep.cond_matrix[j] > 0
+                    a, b = prep.cond_matrix[i][prep.of_client] > 0, prep.cond_matrix[j][prep.of_client] > 0
                     both = a & b
                     k, m = int((target & both).sum()), int(both.sum())
                     if m < min_support:
                         continue
-                    known = (prep.cond_known[i] > 0) & (prep.cond_known[j] > 0)
+                    known = (prep.cond_known[i][prep.of_client] > 0) & (prep.cond_known[j][prep.of_client] > 0)
                     value = min(z(k, m, int((target & known).sum()), int(known.sum())), z(k, m, int((target & a).sum()), int(a.sum())),
                                 z(k, m, int((target & b).sum()), int(b.sum())))
                     best = max(best, value)
@@ -118,7 +119,7 @@ def test_vectorised_search_matches_brute_force():
     rng = np.random.default_rng(0)
     labels = np.stack([table["team_tier"].to_numpy(dtype=str)] + [rng.permutation(table["team_tier"].to_numpy(dtype=str))
                                                                   for _ in range(3)], axis=1)
-    fast, _ = _search(prep, _targets(labels), settings.min_support)
+    fast, _ = _search(prep, labels_draw(prep, labels), settings.min_support)
     slow = _brute_force(prep, labels, settings.min_support)
     assert fast.shape == slow.shape and len(prep.pair_traits) > 0
     finite = np.isfinite(slow)
@@ -313,6 +314,27 @@ def test_unstable_supported_rule_is_labelled_and_not_routed():
     assert out.loc["A:x", "mirror_id"] == "C:x" and out.loc["C:x", "mirror_id"] == "A:x"
     assert mark_for_sales(table.assign(ci_low=0.55), rules, clients, y,
                           CriteriaSettings()).set_index("id").loc["C:x", "declines"]
+
+
+def test_an_unstable_pair_does_not_take_its_half_away_from_sales():
+    """A half is replaced only by a pair sales would get: a pair found again in too few resamples is not
+    routed, so the stable single sign must stay (seen on the b2b sample when the pair crossed p = 0.05)."""
+    from helpers.step4_write_criteria.criteria import mark_for_sales
+
+    clients = pd.DataFrame({"x": [9.0, 9.0, 1.0, 9.0] * 10, "z": ["yes", "no", "yes", "yes"] * 10})
+    y = np.array(["A", "B", "B", "A"] * 10)
+    from helpers.core.rules import all_of
+
+    rules = {"A:x": Condition("x", "number", ">=", 5.0),
+             "A:x + z": all_of([Condition("x", "number", ">=", 5.0), Condition("z", "yesno", "==", True)])}
+    pair_row = _rows(id="A:x + z", trait="x + z", rule="x is 5 or more and z: yes", stability=0.3)
+    table = pd.DataFrame([_rows(stability=0.95), pair_row])
+    out = mark_for_sales(table, rules, clients, y, CriteriaSettings()).set_index("id")
+    assert out.loc["A:x", "only_with"] == "" and out.loc["A:x", "routed"]
+    assert not out.loc["A:x + z", "routed"]
+    stable_pair = pd.DataFrame([_rows(stability=0.95), dict(pair_row, stability=0.95)])
+    out = mark_for_sales(stable_pair, rules, clients, y, CriteriaSettings()).set_index("id")
+    assert out.loc["A:x", "only_with"] == "A:x + z" and not out.loc["A:x", "routed"]
 
 
 def test_useful_effect_separates_real_from_actionable():

@@ -262,11 +262,12 @@ def test_a_resample_where_a_trait_has_one_value_scores_it_as_no_rule():
     import numpy as np
 
     from helpers.step1_list_clients.settings import CriteriaSettings
-    from helpers.step4_write_criteria.criteria import _prepare, _search, _targets
+    from helpers.step4_write_criteria.search import _prepare, _search, observed_draw
 
     clients = pd.DataFrame({"headcount": [5.0, 50.0, 500.0, 5.0], "industry": ["a", "b", "a", "b"]})
     prep = _prepare(clients, {"headcount": "number", "industry": "category"}, CriteriaSettings())
-    one_value = prep.take(np.array([0, 0, 0, 0]))
-    labels = np.array(["A", "C", "A", "C"])[:, None]
-    scores, best = _search(one_value, _targets(labels), min_support=1, details=True)
-    assert scores.shape[0] == len(best) and np.isneginf(scores[0]).all() and best[0] is None
+    # a resample that drew client 0 four times: one headcount, one industry
+    one_value = observed_draw(prep, np.array([0, 0, 0, 0]), np.array(["A", "C", "A", "C"]))
+    scores, best = _search(prep, one_value, min_support=1, details=True)
+    assert scores.shape[0] == len(best) and np.isneginf(scores[0]).all() and best[0][0] is None
+    assert np.isneginf(scores[1]).all() and best[1][0] is None

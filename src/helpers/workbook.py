@@ -36,12 +36,29 @@ STEPS_LOG = Path(".steps") / "log.jsonl"
 STEPS_KEY_ENV = "TIERBOOK_STEPS_KEY"
 
 
+SIGNATURE_BYTES = 32  # HMAC-SHA256 of the pickle, written before it
+
+
+class _Signer:
+    """A write-only file that signs what passes through it (HMAC of the stream)."""
+
+    def __init__(self, fh, mac):
+        self.fh, self.mac = fh, mac
+
+    def write(self, data) -> int:
+        self.mac.update(data)
+        return self.fh.write(data)
+
+
 def _step(compute):
     """A step's result: computed on first use (and logged, inside a run), then kept for the kernel's life."""
     name = compute.__name__
 
     def getter(self):
-        value = compute(self)
+        from helpers.step1_list_clients.audit import figures_once
+
+        with figures_once(self.__dict__.setdefault("_client_figures", {})):
+            value = compute(self)
         self._note_computed(name)
         return value
 
@@ -164,9 +181,14 @@ class Workbook:
         for name in STEPS:
             getattr(self, name)
         payload = {"fingerprint": self.fingerprint(), "steps": {name: self.__dict__[name] for name in STEPS}}
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
         key = os.environ.setdefault(STEPS_KEY_ENV, secrets.token_hex(32))
-        target.write_bytes(hmac.new(key.encode(), data, hashlib.sha256).digest() + data)
+        # streamed: a million clients pickle to about a gigabyte, which is never held in memory as bytes
+        with target.open("wb") as fh:
+            fh.write(bytes(SIGNATURE_BYTES))
+            signer = _Signer(fh, hmac.new(key.encode(), digestmod=hashlib.sha256))
+            pickle.dump(payload, signer, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.seek(0)
+            fh.write(signer.mac.digest())
         return computed
 
     def _take_handed_steps(self) -> None:
@@ -175,11 +197,16 @@ class Workbook:
         key = os.environ.get(STEPS_KEY_ENV)
         if not key or not source.is_file():
             return
-        signed = source.read_bytes()
-        signature, data = signed[:32], signed[32:]
-        if not hmac.compare_digest(signature, hmac.new(key.encode(), data, hashlib.sha256).digest()):
-            return  # not written by this run's runner: never unpickled, the steps are computed here
-        payload = pickle.loads(data)
+        with source.open("rb") as fh:
+            signature = fh.read(SIGNATURE_BYTES)
+            mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                mac.update(block)
+            if not hmac.compare_digest(signature, mac.digest()):
+                return  # not written by this run's runner: never unpickled, the steps are computed here
+            # read back from the same open file (only this run's runner writes its staging folder)
+            fh.seek(SIGNATURE_BYTES)
+            payload = pickle.load(fh)
         if payload.get("fingerprint") != self.fingerprint():
             return
         self.__dict__.update(payload["steps"])

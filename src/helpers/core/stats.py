@@ -12,6 +12,9 @@ from scipy import optimize as _opt
 from scipy import stats as _st
 from scipy.stats import contingency as _contingency
 
+# Fisher's test keeps the exact conditional odds-ratio interval while the table's support is at most this wide
+EXACT_ODDS_SUPPORT = 2000
+
 
 def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a share `successes / n` (NaNs when n == 0).
@@ -210,7 +213,9 @@ def fisher_exact_test(successes1: int, n1: int, successes2: int, n2: int, *,
 
     The table is ``[[s1, n1 - s1], [s2, n2 - s2]]``. Returns (p-value, odds ratio, low, high);
     the odds ratio is the conditional maximum-likelihood estimate (0 or inf when a cell is empty,
-    which is what the data say; the interval is then one-sided).
+    which is what the data say; the interval is then one-sided). On tables whose support is wider than
+    `EXACT_ODDS_SUPPORT` (thousands of clients) with no empty cell, the sample odds ratio and Woolf's logit
+    interval are given instead: they agree with the conditional ones there and cost nothing.
 
     >>> [round(v, 4) for v in fisher_exact_test(8, 10, 2, 10)][:2]
     [0.023, 13.2526]
@@ -221,7 +226,13 @@ def fisher_exact_test(successes1: int, n1: int, successes2: int, n2: int, *,
     p_value = float(_st.fisher_exact(table).pvalue)
     if (table.sum(axis=0) == 0).any():  # nobody (or everybody) has the trait: no odds to compare
         return (p_value, math.nan, math.nan, math.nan)
-    ratio = _contingency.odds_ratio(table, kind="conditional")
+    # the exact conditional interval sums the noncentral hypergeometric over the table's support, whose width
+    # grows with n (a third of a second at 20,000 clients); on such large tables with no empty cell the sample
+    # odds ratio and Woolf's logit interval agree with it (Agresti, Categorical Data Analysis, 3rd ed., 3.1)
+    yes = successes1 + successes2
+    width = min(n1, yes) - max(0, n1 - (n1 + n2 - yes))
+    kind = "sample" if width > EXACT_ODDS_SUPPORT and table.min() > 0 else "conditional"
+    ratio = _contingency.odds_ratio(table, kind=kind)
     ci = ratio.confidence_interval(confidence_level=confidence)
     return (p_value, float(ratio.statistic), float(ci.low), float(ci.high))
 
@@ -261,10 +272,9 @@ def permutation_association_p(in_group, codes, *, permutations: int = 999, seed:
 
     observed = chi2(np.bincount(codes[group], minlength=k).astype(float))
     rng = np.random.default_rng(seed)
-    shuffled = rng.permuted(np.tile(group, (permutations, 1)), axis=1)
-    # counts per category among the shuffled group members, one row per permutation
-    one_hot = np.eye(k, dtype=float)[codes]
-    counts = shuffled.astype(float) @ one_hot
+    # the counts per category among the shuffled group members are multivariate hypergeometric (categories
+    # as colours, the group as the sample): drawn directly, exactly as shuffling, at a cost of k per shuffle
+    counts = rng.multivariate_hypergeometric(totals.astype(np.int64), n_group, size=permutations).astype(float)
     exceed = int((chi2(counts) >= observed - 1e-9).sum())
     return (1 + exceed) / (1 + permutations)
 

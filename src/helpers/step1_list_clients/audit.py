@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,6 +112,29 @@ def _input_row(name: str, kind: str, report, problems: list[Problem], first: int
 
 
 # --------------------------------------------------------------------------- figures per client
+# company id -> (company, its figures) while `figures_once` is open: the audit's five parts and the later
+# steps of one Workbook read one table (on a million clients each computation is a pass over the whole log)
+_FIGURES: ContextVar[dict | None] = ContextVar("tierbook_client_figures", default=None)
+
+
+@contextmanager
+def figures_once(cache: dict | None = None):
+    """Within this block `summarise_clients` computes each company's figures once and hands out copies.
+
+    Outside it every call computes afresh, so a company changed between calls is never served stale
+    figures. `cache`: a dict to keep the figures in across blocks (a Workbook keeps one for its steps);
+    a block inside another reuses the outer one.
+    """
+    if _FIGURES.get() is not None and cache is None:
+        yield
+        return
+    token = _FIGURES.set({} if cache is None else cache)
+    try:
+        yield
+    finally:
+        _FIGURES.reset(token)
+
+
 def summarise_clients(company: Company) -> pd.DataFrame:
     """One row per client (index client_id) with the figures the audit uses.
 
@@ -119,8 +144,21 @@ def summarise_clients(company: Company) -> pd.DataFrame:
     (NaN when unknown), purchases (lines with a positive amount), avg_cheque, active_months (months with
     a purchase), months_observed (months from the first purchase to the end of the data, inclusive),
     months_since_last (whole months after the last purchase month), payment_delay_days, support_hours.
-    Month figures are NaN without transactions. The company is not modified.
+    Month figures are NaN without transactions. The company is not modified. Inside `figures_once` the
+    figures are computed once per company and each call gets a copy.
     """
+    cache = _FIGURES.get()
+    if cache is not None and id(company) in cache:
+        return cache[id(company)][1].copy()
+    figures = _summarise_clients(company)
+    if cache is not None:
+        cache[id(company)] = (company, figures)  # the company is kept so its id is not reused meanwhile
+        return figures.copy()
+    return figures
+
+
+def _summarise_clients(company: Company) -> pd.DataFrame:
+    """`summarise_clients` without the cache."""
     clients = company.clients.drop_duplicates("client_id")
     ids = clients["client_id"].astype(str).to_numpy()
     names = clients["name"] if "name" in clients else pd.Series(pd.NA, index=clients.index)
@@ -885,6 +923,11 @@ def audit_clients(company: Company) -> ClientAudit:
     Returns:
         ClientAudit; thresholds come from `audit` in company.yml.
     """
+    with figures_once():
+        return _audit_clients(company)
+
+
+def _audit_clients(company: Company) -> ClientAudit:
     settings = _settings(company)
     mix = audit_client_mix(company)
     key = classify_key_clients(company)

@@ -32,6 +32,12 @@ Guard against chance (Westfall–Young max-T permutation test)
     same comparison within the rule's own trait (or pair of traits) only: it accounts for
     choosing the threshold, not for trying the other traits.
 
+How it is computed (`search`)
+    On cells of clients alike in every searched trait: a shuffle draws how many A and C clients fall in
+    each cell (the exact distribution of shuffled labels), a resample draws multinomial counts, so the
+    cost follows the number of cells, not of clients. A number with more than 255 distinct values is
+    split at 255 quantiles of the clients instead of at every value (as histogram tree learners do).
+
 Evidence (issue 10: significant is not enough)
     A rule is judged among the clients whose traits it reads are known: its base rate is the tier's
     share among them (otherwise "the value is known" passes for "the value is high" when values are
@@ -80,19 +86,19 @@ from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import CriteriaSettings
 from helpers.core.errors import Problem, problem
 from helpers.core.i18n import t
-from helpers.core.rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, all_of, read_team_criteria, trait_label)
+from helpers.core.rules import (CRITERIA_FILE, Condition, Node, TeamCriterion, read_team_criteria, trait_label)
 from helpers.core.stats import wilson_interval
 from helpers.core.vocabulary import EVIDENCE_ORDER
+from helpers.step4_write_criteria.search import (DIRECTIONS, _Draw, _Prepared, _prepare, _search, chunk_size,
+                                                 family_mask, family_node, observed_draw,
+                                                 resampled_draws, rules_tried, shuffled_draws, team_scores)
 
-DIRECTIONS = ("A", "C")
-PAIR_QUANTILES = (0.25, 0.5, 0.75)
 # Shown per contrast beyond the supported pairs, so the team sees the nearest misses.
 PAIRS_SHOWN = 3
 BACKTEST_FOLDS = 5
 # Shuffles per backtest fold: each fold repeats the whole search, so fewer are used there;
 # 199 still resolves p = 0.05 well.
 BACKTEST_PERMUTATIONS = 199
-CHUNK = 128  # shuffles scored at once; bounds memory for the pair matrix
 
 
 # ---------------------------------------------------------------- results
@@ -155,366 +161,6 @@ class CriteriaResult:
         return "team" if len(team) and (team["status"] == "accepted").any() else "data"
 
 
-# ---------------------------------------------------------------- prepared data
-@dataclass
-class _Trait:
-    name: str
-    kind: str  # number | yesno | category
-    values: np.ndarray | None = None  # number: float with nan
-    codes: np.ndarray | None = None  # category / yesno: int, -1 unknown
-    labels: list[tuple] = field(default_factory=list)  # code -> category names (pooled codes hold several)
-    order: np.ndarray | None = None  # number: client positions sorted by value (known only)
-    cuts: np.ndarray | None = None  # number: positions j in `order` where the value changes
-    thresholds: np.ndarray | None = None  # number: a round threshold for each cut
-
-    def take(self, idx: np.ndarray) -> "_Trait":
-        if self.kind == "number":
-            return _number_trait(self.name, self.values[idx])
-        return _Trait(self.name, self.kind, codes=self.codes[idx], labels=self.labels)
-
-
-@dataclass
-class _Prepared:
-    n: int
-    traits: list[_Trait]
-    cond_nodes: list[Condition]
-    cond_matrix: np.ndarray  # c x n float32
-    cond_trait: np.ndarray  # c
-    cond_known: np.ndarray  # c x n float32: the condition's trait is known (a rule is judged among these)
-    pair_i: np.ndarray
-    pair_j: np.ndarray
-    pair_family: np.ndarray  # family number (0..) of each pair, pairs sorted by it
-    pair_traits: list[tuple[int, int]]
-
-    def take(self, idx: np.ndarray) -> "_Prepared":
-        return _Prepared(len(idx), [tr.take(idx) for tr in self.traits], self.cond_nodes,
-                         self.cond_matrix[:, idx], self.cond_trait, self.cond_known[:, idx], self.pair_i, self.pair_j,
-                         self.pair_family, self.pair_traits)
-
-    @property
-    def n_families(self) -> int:
-        return len(self.traits) + len(self.pair_traits)
-
-
-def nice_threshold(low: float, high: float) -> float:
-    """The roundest number t with low < t <= high (so `x >= t` splits exactly between them).
-
-    >>> nice_threshold(47, 52), nice_threshold(2.31, 2.38), nice_threshold(-3, -1)
-    (50.0, 2.35, -2.0)
-    """
-    if not high > low:
-        return float(high)
-    top = math.floor(math.log10(max(abs(low), abs(high), 1e-9))) + 1
-    for power in range(top, -8, -1):
-        for mult in (10, 5, 2, 1):
-            step = mult * 10.0 ** (power - 1)
-            # rounding can land a hair on either side of `low`, so check the rounded value itself
-            candidate = round((math.floor(low / step) + 1) * step, 10)
-            if candidate <= low:
-                candidate = round(candidate + step, 10)
-            if low < candidate <= high:
-                return float(candidate)
-    return float(high)
-
-
-def _number_trait(name: str, values: np.ndarray) -> _Trait:
-    valid = np.flatnonzero(~np.isnan(values))
-    order = valid[np.argsort(values[valid], kind="stable")]
-    xs = values[order]
-    cuts = np.flatnonzero(xs[1:] != xs[:-1]) + 1
-    thresholds = np.array([nice_threshold(xs[j - 1], xs[j]) for j in cuts], dtype=float)
-    return _Trait(name, "number", values=values, order=order, cuts=cuts, thresholds=thresholds)
-
-
-def _trait_arrays(clients: pd.DataFrame, kinds: dict[str, str], min_support: int) -> list[_Trait]:
-    """Each usable trait as an array: numbers as floats (with candidate cuts), yes/no and categories as codes.
-
-    Categories rarer than `min_support` clients are pooled into one level; a trait with fewer than two
-    known levels (or a number without a cut) says nothing and is left out. Returns the traits in `kinds` order.
-    """
-    traits: list[_Trait] = []
-    for name, kind in kinds.items():
-        if kind not in ("number", "yesno", "category") or name not in clients.columns:
-            continue
-        col = clients[name]
-        if kind == "number":
-            values = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-            tr = _number_trait(name, values)
-            if len(tr.cuts):
-                traits.append(tr)
-            continue
-        if kind == "yesno":
-            from helpers.core.rules import _as_yesno
-
-            flags = _as_yesno(col)
-            codes = np.where(flags.isna().to_numpy(), -1, np.where(flags.fillna(False).to_numpy(dtype=bool), 0, 1))
-            tr = _Trait(name, "yesno", codes=codes.astype(int), labels=[(True,), (False,)])
-        else:
-            text = col.astype("string").str.strip()
-            text = text.mask(text == "")
-            counts = text.value_counts()
-            common = [c for c in counts.index if counts[c] >= min_support]
-            rare = sorted(c for c in counts.index if counts[c] < min_support)
-            labels = [(c,) for c in common] + ([tuple(rare)] if rare else [])
-            lookup = {c: i for i, c in enumerate(common)} | {c: len(common) for c in rare}
-            codes = text.map(lookup).astype("Float64").fillna(-1).to_numpy(dtype=float).astype(int)
-            tr = _Trait(name, "category", codes=codes, labels=labels)
-        if len(tr.labels) >= 2 and len(np.unique(tr.codes[tr.codes >= 0])) >= 2:
-            traits.append(tr)
-    return traits
-
-
-def _trait_conditions(tr: _Trait) -> tuple[list[tuple[Condition, np.ndarray]], np.ndarray]:
-    """The one-condition candidates of a trait with the clients each covers, and where the trait is known.
-
-    Numbers: `>=` and `<` a rounded cut at each of PAIR_QUANTILES; yes/no and categories: one per level.
-    """
-    candidates: list[tuple[Condition, np.ndarray]] = []
-    known = ~np.isnan(tr.values) if tr.kind == "number" else tr.codes >= 0
-    if tr.kind == "number":
-        seen = set()
-        for q in PAIR_QUANTILES:
-            xs = tr.values[known]
-            cut = float(np.quantile(xs, q))
-            below = xs[xs < cut]
-            level = nice_threshold(below.max(), cut) if len(below) else cut
-            if level in seen:
-                continue
-            seen.add(level)
-            ge = known & (np.nan_to_num(tr.values, nan=-np.inf) >= level)
-            candidates += [(Condition(tr.name, "number", ">=", level), ge),
-                           (Condition(tr.name, "number", "<", level), known & ~ge)]
-    else:
-        for code, label in enumerate(tr.labels):
-            mask = tr.codes == code
-            node = (Condition(tr.name, "yesno", "==", bool(label[0])) if tr.kind == "yesno"
-                    else Condition(tr.name, "category", "in", tuple(label)))
-            candidates.append((node, mask))
-    return candidates, known
-
-
-def _condition_matrix(traits: list[_Trait], n: int, min_support: int
-                      ) -> tuple[list[Condition], np.ndarray, np.ndarray, np.ndarray]:
-    """The single conditions that cover between `min_support` and n - `min_support` clients.
-
-    Returns (conditions, coverage matrix conditions × clients as float32 0/1, the trait index of each
-    condition, matrix of where its trait is known).
-    """
-    cond_nodes: list[Condition] = []
-    rows: list[np.ndarray] = []
-    knowns: list[np.ndarray] = []
-    owners: list[int] = []
-    for ti, tr in enumerate(traits):
-        candidates, known = _trait_conditions(tr)
-        for node, mask in candidates:
-            if min_support <= mask.sum() <= n - min_support:
-                cond_nodes.append(node)
-                rows.append(mask.astype(np.float32))
-                knowns.append(known.astype(np.float32))
-                owners.append(ti)
-    cond_matrix = np.vstack(rows) if rows else np.zeros((0, n), dtype=np.float32)
-    cond_known = np.vstack(knowns) if knowns else np.zeros((0, n), dtype=np.float32)
-    return cond_nodes, cond_matrix, np.array(owners, dtype=int), cond_known
-
-
-def _condition_pairs(cond_matrix: np.ndarray, cond_trait: np.ndarray, n_traits: int, min_support: int
-                     ) -> tuple[list[int], list[int], list[int], list[tuple[int, int]]]:
-    """Pairs of conditions on two different traits worth scoring: their overlap covers at least
-    `min_support` clients and fewer than either alone. Returns (first, second, family of each pair,
-    the trait pair of each family)."""
-    pair_i, pair_j, pair_family, pair_traits = [], [], [], []
-    for ta in range(n_traits):
-        for tb in range(ta + 1, n_traits):
-            ia = np.flatnonzero(cond_trait == ta)
-            ib = np.flatnonzero(cond_trait == tb)
-            if not len(ia) or not len(ib):
-                continue
-            # coverage does not depend on the tiers, so pairs that can never be scored are dropped up front
-            overlap = cond_matrix[ia] @ cond_matrix[ib].T
-            sizes_a = cond_matrix[ia].sum(axis=1)[:, None]
-            sizes_b = cond_matrix[ib].sum(axis=1)[None, :]
-            keep = (overlap >= min_support) & (overlap < sizes_a) & (overlap < sizes_b)
-            if not keep.any():
-                continue
-            family = len(pair_traits)
-            pair_traits.append((ta, tb))
-            for a, b in zip(*np.nonzero(keep)):
-                pair_i.append(ia[a])
-                pair_j.append(ib[b])
-                pair_family.append(family)
-    return pair_i, pair_j, pair_family, pair_traits
-
-
-def _prepare(clients: pd.DataFrame, kinds: dict[str, str], settings: CriteriaSettings) -> _Prepared:
-    """Turn trait columns into arrays; pool rare categories; build the pair conditions (no tiers used).
-
-    Three named steps: trait arrays → single conditions (coverage matrix) → pairs of conditions
-    (only when criteria.max_conditions is 2). Returns the `_Prepared` search space.
-    """
-    min_support = settings.min_support
-    n = len(clients)
-    traits = _trait_arrays(clients, kinds, min_support)
-    cond_nodes, cond_matrix, cond_trait, cond_known = _condition_matrix(traits, n, min_support)
-    pair_i, pair_j, pair_family, pair_traits = (
-        _condition_pairs(cond_matrix, cond_trait, len(traits), min_support)
-        if settings.max_conditions == 2 else ([], [], [], []))
-    return _Prepared(n, traits, cond_nodes, cond_matrix, cond_trait, cond_known, np.array(pair_i, dtype=int),
-                     np.array(pair_j, dtype=int), np.array(pair_family, dtype=int), pair_traits)
-
-
-# ---------------------------------------------------------------- the search
-def hypergeom_z(k, m, big_k, big_n):
-    """Continuity-corrected z of `k` tier clients among `m` covered, when `big_k` of `big_n` are in the tier.
-
-    -inf where undefined (nobody or everybody covered). Compared with scipy's exact test in the tests.
-
-    >>> round(float(hypergeom_z(8, 10, 20, 100)), 3)
-    4.56
-    """
-    # float32 is ample for a ranking statistic and halves the work on the big pair matrices
-    k = np.asarray(k, dtype=np.float32)
-    m = np.asarray(m, dtype=np.float32)
-    big_n = np.asarray(big_n, dtype=np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.asarray(big_k, dtype=np.float32) / big_n
-        var = m * p * (1 - p) * (big_n - m) / (big_n - 1)
-        z = (k - m * p - 0.5) / np.sqrt(var)
-    return np.where(var > 0, z, -np.inf)
-
-
-@dataclass
-class _Best:
-    """The best rule of one family for column 0 of a search."""
-
-    kind: str  # number | category | pair
-    ident: Any
-    threshold: float = math.nan
-
-
-def _nothing_to_split(rows: list, best: list, width: int, details: bool) -> None:
-    """A trait with one value or one category in this draw: no rule, so the lowest z in every column."""
-    rows.append(np.full(width, -np.inf))
-    if details:
-        best.append(None)
-
-def _search(prep: _Prepared, targets: dict[str, np.ndarray], min_support: int,
-            details: bool = False) -> tuple[np.ndarray, list[_Best | None]]:
-    """Best score of every family (direction x trait, direction x pair of traits) for each label column.
-
-    `targets[d]` is an n x Q 0/1 matrix: column q marks the clients of tier d in labelling q.
-    Returns an F x Q score matrix, families ordered direction-major, and (for column 0 when
-    `details`) which rule won each family.
-    """
-    n = prep.n
-    rows: list[np.ndarray] = []
-    best: list[_Best | None] = []
-    for d in DIRECTIONS:
-        tmat = targets[d]
-        big_k = tmat.sum(axis=0)  # Q
-        for tr in prep.traits:
-            if tr.kind == "number":
-                sums = np.cumsum(tmat[tr.order], axis=0)
-                k_lt = sums[tr.cuts - 1]
-                k_ge = sums[-1] - k_lt
-                m_lt = tr.cuts.astype(float)[:, None]
-                m_ge = (len(tr.order) - tr.cuts).astype(float)[:, None]
-                # judged among the clients whose value is known: otherwise "the value is known" passes for
-                # "the value is high" whenever values are missing more often in one tier
-                k_known, n_known = sums[-1], len(tr.order)
-                z = np.vstack([np.where(m_ge >= min_support, hypergeom_z(k_ge, m_ge, k_known, n_known), -np.inf),
-                               np.where(m_lt >= min_support, hypergeom_z(k_lt, m_lt, k_known, n_known), -np.inf)])
-                if not len(z):  # one value only (a resample can draw a single value): nothing to split on
-                    _nothing_to_split(rows, best, tmat.shape[1], details)
-                    continue
-                rows.append(z.max(axis=0))
-                if details:
-                    at = int(np.argmax(z[:, 0]))
-                    ncut = len(tr.cuts)
-                    op = ">=" if at < ncut else "<"
-                    best.append(_Best("number", op, float(tr.thresholds[at % ncut])) if np.isfinite(z[at, 0]) else None)
-                continue
-            known = tr.codes >= 0
-            onehot = np.zeros((n, len(tr.labels)), dtype=np.float32)
-            onehot[np.flatnonzero(known), tr.codes[known]] = 1
-            k_c = onehot.T @ tmat
-            m_c = onehot.sum(axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate = np.where(m_c[:, None] > 0, k_c / m_c[:, None], -1.0)
-            order = np.argsort(-rate, axis=0, kind="stable")
-            ks = np.cumsum(np.take_along_axis(k_c, order, axis=0), axis=0)[:-1]
-            ms = np.cumsum(m_c[order], axis=0)[:-1]
-            z = np.where(ms >= min_support, hypergeom_z(ks, ms, k_c.sum(axis=0), m_c.sum()), -np.inf)
-            if not len(z):  # a single category: nothing to split on
-                _nothing_to_split(rows, best, tmat.shape[1], details)
-                continue
-            rows.append(z.max(axis=0))
-            if details:
-                at = int(np.argmax(z[:, 0]))
-                best.append(_Best("category", frozenset(int(c) for c in order[: at + 1, 0]))
-                            if np.isfinite(z[at, 0]) else None)
-        if len(prep.pair_traits):
-            cm = prep.cond_matrix
-            k_a = cm @ tmat
-            m_a = cm.sum(axis=1)
-            pair = cm[prep.pair_i] * cm[prep.pair_j]
-            k_ab = pair @ tmat
-            m_ab = pair.sum(axis=1)[:, None]
-            # the pair against the clients for whom both traits are known (most pairs: everyone)
-            ck = prep.cond_known
-            k_pair = np.broadcast_to(big_k, (len(prep.pair_i), tmat.shape[1]))
-            n_pair = np.full(len(prep.pair_i), float(n), dtype=np.float32)
-            if ck.size and ck.min() < 1:  # some values unknown: only then is the pair's base rate its own
-                known_pair = ck[prep.pair_i] * ck[prep.pair_j]
-                n_pair = known_pair.sum(axis=1)
-                partial = np.flatnonzero(n_pair < n)
-                k_pair = k_pair.copy()
-                k_pair[partial] = known_pair[partial] @ tmat
-            z = np.minimum(hypergeom_z(k_ab, m_ab, k_pair, n_pair[:, None]),
-                           np.minimum(hypergeom_z(k_ab, m_ab, k_a[prep.pair_i], m_a[prep.pair_i][:, None]),
-                                      hypergeom_z(k_ab, m_ab, k_a[prep.pair_j], m_a[prep.pair_j][:, None])))
-            z = np.where(m_ab >= min_support, z, -np.inf)
-            starts = np.flatnonzero(np.r_[True, prep.pair_family[1:] != prep.pair_family[:-1]])
-            rows.append(np.maximum.reduceat(z, starts, axis=0))
-            if details:
-                for s, e in zip(starts, list(starts[1:]) + [len(prep.pair_family)]):
-                    at = s + int(np.argmax(z[s:e, 0]))
-                    best.append(_Best("pair", (int(prep.pair_i[at]), int(prep.pair_j[at])))
-                                if np.isfinite(z[at, 0]) else None)
-    scores = np.vstack([r if r.ndim == 2 else r[None, :] for r in rows]) if rows else np.zeros((0, 1))
-    return scores, best
-
-
-def _targets(labels: np.ndarray) -> dict[str, np.ndarray]:
-    """labels: n x Q array of tier letters -> per direction an n x Q float32 0/1 matrix."""
-    return {d: (labels == d).astype(np.float32) for d in DIRECTIONS}
-
-
-def _rules_tried(prep: _Prepared) -> int:
-    per_direction = 0
-    for tr in prep.traits:
-        per_direction += 2 * len(tr.cuts) if tr.kind == "number" else max(len(tr.labels) - 1, 1)
-    per_direction += len(prep.pair_i)
-    return per_direction * len(DIRECTIONS)
-
-
-def _family_node(prep: _Prepared, family: int, best: _Best) -> Node:
-    n_single = len(prep.traits)
-    if best.kind == "pair":
-        i, j = best.ident
-        return all_of([prep.cond_nodes[i], prep.cond_nodes[j]])
-    tr = prep.traits[family % (n_single + len(prep.pair_traits))]
-    if best.kind == "number":
-        return Condition(tr.name, "number", best.ident, best.threshold)
-    codes = sorted(best.ident)
-    if tr.kind == "yesno":
-        return Condition(tr.name, "yesno", "==", bool(tr.labels[codes[0]][0]))
-    chosen = [name for c in codes for name in tr.labels[c]]
-    rest = [name for c in range(len(tr.labels)) if c not in best.ident for name in tr.labels[c]]
-    if len(rest) < len(chosen):  # the shorter list reads better; coverage of known values is the same
-        return Condition(tr.name, "category", "not in", tuple(rest))
-    return Condition(tr.name, "category", "in", tuple(chosen))
-
-
 # ---------------------------------------------------------------- one full analysis
 @dataclass
 class _Analysis:
@@ -525,10 +171,6 @@ class _Analysis:
     rules_tried: int
     families: int
     team_rows: list[dict]
-
-
-def _permuted_labels(y: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.permuted(np.tile(y, (count, 1)), axis=1).T  # n x count
 
 
 def _count_row(mask: np.ndarray, y: np.ndarray, d: str, known: np.ndarray | None = None) -> dict:
@@ -589,52 +231,49 @@ class _ShuffleTest:
     chance_line: float
     team_obs: np.ndarray
     team_exceed: np.ndarray
-    team_null: list[list[np.ndarray]]
+    team_null: list[np.ndarray]
 
 
-def _shuffle_test(prep: _Prepared, y: np.ndarray, observed: np.ndarray, settings: CriteriaSettings,
-                  permutations: int, rng: np.random.Generator,
-                  team_masks: list[tuple[str, np.ndarray, np.ndarray]]) -> _ShuffleTest:
-    """Redo the search on `permutations` shuffles of the tiers (in chunks of CHUNK) and compare.
+def _shuffle_test(prep: _Prepared, draw: _Draw, observed: np.ndarray, settings: CriteriaSettings,
+                  permutations: int, rng: np.random.Generator) -> _ShuffleTest:
+    """Redo the search on `permutations` shuffles of the tiers (in chunks) and compare.
 
-    Takes the observed best statistic per family; returns a `_ShuffleTest`. The family-wise p-value is
-    the max-T correction of Westfall & Young (1993): the share of shuffles whose best family beats it.
+    Takes the observed draw and its best statistic per family; returns a `_ShuffleTest`. The family-wise
+    p-value is the max-T correction of Westfall & Young (1993): the share of shuffles whose best family
+    beats it. Shuffles are drawn per cell (`search.shuffled_draws`), exactly as shuffling the clients' labels.
     """
-    min_support = settings.min_support
     n_fam = len(observed)
     exceed_family = np.zeros(n_fam)
     exceed_max = np.zeros(n_fam)
     null_max = np.empty(permutations)
-    team_obs = np.array([hypergeom_z((mask * (y == d)).sum(), mask.sum(), (known * (y == d)).sum(), known.sum())
-                         for d, mask, known in team_masks], dtype=float)
-    team_exceed = np.zeros(len(team_masks))
-    team_null = [[] for _ in team_masks]
-    done = 0
+    team_obs = team_scores(prep, draw)[:, 0].astype(float)
+    team_exceed = np.zeros(len(prep.team))
+    team_null: list[list[np.ndarray]] = [[] for _ in prep.team]
+    tier_counts = {d: int(round(float(draw.t[d].sum()))) for d in DIRECTIONS}
+    done, chunk = 0, chunk_size(prep)
     while done < permutations:
-        size = min(CHUNK, permutations - done)
-        labels = _permuted_labels(y, size, rng)
-        targets = _targets(labels)
-        scores, _ = _search(prep, targets, min_support)
+        size = min(chunk, permutations - done)
+        shuffled = shuffled_draws(draw.w, tier_counts, size, rng)
+        scores, _ = _search(prep, shuffled, settings.min_support)
         exceed_family += (scores >= observed[:, None] - 1e-9).sum(axis=1)
         col_max = scores.max(axis=0) if n_fam else np.full(size, -np.inf)
         null_max[done:done + size] = col_max
         exceed_max += (col_max[None, :] >= observed[:, None] - 1e-9).sum(axis=1)
-        for e, (d, mask, known) in enumerate(team_masks):
-            z = hypergeom_z(mask @ targets[d], mask.sum(), known @ targets[d], known.sum())
+        for e, z in enumerate(team_scores(prep, shuffled)):
             team_exceed[e] += (z >= team_obs[e] - 1e-9).sum()
             team_null[e].append(z)
         done += size
     finite_null = np.where(np.isfinite(null_max), null_max, -10.0)
     chance_line = float(np.quantile(finite_null, 1 - settings.alpha)) if permutations else math.inf
     return _ShuffleTest((1 + exceed_family) / (permutations + 1), (1 + exceed_max) / (permutations + 1), null_max,
-                        chance_line, team_obs, team_exceed, team_null)
+                        chance_line, team_obs, team_exceed,
+                        [np.concatenate(z) if z else np.empty(0) for z in team_null])
 
 
-def _bootstrap_stability(prep: _Prepared, y: np.ndarray, best: list, settings: CriteriaSettings, bootstrap: int,
-                         rng: np.random.Generator, shuffles: _ShuffleTest,
-                         team_masks: list[tuple[str, np.ndarray, np.ndarray]]
+def _bootstrap_stability(prep: _Prepared, draw: _Draw, best: list, settings: CriteriaSettings, bootstrap: int,
+                         rng: np.random.Generator, shuffles: _ShuffleTest
                          ) -> tuple[np.ndarray, list[list[float]], np.ndarray]:
-    """Redo the search on `bootstrap` resamples of the clients.
+    """Redo the search on `bootstrap` resamples of the clients (in chunks, `search.resampled_draws`).
 
     Returns (per family: resamples where the same rule wins above the chance line; per family: the
     thresholds it took; per team criterion: resamples where it stays above its own chance line).
@@ -642,31 +281,37 @@ def _bootstrap_stability(prep: _Prepared, y: np.ndarray, best: list, settings: C
     n_fam = len(best)
     same = np.zeros(n_fam)
     thresholds: list[list[float]] = [[] for _ in range(n_fam)]
-    team_stable = np.zeros(len(team_masks))
-    team_lines = [float(np.quantile(np.nan_to_num(np.concatenate(z), neginf=-10.0), 1 - settings.alpha)) if z else math.inf
+    team_stable = np.zeros(len(prep.team))
+    team_lines = [float(np.quantile(np.nan_to_num(z, neginf=-10.0), 1 - settings.alpha)) if len(z) else math.inf
                   for z in shuffles.team_null]
-    for _ in range(bootstrap):
-        idx = rng.integers(0, prep.n, prep.n)
-        scores_b, best_b = _search(prep.take(idx), _targets(y[idx][:, None]), settings.min_support, details=True)
+    done, chunk = 0, chunk_size(prep)
+    while done < bootstrap:
+        size = min(chunk, bootstrap - done)
+        resampled = resampled_draws(draw, size, rng)
+        scores_b, best_b = _search(prep, resampled, settings.min_support, details=True)
         for f in range(n_fam):
-            if best[f] is None or best_b[f] is None or best_b[f].ident != best[f].ident:
+            if best[f] is None:
                 continue
-            if best[f].kind == "number":
-                thresholds[f].append(best_b[f].threshold)
-            if scores_b[f, 0] >= shuffles.chance_line:
-                same[f] += 1
-        for e, (d, mask, known) in enumerate(team_masks):
-            yb, mb, kb = y[idx], mask[idx], known[idx]
-            z = hypergeom_z((mb * (yb == d)).sum(), mb.sum(), (kb * (yb == d)).sum(), kb.sum())
-            team_stable[e] += z >= team_lines[e]
+            for c in range(size):
+                won = best_b[f][c]
+                if won is None or won.ident != best[f].ident:
+                    continue
+                if best[f].kind == "number":
+                    thresholds[f].append(won.threshold)
+                if scores_b[f, c] >= shuffles.chance_line:
+                    same[f] += 1
+        for e, z in enumerate(team_scores(prep, resampled)):
+            team_stable[e] += (z >= team_lines[e]).sum()
+        done += size
     return same, thresholds, team_stable
 
 
-def _family_rows(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, observed: np.ndarray, best: list,
-                 shuffles: _ShuffleTest, same: np.ndarray, thresholds: list[list[float]], bootstrap: int
-                 ) -> tuple[list[dict], dict[str, Node]]:
+def _family_rows(prep: _Prepared, clients: np.ndarray, y: np.ndarray, settings: CriteriaSettings,
+                 observed: np.ndarray, best: list, shuffles: _ShuffleTest, same: np.ndarray,
+                 thresholds: list[list[float]], bootstrap: int) -> tuple[list[dict], dict[str, Node]]:
     """One row per family whose best rule lifts its tier (counts, statistic, p-values, stability,
-    threshold spread, evidence label); returns (rows, rule of each row id)."""
+    threshold spread, evidence label); returns (rows, rule of each row id). `clients`: the positions of
+    the analysed clients, `y` their tiers."""
     rows, nodes = [], {}
     n_single = len(prep.traits)
     per_dir = n_single + len(prep.pair_traits)
@@ -674,9 +319,9 @@ def _family_rows(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, obs
         if best[f] is None or not np.isfinite(observed[f]):
             continue
         d = DIRECTIONS[f // per_dir]
-        node = _family_node(prep, f, best[f])
-        mask, known = _family_mask(prep, f % per_dir, best[f])
-        row = _count_row(mask, y, d, known)
+        node = family_node(prep, f, best[f])
+        mask, known = family_mask(prep, f % per_dir, best[f])
+        row = _count_row(mask[clients], y, d, known[clients])
         if not row["lift"] > 1:
             continue
         local = f % per_dir
@@ -701,46 +346,29 @@ def _family_rows(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, obs
     return rows, nodes
 
 
-def _analyse(prep: _Prepared, y: np.ndarray, settings: CriteriaSettings, *, permutations: int, bootstrap: int,
-             rng: np.random.Generator,
-             team_masks: list[tuple[str, np.ndarray, np.ndarray]] | None = None) -> _Analysis:
+def _analyse(prep: _Prepared, clients: np.ndarray, y: np.ndarray, settings: CriteriaSettings, *,
+             permutations: int, bootstrap: int, rng: np.random.Generator) -> _Analysis:
     """Search, shuffle, resample: the rows of criteria.csv for one set of clients.
 
-    Takes the prepared search space, the tier labels y (one per client) and the team's criteria as
-    masks; returns `_Analysis`. Named steps: the search → the shuffle test → bootstrap stability →
-    the rows of the families and of the team's criteria. The random draws happen in that order.
+    Takes the prepared search space (with the team's criteria), the positions of the clients analysed and
+    their tier labels y; returns `_Analysis`. Named steps: the search → the shuffle test → bootstrap
+    stability → the rows of the families and of the team's criteria. The random draws happen in that order.
     """
-    team_masks = team_masks or []
-    observed, best = _search(prep, _targets(y[:, None]), settings.min_support, details=True)
-    observed = observed[:, 0]
-    shuffles = _shuffle_test(prep, y, observed, settings, permutations, rng, team_masks)
-    same, thresholds, team_stable = _bootstrap_stability(prep, y, best, settings, bootstrap, rng, shuffles,
-                                                         team_masks)
-    rows, nodes = _family_rows(prep, y, settings, observed, best, shuffles, same, thresholds, bootstrap)
+    draw = observed_draw(prep, clients, y)
+    observed, best = _search(prep, draw, settings.min_support, details=True)
+    observed, best = observed[:, 0], [b[0] for b in best]
+    shuffles = _shuffle_test(prep, draw, observed, settings, permutations, rng)
+    same, thresholds, team_stable = _bootstrap_stability(prep, draw, best, settings, bootstrap, rng, shuffles)
+    rows, nodes = _family_rows(prep, clients, y, settings, observed, best, shuffles, same, thresholds, bootstrap)
     team_rows = []
-    for e, (d, mask, known) in enumerate(team_masks):
-        row = _count_row(mask, y, d, known)
+    for e, (d, mask, known) in enumerate(prep.team):
+        row = _count_row(mask[prep.of_client[clients]], y, d, known[prep.of_client[clients]])
         row.update({"statistic": float(shuffles.team_obs[e]),
                     "p_value": float((1 + shuffles.team_exceed[e]) / (permutations + 1)),
                     "stability": float(team_stable[e] / bootstrap) if bootstrap else math.nan})
         team_rows.append(row)
-    return _Analysis(rows, nodes, shuffles.null_max, shuffles.chance_line, _rules_tried(prep), len(observed),
+    return _Analysis(rows, nodes, shuffles.null_max, shuffles.chance_line, rules_tried(prep), len(observed),
                      team_rows)
-
-
-def _family_mask(prep: _Prepared, local: int, best: _Best) -> tuple[np.ndarray, np.ndarray]:
-    """Which clients the winning rule of a family covers, and whose traits it can judge (known values)."""
-    if best.kind == "pair":
-        i, j = best.ident
-        return ((prep.cond_matrix[i] * prep.cond_matrix[j]).astype(bool),
-                (prep.cond_known[i] * prep.cond_known[j]).astype(bool))
-    tr = prep.traits[local]
-    if best.kind == "number":
-        values = np.nan_to_num(tr.values, nan=-np.inf)
-        known = ~np.isnan(tr.values)
-        covered = known & (values >= best.threshold) if best.ident == ">=" else known & (values < best.threshold)
-        return covered, known
-    return np.isin(tr.codes, sorted(best.ident)), tr.codes >= 0
 
 
 def _select_pairs(rows: list[dict]) -> list[dict]:
@@ -819,8 +447,9 @@ def mark_for_sales(table: pd.DataFrame, rules: dict[str, Node], clients: pd.Data
     data_supported = (out["source"] == "data") & (out["evidence"] == "supported")
     masks = {rid: rules[rid].evaluate(clients).fillna(False).to_numpy(dtype=bool) for rid in out.loc[data_supported, "id"]}
     is_pair = out["trait"].str.contains(" + ", regex=False)
-    # only a pair sales can actually get replaces its halves (a pair with an after-sale trait cannot)
-    pairs = out[data_supported & is_pair & out["first_contact"].astype(bool)]
+    # only a pair sales can actually get replaces its halves (a pair with an after-sale trait, or one found
+    # again in too few resamples, cannot)
+    pairs = out[data_supported & is_pair & out["first_contact"].astype(bool) & out["stable"]]
     for i in out.index[data_supported & ~is_pair]:
         row = out.loc[i]
         for _, pair in pairs[pairs["points_to"] == row["points_to"]].iterrows():
@@ -1013,10 +642,10 @@ def find_criteria(company: Company, tiers_table: pd.DataFrame, *, backtest: bool
                                 column="first_contact_traits"))
     team, categories = _team_criteria(company, kinds, y, settings, problems)
 
-    prep = _prepare(clients, kinds, settings)
+    prep = _prepare(clients, kinds, settings, _team_masks(team, clients))
     rng = np.random.default_rng(settings.seed)
-    analysis = _analyse(prep, y, settings, permutations=settings.permutations, bootstrap=settings.bootstrap,
-                        rng=rng, team_masks=_team_masks(team, clients))
+    analysis = _analyse(prep, np.arange(len(y)), y, settings, permutations=settings.permutations,
+                        bootstrap=settings.bootstrap, rng=rng)
     rows, rules = _criteria_rows(analysis, team, y, settings, first_contact)
     table = mark_for_sales(_criteria_table(rows), rules, clients, y, settings)
 
@@ -1099,7 +728,7 @@ def backtest_criteria(prep: _Prepared, clients: pd.DataFrame, y: np.ndarray, set
     for k in range(folds):
         train = np.flatnonzero(fold_of != k)
         test = np.flatnonzero(fold_of == k)
-        analysis = _analyse(prep.take(train), y[train], settings,
+        analysis = _analyse(prep, train, y[train], settings,
                             permutations=min(settings.permutations, BACKTEST_PERMUTATIONS), bootstrap=0, rng=rng)
         rows = [dict(r, rule=r["node"].words(), source="data", status="",
                      first_contact=all(tr in first_contact for tr in r["node"].traits)) for r in analysis.rows]
