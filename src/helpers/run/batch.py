@@ -115,7 +115,8 @@ def run_batch(company_dirs: list[str | os.PathLike], *, jobs: int | None = None,
     Companies whose output folders coincide (two folders with the same name in different places) are
     never run into the same folder: the first one runs, the others are refused with a reason naming it.
     A worker that dies (out of memory, killed) fails only its company. `options` go to
-    `runner.run_company`; `notebooks` defaults to the workbook's notebooks, decided here once.
+    `runner.run_company`; `notebooks` defaults to the workbook's notebooks, decided here once, and
+    `jobs` (notebook kernels per company) to the cores left per company run in parallel.
 
     Raises KeyboardInterrupt after cancelling the runs not yet started.
     """
@@ -135,6 +136,8 @@ def run_batch(company_dirs: list[str | os.PathLike], *, jobs: int | None = None,
         planned[out_dir] = company_dir
         to_run.append((i, company_dir, out_dir))
     workers = max(1, min(jobs or default_jobs(), len(to_run) or 1))
+    # the cores shared out: each company's run gets as many notebook kernels as leave one core per kernel
+    options.setdefault("jobs", max(1, default_jobs() // workers))
     # spawn: a fresh interpreter per worker, never a fork of a parent holding DuckDB or kernel threads
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
