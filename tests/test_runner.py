@@ -63,6 +63,20 @@ def test_a_good_run_publishes_outputs_and_run_json(company, good_notebook, tmp_p
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "no staging or lock left behind"
 
 
+def test_kernels_run_with_one_blas_thread_unless_the_user_chose(company, tmp_path, monkeypatch):
+    """The run's processes already fill the cores; BLAS threads on top of them spin for a busy core."""
+    record = _notebook(tmp_path / "01_env.ipynb", WRITE_OUTPUTS + (
+        "import os\n"
+        "Path(out_dir, 'report.html').write_text(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n"))
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    runner.run_company(company, tmp_path / "one", notebooks=[record], progress=False)
+    assert (tmp_path / "one" / "report.html").read_text() == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    runner.run_company(company, tmp_path / "three", notebooks=[record], progress=False)
+    assert (tmp_path / "three" / "report.html").read_text() == "3"
+
+
 def test_a_failing_notebook_keeps_the_previous_good_run(company, good_notebook, tmp_path):
     out = tmp_path / "runs" / "acme"
     runner.run_company(company, out, notebooks=[good_notebook], progress=False)

@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-import click
+from helpers.run.kernels import one_blas_thread
+
+one_blas_thread()  # before anything imports numpy (see there why)
+
+import click  # noqa: E402
 
 from helpers.core import i18n
 from helpers import paths

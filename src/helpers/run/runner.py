@@ -359,8 +359,10 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
     RunBusy when another run holds the output folder, RunWriteFailed when the runner cannot write,
     Interrupted on Ctrl-C or SIGTERM (nothing published, staging removed).
     """
+    from helpers.run.kernels import one_blas_thread
     from helpers.step1_list_clients.load import check_company, file_sha256
 
+    one_blas_thread()  # for the kernels, whatever this process has loaded already
     company_dir = paths.resolve_in_project(company_dir)
     check = check_company(company_dir)
     if not check.ok:
