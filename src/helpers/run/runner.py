@@ -619,8 +619,8 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
             try:
                 notebook = done.get(timeout=0.5)
             except Empty:
-                if all(future.done() for future in running):
-                    break
+                if all(future.done() for future in running) and done.empty():
+                    break  # every kernel has ended (a fault raised just below)
                 continue
             finished += 1
             bar.set_postfix_str(notebook.stem)
