@@ -646,36 +646,33 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
 
 
 @contextmanager
+def _env_for_kernels(name: str, value: str | None):
+    """Set one environment variable for the kernels started inside (they inherit the environment), then put
+    back what was there; `value` None leaves it as it is."""
+    previous = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def _steps_key_for_kernels():
     """This run's own key for the hand-over file, set before any kernel starts so that each inherits it."""
     from helpers.workbook import STEPS_KEY_ENV
 
-    previous = os.environ.get(STEPS_KEY_ENV)
-    os.environ[STEPS_KEY_ENV] = secrets.token_hex(32)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(STEPS_KEY_ENV, None)
-        else:
-            os.environ[STEPS_KEY_ENV] = previous
+    return _env_for_kernels(STEPS_KEY_ENV, secrets.token_hex(32))
 
 
-@contextmanager
 def _key_file_for_kernels(key_file: str):
     """Kernels inherit the environment: pass the pseudonym key file without writing it into any notebook."""
     from helpers.step1_list_clients.anonymise import KEY_FILE_ENV
 
-    previous = os.environ.get(KEY_FILE_ENV)
-    if key_file:
-        os.environ[KEY_FILE_ENV] = str(Path(key_file).expanduser().resolve())
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(KEY_FILE_ENV, None)
-        else:
-            os.environ[KEY_FILE_ENV] = previous
+    return _env_for_kernels(KEY_FILE_ENV, str(Path(key_file).expanduser().resolve()) if key_file else None)
 
 
 @contextmanager
