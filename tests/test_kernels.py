@@ -99,3 +99,10 @@ def test_papermill_is_imported_without_the_iri_grammars_and_nothing_stays_blocke
             "import importlib.util\n"
             "assert importlib.util.find_spec('rfc3987_syntax') is None or __import__('rfc3987_syntax')\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_kernel_that_dies_while_warming_up_is_reported_not_handed_on(tmp_path):
+    kernel = WarmKernel(tmp_path, "import os\nos._exit(3)", start_timeout=20)
+    with pytest.raises(RuntimeError, match="died"):
+        kernel.start()
+    kernel.shutdown()

@@ -205,9 +205,10 @@ class WarmKernel:
         self.notebooks_run = 0
 
     def start(self) -> "WarmKernel":
-        """Start the kernel, run the warm-up code and note the fresh state; raises what jupyter_client raises.
+        """Start the kernel, run the warm-up code and note the fresh state.
 
-        A warm-up that fails (an import error) is no error here: the notebook's own import cell fails
+        Raises what jupyter_client raises, or RuntimeError when the kernel dies or does not answer. A
+        warm-up whose code fails (an import error) is no error here: the notebook's own import cell fails
         the same way later and says so in the executed notebook.
         """
         from jupyter_core.utils import run_sync
@@ -225,7 +226,7 @@ class WarmKernel:
 
     def reset(self) -> bool:
         """Before the next notebook: back to the fresh state (`reset_to_fresh`). False if the kernel
-        did not answer as expected (then use a new one)."""
+        did not answer `ok` (then use a new one)."""
         from jupyter_core.utils import run_sync
 
         try:
@@ -234,7 +235,9 @@ class WarmKernel:
             return False
 
     async def _run_silently(self, code: str) -> bool:
-        """Run `code` silently; True when the kernel replied `ok` in time.
+        """Run `code` silently; True when the kernel replied `ok`, False when the code raised.
+
+        Raises RuntimeError when the kernel died or did not answer within `start_timeout`.
 
         The runner's own client has only the shell channel (no output to drain) and is kept for the
         kernel's life; a request sent before the kernel is up waits in the socket, so its reply is also
@@ -259,7 +262,7 @@ class WarmKernel:
                 continue
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
                 return reply.get("content", {}).get("status") == "ok"
-        return False
+        raise RuntimeError(f"kernel {self.pid} died or did not answer within {self.start_timeout} s")
 
     def close_clients(self) -> None:
         """Close the channels papermill's client left open on this kernel."""
