@@ -77,6 +77,21 @@ def test_kernels_run_with_one_blas_thread_unless_the_user_chose(company, tmp_pat
     assert (tmp_path / "three" / "report.html").read_text() == "3"
 
 
+def test_one_kernel_runs_several_notebooks_each_as_if_alone(company, tmp_path):
+    """`jobs=1`: one kernel for every notebook (one start, one import of the kit), reset between them."""
+    cells = ["import os\nfrom pathlib import Path\nassert 'leak' not in globals(), 'a name from the last notebook'",
+             "leak = 1",
+             "with open(Path(out_dir, 'pids.txt'), 'a') as fh:\n    fh.write(f'{os.getpid()}\\n')"]
+    notebooks = [_notebook(tmp_path / f"0{k}_part.ipynb", *cells) for k in (1, 2, 3)]
+    notebooks.append(_notebook(tmp_path / "04_outputs.ipynb", WRITE_OUTPUTS, *cells))
+    out = tmp_path / "out"
+    runner.run_company(company, out, notebooks=notebooks, progress=False, jobs=1)
+    assert len(set((out / "pids.txt").read_text().split())) == 1, "the notebooks shared one kernel"
+    for executed in sorted((out / "notebooks").glob("*.ipynb")):
+        counts = [c.execution_count for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), f"{executed.name}: counts as in a new kernel"
+
+
 def test_a_failing_notebook_keeps_the_previous_good_run(company, good_notebook, tmp_path):
     out = tmp_path / "runs" / "acme"
     runner.run_company(company, out, notebooks=[good_notebook], progress=False)
