@@ -15,6 +15,7 @@ POLLUTE = [
     "from helpers.core import i18n\nimport matplotlib.pyplot as plt\nimport warnings",
     "secret = 42\nplt.rcParams['lines.linewidth'] = 9\nplt.figure()",
     "i18n.set_language('ru')\nwarnings.simplefilter('ignore')",
+    "import os, sys\nos.chdir('/')\nsys.path.insert(0, '/nowhere')",
     "warnings.warn('shown once per place', UserWarning)",
     "x = [i for i in range(3)]",
 ]
@@ -26,6 +27,7 @@ PROBE = [
     "print(plt.rcParams['lines.linewidth'], plt.get_fignums(), i18n.get_language())",
     "def warn():\n    warnings.warn('shown once per place', UserWarning)\nwarn()\nwarn()",
     "x = 1\nx",
+    "import os, sys\nprint(os.getcwd() != '/', '/nowhere' in sys.path)",
 ]
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -93,8 +94,6 @@ def import_papermill():
     validation (nbformat) never checks formats, so the runner's process does without it; the entry is
     removed again afterwards, so a later `import rfc3987_syntax` works as usual.
     """
-    import sys
-
     if "papermill" not in sys.modules and "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # `import` of a None entry raises ImportError, which jsonschema expects
         try:
@@ -133,6 +132,7 @@ def remember_fresh_state() -> None:
     _FRESH["rc"] = {k: v for k, v in dict(matplotlib.rcParams).items() if k != "backend"}
     _FRESH["warnings"] = list(warnings.filters)
     _FRESH["language"] = i18n.get_language()
+    _FRESH["cwd"], _FRESH["path"] = os.getcwd(), list(sys.path)
     reset_to_fresh()
     # The imported modules live as long as the kernel: out of the collector's sight, every collection
     # (IPython's reset runs one, and the notebooks' cells many) no longer walks through them again.
@@ -144,11 +144,12 @@ def reset_to_fresh() -> None:
     """Inside a kernel, before its next notebook: the state a newly started kernel has after the imports.
 
     Closes every figure; puts back matplotlib's settings (as `matplotlib.rc_context` does), the warning
-    filters (a warning shown once by the last notebook is shown again) and the kit's language; then
-    IPython's own reset: an empty namespace, no output history, execution counts from 1, and a garbage
-    collection, so the last notebook's tables are gone before the next one unpickles its own. Imported
-    modules stay: they are what the warm-up is for. pandas display options need no reset: every
-    notebook sets them in `open_workbook`.
+    filters (a warning shown once by the last notebook is shown again), the kit's language, the working
+    folder and `sys.path`; then IPython's own reset: an empty namespace, no output history, execution
+    counts from 1, and a garbage collection, so the last notebook's tables are gone before the next one
+    unpickles its own. Imported modules stay: they are what the warm-up is for. pandas display options
+    need no reset (every notebook sets them in `open_workbook`), nor do the random generators (a new
+    kernel seeds them from the system too).
     """
     import warnings
 
@@ -164,6 +165,8 @@ def reset_to_fresh() -> None:
         warnings.resetwarnings()  # also forgets which warnings were already shown
         warnings.filters.extend(_FRESH["warnings"])
         i18n.set_language(_FRESH["language"])
+        os.chdir(_FRESH["cwd"])
+        sys.path[:] = _FRESH["path"]
     shell = get_ipython()
     if shell is not None:
         shell.reset(new_session=True)
