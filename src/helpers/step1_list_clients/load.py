@@ -388,8 +388,8 @@ def _load_transactions(raw, report, settings, problems):
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
     """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
     its number and customer but leave its date and total blank) with one note, not a warning per row."""
-    blank = [frame[c].isna() | (frame[c].astype("string").str.strip() == "") for c in ("date", "amount")]
-    extra = (blank[0] & blank[1] & frame["client_id"].notna()).to_numpy(dtype=bool)
+    blank = [parsing.blank_cells(frame[c]) for c in ("date", "amount")]
+    extra = blank[0] & blank[1] & frame["client_id"].notna().to_numpy(dtype=bool)
     if not extra.any():
         return frame, rows
     problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),

@@ -69,7 +69,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     company's locale) decides and `ambiguous` is set so `check` can say so. Spaces, NBSP, U+202F
     and the Swiss apostrophe group thousands; currency marks, "(1 200)" and "1 200-" negatives and
     scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
-    mark no cell of the column holds is skipped (`_bytes_present`), so a million "1 234,56" cells
+    mark no cell of the column holds is skipped (`bytes_present`), so a million "1 234,56" cells
     cost a few kernel passes. The input is never changed.
 
     >>> r = read_numbers(pd.Series(["254,908", "1,020,400", "980"]))
@@ -85,7 +85,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     import pyarrow.compute as pc
 
     cells = pc.utf8_trim_whitespace(_arrow(values))
-    present = _bytes_present(cells)
+    present = bytes_present(cells)
     missing = _missing_cells(cells, present)
     n = len(cells)
     if not present[_DOT_OR_EXPONENT].any():
@@ -148,7 +148,7 @@ def _arrow(values):
     return array
 
 
-def _bytes_present(array) -> np.ndarray:
+def bytes_present(array) -> np.ndarray:
     """Which of the 256 byte values occur in the UTF-8 text of the cells: bool[256], one pass over
     Arrow's data buffer. Used only to skip work: a byte counted that no cell uses (a null's stale
     bytes) costs a kernel pass, never a different result."""
@@ -179,7 +179,7 @@ def _byte_set(characters: str) -> np.ndarray:
     return mask
 
 
-def _may_hold(present: np.ndarray, text: str) -> bool:
+def may_hold(present: np.ndarray, text: str) -> bool:
     """Whether a cell may contain `text`: every byte of its UTF-8 spelling occurs in the column."""
     return bool(present[list(text.encode("utf-8"))].all())
 
@@ -204,6 +204,16 @@ def _missing_cells(cells, present: np.ndarray) -> np.ndarray:
     return blank | words.to_numpy(zero_copy_only=False)
 
 
+def blank_cells(values: pd.Series) -> np.ndarray:
+    """Cells that are missing or hold only spaces, as a numpy bool array (one Arrow pass for text)."""
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values.isna().to_numpy(dtype=bool)
+    cells = pc.utf8_trim_whitespace(_arrow(values))
+    return _flags(pc.equal(pc.binary_length(cells), 0)) | pc.is_null(cells).to_numpy(zero_copy_only=False)
+
+
 def _matches(values, pattern: str) -> np.ndarray:
     """Cells matching `pattern` as a whole (Arrow's RE2 engine; missing cells do not match)."""
     import pyarrow.compute as pc
@@ -220,9 +230,9 @@ def _drop_characters(array, characters: str, present: np.ndarray | None = None):
     character whose bytes occur in the column (several times cheaper per cell than a regex)."""
     import pyarrow.compute as pc
 
-    present = _bytes_present(array) if present is None else present
+    present = bytes_present(array) if present is None else present
     for ch in characters:
-        if _may_hold(present, ch):
+        if may_hold(present, ch):
             array = pc.replace_substring(array, ch, "")
     return array
 
@@ -241,16 +251,16 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     def has(pattern: str) -> np.ndarray:
         return _flags(pc.match_substring_regex(s, pattern))
 
-    present = _bytes_present(s) if present is None else present
-    if any(_may_hold(present, ch) for ch in _SPACE_CHARS):
+    present = bytes_present(s) if present is None else present
+    if any(may_hold(present, ch) for ch in _SPACE_CHARS):
         s = _drop_characters(s, _SPACE_CHARS, present)
-        present = _bytes_present(s)
+        present = bytes_present(s)
     negative = np.zeros(n, dtype=bool)
     broken = np.zeros(n, dtype=bool)
     scale = np.ones(n)
     if not (present & ~_PLAIN_BYTES).any() and not present[ord("-")]:
         return _two_readings(s, negative, scale, broken)  # signs, marks or words: none to look at
-    if _may_hold(present, "−"):
+    if may_hold(present, "−"):
         s = pc.replace_substring(s, "−", "-")
         present[ord("-")] = True
     if present[ord("(")] or present[ord(")")]:  # "(1 200)": a negative amount as accountants write it
@@ -326,7 +336,7 @@ def _comma_readings(s) -> tuple[np.ndarray, ...] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    present = _bytes_present(s)
+    present = bytes_present(s)
     if (present & ~_COMMA_ONLY).any():
         return None
     if present[ord(",")]:
@@ -419,15 +429,21 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
         if getattr(values.dt, "tz", None) is not None:
             out = values.dt.tz_convert(timezone).dt.tz_localize(None) if timezone else values.dt.tz_localize(None)
         return DateReading(out.astype("datetime64[ns]").dt.normalize(), pd.Series(False, index=index))
-    text = values.astype("string[pyarrow]").str.strip()
-    lowered = text.str.lower()
-    missing = (text.isna() | lowered.isin(MISSING | NOT_CLOSED)).fillna(True).astype(bool).to_numpy()
-    # parse each distinct cell once: a log of a million rows holds a few hundred dates
-    codes, distinct = pd.factorize(text.where(~missing))
-    cells = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    import pyarrow.compute as pc
+
+    # parse each distinct cell once: a log of a million rows holds a few hundred dates (Arrow's
+    # dictionary encoding finds them in one pass; blanks and "не закрыта" are judged on them too)
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(_arrow(values)))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False) if encoded.null_count \
+        else encoded.indices.to_numpy(zero_copy_only=False)
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
+    cells = distinct[~blank].reset_index(drop=True)
     parsed, order_used, ambiguous, examples = _dates_of_distinct(cells, order, timezone)
-    stamps = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (missing) -> NaT
+    stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
+    stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
+    out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (null) -> the last, NaT
+    missing = np.append(blank, True)[codes]
     bad = pd.Series(out.isna().to_numpy() & ~missing, index=index)
     return DateReading(out, bad, order_used, ambiguous, examples)
 
