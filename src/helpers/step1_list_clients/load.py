@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,9 @@ def find_input(folder: Path, kind: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierbook-sha256")
+
+
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file, read in 1 MB blocks (recorded in run.json to tie outputs to inputs)."""
     digest = hashlib.sha256()
@@ -140,8 +144,8 @@ def name_key(name: str) -> str:
     return re.sub(r"[\W_]+", "", s)
 
 
-def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
-    report = FileReport(kind=kind, path=path, sha256=file_sha256(path))
+def _report(kind: str, path: Path, raw: RawTable | None, sha256: str | None = None) -> FileReport:
+    report = FileReport(kind=kind, path=path, sha256=sha256 or file_sha256(path))
     if raw is not None:
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
         report.header_row, report.rows_read = raw.header_row, raw.rows_seen
@@ -244,6 +248,8 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         return None
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
+        # the digest is computed while the file is read (hashlib and file reads release the GIL)
+        digest = _HASHER.submit(file_sha256, path)
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -261,7 +267,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
-    report = _report(kind, path, raw)
+    report = _report(kind, path, raw, digest.result())
     files.append(report)
     if raw.frame.empty:
         problems.append(problem("empty_file", file=path.name))

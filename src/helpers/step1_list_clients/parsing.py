@@ -84,7 +84,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pc.utf8_trim_whitespace(_arrow(values))
+    cells = pc.utf8_trim_whitespace(arrow_text(values))
     present = bytes_present(cells)
     missing = _missing_cells(cells, present)
     n = len(cells)
@@ -135,7 +135,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     return reading
 
 
-def _arrow(values):
+def arrow_text(values):
     """One contiguous Arrow string array of the cells (zero-copy when the Series is Arrow-backed)."""
     import pyarrow as pa
 
@@ -210,7 +210,7 @@ def blank_cells(values: pd.Series) -> np.ndarray:
 
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return values.isna().to_numpy(dtype=bool)
-    cells = pc.utf8_trim_whitespace(_arrow(values))
+    cells = pc.utf8_trim_whitespace(arrow_text(values))
     return _flags(pc.equal(pc.binary_length(cells), 0)) | pc.is_null(cells).to_numpy(zero_copy_only=False)
 
 
@@ -218,7 +218,7 @@ def _matches(values, pattern: str) -> np.ndarray:
     """Cells matching `pattern` as a whole (Arrow's RE2 engine; missing cells do not match)."""
     import pyarrow.compute as pc
 
-    array = values if not isinstance(values, pd.Series) else _arrow(values)
+    array = values if not isinstance(values, pd.Series) else arrow_text(values)
     return pc.match_substring_regex(array, f"^(?:{pattern})$").fill_null(False).to_numpy(zero_copy_only=False)
 
 
@@ -251,7 +251,7 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     def has(pattern: str) -> np.ndarray:
         return _flags(pc.match_substring_regex(s, pattern))
 
-    present = bytes_present(s) if present is None else present
+    present = bytes_present(s) if present is None else present.copy()
     if any(may_hold(present, ch) for ch in _SPACE_CHARS):
         s = _drop_characters(s, _SPACE_CHARS, present)
         present = bytes_present(s)
@@ -259,7 +259,7 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     broken = np.zeros(n, dtype=bool)
     scale = np.ones(n)
     if not (present & ~_PLAIN_BYTES).any() and not present[ord("-")]:
-        return _two_readings(s, negative, scale, broken)  # signs, marks or words: none to look at
+        return _two_readings(s, negative, scale, broken, present)  # signs, marks or words: none to look at
     if may_hold(present, "−"):
         s = pc.replace_substring(s, "−", "-")
         present[ord("-")] = True
@@ -271,6 +271,9 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
             broken |= (opens != closes) | _flags(pc.starts_with(s, "((")) | _flags(pc.ends_with(s, "))"))
             broken |= _flags(pc.starts_with(s, ")")) | _flags(pc.ends_with(s, "("))
             s = pc.utf8_trim(s, "()")
+            # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
+            present = present.copy()
+            present[[ord("("), ord(")")]] = False
     if present[ord("-")]:  # "1 200-": a trailing minus (SAP, some 1C forms)
         trailing = _flags(pc.ends_with(s, "-"))
         if trailing.any():
@@ -287,17 +290,19 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
                     scale[found] = factor
                     s = pc.replace_substring_regex(s, pattern, "")
             s = _drop_characters(s, _SPACE_CHARS)
-    return _two_readings(s, negative, scale, broken)
+        present = bytes_present(s)
+    return _two_readings(s, negative, scale, broken, present)
 
 
-def _two_readings(s, negative: np.ndarray, scale: np.ndarray, broken: np.ndarray) -> tuple[np.ndarray, ...]:
+def _two_readings(s, negative: np.ndarray, scale: np.ndarray, broken: np.ndarray,
+                  present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Cleaned cells read with the dot and with the comma as decimal mark (see `_read_slow`); a
-    `broken` cell (a lone bracket) reads neither way."""
+    `broken` cell (a lone bracket) reads neither way. `present`: bytes the cells may hold (a superset)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     sign = np.where(negative, -1.0, 1.0) * scale
-    fast = _comma_readings(s)
+    fast = _comma_readings(s, present)
     if fast is not None:
         us_ok, eu_ok, v_dot, v_comma = fast
     else:
@@ -325,7 +330,7 @@ def _two_readings(s, negative: np.ndarray, scale: np.ndarray, broken: np.ndarray
 _COMMA_ONLY = _byte_set("0123456789,+-")
 
 
-def _comma_readings(s) -> tuple[np.ndarray, ...] | None:
+def _comma_readings(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...] | None:
     """(valid with comma thousands, valid with decimal comma, value each way) for a column of digits
     with at most one comma per cell and no dot ("1234,56", "-7", ",5"): the Russian-export shape,
     read with one cast and three cheap passes instead of two regex matches and two casts. None when
@@ -336,7 +341,7 @@ def _comma_readings(s) -> tuple[np.ndarray, ...] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    present = bytes_present(s)
+    present = bytes_present(s) if present is None else present
     if (present & ~_COMMA_ONLY).any():
         return None
     if present[ord(",")]:
@@ -433,7 +438,7 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
 
     # parse each distinct cell once: a log of a million rows holds a few hundred dates (Arrow's
     # dictionary encoding finds them in one pass; blanks and "не закрыта" are judged on them too)
-    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(_arrow(values)))
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(arrow_text(values)))
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False) if encoded.null_count \
         else encoded.indices.to_numpy(zero_copy_only=False)
     distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)

@@ -190,14 +190,12 @@ def _may_be_totals(values: pd.Series) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from helpers.step1_list_clients.parsing import bytes_present, may_hold
+    from helpers.step1_list_clients.parsing import arrow_text, bytes_present, may_hold
 
     try:
-        array = pa.array(values, type=pa.string(), from_pandas=True)
+        array = arrow_text(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         array = pa.array(values.astype("string").astype(object), type=pa.string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     present = bytes_present(array)
     if not any(all(may_hold(present, ch.lower()) or may_hold(present, ch.upper()) for ch in word)
                for word in _TOTALS_WORDS):
@@ -376,7 +374,8 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
         return None
     if table.column_names != header:
         return None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    # one chunk per column: every later pass takes the column as it is, with no copy
+    frame = table.combine_chunks().to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
     first_blank = _blank(frame.iloc[:, 0]).to_numpy(dtype=bool) if len(frame) else None
     if first_blank is not None and first_blank.any():  # only rows with a blank first cell can be blank lines
