@@ -195,6 +195,11 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
         problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
                                 column=shown, examples="», «".join(reading.examples), order=reading.order,
                                 reading=t(f"load.order_{reading.order}")))
+    if reading.month_only:
+        # a month column is read as each month's first day: said once, a warning when other cells have days
+        every = reading.month_only == int((reading.values.notna()).sum())
+        problems.append(problem("month_only_dates", "info" if every else "warning", file=file, column=shown,
+                                count=reading.month_only, examples="», «".join(reading.month_examples)))
     return reading.values, reading.bad
 
 

@@ -402,6 +402,8 @@ class DateReading:
     order      "dmy", "mdy" or "ymd" for the day-month cells, None when the column had none
     ambiguous  every such cell read both ways (01/02/2024): `order` came from company.yml date_order
                or the locale, not from the data; `examples` shows some cells
+    month_only rows whose cell names a month and year only ("январь 2024", "Jan 2024"): read as the
+               first day of that month; `month_examples` shows some cells
     """
 
     values: pd.Series
@@ -409,6 +411,8 @@ class DateReading:
     order: str | None = None
     ambiguous: bool = False
     examples: list[str] = field(default_factory=list)
+    month_only: int = 0
+    month_examples: list[str] = field(default_factory=list)
 
 
 def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = None) -> DateReading:
@@ -417,7 +421,9 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     Accepts ISO dates and timestamps (with `T`, fractions, `Z` or offsets such as `-0400` that
     may change with daylight saving inside the column), DD.MM.YYYY and MM/DD/YYYY with or without
     a time (`12/1/2010 8:26`, `31.12.2023 14:05`, AM/PM), two-digit years, Excel serial numbers,
-    English month names, and "не закрыта"/"open" as missing. A first part above 12 proves day-first
+    Russian and English month names ("5 января 2024", "5 янв. 2024 г.", "Jan 5, 2024", "5-Jan-2024",
+    and a month alone, "январь 2024", read as its first day), and "не закрыта"/"open" as missing.
+    A named month says which part is the day, so such cells never make a column ambiguous. A first part above 12 proves day-first
     and a second part above 12 proves month-first; when no cell proves either, `order` decides
     and `ambiguous` is set. Cells contradicting the proven order are bad. With `timezone` (an IANA
     name), a timestamp carrying an offset becomes the calendar date in that zone; without it, the
@@ -444,13 +450,96 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
     blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
     cells = distinct[~blank].reset_index(drop=True)
-    parsed, order_used, ambiguous, examples = _dates_of_distinct(cells, order, timezone)
+    numbered, month_only = _months_as_numbers(cells)
+    parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone)
     stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
     out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (null) -> the last, NaT
     missing = np.append(blank, True)[codes]
     bad = pd.Series(out.isna().to_numpy() & ~missing, index=index)
-    return DateReading(out, bad, order_used, ambiguous, examples)
+    reading = DateReading(out, bad, order_used, ambiguous, examples)
+    if month_only.any():
+        by_distinct = np.zeros(len(distinct) + 1, dtype=bool)
+        by_distinct[np.flatnonzero(~blank)] = month_only & parsed.notna().to_numpy()
+        reading.month_only = int(by_distinct[codes].sum())
+        reading.month_examples = cells[month_only].head(3).tolist()
+    return reading
+
+
+# Month names as Russian and English exports write them: the full name in the nominative ("январь")
+# or genitive ("5 января"), or any start of it of three letters or more ("янв", "янв.", "сент", "Sept").
+_MONTH_FORMS = {1: ("январь", "января", "january"), 2: ("февраль", "февраля", "february"),
+                3: ("март", "марта", "march"), 4: ("апрель", "апреля", "april"), 5: ("май", "мая", "may"),
+                6: ("июнь", "июня", "june"), 7: ("июль", "июля", "july"), 8: ("август", "августа", "august"),
+                9: ("сентябрь", "сентября", "september"), 10: ("октябрь", "октября", "october"),
+                11: ("ноябрь", "ноября", "november"), 12: ("декабрь", "декабря", "december")}
+_LETTERS = "A-Za-zА-Яа-яЁё"
+_CLOCK = r"(?P<rest>(?:(?:[ T]+|,\s*)\d{1,2}:\d{2}.*)?)"  # a time of day, left for _DATE_PARTS to read
+_YEAR_WORD = r"(?:\s*(?:г\.?|года?)(?=$|[ T,]))?"  # "2024 г.", "2024 года"
+_WEEKDAY = rf"(?:[{_LETTERS}]+\.?,?\s+)?"  # "Mon, 5 Jan 2024", "пн, 5 янв 2024"
+_NAMED = {
+    # 5 января 2024 · 05 янв. 2024 г. · 5 Jan 2024 · 5-Jan-2024 · 5th January 2024
+    "dmy": re.compile(rf"^{_WEEKDAY}(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s./-]*(?P<mon>[{_LETTERS}]{{3,}})\.?"
+                      rf"[\s./,-]*(?P<y>\d{{4}}|\d{{2}}){_YEAR_WORD}\.?{_CLOCK}$"),
+    # Jan 5, 2024 · January 5th, 2024 · Mon Jan 5 2024
+    "mdy": re.compile(rf"^{_WEEKDAY}(?P<mon>[{_LETTERS}]{{3,}})\.?\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+                      rf"(?P<y>\d{{4}}){_CLOCK}$"),
+    # январь 2024 · Jan 2024 · янв. 2024 г. (a month column: no day)
+    "my": re.compile(rf"^(?P<mon>[{_LETTERS}]{{3,}})\.?[\s./-]*(?P<y>\d{{4}}){_YEAR_WORD}\.?$"),
+}
+
+
+def month_number(word: str) -> int | None:
+    """The month a Russian or English month word names, or None.
+
+    >>> [month_number(w) for w in ["января", "Янв.", "сент", "May", "Sept", "мая", "Marvel", "ма"]]
+    [1, 1, 9, 5, 9, 5, None, None]
+    """
+    w = str(word).lower().replace("ё", "е").rstrip(".")
+    if len(w) < 3:
+        return None
+    found = {m for m, forms in _MONTH_FORMS.items() if any(f.startswith(w) for f in forms)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _months_as_numbers(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Distinct date cells with a month word rewritten as ISO text ("5 января 2024" -> "2024-01-05"),
+    the time of day kept; and which cells named a month and year only (read as the month's 1st day).
+
+    Only cells holding letters are looked at, and only a word `month_number` knows is rewritten, so
+    any other text stays as written and is reported as not a date."""
+    month_only = np.zeros(len(cells), dtype=bool)
+    lettered = cells.str.contains(f"[{_LETTERS}]{{3}}", regex=True).fillna(False).to_numpy(dtype=bool)
+    if not lettered.any():
+        return cells, month_only
+    out = cells.copy()
+    todo = pd.Series(lettered, index=cells.index)
+    for shape, pattern in _NAMED.items():
+        parts = cells[todo].str.extract(pattern)
+        parts = parts[parts["mon"].notna()]
+        if parts.empty:
+            continue
+        months = parts["mon"].map(month_number)
+        parts = parts[months.notna()]
+        months = months[months.notna()].astype(int)
+        if parts.empty:
+            continue
+        years = pd.to_numeric(parts["y"]).astype(int)
+        years = years.where(parts["y"].str.len() == 4, _full_years(years))
+        days = pd.to_numeric(parts["d"]).astype(int) if "d" in parts else pd.Series(1, index=parts.index)
+        rest = parts["rest"].fillna("") if "rest" in parts else ""
+        out[parts.index] = (years.map("{:04d}".format) + "-" + months.map("{:02d}".format) + "-"
+                            + days.map("{:02d}".format) + rest)
+        todo[parts.index] = False
+        if shape == "my":
+            month_only[cells.index.get_indexer(parts.index)] = True
+    return out, month_only
+
+
+def _full_years(two_digits):
+    """Two-digit years as four: up to ten years ahead of today this century, the rest the last one."""
+    pivot = pd.Timestamp.now().year % 100 + 10
+    return np.where(two_digits <= pivot, 2000 + two_digits, 1900 + two_digits)
 
 
 def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
@@ -487,7 +576,7 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
         day[year_last], month[year_last] = a[year_last], b[year_last]
     short = year_last & (parts["c"].str.len() == 2)
     year[year_last] = c[year_last]
-    year[short] = np.where(c[short] <= (pd.Timestamp.now().year % 100) + 10, 2000 + c[short], 1900 + c[short])
+    year[short] = _full_years(c[short])
     hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
     pm = parts["ampm"].fillna("").str.lower().str.startswith("p")
     am = parts["ampm"].fillna("").str.lower().str.startswith("a")
