@@ -18,7 +18,7 @@ from helpers.step1_list_clients.readers import _may_be_totals
 
 # cells built from the characters Russian and US exports put in number columns, plus junk
 pieces = st.sampled_from(["1", "12", "123", "1234", "0", ",", ",", ".", "-", "+", "(", ")", " ", "\u00a0",
-                          "\u202f", "'", "руб.", "₽", "$", "k", "млн", "e3", "x", ""])
+                          "\u202f", "'", "руб.", "₽", "$", "k", "млн", "e3", "x", "%", ""])
 cells = st.lists(pieces, min_size=0, max_size=6).map("".join)
 
 

@@ -179,11 +179,23 @@ def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, fil
                     reading=shown_format, source=source, other=other)]
 
 
+def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown, problems) -> None:
+    """One note naming a column whose cells carry "%" and how it was read; each cell that fits neither
+    reading beside them (see `parsing.read_numbers`) reported by row, quoted as written."""
+    if not reading.percent:
+        return
+    problems.append(problem("percent_column", "info", file=file, column=shown, count=reading.percent,
+                            plain=t(f"load.percent_plain_{reading.percent_plain or 'none'}")))
+    if reading.unsure is not None and reading.unsure.any():
+        _report_bad(df, column, rows, file, shown, problems, reading.unsure, "percent_unsure", "warning")
+
+
 def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
     settings = settings or CompanySettings()
     reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
     problems.extend(_number_notes(reading, settings, file, shown))
+    _percent_notes(reading, df, column, rows, file, shown, problems)
     return reading.values, reading.bad
 
 
@@ -309,6 +321,7 @@ def _load_clients(raw, report, settings, problems):
             if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
                 reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
                 problems.extend(_number_notes(reading, settings, file, header))
+                _percent_notes(reading, frame, column, rows, file, header, problems)
             frame[column] = values
             trait_kinds[column] = kind
             understood[header] = ("trait", kind)

@@ -20,6 +20,9 @@ from helpers.core.vocabulary import DASH_WORDS, NO_WORDS, YES_WORDS, YESNO_DETEC
 _CURRENCY = (r"(?i)(₽|руб\.?|р\.|rub|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|us\$|\$|€|£|¥|₴|₸|"
              r"sfr\.?|fr\.)")
 _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
+# "15%", "15,5 %" (any space, RE2's \s being ASCII-only), "(4%)": a percent sign after the last digit
+_PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
+_PERCENT_SIGN = "([0-9])[ \t\u00a0\u202f\u2009\u2007]*%(\\)?)$"  # the same, the digit and bracket kept
 # "1,2 млн", "3.5k", "$1.2M": a scale word after the number
 _SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|mio|m)$", 1e6),
            (r"(?i)(млрд\.?|bn|billion)$", 1e9))
@@ -49,6 +52,12 @@ class NumberReading:
     ambiguous  cells such as "1,234" could be read both ways and nothing in the column decided:
                the fallback (company.yml number_format, or the locale) chose; `examples` shows some
     mixed      cells prove both marks ("1,5" and "1,020,400"): each such cell keeps its own reading
+    percent    how many cells carried "%" ("15%", "15,5 %", "(4%)"): each was read as a share, value/100
+    percent_plain  how the column's other cells were read beside them: "percent" (every one above 1 in
+               size: "15" is 15 %, read 0.15), "share" (every one within ±1: "0.15" is already a share),
+               None when there were none
+    unsure     bool mask of cells without "%" in a column with "%" cells that fit neither reading (some
+               above 1, some within ±1): left NaN and reported by row, never guessed
     """
 
     values: pd.Series
@@ -57,6 +66,9 @@ class NumberReading:
     ambiguous: bool = False
     mixed: bool = False
     examples: list[str] = field(default_factory=list)
+    percent: int = 0
+    percent_plain: str | None = None
+    unsure: pd.Series | None = None
 
 
 def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
@@ -86,6 +98,12 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
 
     cells = pc.utf8_trim_whitespace(arrow_text(values))
     present = bytes_present(cells)
+    percent = np.zeros(len(cells), dtype=bool)
+    if present[ord("%")]:  # "15%", "15,5 %", "(4%)": the sign goes, the cell is divided by 100 below
+        percent = _flags(pc.match_substring_regex(cells, _PERCENT_END))
+        if percent.any():
+            cells = pc.replace_substring_regex(cells, _PERCENT_SIGN, r"\1\2")
+            present = bytes_present(cells)
     missing = _missing_cells(cells, present)
     n = len(cells)
     if not present[_DOT_OR_EXPONENT].any():
@@ -130,9 +148,35 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
         out[amb] = amb_value[chosen][amb]
         reading.decimal = chosen
     out[missing] = np.nan
-    reading.values = pd.Series(out, index=index)
     reading.bad = pd.Series(np.isnan(out) & ~missing, index=index)
+    reading.unsure = pd.Series(False, index=index)
+    if percent.any():
+        _read_percent(out, percent, reading)
+    reading.values = pd.Series(out, index=index)
     return reading
+
+
+def _read_percent(out: np.ndarray, percent: np.ndarray, reading: NumberReading) -> None:
+    """Divide the "%" cells by 100 and decide the column's other cells from all of them (in place).
+
+    Beside "15%" cells, plain cells all above 1 in size are percents written without the sign (read
+    /100); all within ±1 are shares already (kept); zero reads the same either way. A mix of both
+    cannot be decided: those cells become NaN and `unsure`, for `check` to name by row."""
+    index = reading.bad.index
+    out[percent] /= 100
+    reading.percent = int((percent & ~np.isnan(out)).sum())
+    others = ~percent & ~np.isnan(out) & (out != 0)
+    if not others.any():
+        return
+    big = others & (np.abs(out) > 1)
+    if big.sum() == others.sum():
+        out[others] /= 100
+        reading.percent_plain = "percent"
+    elif not big.any():
+        reading.percent_plain = "share"
+    else:
+        out[others] = np.nan
+        reading.unsure = pd.Series(others, index=index)
 
 
 def arrow_text(values):
