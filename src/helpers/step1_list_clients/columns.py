@@ -44,7 +44,8 @@ SYNONYMS: dict[str, list[str]] = {
              "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
                "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
-               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки"],
+               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки",
+               "amount in company currency", "amount in home currency"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
     "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
@@ -105,16 +106,25 @@ for _kind, _table in _LOOKUP.items():
 
 # Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
 _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
+# Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
+# the client's; "Сделка - Организация", "Deal - Company" still name the client.
+_RECORD_NAME = {"name", "название", "наименование", "title", "имя"}
+# A qualifier HubSpot and others put after a header: "Associated Company (Primary)", "Amount (USD)".
+_QUALIFIER = re.compile(r"\s*\([^()]*\)$")
 
 
 def _lookup(kind: str, key: str) -> str | None:
-    """The canonical column for a normalised header, also without spaces ("CustomerID") or a record
-    prefix ("Deal - Value")."""
+    """The canonical column for a normalised header, also without spaces ("CustomerID"), a record
+    prefix ("Deal - Value") or a trailing qualifier in brackets ("Associated Company (Primary)")."""
     table = _LOOKUP[kind]
     found = table.get(key) or _COMPACT[kind].get(key.replace(" ", ""))
     if found is None and _PREFIX.match(key):
         rest = _PREFIX.sub("", key)
+        if rest in _RECORD_NAME:
+            return "title" if "title" in _KIND_COLUMNS[kind] else None
         found = table.get(rest) or _COMPACT[kind].get(rest.replace(" ", ""))
+    if found is None and _QUALIFIER.search(key):
+        found = _lookup(kind, _QUALIFIER.sub("", key))
     return found
 
 

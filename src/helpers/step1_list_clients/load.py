@@ -24,7 +24,7 @@ from helpers.step1_list_clients.company import Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import (SUBTOTAL, RawTable, ReadError, fill_down_groups, list_rows, read_table)
+from helpers.step1_list_clients.readers import RawTable, ReadError, fill_down_groups, list_rows, read_table
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -439,12 +439,8 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
         if pd.isna(total):
             continue
-        group = row.get("_group")  # a 1C group row carrying its own total
-        if not isinstance(group, str):
-            texts = [str(v) for v in row.drop(["_row", "_group"], errors="ignore").tolist()
-                     if pd.notna(v) and str(v).strip()]
-            named = SUBTOTAL.match(texts[0]) if texts else None
-            group = named.group(1) if named else None
+        group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
+        group = group if isinstance(group, str) else None
         lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
@@ -597,6 +593,8 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
     rows = deals.pop("_row") if "_row" in deals else pd.Series(range(2, len(deals) + 2), index=deals.index)
     known = clients["client_id"].astype("string")
     if "client_id" not in deals and "name" not in deals:
+        # nothing ties a deal to a client: step 3 counts them without tiers, and `check` says why
+        problems.append(problem("deals_no_client_column", "warning", file=file, count=len(deals)))
         return deals
     given = (deals["client_id"].astype("string") if "client_id" in deals
              else pd.Series(pd.NA, index=deals.index, dtype="string"))

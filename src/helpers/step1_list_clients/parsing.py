@@ -17,8 +17,8 @@ from helpers.core.vocabulary import DASH_WORDS, NO_WORDS, YES_WORDS, YESNO_DETEC
 # Currency marks, words and codes that may surround a number; spaces of every width and the Swiss
 # apostrophe only ever group thousands. Patterns are RE2-compatible (Arrow's regex engine runs them
 # on whole columns) and spell digits as [0-9]: RE2's \d and \s are ASCII-only.
-_CURRENCY = (r"(?i)(₽|руб\.?|р\.|rub|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|us\$|\$|€|£|¥|₴|₸|"
-             r"sfr\.?|fr\.)")
+_CURRENCY = (r"(?i)(₽|руб(?:л[а-яё]*)?\.?|р\.|р$|rub\.?|rur\.?|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|"
+             r"us\$|\$|€|£|¥|₴|₸|sfr\.?|fr\.)")  # "р" alone only at the end: "1 000 р", never inside "млрд"
 _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
 # "15%", "15,5 %" (any space, RE2's \s being ASCII-only), "(4%)": a percent sign after the last digit
 _PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
@@ -93,6 +93,16 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     index = values.index
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return NumberReading(values.astype("float64"), pd.Series(False, index=index))
+    if values.dtype == object:
+        # numbers stored as numbers (an .xlsx cell beside cells typed as text) are exact: they keep
+        # their value and take no part in deciding how the column's text is written
+        stored = values.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool)
+        if stored.any():
+            reading = read_numbers(values.where(~stored, None).astype("string"), decimal=decimal)
+            out = reading.values.to_numpy(dtype="float64", copy=True)
+            out[stored] = values[stored].astype("float64").to_numpy()
+            reading.values = pd.Series(out, index=index)
+            return reading
     import pyarrow as pa
     import pyarrow.compute as pc
 

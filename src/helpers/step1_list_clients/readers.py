@@ -597,6 +597,28 @@ def _cell_text(cell) -> str:
 _ZERO_PADDED = re.compile(r"0{2,}")
 
 
+def _cell_value(cell, text: str):
+    """What the frame keeps of a cell: a fraction stored as a number stays a float (1.234 is one
+    value, never "1.234" that a column of "2 000,00" cells would read as thousands); all else its text."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, float) and not value.is_integer() and np.isfinite(value):
+        return value
+    return text
+
+
+def _excel_frame(body: list[list], names: list[str]) -> pd.DataFrame:
+    """The sheet's data rows: text columns as strings; a column holding fractions stored as numbers is
+    of object dtype, those cells floats and the others text (see `parsing.read_numbers`)."""
+    if not body:
+        return pd.DataFrame(columns=names)
+    frame = pd.DataFrame(body, columns=names, dtype=object)
+    for name in frame.columns:
+        column = frame[name]
+        if not column.map(lambda v: isinstance(v, float)).any():
+            frame[name] = column.astype("string")
+    return frame
+
+
 def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024,
                      hidden_rows: str = "use") -> RawTable:
     """Read an .xlsx export: the named sheet, or the first visible sheet with data; header below title rows.
@@ -635,7 +657,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
                 if any(c.strip() for c in cells_text):
                     rows.extend([[]] * empty)
                     empty = 0
-                    rows.append(cells_text)
+                    rows.append([_cell_value(v, text) for v, text in zip(values, cells_text)])
                 else:
                     empty += 1
                     if empty > MAX_EMPTY_ROWS and rows:
@@ -650,12 +672,13 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         raise ReadError(problem("empty_file", file=path.name))
     width = max(len(r) for r in cells)
     cells = [r + [""] * (width - len(r)) for r in cells]
-    header_idx = find_header_row(cells[:SAMPLE_LINES])
-    header, span = _merged_header(cells, header_idx, merges)
+    texts = [[str(c) for c in r] for r in cells[:SAMPLE_LINES]]
+    header_idx = find_header_row(texts)
+    header, span = _merged_header(texts, header_idx, merges)
     names, problems = _dedupe_headers(header, path)
     first = header_idx + span
     body = cells[first:]
-    frame = pd.DataFrame(body, columns=names, dtype="string") if body else pd.DataFrame(columns=names)
+    frame = _excel_frame(body, names)
     rows = pd.Series(range(first + 1, first + 1 + len(body)), dtype="int64")
     frame, rows = _drop_blank_rows(frame, rows)
     problems += _hidden_notes(path, hidden_sheets if not sheet else [], chosen, hidden, rows, autofilter, hidden_rows)
@@ -727,6 +750,34 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
 
 # "Total for Alder Goods", "Итого по ООО «Ромашка»": the subtotal of one group; the rest names it
 SUBTOTAL = re.compile(r"(?i)^\s*(?:totals? for|sub-?total for|итого по|итого для|всего по)\s*[:\-–]?\s*(.+?)\s*$")
+# "Total Alder Goods" (QuickBooks Desktop), "Итого ООО Лютик", "Всего: Ромашка": a subtotal only when the
+# rest is the name of one of the report's groups; "TOTAL", "Всего" alone are the grand total
+_NAMED_TOTAL = re.compile(r"(?i)^\s*(?:totals?|sub-?totals?|итого|всего|итог)\s*[:\-–]?\s*(.+?)\s*$")
+
+
+def _group_key(name: str) -> str:
+    return re.sub(r"\s+", " ", str(name)).strip().casefold().replace("ё", "е")
+
+
+def subtotal_group(text: str, groups: set[str] | None = None) -> str | None:
+    """The group a totals row sums, or None for a grand total.
+
+    "Total for X" / «Итого по X» always name a group; "Total X" / «Итого X» only when X is one of
+    `groups` (the report's group names), so "Total sales" or «Итого за период» stay grand totals.
+
+    >>> subtotal_group("Total for Alder Goods"), subtotal_group("Total Alder Goods", {"Alder Goods"})
+    ('Alder Goods', 'Alder Goods')
+    >>> subtotal_group("TOTAL", {"Alder Goods"}), subtotal_group("Total sales", {"Alder Goods"})
+    (None, None)
+    """
+    named = SUBTOTAL.match(text)
+    if named:
+        return named.group(1)
+    loose = _NAMED_TOTAL.match(text)
+    if loose and groups:
+        keys = {_group_key(g): g for g in groups}
+        return keys.get(_group_key(loose.group(1)))
+    return None
 
 
 def fill_down_groups(raw: RawTable) -> RawTable:
@@ -770,10 +821,14 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     subtotals, grand = [], []
     dropped = raw.dropped_totals
     if dropped is not None:
+        groups = set(name[group].dropna())
         for _, row in dropped.iterrows():
             texts = [str(v) for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
-            named = SUBTOTAL.match(texts[0]) if texts else None
-            (subtotals if named else grand).append((int(row["_row"]), named.group(1) if named else None))
+            named = subtotal_group(texts[0], groups) if texts else None
+            (subtotals if named else grand).append((int(row["_row"]), named))
+        # each subtotal row keeps the group it sums, for load's check that the lines add up to it
+        by_row = dict(subtotals)
+        dropped = dropped.assign(_group=[by_row.get(int(r)) for r in dropped["_row"]])
     if subtotals:
         problems.append(problem("subtotal_rows", "info", file=raw.path.name, count=len(subtotals),
                                 rows=list_rows([r for r, _ in subtotals])))
