@@ -181,3 +181,13 @@ def _english():
 
     with i18n.language("en"):
         yield
+
+
+def test_excel_month_year_cells_and_no_guessed_year():
+    reading = read_dates(pd.Series(["Jan-24", "янв.24", "Mar '24", "2024-Jan-05", "05-янв-24"], dtype="string"))
+    assert [str(v.date()) for v in reading.values] == ["2024-01-01", "2024-01-01", "2024-03-01", "2024-01-05",
+                                                        "2024-01-05"]
+    assert reading.month_only == 3
+    # a day and month with no year is not a date the file holds: never this year's, never year 1
+    undated = read_dates(pd.Series(["Jan 5", "Feb 6", "Q1 2024"], dtype="string"))
+    assert undated.bad.tolist() == [True, True, True]

@@ -538,8 +538,11 @@ _NAMED = {
     # Jan 5, 2024 · January 5th, 2024 · Mon Jan 5 2024
     "mdy": re.compile(rf"^{_WEEKDAY}(?P<mon>[{_LETTERS}]{{3,}})\.?\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
                       rf"(?P<y>\d{{4}}){_CLOCK}$"),
-    # январь 2024 · Jan 2024 · янв. 2024 г. (a month column: no day)
-    "my": re.compile(rf"^(?P<mon>[{_LETTERS}]{{3,}})\.?[\s./-]*(?P<y>\d{{4}}){_YEAR_WORD}\.?$"),
+    # 2024-Jan-05 · 2024 янв. 5
+    "ymd": re.compile(rf"^(?P<y>\d{{4}})[\s./-]+(?P<mon>[{_LETTERS}]{{3,}})\.?[\s./-]*(?P<d>\d{{1,2}}){_CLOCK}$"),
+    # январь 2024 · Jan 2024 · янв. 2024 г. · Excel's mmm-yy: Jan-24, янв.24, Jan '24 (a month column: no day)
+    "my": re.compile(rf"^(?P<mon>[{_LETTERS}]{{3,}})(?:\.?[\s./-]*(?P<y>\d{{4}}){_YEAR_WORD}\.?"
+                     rf"|(?:\.|\.?[-'’]|\.?\s+')(?P<y2>\d{{2}}))$"),
 }
 
 
@@ -578,8 +581,9 @@ def _months_as_numbers(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
         months = months[months.notna()].astype(int)
         if parts.empty:
             continue
-        years = pd.to_numeric(parts["y"]).astype(int)
-        years = years.where(parts["y"].str.len() == 4, _full_years(years))
+        written = parts["y"].fillna(parts["y2"]) if "y2" in parts else parts["y"]
+        years = pd.to_numeric(written).astype(int)
+        years = years.where(written.str.len() == 4, pd.Series(_full_years(years), index=years.index))
         days = pd.to_numeric(parts["d"]).astype(int) if "d" in parts else pd.Series(1, index=parts.index)
         rest = parts["rest"].fillna("") if "rest" in parts else ""
         out[parts.index] = (years.map("{:04d}".format) + "-" + months.map("{:02d}".format) + "-"
@@ -653,13 +657,24 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
         serial = pd.to_numeric(cells[rest].str.replace(",", ".", regex=False), errors="coerce")
         plausible = serial[serial.between(20000, 80000)]
         result[plausible.index] = (EXCEL_EPOCH + pd.to_timedelta(plausible.round(6), unit="D")).dt.normalize()
-    rest = result.isna() & cells.str.contains(r"[A-Za-z]{3}", regex=True) & ~parts["a"].notna()
-    if rest.any():  # month names ("Jan 5, 2024", "5 January 2024"): unambiguous, dateutil reads them
-        named = pd.to_datetime(cells[rest], errors="coerce", format="mixed", dayfirst=order != "mdy")
-        if getattr(named.dt, "tz", None) is not None:
-            named = named.dt.tz_localize(None)
-        result[rest] = named.dt.normalize()
+    rest = (result.isna() & cells.str.contains(r"[A-Za-z]{3}", regex=True) & ~parts["a"].notna()
+            & cells.str.contains(r"\d{4}", regex=True))  # no year written, no date: never one guessed
+    for i in np.flatnonzero(rest.to_numpy()):  # other English wordings ("Tuesday, January 5, 2024")
+        result.iloc[i] = _dateutil_with_year(cells.iloc[i], dayfirst=order != "mdy")
     return result, order_used, ambiguous, examples
+
+
+def _dateutil_with_year(text: str, *, dayfirst: bool):
+    """One cell read by dateutil, kept only when the year it found is written in the cell: dateutil
+    fills a missing year with this one ("Jan 5") and reads "Jan-24" as the year 1, and neither is a date
+    the file holds. NaT otherwise."""
+    try:
+        stamp = pd.to_datetime(text, dayfirst=dayfirst)
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return pd.NaT
+    if str(stamp.year) not in re.findall(r"\d{4}", text):
+        return pd.NaT
+    return stamp.tz_localize(None).normalize() if stamp.tzinfo is not None else stamp.normalize()
 
 
 def _offset_minutes(text: str) -> float:
