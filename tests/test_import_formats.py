@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from folders import write_company as _company
 from helpers.step1_list_clients.load import check_company, load_company
 from helpers.step1_list_clients.parsing import month_number, read_dates, read_numbers
 
@@ -166,21 +166,6 @@ def test_a_percent_metric_is_a_share_in_the_loaded_table(tmp_path):
     assert any(p.code == "percent_column" and p.column == "margin" for p in company.problems)
 
 
-def _company(folder: Path, files: dict[str, str], config: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    if config:
-        (folder / "company.yml").write_text(config, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from helpers.core import i18n
-
-    with i18n.language("en"):
-        yield
 
 
 def test_excel_month_year_cells_and_no_guessed_year():

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from folders import write_company as _company
 from helpers.step1_list_clients.load import check_company, load_company
 from helpers.step1_list_clients.parsing import read_numbers
 from helpers.step1_list_clients.readers import subtotal_group
@@ -193,20 +192,3 @@ def test_excel_serial_dates_and_numbers_stored_as_numbers(tmp_path):
                                                            "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12"]
     assert tx["amount"].tolist() == [1000.5, 2000.0, 300.0, 400.0, 50.0, 60.0, 1.234, 1.234]
     assert "mixed_number_formats" not in _codes(result.problems)
-
-
-def _company(folder: Path, files: dict[str, str], config: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    if config:
-        (folder / "company.yml").write_text(config, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from helpers.core import i18n
-
-    with i18n.language("en"):
-        yield
