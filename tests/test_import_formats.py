@@ -176,3 +176,33 @@ def test_excel_month_year_cells_and_no_guessed_year():
     # a day and month with no year is not a date the file holds: never this year's, never year 1
     undated = read_dates(pd.Series(["Jan 5", "Feb 6", "Q1 2024"], dtype="string"))
     assert undated.bad.tolist() == [True, True, True]
+
+
+def test_the_sample_written_with_month_names_and_roubles_loads_the_same(tmp_path):
+    """The sample's log as a Russian accounting export with month names reads back cell for cell."""
+    from helpers import paths
+
+    sample = paths.SAMPLE_DIR / "b2b_services"
+    clean = load_company(sample)
+    log = pd.read_csv(sample / "transactions.csv", dtype=str)
+    days = pd.to_datetime(log["date"])
+    log["date"] = [f"{d.day} {RU_GENITIVE[d.month - 1]} {d.year} г." if i % 2 else
+                   f"{d.day:02d} {RU_SHORT[d.month - 1]}. {d.year}" for i, d in enumerate(days)]
+    for column in ("amount", "margin"):
+        log[column] = [_rouble(float(v)) for v in log[column]]
+    folder = tmp_path / "twin"
+    folder.mkdir()
+    for name in ("clients.csv", "company.yml"):
+        (folder / name).write_bytes((sample / name).read_bytes())
+    with (folder / "transactions.csv").open("w", encoding="cp1251", newline="") as fh:
+        fh.write("Реализация за период;;;;\r\n")
+        log.to_csv(fh, sep=";", index=False, lineterminator="\r\n")
+        fh.write("Итого;;;;\r\n")
+    twin = load_company(folder)
+    pd.testing.assert_frame_equal(twin.transactions[["client_id", "date", "amount", "margin"]],
+                                  clean.transactions[["client_id", "date", "amount", "margin"]])
+
+
+def _rouble(value: float) -> str:
+    text = f"{abs(value):,.2f}".replace(",", "\u00a0").replace(".", ",")
+    return f"({text})" if value < 0 else f"{text} руб."
