@@ -97,6 +97,7 @@ def _few_high_bytes(high: bytes, low: bytes) -> bool:
 
 
 _CYRILLIC_WORD = re.compile(r"^[А-Яа-яЁё]+$")
+_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
 _LATIN_WORD = re.compile(r"^[A-Za-z]+$")
 
 
@@ -108,7 +109,7 @@ def _guess_single_byte(head: bytes) -> str:
     rather than Latin words with stray accented letters ("Café" read as cp1251 becomes "Cafй").
     """
     text = head.decode("cp1251", errors="replace")
-    words = [w for w in re.findall(r"\w+", text) if not w.isascii()]
+    words = _NON_ASCII_WORD.findall(text)  # the words with a letter beyond ASCII: the only ones that tell
     cyrillic = sum(bool(_CYRILLIC_WORD.match(w)) for w in words)
     if words and cyrillic >= 0.8 * len(words):
         return "cp1251"
