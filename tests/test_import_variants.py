@@ -192,3 +192,28 @@ def test_excel_serial_dates_and_numbers_stored_as_numbers(tmp_path):
                                                            "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12"]
     assert tx["amount"].tolist() == [1000.5, 2000.0, 300.0, 400.0, 50.0, 60.0, 1.234, 1.234]
     assert "mixed_number_formats" not in _codes(result.problems)
+
+
+# ---- which column names the client when there is no id ---------------------------------------------------
+
+SHOPIFY = ("Name,Email,Financial Status,Total,Created at,Lineitem quantity,Lineitem name,Billing Name\n"
+           "#1001,ava@example.com,paid,46.04,2023-01-03 10:00:00 -0500,1,Linen Throw,Ava North\n"
+           "#1002,ben@example.com,paid,77.36,2023-07-05 11:07:00 -0400,1,Linen Throw,Ben Vale\n"
+           "#1002,ben@example.com,,,,2,Stoneware Mug,\n"
+           "#1003,ava@example.com,paid,20.00,2023-08-01 09:00:00 -0400,1,Mug,Ava North\n")
+
+
+def test_shopify_without_a_column_map_takes_the_buyer_email_not_the_order_number(tmp_path):
+    result = check_company(_company(tmp_path, {"transactions.csv": SHOPIFY}, "currency: USD\n"))
+    assert result.ok
+    revenue = result.company.transactions.groupby("client_id")["amount"].sum().round(2).to_dict()
+    assert revenue == {"ava@example.com": 66.04, "ben@example.com": 77.36}
+    note = _codes(result.problems)["email_as_client_id"]
+    assert note[0].column == "Email"
+
+
+def test_a_column_of_client_names_wins_over_an_email_of_a_contact(tmp_path):
+    log = ("Контрагент;Email;Дата;Сумма\nООО Ромашка;anna@romashka.ru;05.01.2024;1 000,00\n"
+           "ООО Ромашка;boris@romashka.ru;06.01.2024;2 000,00\n")
+    company = load_company(_company(tmp_path, {"transactions.csv": log}))
+    assert company.transactions["client_id"].unique().tolist() == ["ООО Ромашка"]
