@@ -217,3 +217,12 @@ def test_a_column_of_client_names_wins_over_an_email_of_a_contact(tmp_path):
            "ООО Ромашка;boris@romashka.ru;06.01.2024;2 000,00\n")
     company = load_company(_company(tmp_path, {"transactions.csv": log}))
     assert company.transactions["client_id"].unique().tolist() == ["ООО Ромашка"]
+
+
+def test_stage_names_run_together_as_apis_write_them(tmp_path):
+    deals = ("Record ID,Company,Deal Stage\n1,Acme Inc,appointmentscheduled\n2,Acme Inc,closedwon\n"
+             "3,Globex LLC,closed_lost\n4,Globex LLC,DecisionMakerBoughtIn\n5,Acme Inc,C2:UC_7XK2P1\n")
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert result.company.deals["outcome"].tolist() == ["open", "won", "refused", "open", "open"]
+    unknown = _codes(result.problems)["unknown_stages"]  # a custom Bitrix24 stage is still named, never judged
+    assert "C2:UC_7XK2P1" in unknown[0].message and unknown[0].details["count"] == 1

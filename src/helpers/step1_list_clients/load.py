@@ -57,6 +57,8 @@ OUTCOME_SYNONYMS = {
              "proposal", "negotiation"],
 }
 _OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
+# the same stage names run together, as APIs and internal ids write them: "appointmentscheduled", "closed_won"
+_OUTCOME_COMPACT = {re.sub(r"[\s_\-/.]", "", s): k for s, k in _OUTCOME_LOOKUP.items()}
 _LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
 _LOOKALIKE = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМОРТХ")
 
@@ -116,6 +118,8 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
 
     >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "Новая", "maybe"]]
     ['won', 'won', 'won', 'refused', 'open', None]
+    >>> [normalise_outcome(v) for v in ["appointmentscheduled", "closed_lost", "DecisionMakerBoughtIn"]]
+    ['open', 'refused', 'open']
     >>> normalise_outcome("Signed", {"signed": "won"})
     'won'
     """
@@ -125,6 +129,9 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
         return own[text]
     if text in _OUTCOME_LOOKUP:
         return _OUTCOME_LOOKUP[text]
+    compact = re.sub(r"[\s_\-/.]", "", text)
+    if compact in _OUTCOME_COMPACT:
+        return _OUTCOME_COMPACT[compact]
     code = re.fullmatch(r"c\d*:(\w+)", text)  # a Bitrix24 stage code of a custom pipeline
     if code:
         return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
