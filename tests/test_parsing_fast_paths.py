@@ -95,3 +95,25 @@ def test_totals_markers_are_found_whatever_the_column_holds():
     assert _may_be_totals(column).tolist() == [False, True, False, True, True, True]
     ids = pd.Series(["C000123", "C000124"], dtype="string[pyarrow]")
     assert not _may_be_totals(ids).any()
+
+
+def _rows_in(folder: str) -> int:
+    from helpers.step1_list_clients.load import load_company
+
+    return len(load_company(folder).transactions)
+
+
+def test_a_forked_process_loads_after_its_parent_did(tmp_path):
+    """The file digest runs on a thread while the file is read: a child forked after a load (the default
+    start method on Linux) must not wait for a thread only its parent had."""
+    import multiprocessing
+    import pytest
+
+    from folders import write_company
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    folder = str(write_company(tmp_path, {"transactions.csv": "client_id,date,amount\nA,2024-01-05,10\n"}))
+    assert _rows_in(folder) == 1
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_rows_in, (folder,)).get(timeout=60) == 1

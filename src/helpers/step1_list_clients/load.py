@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +85,28 @@ def find_input(folder: Path, kind: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierbook-sha256")
+def _sha256_in_background(path: Path):
+    """Start hashing a file on a thread of its own (hashlib and file reads release the GIL); returns a
+    function that waits for the digest. A thread per file, not a pool kept alive: a process forked
+    later (multiprocessing's default on Linux) must not inherit a pool whose worker it does not have."""
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            found["sha256"] = file_sha256(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            found["error"] = exc
+
+    thread = threading.Thread(target=work, name="tierbook-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if "error" in found:
+            raise found["error"]
+        return found["sha256"]
+
+    return wait
 
 
 def file_sha256(path: Path) -> str:
@@ -272,8 +293,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         return None
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
-        # the digest is computed while the file is read (hashlib and file reads release the GIL)
-        digest = _HASHER.submit(file_sha256, path)
+        digest = _sha256_in_background(path)  # computed while the file is read
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -291,7 +311,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
-    report = _report(kind, path, raw, digest.result())
+    report = _report(kind, path, raw, digest())
     files.append(report)
     if raw.frame.empty:
         problems.append(problem("empty_file", file=path.name))
