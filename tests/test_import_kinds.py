@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -14,6 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from folders import write_company as _company
 from helpers.step1_list_clients.load import check_company, load_company
 from helpers.step1_list_clients.parsing import read_dates, read_numbers
 
@@ -365,14 +365,6 @@ def test_a_required_table_with_no_usable_row_cannot_be_run(tmp_path):
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-
-def _company(folder: Path, files: dict[str, str], config: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    if config:
-        (folder / "company.yml").write_text(config, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -201,3 +201,21 @@ def test_a_notebook_kernel_ends_when_the_runner_is_killed(tmp_path):
         time.sleep(0.1)
     os.kill(kernel, signal.SIGKILL)
     pytest.fail(f"kernel {kernel} outlived its killed runner")
+
+
+def test_steps_past_the_memory_limit_fail_with_a_clear_reason(monkeypatch, tmp_path):
+    """DuckDB running out of its share of the run's memory ends the run with what to change, never a
+    traceback (seen on a 40M-line log before the purchase gap was measured in passes)."""
+    import duckdb
+
+    from helpers import paths
+    from helpers.run import runner
+    from helpers.workbook import Workbook
+
+    def out_of_memory(self):
+        raise duckdb.OutOfMemoryException("failed to allocate data of size 16.0 MiB")
+
+    monkeypatch.setattr(Workbook, "hand_over", out_of_memory)
+    with pytest.raises(runner.RunFailed) as failed:
+        runner._hand_over_steps(paths.SAMPLE_DIR / "b2b_services", tmp_path, {"language": "en", "anonymise": False}, "")
+    assert "memory limit" in failed.value.reason and "TIERBOOK_MEMORY_LIMIT" in failed.value.reason

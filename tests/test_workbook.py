@@ -36,6 +36,16 @@ def test_every_step_read_back_equals_the_step_computed(handed):
     pd.testing.assert_frame_equal(fresh.criteria.table, received.criteria.table)
 
 
+def test_a_notebook_reads_only_the_steps_it_uses(handed):
+    """At a million clients the steps are a gigabyte: notebook 01 must not hold the criteria it never shows."""
+    _, out = handed
+    received = Workbook(SAMPLE, out)
+    received.audit
+    assert "audit" in received.__dict__ and "company" in received.__dict__
+    assert not {"tiers", "traits", "criteria"} & set(received.__dict__)
+    assert received.criteria.table.equals(Workbook(SAMPLE, out).criteria.table)
+
+
 def test_a_changed_input_is_never_served_from_the_hand_over(handed, tmp_path):
     _, out = handed
     company = tmp_path / "company"
@@ -69,7 +79,8 @@ def test_a_hand_over_file_not_signed_by_this_run_is_never_unpickled(handed, tmp_
     planted = tmp_path / "out"
     (planted / STEPS_FILE).parent.mkdir(parents=True)
     signed = (out / STEPS_FILE).read_bytes()
-    (planted / STEPS_FILE).write_bytes(signed[:32] + signed[32:-1] + b"\x00")  # one byte changed
+    middle = len(signed) // 2
+    (planted / STEPS_FILE).write_bytes(signed[:middle] + bytes([signed[middle] ^ 1]) + signed[middle + 1:])  # one bit
     assert Workbook(SAMPLE, planted).handed_over == ()
     monkeypatch.setenv(STEPS_KEY_ENV, "another run's key")
     assert Workbook(SAMPLE, out).handed_over == ()

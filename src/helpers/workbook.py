@@ -36,7 +36,8 @@ STEPS_LOG = Path(".steps") / "log.jsonl"
 STEPS_KEY_ENV = "TIERBOOK_STEPS_KEY"
 
 
-SIGNATURE_BYTES = 32  # HMAC-SHA256 of the pickle, written before it
+SIGNATURE_BYTES = 32  # HMAC-SHA256 of everything after it
+TRAILER = 8  # the file ends with the offset of its index (8 bytes, little-endian)
 
 
 class _Signer:
@@ -56,6 +57,9 @@ def _step(compute):
 
     def getter(self):
         from helpers.step1_list_clients.audit import figures_once
+
+        if name in self._handed:  # the runner computed it: read back, only when a notebook needs it
+            return self._read_handed(name)
 
         with figures_once(self.__dict__.setdefault("_client_figures", {})):
             value = compute(self)
@@ -84,6 +88,8 @@ class Workbook:
         self._key_file = key_file
         self._loaded = (loaded, loaded_language)  # a Company the caller loaded already, and its problems' language
         self.handed_over: tuple[str, ...] = ()
+        self._handed: dict[str, int] = {}  # step -> offset of its record in the verified hand-over file
+        self._handed_file = None
         self._who = "notebook"
         if self._out_dir is not None:
             self._take_handed_steps()
@@ -173,45 +179,67 @@ class Workbook:
 
         Only the runner calls this, into its own staging folder; the file is removed before the run is
         published. Returns the names of the steps computed.
+
+        The file (`STEPS_FILE`): an HMAC-SHA256 of the rest with the run's key (`STEPS_KEY_ENV`), one
+        pickle per step written as soon as the step is computed, an index (fingerprint of the inputs,
+        offset of each step) and the index's offset. Written and read as a stream, one step at a time:
+        at a million clients the steps pickle to about a gigabyte, which no process holds twice, and a
+        notebook reads only the steps it uses.
         """
         target = self.out_dir / STEPS_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         self._who = "runner"
         computed = [name for name in STEPS if name not in self.__dict__]
-        for name in STEPS:
-            getattr(self, name)
-        payload = {"fingerprint": self.fingerprint(), "steps": {name: self.__dict__[name] for name in STEPS}}
         key = os.environ.setdefault(STEPS_KEY_ENV, secrets.token_hex(32))
-        # streamed: a million clients pickle to about a gigabyte, which is never held in memory as bytes
+        offsets: dict[str, int] = {}
         with target.open("wb") as fh:
             fh.write(bytes(SIGNATURE_BYTES))
             signer = _Signer(fh, hmac.new(key.encode(), digestmod=hashlib.sha256))
-            pickle.dump(payload, signer, protocol=pickle.HIGHEST_PROTOCOL)
+            for name in STEPS:
+                value = getattr(self, name)
+                offsets[name] = fh.tell()
+                pickle.dump(value, signer, protocol=pickle.HIGHEST_PROTOCOL)
+            index_at = fh.tell()
+            pickle.dump({"fingerprint": self.fingerprint(), "steps": offsets}, signer, protocol=pickle.HIGHEST_PROTOCOL)
+            signer.write(index_at.to_bytes(TRAILER, "little"))
             fh.seek(0)
             fh.write(signer.mac.digest())
         return computed
 
     def _take_handed_steps(self) -> None:
-        """Receive the steps the runner computed for this run, if their inputs are unchanged."""
+        """Receive the steps the runner computed for this run, if the file is this run's and the inputs
+        are unchanged (the signature is checked over the whole file before anything is unpickled)."""
         source = self._out_dir / STEPS_FILE
         key = os.environ.get(STEPS_KEY_ENV)
         if not key or not source.is_file():
             return
-        with source.open("rb") as fh:
-            signature = fh.read(SIGNATURE_BYTES)
-            mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
-            for block in iter(lambda: fh.read(1 << 24), b""):
-                mac.update(block)
-            if not hmac.compare_digest(signature, mac.digest()):
-                return  # not written by this run's runner: never unpickled, the steps are computed here
-            # read back from the same open file (only this run's runner writes its staging folder)
-            fh.seek(SIGNATURE_BYTES)
-            payload = pickle.load(fh)
-        if payload.get("fingerprint") != self.fingerprint():
+        fh = source.open("rb")
+        signature = fh.read(SIGNATURE_BYTES)
+        mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            mac.update(block)
+        size = fh.tell()
+        if size < SIGNATURE_BYTES + TRAILER or not hmac.compare_digest(signature, mac.digest()):
+            fh.close()
+            return  # not written by this run's runner: never unpickled, the steps are computed here
+        # read back from the same open file, which only this run's runner writes
+        fh.seek(size - TRAILER)
+        fh.seek(int.from_bytes(fh.read(TRAILER), "little"))
+        index = pickle.load(fh)
+        if index.get("fingerprint") != self.fingerprint():
+            fh.close()
             return
-        self.__dict__.update(payload["steps"])
-        self.handed_over = tuple(payload["steps"])
+        self._handed_file, self._handed = fh, dict(index["steps"])
+        self.handed_over = tuple(self._handed)
         i18n.set_language(self.company.settings.language if not self._language else self._language)
+
+    def _read_handed(self, name: str):
+        """One step from the hand-over file (verified when the Workbook opened it)."""
+        self._handed_file.seek(self._handed.pop(name))
+        value = pickle.load(self._handed_file)
+        if not self._handed:
+            self._handed_file.close()
+        return value
 
     def _note_computed(self, name: str) -> None:
         """Inside a run, record who computed a step (run.json shows that each step ran once)."""

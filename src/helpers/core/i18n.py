@@ -131,6 +131,35 @@ def t_column(key: str, index, /, **params: Any):
     return pd.Series(out, index=index, dtype=object)
 
 
+def t_select(choices: list[tuple[Any, str]], default: str, index, /, **params: Any):
+    """Per row, the message of the first choice whose condition holds (else `default`), like
+    ``np.select`` over `t_column`s but each message filled only for its own rows.
+
+    `choices`: (boolean array on `index`, key) pairs; `params` as for `t_column`. A million clients
+    then cost one column of text, not one per message.
+
+    >>> import pandas as pd
+    >>> t_select([(pd.Series([True, False]).to_numpy(), "tiers.reason.loyalty_periods")], "tiers.reason.loyalty_periods",
+    ...          pd.RangeIndex(2), active=pd.Series([3, 12]), n=12, period="months").tolist()
+    ['bought in 3 of 12 months', 'bought in 12 of 12 months']
+    """
+    import numpy as np
+    import pandas as pd
+
+    n = len(index)
+    chosen = np.full(n, len(choices))
+    for at, (condition, _) in reversed(list(enumerate(choices))):
+        chosen[np.asarray(condition, dtype=bool)] = at
+    out = np.empty(n, dtype=object)
+    for at, key in enumerate([key for _, key in choices] + [default]):
+        rows = np.flatnonzero(chosen == at)
+        if not len(rows):
+            continue
+        part = {k: (v.iloc[rows] if isinstance(v, pd.Series) else v) for k, v in params.items()}
+        out[rows] = t_column(key, index[rows], **part).to_numpy(dtype=object)
+    return pd.Series(out, index=index, dtype=object)
+
+
 def format_distinct(values, formatter) -> "pd.Series":
     """`formatter` applied to a column, calling it once per distinct value (missing values included).
 

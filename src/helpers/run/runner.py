@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import duckdb
+
 from helpers import __version__
 from helpers.run import history
 from helpers import paths
@@ -449,10 +451,16 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
     from helpers.workbook import Workbook
 
     checked_in = i18n.get_language()
-    with i18n.language(checked_in):  # loading switches to the report's language; the CLI keeps its own
-        Workbook(company_dir, staging, language=parameters["language"] or None, loaded=checked,
-                 loaded_language=checked_in,
-                 anonymise=parameters["anonymise"], key_file=key_file or None).hand_over()
+    try:
+        with i18n.language(checked_in):  # loading switches to the report's language; the CLI keeps its own
+            Workbook(company_dir, staging, language=parameters["language"] or None, loaded=checked,
+                     loaded_language=checked_in,
+                     anonymise=parameters["anonymise"], key_file=key_file or None).hand_over()
+    except (duckdb.OutOfMemoryException, MemoryError):
+        from helpers.step1_list_clients.client_figures import memory_limit
+
+        limit = memory_limit(checked.settings.load.memory_limit if checked is not None else None)
+        raise RunFailed("-", t("run.out_of_memory", limit=limit), None) from None
 
 
 def _steps_log(staging: Path) -> dict[str, list[str]]:

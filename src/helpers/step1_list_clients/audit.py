@@ -19,7 +19,7 @@ from helpers.step1_list_clients.client_figures import aggregate_transactions, mo
 from helpers.step1_list_clients.company import Company
 from helpers.step1_list_clients.settings import AuditSettings
 from helpers.core.errors import Problem
-from helpers.core.i18n import format_distinct, t, t_column
+from helpers.core.i18n import format_distinct, t, t_select
 from helpers.core.pareto import find_mono_clients, place_in_abc
 from helpers.step1_list_clients.client_figures import aggregate_months
 
@@ -147,14 +147,19 @@ def summarise_clients(company: Company) -> pd.DataFrame:
     Month figures are NaN without transactions. The company is not modified. Inside `figures_once` the
     figures are computed once per company and each call gets a copy.
     """
+    return _once(company, "figures", _summarise_clients)
+
+
+def _once(company: Company, name: str, compute) -> pd.DataFrame:
+    """`compute(company)`, or inside `figures_once` a copy of what it gave the first time."""
     cache = _FIGURES.get()
-    if cache is not None and id(company) in cache:
-        return cache[id(company)][1].copy()
-    figures = _summarise_clients(company)
-    if cache is not None:
-        cache[id(company)] = (company, figures)  # the company is kept so its id is not reused meanwhile
-        return figures.copy()
-    return figures
+    if cache is None:
+        return compute(company)
+    # the company is kept beside its results so its id cannot be reused by another one meanwhile
+    slot = cache.setdefault(id(company), {"company": company})
+    if name not in slot:
+        slot[name] = compute(company)
+    return slot[name].copy()
 
 
 def _summarise_clients(company: Company) -> pd.DataFrame:
@@ -619,7 +624,8 @@ def _bottom_tail(values: pd.Series, share: float) -> pd.Series:
 
 
 def classify_key_clients(company: Company) -> pd.DataFrame:
-    """Gold, silver or bronze for every client, with the reason in plain words.
+    """Gold, silver or bronze for every client, with the reason in plain words (once per company inside
+    `figures_once`).
 
     Rule (thresholds in `AuditSettings`):
       * gold: among the largest clients who together make the first `gold_share` (50%) of revenue, or
@@ -633,6 +639,11 @@ def classify_key_clients(company: Company) -> pd.DataFrame:
         DataFrame, largest revenue first: client_id, name, revenue, revenue_share, margin, margin_share,
         key_class, reason.
     """
+    return _once(company, "key_clients", _classify_key_clients)
+
+
+def _classify_key_clients(company: Company) -> pd.DataFrame:
+    """`classify_key_clients` without the cache."""
     s = _settings(company)
     figures = summarise_clients(company)
     revenue = figures["revenue"].fillna(0.0)
@@ -667,15 +678,12 @@ def classify_key_clients(company: Company) -> pd.DataFrame:
                   margin_share=format_distinct(mar_share.reindex(index), _pct),
                   gold=_pct(s.gold_share), bronze=_pct(s.bronze_share))
 
-    def says(message: str) -> np.ndarray:
-        return t_column(message, index, **params).to_numpy(dtype=object)
-
-    reasons = np.select(
-        [(key == "gold").to_numpy(), (key == "bronze").to_numpy() & (revenue <= 0).to_numpy(),
-         (key == "bronze").to_numpy(), top.fillna(False).to_numpy(dtype=bool)],
-        [says("audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold"),
-         says("audit.key.reason_none"), says("audit.key.reason_bronze"), says("audit.key.reason_silver_capped")],
-        default=says("audit.key.reason_silver"))
+    reasons = t_select(
+        [((key == "gold").to_numpy(), "audit.key.reason_gold_margin" if has_margin else "audit.key.reason_gold"),
+         ((key == "bronze").to_numpy() & (revenue <= 0).to_numpy(), "audit.key.reason_none"),
+         ((key == "bronze").to_numpy(), "audit.key.reason_bronze"),
+         (top.fillna(False).to_numpy(dtype=bool), "audit.key.reason_silver_capped")],
+        "audit.key.reason_silver", index, **params).to_numpy(dtype=object)
 
     out = pd.DataFrame({"client_id": figures.index.astype(str), "name": figures["name"].to_numpy(),
                         "revenue": revenue.to_numpy(), "revenue_share": rev_share.to_numpy(),

@@ -6,6 +6,7 @@ client: revenue, margin, purchases and the regularity of revenue over calendar p
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 Period = Literal["month", "quarter", "half_year"]
@@ -413,25 +415,33 @@ def median_purchase_gap(transactions, *, limit: str | None = None) -> tuple[floa
     >>> median_purchase_gap(tx)  # a: 10 and 20 days -> 15; b: 60 -> median of 15 and 60
     (37.5, 2)
     """
+    rows = len(transactions) if isinstance(transactions, pd.DataFrame) else int(getattr(transactions, "rows", 0) or 0)
+    # the window over each client's dates does not spill to disk: past GAP_ROWS_PER_PASS lines the clients are
+    # split by a hash of their id into passes that each fit the memory limit (a 40M-line log, 2GB: four passes)
+    passes = max(1, math.ceil(rows / GAP_ROWS_PER_PASS))
+    typical = []
     with duckdb_session(limit) as con:
         sql, _ = _source_sql(con, transactions)  # the same query for a frame and a log left on disk
-        gap, measured = con.execute(_GAP_QUERY.format(source=sql)).fetchone()
-    if not measured:
+        for part in range(passes):
+            where = f"AND hash(CAST(client_id AS VARCHAR)) % {passes} = {part}" if passes > 1 else ""
+            typical.append(con.execute(_GAP_QUERY.format(source=sql, part=where)).fetchnumpy()["typical"])
+    values = np.concatenate(typical).astype(float) if typical else np.empty(0)
+    if not len(values):
         return float("nan"), 0
-    return float(gap), int(measured)
+    return float(np.median(values)), len(values)
 
 
+# lines of the log whose per-client purchase gaps are measured in one pass (about 1 GB of DuckDB memory)
+GAP_ROWS_PER_PASS = 10_000_000
 _GAP_QUERY = """
 WITH d AS (
     SELECT DISTINCT CAST(client_id AS VARCHAR) AS c, CAST(CAST("date" AS TIMESTAMP) AS DATE) AS day
     FROM {source}
-    WHERE TRY_CAST(amount AS DOUBLE) > 0 AND client_id IS NOT NULL AND "date" IS NOT NULL
+    WHERE TRY_CAST(amount AS DOUBLE) > 0 AND client_id IS NOT NULL AND "date" IS NOT NULL {part}
 ), g AS (
     SELECT c, day - lag(day) OVER (PARTITION BY c ORDER BY day) AS gap FROM d
-), per_client AS (
-    SELECT c, median(gap) AS typical FROM g WHERE gap IS NOT NULL GROUP BY c
 )
-SELECT median(typical), count(*) FROM per_client
+SELECT median(gap) AS typical FROM g WHERE gap IS NOT NULL GROUP BY c
 """
 
 

@@ -44,7 +44,8 @@ SYNONYMS: dict[str, list[str]] = {
              "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
                "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
-               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки"],
+               "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки",
+               "amount in company currency", "amount in home currency"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
     "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
@@ -91,6 +92,24 @@ def normalise_header(text: str) -> str:
     return s
 
 
+def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken: set[str],
+                              problems: list[Problem], file: str) -> None:
+    """A file with no client id column: the clients are named by another column, in this order — a
+    column of client names ("Customer", "Контрагент"), the buyer's e-mail (shop exports), and last a
+    column headed just "Name" (in a Shopify export that is the order's number, not a client)."""
+    free = [h for h in headers if h not in mapping]
+    names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
+    emails = [h for h in free if normalise_header(h) in _EMAIL_HEADERS]
+    specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
+    for choices, code in ((specific, "name_as_client_id"), (emails, "email_as_client_id"),
+                          (names, "name_as_client_id")):
+        if choices:
+            mapping[choices[0]] = "client_id"
+            taken.add("client_id")
+            problems.append(problem(code, "info", file=file, column=str(choices[0]), header=str(choices[0])))
+            return
+
+
 _LOOKUP = {kind: {} for kind in _KIND_COLUMNS}
 for _kind, _allowed in _KIND_COLUMNS.items():
     for _canonical in _allowed:
@@ -103,18 +122,32 @@ for _kind, _table in _LOOKUP.items():
         _COMPACT[_kind].setdefault(_key.replace(" ", ""), _canonical)
 
 
+# The buyer's e-mail: a client id only where a file has no id column (see `map_columns`).
+_EMAIL_HEADERS = {"email", "e-mail", "e mail", "customer email", "client email", "email address", "buyer email",
+                  "почта", "электронная почта", "email клиента", "e-mail клиента", "почта клиента"}
+# Headers that say "name" without saying whose: in a log of orders or lines they may name the order.
+_GENERIC_NAMES = {"name", "название", "наименование", "имя"}
 # Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
 _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
+# Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
+# the client's; "Сделка - Организация", "Deal - Company" still name the client.
+_RECORD_NAME = {"name", "название", "наименование", "title", "имя"}
+# A qualifier HubSpot and others put after a header: "Associated Company (Primary)", "Amount (USD)".
+_QUALIFIER = re.compile(r"\s*\([^()]*\)$")
 
 
 def _lookup(kind: str, key: str) -> str | None:
-    """The canonical column for a normalised header, also without spaces ("CustomerID") or a record
-    prefix ("Deal - Value")."""
+    """The canonical column for a normalised header, also without spaces ("CustomerID"), a record
+    prefix ("Deal - Value") or a trailing qualifier in brackets ("Associated Company (Primary)")."""
     table = _LOOKUP[kind]
     found = table.get(key) or _COMPACT[kind].get(key.replace(" ", ""))
     if found is None and _PREFIX.match(key):
         rest = _PREFIX.sub("", key)
+        if rest in _RECORD_NAME:
+            return "title" if "title" in _KIND_COLUMNS[kind] else None
         found = table.get(rest) or _COMPACT[kind].get(rest.replace(" ", ""))
+    if found is None and _QUALIFIER.search(key):
+        found = _lookup(kind, _QUALIFIER.sub("", key))
     return found
 
 
@@ -158,13 +191,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             mapping[header] = target
             taken.add(target)
     if kind in ("transactions", "placement") and "client_id" not in taken:
-        # no id column: a column of client names ("Customer", "Контрагент") identifies the clients
-        for header in headers:
-            if header not in mapping and _lookup("clients", normalise_header(header)) == "name":
-                mapping[header] = "client_id"
-                taken.add("client_id")
-                problems.append(problem("name_as_client_id", "info", file=file, column=str(header), header=str(header)))
-                break
+        _client_from_other_column(headers, mapping, taken, problems, file)
     for required in COLUMNS[kind]["required"]:
         if required not in taken:
             spellings = [normalise_header(s) for s in SYNONYMS.get(required, [required])]

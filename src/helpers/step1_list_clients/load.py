@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from helpers.step1_list_clients.company import Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import (SUBTOTAL, RawTable, ReadError, fill_down_groups, list_rows, read_table)
+from helpers.step1_list_clients.readers import RawTable, ReadError, fill_down_groups, list_rows, read_table
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -56,6 +57,8 @@ OUTCOME_SYNONYMS = {
              "proposal", "negotiation"],
 }
 _OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
+# the same stage names run together, as APIs and internal ids write them: "appointmentscheduled", "closed_won"
+_OUTCOME_COMPACT = {re.sub(r"[\s_\-/.]", "", s): k for s, k in _OUTCOME_LOOKUP.items()}
 _LEGAL_FORMS = re.compile(r"(?i)\b(ооо|оао|зао|пао|ао|ип|llc|ltd|inc|gmbh|co|llp|corp|plc)\b\.?")
 _LOOKALIKE = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМОРТХ")
 
@@ -80,6 +83,30 @@ def find_input(folder: Path, kind: str) -> Path | None:
                   if p.is_file() and p.stem.lower() == kind and p.suffix.lower() in EXTENSIONS
                   and not p.name.startswith(("~$", ".~lock"))]
     return candidates[0] if candidates else None
+
+
+def _sha256_in_background(path: Path):
+    """Start hashing a file on a thread of its own (hashlib and file reads release the GIL); returns a
+    function that waits for the digest. A thread per file, not a pool kept alive: a process forked
+    later (multiprocessing's default on Linux) must not inherit a pool whose worker it does not have."""
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            found["sha256"] = file_sha256(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            found["error"] = exc
+
+    thread = threading.Thread(target=work, name="tierbook-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if "error" in found:
+            raise found["error"]
+        return found["sha256"]
+
+    return wait
 
 
 def file_sha256(path: Path) -> str:
@@ -112,6 +139,8 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
 
     >>> [normalise_outcome(v) for v in ["Closed Won", "C14:WON", "Успешно реализовано", "отказ", "Новая", "maybe"]]
     ['won', 'won', 'won', 'refused', 'open', None]
+    >>> [normalise_outcome(v) for v in ["appointmentscheduled", "closed_lost", "DecisionMakerBoughtIn"]]
+    ['open', 'refused', 'open']
     >>> normalise_outcome("Signed", {"signed": "won"})
     'won'
     """
@@ -121,6 +150,9 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
         return own[text]
     if text in _OUTCOME_LOOKUP:
         return _OUTCOME_LOOKUP[text]
+    compact = re.sub(r"[\s_\-/.]", "", text)
+    if compact in _OUTCOME_COMPACT:
+        return _OUTCOME_COMPACT[compact]
     code = re.fullmatch(r"c\d*:(\w+)", text)  # a Bitrix24 stage code of a custom pipeline
     if code:
         return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
@@ -140,8 +172,8 @@ def name_key(name: str) -> str:
     return re.sub(r"[\W_]+", "", s)
 
 
-def _report(kind: str, path: Path, raw: RawTable | None) -> FileReport:
-    report = FileReport(kind=kind, path=path, sha256=file_sha256(path))
+def _report(kind: str, path: Path, raw: RawTable | None, sha256: str | None = None) -> FileReport:
+    report = FileReport(kind=kind, path=path, sha256=sha256 or file_sha256(path))
     if raw is not None:
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
         report.header_row, report.rows_read = raw.header_row, raw.rows_seen
@@ -175,11 +207,23 @@ def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, fil
                     reading=shown_format, source=source, other=other)]
 
 
+def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown, problems) -> None:
+    """One note naming a column whose cells carry "%" and how it was read; each cell that fits neither
+    reading beside them (see `parsing.read_numbers`) reported by row, quoted as written."""
+    if not reading.percent:
+        return
+    problems.append(problem("percent_column", "info", file=file, column=shown, count=reading.percent,
+                            plain=t(f"load.percent_plain_{reading.percent_plain or 'none'}")))
+    if reading.unsure is not None and reading.unsure.any():
+        _report_bad(df, column, rows, file, shown, problems, reading.unsure, "percent_unsure", "warning")
+
+
 def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
     settings = settings or CompanySettings()
     reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
     problems.extend(_number_notes(reading, settings, file, shown))
+    _percent_notes(reading, df, column, rows, file, shown, problems)
     return reading.values, reading.bad
 
 
@@ -191,6 +235,11 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
         problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
                                 column=shown, examples="», «".join(reading.examples), order=reading.order,
                                 reading=t(f"load.order_{reading.order}")))
+    if reading.month_only:
+        # a month column is read as each month's first day: said once, a warning when other cells have days
+        every = reading.month_only == int((reading.values.notna()).sum())
+        problems.append(problem("month_only_dates", "info" if every else "warning", file=file, column=shown,
+                                count=reading.month_only, examples="», «".join(reading.month_examples)))
     return reading.values, reading.bad
 
 
@@ -244,6 +293,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         return None
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
+        digest = _sha256_in_background(path)  # computed while the file is read
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -261,7 +311,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
-    report = _report(kind, path, raw)
+    report = _report(kind, path, raw, digest())
     files.append(report)
     if raw.frame.empty:
         problems.append(problem("empty_file", file=path.name))
@@ -298,6 +348,7 @@ def _load_clients(raw, report, settings, problems):
             if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
                 reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
                 problems.extend(_number_notes(reading, settings, file, header))
+                _percent_notes(reading, frame, column, rows, file, header, problems)
             frame[column] = values
             trait_kinds[column] = kind
             understood[header] = ("trait", kind)
@@ -388,8 +439,8 @@ def _load_transactions(raw, report, settings, problems):
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
     """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
     its number and customer but leave its date and total blank) with one note, not a warning per row."""
-    blank = [frame[c].isna() | (frame[c].astype("string").str.strip() == "") for c in ("date", "amount")]
-    extra = (blank[0] & blank[1] & frame["client_id"].notna()).to_numpy(dtype=bool)
+    blank = [parsing.blank_cells(frame[c]) for c in ("date", "amount")]
+    extra = blank[0] & blank[1] & frame["client_id"].notna().to_numpy(dtype=bool)
     if not extra.any():
         return frame, rows
     problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),
@@ -415,12 +466,8 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
         if pd.isna(total):
             continue
-        group = row.get("_group")  # a 1C group row carrying its own total
-        if not isinstance(group, str):
-            texts = [str(v) for v in row.drop(["_row", "_group"], errors="ignore").tolist()
-                     if pd.notna(v) and str(v).strip()]
-            named = SUBTOTAL.match(texts[0]) if texts else None
-            group = named.group(1) if named else None
+        group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
+        group = group if isinstance(group, str) else None
         lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
@@ -573,6 +620,8 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
     rows = deals.pop("_row") if "_row" in deals else pd.Series(range(2, len(deals) + 2), index=deals.index)
     known = clients["client_id"].astype("string")
     if "client_id" not in deals and "name" not in deals:
+        # nothing ties a deal to a client: step 3 counts them without tiers, and `check` says why
+        problems.append(problem("deals_no_client_column", "warning", file=file, count=len(deals)))
         return deals
     given = (deals["client_id"].astype("string") if "client_id" in deals
              else pd.Series(pd.NA, index=deals.index, dtype="string"))

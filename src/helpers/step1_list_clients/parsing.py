@@ -17,9 +17,12 @@ from helpers.core.vocabulary import DASH_WORDS, NO_WORDS, YES_WORDS, YESNO_DETEC
 # Currency marks, words and codes that may surround a number; spaces of every width and the Swiss
 # apostrophe only ever group thousands. Patterns are RE2-compatible (Arrow's regex engine runs them
 # on whole columns) and spell digits as [0-9]: RE2's \d and \s are ASCII-only.
-_CURRENCY = (r"(?i)(₽|руб\.?|р\.|rub|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|us\$|\$|€|£|¥|₴|₸|"
-             r"sfr\.?|fr\.)")
+_CURRENCY = (r"(?i)(₽|руб(?:л[а-яё]*)?\.?|р\.|р$|rub\.?|rur\.?|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|"
+             r"us\$|\$|€|£|¥|₴|₸|sfr\.?|fr\.)")  # "р" alone only at the end: "1 000 р", never inside "млрд"
 _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
+# "15%", "15,5 %" (any space, RE2's \s being ASCII-only), "(4%)": a percent sign after the last digit
+_PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
+_PERCENT_SIGN = "([0-9])[ \t\u00a0\u202f\u2009\u2007]*%(\\)?)$"  # the same, the digit and bracket kept
 # "1,2 млн", "3.5k", "$1.2M": a scale word after the number
 _SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|mio|m)$", 1e6),
            (r"(?i)(млрд\.?|bn|billion)$", 1e9))
@@ -49,6 +52,12 @@ class NumberReading:
     ambiguous  cells such as "1,234" could be read both ways and nothing in the column decided:
                the fallback (company.yml number_format, or the locale) chose; `examples` shows some
     mixed      cells prove both marks ("1,5" and "1,020,400"): each such cell keeps its own reading
+    percent    how many cells carried "%" ("15%", "15,5 %", "(4%)"): each was read as a share, value/100
+    percent_plain  how the column's other cells were read beside them: "percent" (every one above 1 in
+               size: "15" is 15 %, read 0.15), "share" (every one within ±1: "0.15" is already a share),
+               None when there were none
+    unsure     bool mask of cells without "%" in a column with "%" cells that fit neither reading (some
+               above 1, some within ±1): left NaN and reported by row, never guessed
     """
 
     values: pd.Series
@@ -57,6 +66,9 @@ class NumberReading:
     ambiguous: bool = False
     mixed: bool = False
     examples: list[str] = field(default_factory=list)
+    percent: int = 0
+    percent_plain: str | None = None
+    unsure: pd.Series | None = None
 
 
 def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
@@ -68,8 +80,9 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     proves comma thousands, "7,5" proves decimal comma). When nothing proves it, `decimal` (the
     company's locale) decides and `ambiguous` is set so `check` can say so. Spaces, NBSP, U+202F
     and the Swiss apostrophe group thousands; currency marks, "(1 200)" and "1 200-" negatives and
-    scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); the input
-    is never changed.
+    scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
+    mark no cell of the column holds is skipped (`bytes_present`), so a million "1 234,56" cells
+    cost a few kernel passes. The input is never changed.
 
     >>> r = read_numbers(pd.Series(["254,908", "1,020,400", "980"]))
     >>> r.values.tolist(), r.decimal, r.ambiguous
@@ -80,143 +93,336 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     index = values.index
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return NumberReading(values.astype("float64"), pd.Series(False, index=index))
+    if values.dtype == object:
+        # numbers stored as numbers (an .xlsx cell beside cells typed as text) are exact: they keep
+        # their value and take no part in deciding how the column's text is written
+        stored = values.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool)
+        if stored.any():
+            reading = read_numbers(values.where(~stored, None).astype("string"), decimal=decimal)
+            out = reading.values.to_numpy(dtype="float64", copy=True)
+            out[stored] = values[stored].astype("float64").to_numpy()
+            reading.values = pd.Series(out, index=index)
+            return reading
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = values.astype("string[pyarrow]").str.strip()
-    cells = _arrow(text)
-    missing = (pc.is_null(cells).to_numpy(zero_copy_only=False)
-               | pc.is_in(pc.utf8_lower(cells), value_set=pa.array(sorted(MISSING))).fill_null(True)
-               .to_numpy(zero_copy_only=False))
-    # plain numbers ("1234.5", "-7", "1e3") are cast by Arrow in one step; only the rest is looked at
-    plain = _matches(cells, r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-    out = pc.cast(pc.if_else(pa.array(plain), cells, pa.scalar(None, cells.type)), pa.float64()
-                  ).to_numpy(zero_copy_only=False).astype("float64", copy=True)
-    # a plain cell with a dot followed by exactly three digits ("1.234") may be thousands
-    some_plain = plain.any()  # a column of "1 234,56" has none: skip the passes over plain cells
-    amb_dot = plain & _matches(cells, r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}") if some_plain else plain
-    slow = ~missing & ~plain
-    us_only = plain & ~amb_dot & _matches(cells, r".*\..*") if some_plain else plain.copy()
-    eu_only = np.zeros(len(text), dtype=bool)
-    amb_value = {".": out.copy(), ",": out.copy()}  # ambiguous cells' value with each decimal mark
-    amb = amb_dot.copy()
-    if amb_dot.any():
-        amb_value[","][amb_dot] = out[amb_dot] * 1000
-    if slow.any():
-        s_us, s_eu, s_amb, v_dot, v_comma, s_bad = _read_slow(text[slow])
-        out[slow] = np.where(s_us, v_dot, np.where(s_eu, v_comma, np.where(s_amb | s_bad, np.nan, v_dot)))
-        us_only[slow], eu_only[slow], amb[slow] = s_us, s_eu, s_amb
-        amb_value["."][slow], amb_value[","][slow] = v_dot, v_comma
-    n_us, n_eu = int(us_only.sum()), int(eu_only.sum())
-    reading = NumberReading(pd.Series(out, index=index), pd.Series(False, index=index), mixed=bool(n_us and n_eu))
+    cells = pc.utf8_trim_whitespace(arrow_text(values))
+    present = bytes_present(cells)
+    percent = np.zeros(len(cells), dtype=bool)
+    if present[ord("%")]:  # "15%", "15,5 %", "(4%)": the sign goes, the cell is divided by 100 below
+        percent = _flags(pc.match_substring_regex(cells, _PERCENT_END))
+        if percent.any():
+            cells = pc.replace_substring_regex(cells, _PERCENT_SIGN, r"\1\2")
+            present = bytes_present(cells)
+    missing = _missing_cells(cells, present)
+    n = len(cells)
+    if not present[_DOT_OR_EXPONENT].any():
+        # no cell holds a dot or an exponent: a plain cell is an integer, which both readings of the
+        # slow path read alike, so the whole column goes through it at once (no split, no copy)
+        if (missing & ~pc.is_null(cells).to_numpy(zero_copy_only=False)).any():  # "", "-", "n/a" out first
+            cells = pc.if_else(pa.array(missing), pa.scalar(None, cells.type), cells)
+        s_us, s_eu, amb, v_dot, v_comma, s_bad = _read_slow(cells, present)
+        out = np.where(s_us, v_dot, np.where(s_eu, v_comma, np.where(amb | s_bad, np.nan, v_dot)))
+        us_only, eu_only = s_us, s_eu
+        amb_value = {".": v_dot, ",": v_comma}
+    else:
+        # plain numbers ("1234.5", "-7", "1e3") are cast by Arrow in one step; only the rest is looked at
+        plain = _matches(cells, r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+        out = pc.cast(pc.if_else(pa.array(plain), cells, pa.scalar(None, cells.type)), pa.float64()
+                      ).to_numpy(zero_copy_only=False).astype("float64", copy=True)
+        # a plain cell with a dot followed by exactly three digits ("1.234") may be thousands
+        some_plain = plain.any()  # a column of "1 234,56" has none: skip the passes over plain cells
+        amb_dot = plain & _matches(cells, r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}") if some_plain else plain
+        slow = ~missing & ~plain
+        us_only = plain & ~amb_dot & _matches(cells, r".*\..*") if some_plain else plain.copy()
+        eu_only = np.zeros(n, dtype=bool)
+        amb_value = {".": out.copy(), ",": out.copy()}  # ambiguous cells' value with each decimal mark
+        amb = amb_dot.copy()
+        if amb_dot.any():
+            amb_value[","][amb_dot] = out[amb_dot] * 1000
+        if slow.any():
+            s_us, s_eu, s_amb, v_dot, v_comma, s_bad = _read_slow(cells.filter(pa.array(slow)))
+            out[slow] = np.where(s_us, v_dot, np.where(s_eu, v_comma, np.where(s_amb | s_bad, np.nan, v_dot)))
+            us_only[slow], eu_only[slow], amb[slow] = s_us, s_eu, s_amb
+            amb_value["."][slow], amb_value[","][slow] = v_dot, v_comma
+    amb &= ~missing
+    n_us, n_eu = int((us_only & ~missing).sum()), int((eu_only & ~missing).sum())
+    reading = NumberReading(pd.Series(dtype="float64"), pd.Series(dtype=bool), mixed=bool(n_us and n_eu))
     if amb.any():
         if n_us != n_eu:
             chosen = "." if n_us > n_eu else ","
         else:
             chosen, reading.ambiguous = decimal, True
-            reading.examples = text[amb].drop_duplicates().head(3).astype(str).tolist()
+            shown = pd.Series(cells.filter(pa.array(amb)).to_pylist(), dtype=object)
+            reading.examples = shown.drop_duplicates().head(3).astype(str).tolist()
         out[amb] = amb_value[chosen][amb]
         reading.decimal = chosen
-        reading.values = pd.Series(out, index=index)
+    out[missing] = np.nan
     reading.bad = pd.Series(np.isnan(out) & ~missing, index=index)
+    reading.unsure = pd.Series(False, index=index)
+    if percent.any():
+        _read_percent(out, percent, reading)
+    reading.values = pd.Series(out, index=index)
     return reading
 
 
-def _arrow(values: pd.Series):
+def _read_percent(out: np.ndarray, percent: np.ndarray, reading: NumberReading) -> None:
+    """Divide the "%" cells by 100 and decide the column's other cells from all of them (in place).
+
+    Beside "15%" cells, plain cells all above 1 in size are percents written without the sign (read
+    /100); all within ±1 are shares already (kept); zero reads the same either way. A mix of both
+    cannot be decided: those cells become NaN and `unsure`, for `check` to name by row."""
+    index = reading.bad.index
+    out[percent] /= 100
+    reading.percent = int((percent & ~np.isnan(out)).sum())
+    others = ~percent & ~np.isnan(out) & (out != 0)
+    if not others.any():
+        return
+    big = others & (np.abs(out) > 1)
+    if big.sum() == others.sum():
+        out[others] /= 100
+        reading.percent_plain = "percent"
+    elif not big.any():
+        reading.percent_plain = "share"
+    else:
+        out[others] = np.nan
+        reading.unsure = pd.Series(others, index=index)
+
+
+def arrow_text(values):
+    """One contiguous Arrow string array of the cells (zero-copy when the Series is Arrow-backed)."""
     import pyarrow as pa
 
-    array = pa.array(values.astype("string[pyarrow]"))
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        array = values
+    else:
+        array = pa.array(values.astype("string[pyarrow]"))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    return array
+
+
+def bytes_present(array) -> np.ndarray:
+    """Which of the 256 byte values occur in the UTF-8 text of the cells: bool[256], one pass over
+    Arrow's data buffer. Used only to skip work: a byte counted that no cell uses (a null's stale
+    bytes) costs a kernel pass, never a different result."""
+    import pyarrow as pa
+
+    found = np.zeros(256, dtype=bool)
+    if len(array) == 0 or array.null_count == len(array):
+        return found
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    bounds = np.frombuffer(array.buffers()[1], dtype=width)[array.offset:array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    if data is not None and bounds[-1] > bounds[0]:
+        found[np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]]] = True
+    return found
+
+
+def _flags(array) -> np.ndarray:
+    """An Arrow boolean array as numpy, null read as False."""
+    if array.null_count:
+        array = array.fill_null(False)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _byte_set(characters: str) -> np.ndarray:
+    """bool[256] with every byte of the UTF-8 spelling of `characters` set."""
+    mask = np.zeros(256, dtype=bool)
+    mask[list(characters.encode("utf-8"))] = True
+    return mask
+
+
+def may_hold(present: np.ndarray, text: str) -> bool:
+    """Whether a cell may contain `text`: every byte of its UTF-8 spelling occurs in the column."""
+    return bool(present[list(text.encode("utf-8"))].all())
+
+
+_DOT_OR_EXPONENT = _byte_set(".eE")
+# every byte a MISSING word or mark is spelled with, except letters (ASCII or Cyrillic lead bytes)
+_MISSING_HINT = _byte_set("-—#/") | _byte_set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_MISSING_HINT[0xD0:0xD2] = True  # lead bytes of Cyrillic letters
+_PLAIN_BYTES = _byte_set("0123456789.,+-")
+
+
+def _missing_cells(cells, present: np.ndarray) -> np.ndarray:
+    """Blank, null and MISSING ("n/a", "-", "нет данных") cells. When no cell holds a letter, dash or
+    slash, only empty and null cells can be missing, and the lower-casing pass is skipped."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blank = pc.is_null(cells).to_numpy(zero_copy_only=False)
+    if not (present & _MISSING_HINT).any():
+        return blank | pc.equal(pc.binary_length(cells), 0).fill_null(False).to_numpy(zero_copy_only=False)
+    words = pc.is_in(pc.utf8_lower(cells), value_set=pa.array(sorted(MISSING))).fill_null(True)
+    return blank | words.to_numpy(zero_copy_only=False)
+
+
+def blank_cells(values: pd.Series) -> np.ndarray:
+    """Cells that are missing or hold only spaces, as a numpy bool array (one Arrow pass for text)."""
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values.isna().to_numpy(dtype=bool)
+    cells = pc.utf8_trim_whitespace(arrow_text(values))
+    return _flags(pc.equal(pc.binary_length(cells), 0)) | pc.is_null(cells).to_numpy(zero_copy_only=False)
 
 
 def _matches(values, pattern: str) -> np.ndarray:
     """Cells matching `pattern` as a whole (Arrow's RE2 engine; missing cells do not match)."""
     import pyarrow.compute as pc
 
-    array = values if not isinstance(values, pd.Series) else _arrow(values)
+    array = values if not isinstance(values, pd.Series) else arrow_text(values)
     return pc.match_substring_regex(array, f"^(?:{pattern})$").fill_null(False).to_numpy(zero_copy_only=False)
 
 
 _SPACE_CHARS = " \t\u00a0\u202f\u2009\u2007'’"
 
 
-def _drop_characters(array, characters: str):
-    """The Arrow string array with every one of `characters` removed (literal replaces, each only when
-    the character occurs: several times cheaper per cell than one regex replace)."""
+def _drop_characters(array, characters: str, present: np.ndarray | None = None):
+    """The Arrow string array with every one of `characters` removed: a literal replace for each
+    character whose bytes occur in the column (several times cheaper per cell than a regex)."""
     import pyarrow.compute as pc
 
-    if not pc.match_substring_regex(array, "[" + re.escape(characters) + "]").fill_null(False).to_numpy(
-            zero_copy_only=False).any():
-        return array
+    present = bytes_present(array) if present is None else present
     for ch in characters:
-        if pc.match_substring(array, ch).fill_null(False).to_numpy(zero_copy_only=False).any():
+        if may_hold(present, ch):
             array = pc.replace_substring(array, ch, "")
     return array
 
 
-def _read_slow(text: pd.Series) -> tuple[np.ndarray, ...]:
-    """Cells that are not plain numbers: (only-dot-decimal, only-comma-decimal, both, value with dot
-    decimal, value with comma decimal, unreadable) as arrays. Each step is one Arrow kernel over the
-    column, and steps for marks the column does not hold are skipped, so a million "1 234,56 ₽"
-    cells take a fraction of a second."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    s = _arrow(text)
-    n = len(text)
-
-    def has(pattern: str) -> np.ndarray:
-        return pc.match_substring_regex(s, pattern).fill_null(False).to_numpy(zero_copy_only=False)
-
-    s = _drop_characters(s, _SPACE_CHARS)
-    negative = np.zeros(n, dtype=bool)
-    unusual = has(r"[^0-9.,+-]|[0-9]-$")  # one pass: are there signs, marks or words to look at at all?
-    if not unusual.any():
-        return _two_readings(s, negative, np.ones(n))
-    if pc.match_substring(s, "−").fill_null(False).to_numpy(zero_copy_only=False).any():
-        s = pc.replace_substring(s, "−", "-")
-    if has(r"^\(").any():
-        wrapped = _matches(s, r"\(.*\)")
-        negative |= wrapped
-        s = pc.if_else(pa.array(wrapped), pc.utf8_slice_codeunits(s, 1, -1), s)
-    trailing = has("[0-9]-$")
-    if trailing.any():
-        negative |= trailing
-        s = pc.replace_substring_regex(s, r"([0-9])-$", r"\1")
-    if has(_CURRENCY).any():
-        s = pc.replace_substring_regex(s, _CURRENCY, "")
-    scale = np.ones(n)
-    if has("[^0-9.,+eE-]").any():  # letters left after the currency: a scale word ("1,2 млн", "3.5k")?
-        for pattern, factor in _SCALES:
-            found = has(pattern)
-            if found.any():
-                scale[found] = factor
-                s = pc.replace_substring_regex(s, pattern, "")
-        s = _drop_characters(s, _SPACE_CHARS)
-    return _two_readings(s, negative, scale)
-
-
-def _two_readings(s, negative: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cleaned cells read with the dot and with the comma as decimal mark (see `_read_slow`)."""
+def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Cells that are not plain numbers (an Arrow string array): (only-dot-decimal, only-comma-decimal,
+    both, value with dot decimal, value with comma decimal, unreadable) as arrays. Each step is one
+    Arrow kernel over the column, and a step for a mark no cell holds (by the bytes the column
+    contains, `present` when the caller has them) is skipped, so a million "1 234,56 ₽" cells take a
+    fraction of a second."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(s)
-    us_ok, eu_ok = _matches(s, _US), _matches(s, _EU)
 
-    def number(cells, ok) -> np.ndarray:
-        if not ok.any():
-            return np.full(n, np.nan)
-        kept = pc.if_else(pa.array(ok), cells, pa.scalar(None, cells.type))
-        return pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False)
+    def has(pattern: str) -> np.ndarray:
+        return _flags(pc.match_substring_regex(s, pattern))
 
-    v_dot = number(pc.replace_substring(s, ",", ""), us_ok)
-    v_comma = number(pc.replace_substring(pc.replace_substring(s, ".", ""), ",", "."), eu_ok)
+    present = bytes_present(s) if present is None else present.copy()
+    if any(may_hold(present, ch) for ch in _SPACE_CHARS):
+        s = _drop_characters(s, _SPACE_CHARS, present)
+        present = bytes_present(s)
+    negative = np.zeros(n, dtype=bool)
+    broken = np.zeros(n, dtype=bool)
+    scale = np.ones(n)
+    if not (present & ~_PLAIN_BYTES).any() and not present[ord("-")]:
+        return _two_readings(s, negative, scale, broken, present)  # signs, marks or words: none to look at
+    if may_hold(present, "−"):
+        s = pc.replace_substring(s, "−", "-")
+        present[ord("-")] = True
+    if present[ord("(")] or present[ord(")")]:  # "(1 200)": a negative amount as accountants write it
+        opens, closes = _flags(pc.starts_with(s, "(")), _flags(pc.ends_with(s, ")"))
+        if (opens | closes).any():
+            negative |= opens & closes
+            # one bracket only, or doubled ones, is no amount: such a cell stays unread
+            broken |= (opens != closes) | _flags(pc.starts_with(s, "((")) | _flags(pc.ends_with(s, "))"))
+            broken |= _flags(pc.starts_with(s, ")")) | _flags(pc.ends_with(s, "("))
+            s = pc.utf8_trim(s, "()")
+            # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
+            present = present.copy()
+            present[[ord("("), ord(")")]] = False
+    if present[ord("-")]:  # "1 200-": a trailing minus (SAP, some 1C forms)
+        trailing = _flags(pc.ends_with(s, "-"))
+        if trailing.any():
+            trailing &= has("[0-9]-$")
+            negative |= trailing
+            s = pc.if_else(pa.array(trailing), pc.utf8_slice_codeunits(s, 0, -1), s)
+    if (present & ~_PLAIN_BYTES & ~_byte_set("()")).any():  # letters or marks: currency, then scale words
+        if has(_CURRENCY).any():
+            s = pc.replace_substring_regex(s, _CURRENCY, "")
+        if has("[^0-9.,+eE-]").any():  # letters left after the currency: a scale word ("1,2 млн", "3.5k")?
+            for pattern, factor in _SCALES:
+                found = has(pattern)
+                if found.any():
+                    scale[found] = factor
+                    s = pc.replace_substring_regex(s, pattern, "")
+            s = _drop_characters(s, _SPACE_CHARS)
+        present = bytes_present(s)
+    return _two_readings(s, negative, scale, broken, present)
+
+
+def _two_readings(s, negative: np.ndarray, scale: np.ndarray, broken: np.ndarray,
+                  present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Cleaned cells read with the dot and with the comma as decimal mark (see `_read_slow`); a
+    `broken` cell (a lone bracket) reads neither way. `present`: bytes the cells may hold (a superset)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     sign = np.where(negative, -1.0, 1.0) * scale
+    fast = _comma_readings(s, present)
+    if fast is not None:
+        us_ok, eu_ok, v_dot, v_comma = fast
+    else:
+        n = len(s)
+        us_ok, eu_ok = _matches(s, _US), _matches(s, _EU)
+
+        def number(cells, ok) -> np.ndarray:
+            if not ok.any():
+                return np.full(n, np.nan)
+            kept = cells if ok.all() else pc.if_else(pa.array(ok), cells, pa.scalar(None, cells.type))
+            return pc.cast(kept, pa.float64()).to_numpy(zero_copy_only=False)
+
+        v_dot = number(pc.replace_substring(s, ",", ""), us_ok)
+        v_comma = number(pc.replace_substring(pc.replace_substring(s, ".", ""), ",", "."), eu_ok)
+    if broken.any():
+        us_ok, eu_ok = us_ok & ~broken, eu_ok & ~broken
+        v_dot, v_comma = np.where(broken, np.nan, v_dot), np.where(broken, np.nan, v_comma)
     v_dot, v_comma = v_dot * sign, v_comma * sign
-    both = us_ok & eu_ok
-    amb = both & ~np.isclose(v_dot, v_comma, equal_nan=False)
+    amb = np.zeros(len(s), dtype=bool)
+    both = np.flatnonzero(us_ok & eu_ok)  # the two readings differ only where both hold
+    amb[both] = ~np.isclose(v_dot[both], v_comma[both], equal_nan=False)
     return us_ok & ~eu_ok, eu_ok & ~us_ok, amb, v_dot, v_comma, ~us_ok & ~eu_ok
+
+
+_COMMA_ONLY = _byte_set("0123456789,+-")
+
+
+def _comma_readings(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...] | None:
+    """(valid with comma thousands, valid with decimal comma, value each way) for a column of digits
+    with at most one comma per cell and no dot ("1234,56", "-7", ",5"): the Russian-export shape,
+    read with one cast and three cheap passes instead of two regex matches and two casts. None when
+    the column is of another shape (`_two_readings` then matches `_US` and `_EU`). Gives exactly what
+    those patterns give for such cells: a comma after 1-3 digits and before exactly three ("1,234")
+    reads both ways; any other comma is a decimal comma; no comma, one value.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = bytes_present(s) if present is None else present
+    if (present & ~_COMMA_ONLY).any():
+        return None
+    if present[ord(",")]:
+        if pc.any(pc.ends_with(s, ",")).as_py():  # "5," is no number either way
+            return None
+        dotted = pc.replace_substring(s, ",", ".")
+    else:
+        dotted = s
+    try:  # Arrow's float grammar on digits, signs and one dot is exactly the _EU shape; two commas fail here
+        v_comma = pc.cast(dotted, pa.float64()).to_numpy(zero_copy_only=False).astype("float64", copy=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    valid = ~pc.is_null(s).to_numpy(zero_copy_only=False) if s.null_count else np.ones(len(s), dtype=bool)
+    if not present[ord(",")]:
+        return valid, valid.copy(), v_comma, v_comma.copy()
+    position, length = pc.find_substring(s, ","), pc.binary_length(s)
+    if s.null_count:
+        position, length = position.fill_null(-1), length.fill_null(0)
+    position, length = position.to_numpy(zero_copy_only=False), length.to_numpy(zero_copy_only=False)
+    signed = np.zeros(len(s), dtype=np.int64)
+    if present[ord("-")] or present[ord("+")]:
+        signed = _flags(pc.or_(pc.starts_with(s, "-"), pc.starts_with(s, "+"))).astype(np.int64)
+    comma = position >= 0
+    grouped = comma & (position >= 1 + signed) & (position <= 3 + signed) & (length - position == 4)
+    # a "1,234" cell read with the comma as thousands mark is an integer: the exact value is a rounding away
+    v_dot = np.where(grouped, np.round(v_comma * 1000), np.where(comma, np.nan, v_comma))
+    return valid & (grouped | ~comma), valid, v_dot, v_comma
 
 
 def parse_numbers(values: pd.Series, *, decimal: str = ",") -> tuple[pd.Series, pd.Series]:
@@ -250,6 +456,8 @@ class DateReading:
     order      "dmy", "mdy" or "ymd" for the day-month cells, None when the column had none
     ambiguous  every such cell read both ways (01/02/2024): `order` came from company.yml date_order
                or the locale, not from the data; `examples` shows some cells
+    month_only rows whose cell names a month and year only ("январь 2024", "Jan 2024"): read as the
+               first day of that month; `month_examples` shows some cells
     """
 
     values: pd.Series
@@ -257,6 +465,8 @@ class DateReading:
     order: str | None = None
     ambiguous: bool = False
     examples: list[str] = field(default_factory=list)
+    month_only: int = 0
+    month_examples: list[str] = field(default_factory=list)
 
 
 def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = None) -> DateReading:
@@ -265,7 +475,9 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     Accepts ISO dates and timestamps (with `T`, fractions, `Z` or offsets such as `-0400` that
     may change with daylight saving inside the column), DD.MM.YYYY and MM/DD/YYYY with or without
     a time (`12/1/2010 8:26`, `31.12.2023 14:05`, AM/PM), two-digit years, Excel serial numbers,
-    English month names, and "не закрыта"/"open" as missing. A first part above 12 proves day-first
+    Russian and English month names ("5 января 2024", "5 янв. 2024 г.", "Jan 5, 2024", "5-Jan-2024",
+    and a month alone, "январь 2024", read as its first day), and "не закрыта"/"open" as missing.
+    A named month says which part is the day, so such cells never make a column ambiguous. A first part above 12 proves day-first
     and a second part above 12 proves month-first; when no cell proves either, `order` decides
     and `ambiguous` is set. Cells contradicting the proven order are bad. With `timezone` (an IANA
     name), a timestamp carrying an offset becomes the calendar date in that zone; without it, the
@@ -282,17 +494,110 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
         if getattr(values.dt, "tz", None) is not None:
             out = values.dt.tz_convert(timezone).dt.tz_localize(None) if timezone else values.dt.tz_localize(None)
         return DateReading(out.astype("datetime64[ns]").dt.normalize(), pd.Series(False, index=index))
-    text = values.astype("string[pyarrow]").str.strip()
-    lowered = text.str.lower()
-    missing = (text.isna() | lowered.isin(MISSING | NOT_CLOSED)).fillna(True).astype(bool).to_numpy()
-    # parse each distinct cell once: a log of a million rows holds a few hundred dates
-    codes, distinct = pd.factorize(text.where(~missing))
-    cells = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
-    parsed, order_used, ambiguous, examples = _dates_of_distinct(cells, order, timezone)
-    stamps = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (missing) -> NaT
+    import pyarrow.compute as pc
+
+    # parse each distinct cell once: a log of a million rows holds a few hundred dates (Arrow's
+    # dictionary encoding finds them in one pass; blanks and "не закрыта" are judged on them too)
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(arrow_text(values)))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False) if encoded.null_count \
+        else encoded.indices.to_numpy(zero_copy_only=False)
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
+    cells = distinct[~blank].reset_index(drop=True)
+    numbered, month_only = _months_as_numbers(cells)
+    parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone)
+    stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
+    stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
+    out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (null) -> the last, NaT
+    missing = np.append(blank, True)[codes]
     bad = pd.Series(out.isna().to_numpy() & ~missing, index=index)
-    return DateReading(out, bad, order_used, ambiguous, examples)
+    reading = DateReading(out, bad, order_used, ambiguous, examples)
+    if month_only.any():
+        by_distinct = np.zeros(len(distinct) + 1, dtype=bool)
+        by_distinct[np.flatnonzero(~blank)] = month_only & parsed.notna().to_numpy()
+        reading.month_only = int(by_distinct[codes].sum())
+        reading.month_examples = cells[month_only].head(3).tolist()
+    return reading
+
+
+# Month names as Russian and English exports write them: the full name in the nominative ("январь")
+# or genitive ("5 января"), or any start of it of three letters or more ("янв", "янв.", "сент", "Sept").
+_MONTH_FORMS = {1: ("январь", "января", "january"), 2: ("февраль", "февраля", "february"),
+                3: ("март", "марта", "march"), 4: ("апрель", "апреля", "april"), 5: ("май", "мая", "may"),
+                6: ("июнь", "июня", "june"), 7: ("июль", "июля", "july"), 8: ("август", "августа", "august"),
+                9: ("сентябрь", "сентября", "september"), 10: ("октябрь", "октября", "october"),
+                11: ("ноябрь", "ноября", "november"), 12: ("декабрь", "декабря", "december")}
+_LETTERS = "A-Za-zА-Яа-яЁё"
+_CLOCK = r"(?P<rest>(?:(?:[ T]+|,\s*)\d{1,2}:\d{2}.*)?)"  # a time of day, left for _DATE_PARTS to read
+_YEAR_WORD = r"(?:\s*(?:г\.?|года?)(?=$|[ T,]))?"  # "2024 г.", "2024 года"
+_WEEKDAY = rf"(?:[{_LETTERS}]+\.?,?\s+)?"  # "Mon, 5 Jan 2024", "пн, 5 янв 2024"
+_NAMED = {
+    # 5 января 2024 · 05 янв. 2024 г. · 5 Jan 2024 · 5-Jan-2024 · 5th January 2024
+    "dmy": re.compile(rf"^{_WEEKDAY}(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s./-]*(?P<mon>[{_LETTERS}]{{3,}})\.?"
+                      rf"[\s./,-]*(?P<y>\d{{4}}|\d{{2}}){_YEAR_WORD}\.?{_CLOCK}$"),
+    # Jan 5, 2024 · January 5th, 2024 · Mon Jan 5 2024
+    "mdy": re.compile(rf"^{_WEEKDAY}(?P<mon>[{_LETTERS}]{{3,}})\.?\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+                      rf"(?P<y>\d{{4}}){_CLOCK}$"),
+    # 2024-Jan-05 · 2024 янв. 5
+    "ymd": re.compile(rf"^(?P<y>\d{{4}})[\s./-]+(?P<mon>[{_LETTERS}]{{3,}})\.?[\s./-]*(?P<d>\d{{1,2}}){_CLOCK}$"),
+    # январь 2024 · Jan 2024 · янв. 2024 г. · Excel's mmm-yy: Jan-24, янв.24, Jan '24 (a month column: no day)
+    "my": re.compile(rf"^(?P<mon>[{_LETTERS}]{{3,}})(?:\.?[\s./-]*(?P<y>\d{{4}}){_YEAR_WORD}\.?"
+                     rf"|(?:\.|\.?[-'’]|\.?\s+')(?P<y2>\d{{2}}))$"),
+}
+
+
+def month_number(word: str) -> int | None:
+    """The month a Russian or English month word names, or None.
+
+    >>> [month_number(w) for w in ["января", "Янв.", "сент", "May", "Sept", "мая", "Marvel", "ма"]]
+    [1, 1, 9, 5, 9, 5, None, None]
+    """
+    w = str(word).lower().replace("ё", "е").rstrip(".")
+    if len(w) < 3:
+        return None
+    found = {m for m, forms in _MONTH_FORMS.items() if any(f.startswith(w) for f in forms)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _months_as_numbers(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Distinct date cells with a month word rewritten as ISO text ("5 января 2024" -> "2024-01-05"),
+    the time of day kept; and which cells named a month and year only (read as the month's 1st day).
+
+    Only cells holding letters are looked at, and only a word `month_number` knows is rewritten, so
+    any other text stays as written and is reported as not a date."""
+    month_only = np.zeros(len(cells), dtype=bool)
+    lettered = cells.str.contains(f"[{_LETTERS}]{{3}}", regex=True).fillna(False).to_numpy(dtype=bool)
+    if not lettered.any():
+        return cells, month_only
+    out = cells.copy()
+    todo = pd.Series(lettered, index=cells.index)
+    for shape, pattern in _NAMED.items():
+        parts = cells[todo].str.extract(pattern)
+        parts = parts[parts["mon"].notna()]
+        if parts.empty:
+            continue
+        months = parts["mon"].map(month_number)
+        parts = parts[months.notna()]
+        months = months[months.notna()].astype(int)
+        if parts.empty:
+            continue
+        written = parts["y"].fillna(parts["y2"]) if "y2" in parts else parts["y"]
+        years = pd.to_numeric(written).astype(int)
+        years = years.where(written.str.len() == 4, pd.Series(_full_years(years), index=years.index))
+        days = pd.to_numeric(parts["d"]).astype(int) if "d" in parts else pd.Series(1, index=parts.index)
+        rest = parts["rest"].fillna("") if "rest" in parts else ""
+        out[parts.index] = (years.map("{:04d}".format) + "-" + months.map("{:02d}".format) + "-"
+                            + days.map("{:02d}".format) + rest)
+        todo[parts.index] = False
+        if shape == "my":
+            month_only[cells.index.get_indexer(parts.index)] = True
+    return out, month_only
+
+
+def _full_years(two_digits):
+    """Two-digit years as four: up to ten years ahead of today this century, the rest the last one."""
+    pivot = pd.Timestamp.now().year % 100 + 10
+    return np.where(two_digits <= pivot, 2000 + two_digits, 1900 + two_digits)
 
 
 def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
@@ -329,7 +634,7 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
         day[year_last], month[year_last] = a[year_last], b[year_last]
     short = year_last & (parts["c"].str.len() == 2)
     year[year_last] = c[year_last]
-    year[short] = np.where(c[short] <= (pd.Timestamp.now().year % 100) + 10, 2000 + c[short], 1900 + c[short])
+    year[short] = _full_years(c[short])
     hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
     pm = parts["ampm"].fillna("").str.lower().str.startswith("p")
     am = parts["ampm"].fillna("").str.lower().str.startswith("a")
@@ -352,13 +657,24 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
         serial = pd.to_numeric(cells[rest].str.replace(",", ".", regex=False), errors="coerce")
         plausible = serial[serial.between(20000, 80000)]
         result[plausible.index] = (EXCEL_EPOCH + pd.to_timedelta(plausible.round(6), unit="D")).dt.normalize()
-    rest = result.isna() & cells.str.contains(r"[A-Za-z]{3}", regex=True) & ~parts["a"].notna()
-    if rest.any():  # month names ("Jan 5, 2024", "5 January 2024"): unambiguous, dateutil reads them
-        named = pd.to_datetime(cells[rest], errors="coerce", format="mixed", dayfirst=order != "mdy")
-        if getattr(named.dt, "tz", None) is not None:
-            named = named.dt.tz_localize(None)
-        result[rest] = named.dt.normalize()
+    rest = (result.isna() & cells.str.contains(r"[A-Za-z]{3}", regex=True) & ~parts["a"].notna()
+            & cells.str.contains(r"\d{4}", regex=True))  # no year written, no date: never one guessed
+    for i in np.flatnonzero(rest.to_numpy()):  # other English wordings ("Tuesday, January 5, 2024")
+        result.iloc[i] = _dateutil_with_year(cells.iloc[i], dayfirst=order != "mdy")
     return result, order_used, ambiguous, examples
+
+
+def _dateutil_with_year(text: str, *, dayfirst: bool):
+    """One cell read by dateutil, kept only when the year it found is written in the cell: dateutil
+    fills a missing year with this one ("Jan 5") and reads "Jan-24" as the year 1, and neither is a date
+    the file holds. NaT otherwise."""
+    try:
+        stamp = pd.to_datetime(text, dayfirst=dayfirst)
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return pd.NaT
+    if str(stamp.year) not in re.findall(r"\d{4}", text):
+        return pd.NaT
+    return stamp.tz_localize(None).normalize() if stamp.tzinfo is not None else stamp.normalize()
 
 
 def _offset_minutes(text: str) -> float:

@@ -684,6 +684,14 @@ def _tiers_csv(table: pd.DataFrame, basis: str, available: list[str]) -> pd.Data
     table = table[[c for c in columns if c in table.columns]].reset_index(drop=True)
     if not table["margin"].notna().any():
         table = table.drop(columns=["margin"])
+    for column in ("team_tier", "suggested_tier", "demand_pattern"):
+        if column in table and table[column].dtype == object:
+            # a handful of words, one string object each instead of one per client (a million clients:
+            # 150 MB less); the column stays object, its values unchanged
+            codes, words = pd.factorize(table[column], use_na_sentinel=True)
+            shared = np.asarray(words, dtype=object)
+            table[column] = np.where(codes >= 0, shared[np.maximum(codes, 0)] if len(shared) else None,
+                                     table[column].to_numpy(dtype=object))
     return table
 
 

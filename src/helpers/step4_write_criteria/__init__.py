@@ -5,6 +5,8 @@ Takes:   the `Company` of step 1 (with the team's criteria.yml) and the tier tab
 Returns: `CriteriaResult` from `find_criteria` (criteria.csv: every candidate with its evidence and
          routing) and, from `score_prospects`, the leads of prospects.csv routed by the criteria
          (prospects_scored.csv).
+Modules: `criteria` (what is searched, the evidence, what reaches sales, the backtest), `search` (the
+         engine: clients grouped into cells, shuffles and resamples drawn per cell), `prospects`, `plots`.
 """
 
 from helpers.step4_write_criteria.criteria import CriteriaResult, find_criteria
