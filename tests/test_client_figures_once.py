@@ -90,5 +90,6 @@ def test_the_audit_computes_each_companys_figures_once_and_never_serves_them_sta
     pd.testing.assert_series_equal(revenue(second), revenue(first) * 2)
     # a caller changing its copy does not change what the next part reads
     with audit.figures_once():
-        audit.summarise_clients(company)["revenue"] = -1.0
+        handed = audit.summarise_clients(company)
+        handed["revenue"] = -1.0
         assert (audit.summarise_clients(company)["revenue"] != -1.0).any()
