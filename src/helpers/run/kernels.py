@@ -151,6 +151,7 @@ def reset_to_fresh() -> None:
     need no reset (every notebook sets them in `open_workbook`), nor do the random generators (a new
     kernel seeds them from the system too).
     """
+    import gc
     import warnings
 
     import matplotlib
@@ -170,6 +171,23 @@ def reset_to_fresh() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.reset(new_session=True)
+    gc.collect()
+    _give_memory_back()
+
+
+def _give_memory_back() -> None:
+    """Return the heap the last notebook freed to the system (glibc's `malloc_trim`; nothing elsewhere).
+
+    Freed memory otherwise stays with the process, and the next notebook's tables land beside it: at a
+    million clients a kernel that had run the report then peaked 0.6 GB above any notebook run alone.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its own policy
+        pass
 
 
 # ------------------------------------------------------------------ in the runner
