@@ -141,5 +141,5 @@ def test_purchase_gap_in_passes_equals_one_pass(monkeypatch):
                        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D"),
                        "amount": rng.choice([-5.0, 10.0, 20.0], n)})
     whole = client_figures.median_purchase_gap(tx)
-    monkeypatch.setattr(client_figures, "GAP_ROWS_PER_PASS", 500)  # six passes
+    monkeypatch.setattr(client_figures, "GAP_ROWS_PER_PASS", 500)  # several passes
     assert client_figures.median_purchase_gap(tx) == whole and whole[1] > 250

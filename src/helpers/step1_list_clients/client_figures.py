@@ -416,23 +416,32 @@ def median_purchase_gap(transactions, *, limit: str | None = None) -> tuple[floa
     (37.5, 2)
     """
     rows = len(transactions) if isinstance(transactions, pd.DataFrame) else int(getattr(transactions, "rows", 0) or 0)
-    # the window over each client's dates does not spill to disk: past GAP_ROWS_PER_PASS lines the clients are
-    # split by a hash of their id into passes that each fit the memory limit (a 40M-line log, 2GB: four passes)
-    passes = max(1, math.ceil(rows / GAP_ROWS_PER_PASS))
-    typical = []
+    # the window over each client's dates and the per-client medians do not spill to disk: past
+    # GAP_ROWS_PER_PASS lines per GB of DuckDB memory the clients are split by a hash of their id into passes
+    # (a 40M-line log, 2GB budget: eight), and a pass that still runs out of memory is redone in twice as many
+    budget_gb = int(duckdb_memory_limit(limit)[:-2]) / 1000
+    passes = max(1, math.ceil(rows / (GAP_ROWS_PER_PASS * budget_gb)))
     with duckdb_session(limit) as con:
         sql, _ = _source_sql(con, transactions)  # the same query for a frame and a log left on disk
-        for part in range(passes):
-            where = f"AND hash(CAST(client_id AS VARCHAR)) % {passes} = {part}" if passes > 1 else ""
-            typical.append(con.execute(_GAP_QUERY.format(source=sql, part=where)).fetchnumpy()["typical"])
+        while True:
+            try:
+                typical = [con.execute(_GAP_QUERY.format(
+                    source=sql, part=f"AND hash(CAST(client_id AS VARCHAR)) % {passes} = {part}" if passes > 1 else ""
+                )).fetchnumpy()["typical"] for part in range(passes)]
+                break
+            except duckdb.OutOfMemoryException:
+                if passes >= MAX_GAP_PASSES:
+                    raise
+                passes *= 2
     values = np.concatenate(typical).astype(float) if typical else np.empty(0)
     if not len(values):
         return float("nan"), 0
     return float(np.median(values)), len(values)
 
 
-# lines of the log whose per-client purchase gaps are measured in one pass (about 1 GB of DuckDB memory)
-GAP_ROWS_PER_PASS = 10_000_000
+# lines of the log whose per-client purchase gaps are measured in one pass, per GB of DuckDB's memory
+GAP_ROWS_PER_PASS = 5_000_000
+MAX_GAP_PASSES = 256
 _GAP_QUERY = """
 WITH d AS (
     SELECT DISTINCT CAST(client_id AS VARCHAR) AS c, CAST(CAST("date" AS TIMESTAMP) AS DATE) AS day
