@@ -457,10 +457,10 @@ def _hand_over_steps(company_dir: Path, staging: Path, parameters: dict, key_fil
                      loaded_language=checked_in,
                      anonymise=parameters["anonymise"], key_file=key_file or None).hand_over()
     except (duckdb.OutOfMemoryException, MemoryError):
-        if os.environ.get("TIERBOOK_DEBUG"):  # for the kit's developers: where the memory ran out
+        if os.environ.get("TIERBOOK_DEBUG"):  # for the kit's developers: a file to say where the memory ran out
             import traceback
 
-            traceback.print_exc()
+            Path(os.environ["TIERBOOK_DEBUG"]).write_text(traceback.format_exc(), encoding="utf-8")
         from helpers.step1_list_clients.client_figures import memory_limit
 
         limit = memory_limit(checked.settings.load.memory_limit if checked is not None else None)
