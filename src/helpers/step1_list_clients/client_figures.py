@@ -82,13 +82,18 @@ class ClientAggregate:
 # over the periods p that have any transaction, because empty periods add nothing to either sum.
 # So no client × period grid is ever built, and 1M clients × 24 months fit in a few hundred MB.
 # Cancellation only matters for a CV below ~1e-6, far under any X line.
+# A CTE read twice is materialised by DuckDB, and a materialised per-client-and-period table of a 40M-line
+# log did not fit a 2GB budget: the log is read as a stream (NOT MATERIALIZED) and the window comes from its
+# first and last dates (a period start is monotone in the date), so `per` is read once and aggregated as it streams.
 _QUERY = """
-WITH tx AS (
+WITH tx AS NOT MATERIALIZED (
     SELECT CAST(client_id AS VARCHAR) AS client_id, CAST("date" AS TIMESTAMP) AS ts,
            CAST(amount AS DOUBLE) AS amount{margin_select}
     FROM {source}
     WHERE client_id IS NOT NULL AND "date" IS NOT NULL AND amount IS NOT NULL
 ),
+bounds AS (SELECT min(ts) AS lo, max(ts) AS hi FROM tx),
+edges AS (SELECT {period_start} AS p FROM (SELECT lo AS ts FROM bounds UNION ALL SELECT hi AS ts FROM bounds)),
 per AS (
     SELECT client_id, {period_start} AS p, sum(amount) AS s{margin_sum},
            count(*) FILTER (WHERE amount > 0) AS n_pos, min(ts) AS first_ts, max(ts) AS last_ts,
@@ -96,7 +101,7 @@ per AS (
     FROM tx GROUP BY client_id, p
 ),
 win AS (
-    SELECT min(p) AS p0, max(p) AS p1, datediff('month', min(p), max(p)) // {months} + 1 AS n FROM per
+    SELECT min(p) AS p0, max(p) AS p1, datediff('month', min(p), max(p)) // {months} + 1 AS n FROM edges
 ),
 agg AS (
     SELECT client_id, sum(s) AS revenue{margin_total}, sum(n_pos) AS purchases,
@@ -495,7 +500,7 @@ def choose_period(transactions, setting: str = "auto", *, limit: str | None = No
 # The audit's month figures (helpers.step1_list_clients.audit.summarise_clients) for a log that stays on disk: months
 # counted as year * 12 + month, "bought" = a line with a positive amount, the end = the last month of the log.
 _MONTHS_QUERY = """
-WITH tx AS (
+WITH tx AS NOT MATERIALIZED (
     SELECT CAST(client_id AS VARCHAR) AS client_id, CAST(amount AS DOUBLE) AS amount{margin_select},
            year(CAST("date" AS TIMESTAMP)) * 12 + month(CAST("date" AS TIMESTAMP)) AS m
     FROM {source}
