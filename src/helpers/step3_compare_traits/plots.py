@@ -42,6 +42,18 @@ def _sample_per_tier(data: pd.DataFrame) -> pd.DataFrame:
     return shuffled[shuffled.groupby("tier").cumcount() < MAX_STRIP_POINTS]
 
 
+def _strip(sample: pd.DataFrame, column: str, order: list[str], ax) -> None:
+    """The points of a box plot, jittered the same way every run: seaborn jitters with numpy's global
+    generator, which is seeded for the call and then put back, so a figure (and the report) is reproducible."""
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        sns.stripplot(data=sample, x="tier", y=column, order=order, color="#333333", size=3.5, alpha=0.6,
+                      jitter=0.18, ax=ax)
+    finally:
+        np.random.set_state(state)
+
+
 def _empty(ax, message: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, transform=ax.transAxes)
     ax.set_axis_off()
@@ -66,8 +78,7 @@ def plot_trait_distribution(comparison: TraitComparison, trait: str, *, ax=None)
         sns.boxplot(data=data, x="tier", y=trait, order=order, hue="tier", hue_order=order, palette=colors,
                     showfliers=False, width=0.55, boxprops={"alpha": 0.55}, legend=False, ax=ax)
         sample = _sample_per_tier(data)
-        sns.stripplot(data=sample, x="tier", y=trait, order=order, color="#333333", size=3.5, alpha=0.6,
-                      jitter=0.18, ax=ax)
+        _strip(sample, trait, order, ax)
         ax.set_xticks(range(len(order)), labels)
         ax.set_ylabel(t("traits.plot.value_axis", trait=trait))
         ax.set_xlabel(t("traits.plot.tier_axis"))
@@ -196,8 +207,7 @@ def plot_deal_cycle(summary: DealSummary | None, *, ax=None):
     sns.boxplot(data=won, x="tier", y="cycle_days", order=order, hue="tier", hue_order=order, palette=colors,
                 showfliers=False, width=0.55, boxprops={"alpha": 0.55}, legend=False, ax=ax)
     sample = _sample_per_tier(won)
-    sns.stripplot(data=sample, x="tier", y="cycle_days", order=order, color="#333333", size=3.5, alpha=0.6,
-                  jitter=0.18, ax=ax)
+    _strip(sample, "cycle_days", order, ax)
     ax.set_xticks(range(len(order)), [_tier_label(tier, int(sizes.get(tier, 0))) for tier in order])
     ax.set_xlabel(t("traits.plot.tier_axis"))
     ax.set_ylabel(t("traits.plot.cycle_axis"))
