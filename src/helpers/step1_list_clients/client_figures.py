@@ -184,8 +184,17 @@ def duckdb_memory_limit(setting: str | None = None) -> str:
     >>> duckdb_memory_limit("2GB"), duckdb_memory_limit("300MB")
     ('1000MB', '150MB')
     """
+    return f"{duckdb_memory_mb(setting)}MB"
+
+
+def duckdb_memory_mb(setting: str | None = None) -> int:
+    """DuckDB's memory limit in MB (10^6 bytes): `DUCKDB_SHARE` of the run's budget, at least 16.
+
+    >>> duckdb_memory_mb("2GB")
+    1000
+    """
     number, unit = re.match(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)", memory_limit(setting)).groups()
-    return f"{max(16, int(float(number) * _UNIT_BYTES[unit.upper()] * DUCKDB_SHARE / 1e6))}MB"
+    return max(16, int(float(number) * _UNIT_BYTES[unit.upper()] * DUCKDB_SHARE / 1e6))
 
 
 @contextmanager
@@ -424,7 +433,7 @@ def median_purchase_gap(transactions, *, limit: str | None = None) -> tuple[floa
     # the window over each client's dates and the per-client medians do not spill to disk: past
     # GAP_ROWS_PER_PASS lines per GB of DuckDB memory the clients are split by a hash of their id into passes
     # (a 40M-line log, 2GB budget: eight), and a pass that still runs out of memory is redone in twice as many
-    budget_gb = int(duckdb_memory_limit(limit)[:-2]) / 1000
+    budget_gb = duckdb_memory_mb(limit) / 1000
     passes = max(1, math.ceil(rows / (GAP_ROWS_PER_PASS * budget_gb)))
     with duckdb_session(limit) as con:
         sql, _ = _source_sql(con, transactions)  # the same query for a frame and a log left on disk
