@@ -93,3 +93,20 @@ def test_the_audit_computes_each_companys_figures_once_and_never_serves_them_sta
         handed = audit.summarise_clients(company)
         handed["revenue"] = -1.0
         assert (audit.summarise_clients(company)["revenue"] != -1.0).any()
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_the_same_log_in_another_row_order_gives_the_same_figures_to_the_bit(seed):
+    """Floating sums depend on the order of additions (DuckDB's threads finish in any order): the figures are
+    settled, so equal revenues tie exactly and a refund that cancels a purchase leaves exactly zero."""
+    from helpers.step1_list_clients import audit
+
+    company = _company(seed, with_margin=True)
+    cancel = pd.DataFrame({"client_id": ["c000"] * 3 + ["zero"] * 3, "amount": [0.1, 0.2, -0.3] * 2,
+                           "date": pd.Timestamp("2024-05-05"), "margin": 1.0})
+    company.transactions = pd.concat([company.transactions, cancel], ignore_index=True)
+    first = audit.audit_clients(company).types
+    company.transactions = company.transactions.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    second = audit.audit_clients(company).types
+    pd.testing.assert_frame_equal(second, first, check_exact=True)
+    assert first.set_index("client_id").loc["zero", "revenue"] == 0.0

@@ -289,6 +289,38 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source) -> tuple[str, list[str]]
     return sql, columns
 
 
+# Money sums leave DuckDB in the order its threads finished, so their last bits vary from one call to the next;
+# two clients with equal revenue could then swap places in a ranking, and a refund that cancels a purchase could
+# leave +1e-17 or -1e-17. Sums are settled to 12 significant digits, never finer than 1e-9 of the currency.
+SUM_COLUMNS = ("revenue", "margin", "positive_amount")
+SUM_DIGITS = 12
+SUM_FINEST = 9
+
+
+def settle_sums(values) -> np.ndarray:
+    """Round money sums to `SUM_DIGITS` significant digits and at most `SUM_FINEST` decimals (float64 array).
+
+    The same sum added up in another order (a few units in the last place apart) settles to the same value.
+
+    >>> settle_sums([0.1 + 0.2, 0.1 + 0.2 - 0.3, 1234.5600000000001, -2.5e12 - 0.004]).tolist()
+    [0.3, 0.0, 1234.56, -2500000000000.0]
+    """
+    x = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(x)))
+    decimals = np.minimum(np.where(np.isfinite(magnitude), SUM_DIGITS - 1 - magnitude, SUM_FINEST), SUM_FINEST)
+    scale = 10.0 ** decimals
+    settled = np.round(x * scale) / scale
+    return np.where(np.isfinite(x), settled + 0.0, x)  # + 0.0 turns -0.0 into 0.0
+
+
+def _settle_columns(table: pd.DataFrame) -> pd.DataFrame:
+    for column in SUM_COLUMNS:
+        if column in table:
+            table[column] = settle_sums(table[column].to_numpy(dtype=float, na_value=np.nan))
+    return table
+
+
 def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: Period = "month",
                            limit: str | None = None) -> ClientAggregate:
     """Per-client revenue, margin, purchases and regularity from a transaction log.
@@ -348,7 +380,7 @@ def aggregate_transactions(source: pd.DataFrame | str | os.PathLike, *, period: 
     else:
         start, end, n = pd.NaT, pd.NaT, 0
     table = table.drop(columns=["window_start", "window_end", "n_periods"])
-    table = table.reset_index(drop=True)
+    table = _settle_columns(table.reset_index(drop=True))
     return ClientAggregate(table=table, period=period, window_start=pd.Timestamp(start),
                            window_end=pd.Timestamp(end), n_periods=n)
 
@@ -548,7 +580,7 @@ def aggregate_months(source, *, limit: str | None = None) -> pd.DataFrame:
                                      margin_select=", CAST(margin AS DOUBLE) AS margin" if has_margin else "",
                                      margin_sum=", sum(margin) AS margin" if has_margin else "")
         table = con.execute(query).df()
-    table = table.set_index("client_id")
+    table = _settle_columns(table.set_index("client_id"))
     for column in ("active_months", "months_observed", "months_since_last"):
         table[column] = table[column].astype(float)
     return table
