@@ -18,7 +18,7 @@ from helpers.core.vocabulary import DASH_WORDS, NO_WORDS, YES_WORDS, YESNO_DETEC
 # apostrophe only ever group thousands. Patterns are RE2-compatible (Arrow's regex engine runs them
 # on whole columns) and spell digits as [0-9]: RE2's \d and \s are ASCII-only.
 _CURRENCY = (r"(?i)(₽|руб(?:л[а-яё]*)?\.?|р\.|р$|rub\.?|rur\.?|usd|eur|chf|gbp|cad|aud|kzt|byn|uah|грн\.?|тг\.?|"
-             r"us\$|\$|€|£|¥|₴|₸|sfr\.?|fr\.)")  # "р" alone only at the end: "1 000 р", never inside "млрд"
+             r"inr|rs\.?|₹|jpy|cny|pln|zł|sek|nok|dkk|kr\.?|brl|mxn|try|₺|r\$|us\$|\$|€|£|¥|₴|₸|sfr\.?|fr\.)")  # "р" alone only at the end: "1 000 р", never inside "млрд"
 _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
 # "15%", "15,5 %" (any space, RE2's \s being ASCII-only), "(4%)": a percent sign after the last digit
 _PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
@@ -29,7 +29,9 @@ _SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|m
 # One cell read with the comma as thousands mark ("us": 1,234.56) or with the comma as decimal mark
 # ("eu": 1.234,56 — after spaces are gone, "1 234,56" is the same shape).
 # Each needs a digit somewhere: "+", "." or "" alone are not numbers.
-_US = r"[+-]?(([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+# Comma thousands as in the US (1,234,567) or in India (12,34,567: lakh and crore, two-digit groups before
+# the last three, as Tally and Zoho Books India write amounts); both read by dropping the commas.
+_US = r"[+-]?(([0-9]{1,3}(,[0-9]{3})+|[0-9]{1,2}(,[0-9]{2})+,[0-9]{3}|[0-9]+)(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _EU = r"[+-]?(([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?|,[0-9]+)([eE][+-]?[0-9]+)?"
 MISSING = {"", "nan", "none", "null", "n/a", "na", "#n/a", "-", "—", "не указано", "нет данных"}
 # The one yes/no list (core.vocabulary says why each word is in it); YES and NO kept for older callers.
@@ -79,7 +81,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     both ways to different values and follow the column: the mark other cells prove ("1,020,400"
     proves comma thousands, "7,5" proves decimal comma). When nothing proves it, `decimal` (the
     company's locale) decides and `ambiguous` is set so `check` can say so. Spaces, NBSP, U+202F
-    and the Swiss apostrophe group thousands; currency marks, "(1 200)" and "1 200-" negatives and
+    and the Swiss apostrophe group thousands, as do the commas of Indian lakh grouping (12,34,567.00); currency marks, "(1 200)" and "1 200-" negatives and
     scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
     mark no cell of the column holds is skipped (`bytes_present`), so a million "1 234,56" cells
     cost a few kernel passes. The input is never changed.
