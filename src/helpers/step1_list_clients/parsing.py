@@ -81,8 +81,9 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     both ways to different values and follow the column: the mark other cells prove ("1,020,400"
     proves comma thousands, "7,5" proves decimal comma). When nothing proves it, `decimal` (the
     company's locale) decides and `ambiguous` is set so `check` can say so. Spaces, NBSP, U+202F
-    and the Swiss apostrophe group thousands, as do the commas of Indian lakh grouping (12,34,567.00); currency marks, "(1 200)" and "1 200-" negatives and
-    scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
+    and the Swiss apostrophe group thousands, as do the commas of Indian lakh grouping
+    (12,34,567.00); currency marks, "(1 200)" and "1 200-" negatives and scale words ("1,2 млн",
+    "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
     mark no cell of the column holds is skipped (`bytes_present`), so a million "1 234,56" cells
     cost a few kernel passes. The input is never changed.
 
