@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pandas as pd
 import pytest
 
@@ -40,3 +43,18 @@ def test_a_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
         export.write_text("new, half-written", target)
     assert target.read_text(encoding="utf-8") == "previous good run\n"
     assert [p.name for p in tmp_path.iterdir()] == ["tiers.csv"], "no temporary file may be left behind"
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="file modes are POSIX")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_written_files_get_the_mode_of_any_new_file_under_the_umask(tmp_path, umask):
+    """A report in a shared folder is readable by whoever the user's umask lets read new files,
+    not by its owner only (what the atomic write's temporary file would otherwise leave)."""
+    old = os.umask(umask)
+    try:
+        written = export.write_text("x", tmp_path / "report.html")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~umask

@@ -48,12 +48,31 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _file_mode() -> int:
+    """The mode `open()` gives a new file under this process's umask (0o644 under the usual 0o022)."""
+    try:  # Linux shows it without changing it (other threads may be creating files meanwhile)
+        with open("/proc/self/status", encoding="ascii") as fh:
+            mask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o077)  # elsewhere it can only be read by setting it: put it straight back
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
-    """Write `data` to `path` atomically: a temporary file in the same folder, then a rename."""
+    """Write `data` to `path` atomically: a temporary file in the same folder, then a rename.
+
+    The file gets the mode any new file gets under the user's umask, as the folders around it do:
+    `mkstemp` alone would leave it readable by its owner only, so a report in a shared folder could
+    not be opened by the rest of the team. Who may read client data is the umask's (and the
+    folder's) to decide.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tierbook-tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # not on Windows, whose files have no such mode
+            os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
