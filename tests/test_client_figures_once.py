@@ -110,3 +110,47 @@ def test_the_same_log_in_another_row_order_gives_the_same_figures_to_the_bit(see
     second = audit.audit_clients(company).types
     pd.testing.assert_frame_equal(second, first, check_exact=True)
     assert first.set_index("client_id").loc["zero", "revenue"] == 0.0
+
+
+def test_a_purchase_gap_pass_that_runs_out_of_memory_is_redone_in_twice_as_many_passes(monkeypatch):
+    """The per-client window does not spill to disk: when a pass still runs out of DuckDB's memory the
+    clients are split into twice as many passes, and the median comes out the same."""
+    import contextlib
+
+    import duckdb
+
+    from helpers.step1_list_clients import client_figures
+
+    tx = _company(8, with_margin=False).transactions
+    expected = client_figures.median_purchase_gap(tx)
+    real_session = client_figures.duckdb_session
+    seen: list[str] = []
+
+    class Tight:
+        """A connection on which a gap query over more than a quarter of the clients runs out of memory."""
+
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, query, *args):
+            if "typical" in query:
+                seen.append(query)
+                if "% 4 =" not in query:
+                    raise duckdb.OutOfMemoryException("Out of Memory Error: simulated")
+            return self.con.execute(query, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    @contextlib.contextmanager
+    def tight_session(limit=None):
+        with real_session(limit) as con:
+            yield Tight(con)
+
+    monkeypatch.setattr(client_figures, "duckdb_session", tight_session)
+    assert client_figures.median_purchase_gap(tx) == expected
+    parts = [q for q in seen if "% 4 =" in q]
+    assert len(parts) == 4 and len(seen) == 1 + 1 + 4  # one pass, the first of two, then four
+    monkeypatch.setattr(client_figures, "MAX_GAP_PASSES", 2)
+    with pytest.raises(duckdb.OutOfMemoryException):  # past the last split the runner says "out of memory"
+        client_figures.median_purchase_gap(tx)
