@@ -91,3 +91,30 @@ def test_an_unexpected_error_is_one_line_and_progress_lines_name_the_company(mon
     assert outcome.status == "failed" and outcome.reason == "unexpected error, please report it: RuntimeError: disk on fire"
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "[data/acme] started" and printed[-1].startswith("[data/acme] failed in ")
+
+
+@pytest.mark.parametrize("jobs, companies, expected", [
+    (1, 8, (1, 1)),   # --jobs 1: one company, one notebook at a time
+    (2, 8, (2, 1)),   # two companies at once, one kernel each
+    (4, 2, (2, 2)),   # more jobs than companies: the rest become notebook kernels
+    (3, 2, (2, 1)),
+    (2, 1, (1, 2)),
+])
+def test_jobs_count_as_make_does_companies_first_then_notebooks(jobs, companies, expected):
+    assert batch.share_jobs(jobs, companies) == expected
+
+
+def test_jobs_of_a_single_company_run_are_its_notebook_kernels(tmp_path, monkeypatch):
+    """`tierbook run X --jobs 1` runs one notebook at a time, as a batch's --jobs 1 does."""
+    good = _company(tmp_path / "in" / "acme")
+    seen = {}
+
+    def fake_run_company(company_dir, out=None, **options):
+        seen.update(options)
+        raise runner.RunBusy("busy")
+
+    monkeypatch.setattr(runner, "run_company", fake_run_company)
+    CliRunner().invoke(main, ["run", str(good), "--jobs", "1", "--quiet"])
+    assert seen["jobs"] == 1
+    CliRunner().invoke(main, ["run", str(good), "--quiet"])
+    assert seen["jobs"] is None  # the default: one kernel per core

@@ -47,6 +47,21 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def share_jobs(jobs: int | None, companies: int) -> tuple[int, int]:
+    """(companies run at once, notebook kernels per company) for `--jobs` over a batch of `companies`.
+
+    `jobs` is how much work runs at once, as `make -j` counts it (default: one per core): that many
+    companies in parallel, and the jobs left over shared out as notebook kernels within each. So
+    `--jobs 1` is a truly sequential batch: one company, one notebook at a time.
+
+    >>> share_jobs(2, 8), share_jobs(1, 8), share_jobs(4, 2), share_jobs(2, 1)
+    ((2, 1), (1, 1), (2, 2), (1, 2))
+    """
+    jobs = max(1, jobs or default_jobs())
+    workers = max(1, min(jobs, companies))
+    return workers, max(1, jobs // workers)
+
+
 def planned_out_dir(company_dir: str | os.PathLike) -> Path:
     """The output folder a batch run of this company writes, decided before anything runs.
 
@@ -116,7 +131,7 @@ def run_batch(company_dirs: list[str | os.PathLike], *, jobs: int | None = None,
     never run into the same folder: the first one runs, the others are refused with a reason naming it.
     A worker that dies (out of memory, killed) fails only its company. `options` go to
     `runner.run_company`; `notebooks` defaults to the workbook's notebooks, decided here once, and
-    `jobs` (notebook kernels per company) to the cores left per company run in parallel.
+    their `jobs` (notebook kernels per company) to the jobs left per company (`share_jobs`).
 
     Raises KeyboardInterrupt after cancelling the runs not yet started.
     """
@@ -135,9 +150,8 @@ def run_batch(company_dirs: list[str | os.PathLike], *, jobs: int | None = None,
             continue
         planned[out_dir] = company_dir
         to_run.append((i, company_dir, out_dir))
-    workers = max(1, min(jobs or default_jobs(), len(to_run) or 1))
-    # the cores shared out: each company's run gets as many notebook kernels as leave one core per kernel
-    options.setdefault("jobs", max(1, default_jobs() // workers))
+    workers, kernels = share_jobs(jobs, len(to_run) or 1)
+    options.setdefault("jobs", kernels)
     # spawn: a fresh interpreter per worker, never a fork of a parent holding DuckDB or kernel threads
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

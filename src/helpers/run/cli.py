@@ -117,7 +117,8 @@ def check(company_dir: Path) -> None:
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="Keep only the newest N runs in <output>/history/ (default: keep all).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Companies run in parallel in a batch (default: the number of cores).")
+              help="How much runs at once, as make -j counts it: companies of a batch, then notebooks "
+                   "(default: the number of cores; 1: one thing at a time).")
 @click.pass_context
 def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | None, anonymise: bool,
         key_file: Path | None, timeout: int, quiet: bool, keep: int | None,
@@ -149,7 +150,7 @@ def run(ctx, company_dirs: tuple[Path, ...], out: Path | None, language: str | N
             # a relative folder is relative to where the command is typed, as for `check` and `new`
             result = run_company(company_dir.expanduser().resolve(), out, language=language, anonymise=anonymise,
                                  key_file=str(key_file or ""), timeout=timeout, progress=not quiet, on_note=say,
-                                 keep=keep)
+                                 keep=keep, jobs=jobs)
         except OutDirRefused as exc:
             say(str(exc))
             failures += 1
