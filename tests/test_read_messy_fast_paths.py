@@ -63,3 +63,14 @@ def test_a_footer_below_a_million_like_ids_is_still_found():
     assert np.flatnonzero(found).tolist() == [5000, 5001, 5002]
     # ids that begin like a marker word are only candidates: the regex still decides
     assert _may_start_totals(pa.array(["CO-1", "to-2", "C0"])).tolist() == [True, True, False]
+
+
+def test_every_marker_of_the_pattern_passes_the_prefilter_in_any_case():
+    """The prefilter's word starts come from `_TOTALS_HINT` itself: a marker added there is never skipped."""
+    import re
+
+    words = re.fullmatch(r"\^\\s\*\(\?:(.*)\)", _TOTALS_HINT).group(1).split("|")
+    spelt = [re.sub(r"\[(.)[^\]]*\]", r"\1", w).replace("-?", "-") for w in words]
+    cells = [f(w) + " 12 345" for w in spelt for f in (str.lower, str.upper, str.title)]
+    assert _may_start_totals(pa.array(cells)).all(), cells
+    assert _may_be_totals(pd.Series(cells, dtype="string[pyarrow]")).all(), cells

@@ -692,7 +692,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
-        ids = sorted(transactions["client_id"].unique())
+        ids = sorted(transactions["client_id"].unique().tolist())  # a list: an Arrow array iterates cell by cell
         clients = pd.DataFrame({"client_id": ids, "name": ids})
         problems.append(problem("data_only_audit", "info",
                                 file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
