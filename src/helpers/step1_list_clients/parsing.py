@@ -218,12 +218,12 @@ def bytes_present(array) -> np.ndarray:
 
 
 def text_buffers(array) -> tuple[np.ndarray, np.ndarray]:
-    """An Arrow string array's cells as numpy views, no copy: (bounds, data) where cell i is the UTF-8
+    """An Arrow string (or binary) array's cells as numpy views, no copy: (bounds, data) where cell i is the UTF-8
     bytes data[bounds[i]:bounds[i + 1]] (bounds: int32/int64[n + 1] from 0; data: uint8). A null's
     bytes are whatever Arrow left there (usually none)."""
     import pyarrow as pa
 
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    width = np.int64 if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type) else np.int32
     bounds = np.frombuffer(array.buffers()[1], dtype=width)[array.offset:array.offset + len(array) + 1]
     buffer = array.buffers()[2]
     if buffer is None or len(bounds) == 0 or bounds[-1] <= bounds[0]:

@@ -7,6 +7,7 @@ below any title rows, and keeps each row's number as a person sees it in the fil
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -409,28 +410,35 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
     types.update({h: pa.timestamp("s") for h in dates})
     if encoding == "utf-8-sig":
         data, encoding = data[3:], "utf-8"
-    elif encoding != "utf-8":
-        # Python's codecs transcode cp1251/cp1252 several times faster than Arrow's reader does
-        try:
-            data, encoding = data.decode(encoding).encode("utf-8"), "utf-8"
-        except (UnicodeDecodeError, LookupError):
+    code_page = encoding if encoding != "utf-8" else None
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False)
+    if code_page:
+        # cp1251/cp1252 cells are read as bytes and only the columns holding non-ASCII bytes are
+        # transcoded (`_utf8_column`): transcoding the whole file cost more than parsing it. The
+        # delimiter, quotes and line ends are ASCII, so the rows and cells are those of the UTF-8 text.
+        if not _header_row_is(data, code_page, header_idx, parse, header):
             return None
+        types = {h: pa.binary() if t == pa.string() else t for h, t in types.items()}
+        read = pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=header, block_size=16 << 20)
+    else:
+        read = pacsv.ReadOptions(skip_rows=header_idx, block_size=16 << 20)
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(skip_rows=header_idx, encoding=encoding,
-                                           block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False,
-                                             ignore_empty_lines=False),
+            pa.py_buffer(data), read_options=read, parse_options=parse,
             convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False, check_utf8=not code_page,
                                                  timestamp_parsers=[pacsv.ISO8601], include_columns=header))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, ValueError):
+        if table.column_names != header:
+            return None
+        # one chunk per column: every later pass takes the column as it is, with no copy
+        table = table.combine_chunks()
+        if code_page:
+            table = pa.table([_utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c
+                              for c in table.columns], names=header)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, LookupError,
+            ValueError):
         return None
-    if table.column_names != header:
-        return None
-    # one chunk per column: every later pass takes the column as it is, with no copy
-    frame = table.combine_chunks().to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
     first_blank = _blank(frame.iloc[:, 0]).to_numpy(dtype=bool) if len(frame) else None
     if first_blank is not None and first_blank.any():  # only rows with a blank first cell can be blank lines
@@ -440,6 +448,70 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
     for name in dates:
         frame[name] = frame[name].astype("datetime64[ns]")
     return frame
+
+
+def _header_row_is(data: bytes, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
+    """Whether pyarrow, skipping `header_idx` rows, finds `header` as the column names: the start of
+    the file (its first 200 KB, cut after a line end) transcoded and read as the whole file would be.
+    False also when the start has a byte the code page lacks (the careful reader then says so)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    head = data[:200_000]
+    if len(data) > len(head):
+        head = head[:max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
+    try:
+        text = head.decode(code_page).encode("utf-8")
+        found = pacsv.open_csv(pa.py_buffer(text), read_options=pacsv.ReadOptions(skip_rows=header_idx),
+                               parse_options=parse,
+                               convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, LookupError,
+            ValueError):
+        return False
+    return found.schema.names == header
+
+
+@functools.cache
+def _utf8_growth(code_page: str) -> np.ndarray:
+    """int64[256]: how many bytes each byte of a single-byte code page gains written as UTF-8 (0 for
+    ASCII, 1 for Cyrillic letters and NBSP, 2 for "€", "№", dashes and quotes)."""
+    grow = np.zeros(256, dtype=np.int64)
+    for byte in range(0x80, 0x100):
+        try:
+            grow[byte] = len(bytes([byte]).decode(code_page).encode("utf-8")) - 1
+        except UnicodeDecodeError:  # a byte the code page lacks: the decode of such a cell fails first
+            pass
+    return grow
+
+
+_PIECE = 1 << 18
+
+
+def _utf8_column(array, code_page: str):
+    """A binary column of text in a single-byte code page (cp1251, cp1252) as an Arrow UTF-8 string
+    column, cell for cell: (n,) binary -> (n,) string (large_string past 2 GB). Raises
+    UnicodeDecodeError for a byte the code page lacks. A column of ASCII bytes only (ids, dates,
+    most numbers) is the same bytes in UTF-8 and is only relabelled, with no copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.parsing import text_buffers
+
+    bounds, data = text_buffers(array)
+    high = np.flatnonzero(data >= 0x80)
+    if not len(high):
+        return array.view(pa.large_string() if pa.types.is_large_binary(array.type) else pa.string())
+    view = memoryview(data)
+    # a single-byte code page can be cut anywhere; pieces of 256 KB decode about twice as fast as one call
+    text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
+    cell = np.searchsorted(bounds, high, side="right") - 1  # the cell each non-ASCII byte is in
+    grow = np.bincount(cell, weights=_utf8_growth(code_page)[data[high]], minlength=len(array))
+    bounds = bounds.astype(np.int64) + np.concatenate(([0], np.cumsum(grow.astype(np.int64))))
+    large = bounds[-1] >= 2**31
+    validity = pc.is_valid(array).buffers()[1] if array.null_count else None
+    return pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(array),
+                                 [validity, pa.py_buffer(bounds if large else bounds.astype(np.int32)),
+                                  pa.py_buffer(text)], null_count=array.null_count)
 
 
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
