@@ -193,3 +193,28 @@ def test_a_byte_cp1251_lacks_is_refused_by_the_fast_path_as_by_the_careful_reade
                 readers.read_table(path, encoding="cp1251")
             outcomes.append(caught.value.problem.code)
         assert outcomes == ["bad_encoding", "bad_encoding"], where
+
+
+_SPACY = ["", " ", "\t", "\u00a0", "\u3000", "\u2009", "\x7f", "\x01", "a", "1", "(", "в", "€", ",", "."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.lists(st.sampled_from(_SPACY), max_size=4).map("".join), min_size=1, max_size=30),
+       nulls=st.sets(st.integers(0, 29), max_size=4), start=st.integers(0, 2))
+def test_blank_cells_shortcut_agrees_with_trimming_every_cell(values, nulls, start):
+    array = _column(values, nulls, start)
+    trimmed = pc.utf8_trim_whitespace(array)
+    expected = (pc.equal(pc.binary_length(trimmed), 0).fill_null(True)).to_numpy(zero_copy_only=False)
+    assert parsing.blank_cells(pd.Series(array.to_pylist(), dtype="string[pyarrow]")).tolist() == expected.tolist()
+    assert parsing.blank_cells(pd.Series(pd.arrays.ArrowStringArray(array))).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.lists(st.sampled_from(_SPACY), max_size=4).map("".join), min_size=1, max_size=30),
+       nulls=st.sets(st.integers(0, 29), max_size=4), start=st.integers(0, 2),
+       swap=st.sampled_from([(",", "."), (".", ","), ("a", "b")]))
+def test_replace_ascii_is_replace_substring(values, nulls, start, swap):
+    array = _column(values, nulls, start)
+    out = parsing.replace_ascii(array, *swap)
+    out.validate(full=True)
+    assert out.to_pylist() == pc.replace_substring(array, *swap).to_pylist()

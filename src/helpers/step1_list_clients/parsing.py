@@ -257,6 +257,23 @@ def _flags(array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
+def replace_ascii(array, old: str, new: str):
+    """`pc.replace_substring(array, old, new)` for one ASCII character by another, as a numpy byte swap
+    over a copy of the data buffer (several times faster): in UTF-8 an ASCII byte is never part of
+    another character, so swapping the byte swaps exactly that character. Offsets and nulls are shared."""
+    import pyarrow as pa
+
+    if not (len(old) == len(new) == 1 and old.isascii() and new.isascii()):
+        raise ValueError(f"replace_ascii swaps one ASCII character for another, not {old!r} for {new!r}")
+    buffers = array.buffers()
+    if buffers[2] is None:
+        return array
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    data = np.where(data == ord(old), np.uint8(ord(new)), data)
+    return pa.Array.from_buffers(array.type, len(array), [buffers[0], buffers[1], pa.py_buffer(data)],
+                                 null_count=array.null_count, offset=array.offset)
+
+
 def _byte_set(characters: str) -> np.ndarray:
     """bool[256] with every byte of the UTF-8 spelling of `characters` set."""
     mask = np.zeros(256, dtype=bool)
@@ -295,8 +312,21 @@ def blank_cells(values: pd.Series) -> np.ndarray:
 
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return values.isna().to_numpy(dtype=bool)
-    cells = pc.utf8_trim_whitespace(arrow_text(values))
-    return _flags(pc.equal(pc.binary_length(cells), 0)) | pc.is_null(cells).to_numpy(zero_copy_only=False)
+    import pyarrow as pa
+
+    array = arrow_text(values)
+    blank = pc.is_null(array).to_numpy(zero_copy_only=False)
+    # a cell starting with a printable ASCII character ("C0", "12", "(") holds more than spaces: only
+    # the empty ones and those starting with a space, a control or a non-ASCII character are trimmed
+    bounds, data = text_buffers(array)
+    empty = bounds[1:] == bounds[:-1]
+    first = data[np.minimum(bounds[:-1], max(len(data) - 1, 0))] if len(data) else np.zeros(len(array), np.uint8)
+    unsure = ~empty & ~blank & ((first <= 0x20) | (first >= 0x7F))
+    blank |= empty
+    if unsure.any():
+        trimmed = pc.utf8_trim_whitespace(array.filter(pa.array(unsure)))
+        blank[unsure] = pc.equal(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False)
+    return blank
 
 
 def _matches(values, pattern: str) -> np.ndarray:
@@ -432,7 +462,7 @@ def _comma_readings(s, present: np.ndarray | None = None) -> tuple[np.ndarray, .
     if present[ord(",")]:
         if pc.any(pc.ends_with(s, ",")).as_py():  # "5," is no number either way
             return None
-        dotted = pc.replace_substring(s, ",", ".")
+        dotted = replace_ascii(s, ",", ".")
     else:
         dotted = s
     try:  # Arrow's float grammar on digits, signs and one dot is exactly the _EU shape; two commas fail here
