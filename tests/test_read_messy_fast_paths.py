@@ -138,8 +138,19 @@ def test_code_page_files_read_by_the_fast_path_as_by_the_careful_reader(data, en
 
 @settings(max_examples=200, deadline=None)
 @given(cells=st.lists(st.binary(max_size=6), min_size=1, max_size=30), nulls=st.sets(st.integers(0, 29)),
-       start=st.integers(0, 2), encoding=st.sampled_from(["cp1251", "cp1252"]))
-def test_a_code_page_column_becomes_the_utf8_of_each_cell(cells, nulls, start, encoding):
+       start=st.integers(0, 2), encoding=st.sampled_from(["cp1251", "cp1252"]), one_by_one=st.booleans())
+def test_a_code_page_column_becomes_the_utf8_of_each_cell(cells, nulls, start, encoding, one_by_one):
+    from helpers.step1_list_clients import readers
+
+    few = readers._FEW_NON_ASCII
+    readers._FEW_NON_ASCII = few if one_by_one else 0  # both ways: byte by byte, and in pieces
+    try:
+        _check_utf8_column(cells, nulls, start, encoding)
+    finally:
+        readers._FEW_NON_ASCII = few
+
+
+def _check_utf8_column(cells, nulls, start, encoding):
     from helpers.step1_list_clients.readers import _utf8_column
 
     values = [None if i in nulls else c for i, c in enumerate(cells)]

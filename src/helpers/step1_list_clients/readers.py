@@ -485,6 +485,8 @@ def _utf8_growth(code_page: str) -> np.ndarray:
 
 
 _PIECE = 1 << 18
+# At most this many non-ASCII bytes in a column are transcoded one by one, the rest of it kept as it is.
+_FEW_NON_ASCII = 4096
 
 
 def _utf8_column(array, code_page: str):
@@ -502,11 +504,17 @@ def _utf8_column(array, code_page: str):
     if not len(high):
         return array.view(pa.large_string() if pa.types.is_large_binary(array.type) else pa.string())
     view = memoryview(data)
-    # a single-byte code page can be cut anywhere; pieces of 256 KB decode about twice as fast as one call
-    text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
-    cell = np.searchsorted(bounds, high, side="right") - 1  # the cell each non-ASCII byte is in
-    grow = np.bincount(cell, weights=_utf8_growth(code_page)[data[high]], minlength=len(array))
-    bounds = bounds.astype(np.int64) + np.concatenate(([0], np.cumsum(grow.astype(np.int64))))
+    if len(high) <= _FEW_NON_ASCII:  # ids above one «Итого» row: only those bytes are transcoded
+        pieces, start = [], 0
+        for position in high.tolist():
+            pieces += [view[start:position], str(view[position:position + 1], code_page).encode("utf-8")]
+            start = position + 1
+        text = b"".join(pieces + [view[start:]])
+    else:  # a code page can be cut anywhere; pieces of 256 KB decode about twice as fast as one call
+        text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
+    # each cell's new end: its old end plus what every non-ASCII byte before it gained
+    grown = np.concatenate(([0], np.cumsum(_utf8_growth(code_page)[data[high]])))
+    bounds = bounds.astype(np.int64) + grown[np.searchsorted(high, bounds)]
     large = bounds[-1] >= 2**31
     validity = pc.is_valid(array).buffers()[1] if array.null_count else None
     return pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(array),
