@@ -229,3 +229,32 @@ def test_replace_ascii_is_replace_substring(values, nulls, start, swap):
     out = parsing.replace_ascii(array, *swap)
     out.validate(full=True)
     assert out.to_pylist() == pc.replace_substring(array, *swap).to_pylist()
+
+
+def test_large_files_read_from_disk_by_pyarrow_match_the_careful_reader(tmp_path, monkeypatch):
+    """pyarrow opens a large file itself; a BOM, a blank start, an HTML table and an empty file all
+    end as they do when the careful reader has the whole file."""
+    import pytest
+
+    from helpers.step1_list_clients import readers
+
+    rows = "".join(f"C{i:03d},2024-01-{1 + i % 28:02d},{i}.5\n" for i in range(40))
+    files = {"bom": "\ufeffclient_id,date,amount\n" + rows,
+             "blank_start": " " * 5000 + "\nclient_id,date,amount\n" + rows,
+             "html": "<html><table><tr><td>client_id</td><td>amount</td></tr><tr><td>A</td><td>5,5</td></tr></table>",
+             "spaces_only": " \n" * 3000}
+    for name, text in files.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(text.encode("utf-8"))
+        seen = []
+        for limit in (readers.FAST_PATH_BYTES, 0):
+            monkeypatch.setattr(readers, "FAST_PATH_BYTES", limit)
+            if name == "spaces_only":
+                with pytest.raises(readers.ReadError) as caught:
+                    readers.read_table(path, kind="transactions")
+                seen.append(caught.value.problem.code)
+                continue
+            raw = readers.read_table(path, kind="transactions")
+            seen.append((raw.frame.astype("string").values.tolist(), raw.rows.tolist(), raw.encoding,
+                         [p.code for p in raw.problems]))
+        assert seen[0] == seen[1], name

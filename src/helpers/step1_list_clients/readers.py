@@ -312,15 +312,21 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     `kind` and `columns` (the company.yml column names for that kind) only steer the fast path for
     large files: recognised number and date columns are then typed by pandas' C parser.
     """
-    data = path.read_bytes()
-    if not data[:4096].strip() and not data.strip():  # look at the start first: stripping 1 GB costs
-        raise ReadError(problem("empty_file", file=path.name))
+    size = path.stat().st_size
+    # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
+    data = _file_start(path) if size > FAST_PATH_BYTES else path.read_bytes()
+    if not data[:4096].strip():  # look at the start first: stripping 1 GB costs
+        data = path.read_bytes() if len(data) < size else data
+        if not data.strip():
+            raise ReadError(problem("empty_file", file=path.name))
     if data[:4096].lstrip()[:1] == b"<" and b"<table" in data[:20000].lower():
-        return read_html_table(path, data)
-    if len(data) > FAST_PATH_BYTES:
+        return read_html_table(path, path.read_bytes() if len(data) < size else data)
+    if size > FAST_PATH_BYTES:
         fast = _read_large(data, path, encoding, kind, columns)
         if fast is not None:
             return fast
+    if len(data) < size:
+        data = path.read_bytes()
     encoding = encoding or detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -395,9 +401,20 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna()
 
 
-def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
+def _file_start(path: Path) -> bytes:
+    """The first HEAD_BYTES of a file (all of it when shorter)."""
+    with path.open("rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
+# How much of a large file is read to find its encoding, delimiter and header.
+HEAD_BYTES = 200_000
+
+
+def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
                dtypes: dict[str, str], dates: list[str]) -> pd.DataFrame | None:
-    """Parse with pyarrow's CSV reader and fixed column types; None when any cell does not fit them.
+    """Parse the file at `path` with pyarrow's CSV reader and fixed column types (`start`: its first
+    bytes, already read); None when any cell does not fit them.
 
     Text stays text ("" for blank, leading zeros kept); a quoted line break, a blank line (one field,
     so a short row), a short row or a number that is not plain raise in pyarrow, and the caller falls
@@ -408,26 +425,25 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
 
     types = {h: pa.float64() if t == "float64" else pa.string() for h, t in dtypes.items()}
     types.update({h: pa.timestamp("s") for h in dates})
-    if encoding == "utf-8-sig":
-        data, encoding = data[3:], "utf-8"
-    code_page = encoding if encoding != "utf-8" else None
+    code_page = encoding if encoding not in ("utf-8", "utf-8-sig") else None  # pyarrow skips a UTF-8 BOM
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False)
     if code_page:
         # cp1251/cp1252 cells are read as bytes and only the columns holding non-ASCII bytes are
         # transcoded (`_utf8_column`): transcoding the whole file cost more than parsing it. The
         # delimiter, quotes and line ends are ASCII, so the rows and cells are those of the UTF-8 text.
-        if not _header_row_is(data, code_page, header_idx, parse, header):
+        if not _header_row_is(start, path.stat().st_size, code_page, header_idx, parse, header):
             return None
         types = {h: pa.binary() if t == pa.string() else t for h, t in types.items()}
         read = pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=header, block_size=16 << 20)
     else:
         read = pacsv.ReadOptions(skip_rows=header_idx, block_size=16 << 20)
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data), read_options=read, parse_options=parse,
-            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False, check_utf8=not code_page,
-                                                 timestamp_parsers=[pacsv.ISO8601], include_columns=header))
+        with pa.OSFile(str(path)) as source:
+            table = pacsv.read_csv(
+                source, read_options=read, parse_options=parse,
+                convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                                     quoted_strings_can_be_null=False, check_utf8=not code_page,
+                                                     timestamp_parsers=[pacsv.ISO8601], include_columns=header))
         if table.column_names != header:
             return None
         # one chunk per column: every later pass takes the column as it is, with no copy
@@ -435,8 +451,8 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
         if code_page:
             table = pa.table([_utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c
                               for c in table.columns], names=header)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, LookupError,
-            ValueError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
+            ValueError, OSError):
         return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
@@ -450,15 +466,16 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
     return frame
 
 
-def _header_row_is(data: bytes, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
+def _header_row_is(start: bytes, size: int, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
     """Whether pyarrow, skipping `header_idx` rows, finds `header` as the column names: the start of
-    the file (its first 200 KB, cut after a line end) transcoded and read as the whole file would be.
-    False also when the start has a byte the code page lacks (the careful reader then says so)."""
+    the file (`start`, its first HEAD_BYTES of `size`, cut after a line end) transcoded and read as the
+    whole file would be. False also when the start has a byte the code page lacks (the careful reader
+    then says so)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    head = data[:200_000]
-    if len(data) > len(head):
+    head = start[:HEAD_BYTES]
+    if size > len(head):
         head = head[:max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
     try:
         text = head.decode(code_page).encode("utf-8")
@@ -525,11 +542,12 @@ def _utf8_column(array, code_page: str):
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 columns: dict[str, str] | None) -> RawTable | None:
     """Read a large clean file with pyarrow's CSV parser; None sends it to the careful reader instead.
+    `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file itself.
 
     Number and date columns whose sample is plain ("1234.5", "2024-01-31") are typed while reading;
     a single cell that does not fit makes pyarrow fail, and the careful reader then reports it by row.
     """
-    head_bytes = data[:200_000]
+    head_bytes = data[:HEAD_BYTES]
     encoding = encoding or detect_encoding(head_bytes)
     if encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252"):
         return None
@@ -553,7 +571,7 @@ def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 dates.append(name)
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         return None  # duplicate or blank headers: the careful reader names and renames them
-    frame = _arrow_csv(data, encoding, delimiter, header_idx, header, dtypes, dates)
+    frame = _arrow_csv(path, head_bytes, encoding, delimiter, header_idx, header, dtypes, dates)
     if frame is None:
         return None
     rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
