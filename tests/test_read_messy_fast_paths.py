@@ -258,3 +258,28 @@ def test_large_files_read_from_disk_by_pyarrow_match_the_careful_reader(tmp_path
             seen.append((raw.frame.astype("string").values.tolist(), raw.rows.tolist(), raw.encoding,
                          [p.code for p in raw.problems]))
         assert seen[0] == seen[1], name
+
+
+# cells as number columns hold them: Russian and US money, brackets, signs, percents, scale words, junk
+_NUMBER_PIECES = ["1", "12", "123", "1234", "0", ",", ".", "-", "+", "(", ")", " ", "\u00a0", "\u202f", "'",
+                  "руб.", "₽", "$", "k", "млн", "e3", "x", "%", "−", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.lists(st.sampled_from(_NUMBER_PIECES), max_size=6).map("".join), min_size=1,
+                       max_size=40),
+       nulls=st.sets(st.integers(0, 39), max_size=4), decimal=st.sampled_from([",", "."]))
+def test_numbers_read_in_two_halves_are_the_numbers_read_whole(values, nulls, decimal):
+    column = pd.Series([None if i in nulls else v for i, v in enumerate(values)], dtype="string[pyarrow]")
+    limit = parsing.TWO_THREADS_FROM
+    try:
+        parsing.TWO_THREADS_FROM = 10**9
+        whole = parsing.read_numbers(column, decimal=decimal)
+        parsing.TWO_THREADS_FROM = 1
+        halves = parsing.read_numbers(column, decimal=decimal)
+    finally:
+        parsing.TWO_THREADS_FROM = limit
+    assert np.array_equal(whole.values.to_numpy(), halves.values.to_numpy(), equal_nan=True), values
+    assert whole.bad.tolist() == halves.bad.tolist()
+    assert (whole.decimal, whole.ambiguous, whole.mixed, whole.examples, whole.percent, whole.percent_plain) == \
+        (halves.decimal, halves.ambiguous, halves.mixed, halves.examples, halves.percent, halves.percent_plain)
