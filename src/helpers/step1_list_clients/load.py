@@ -684,8 +684,11 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
-    # a dataset stays on disk: the checks below need only its distinct client ids
-    tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
+    # a dataset stays on disk, and a log has many rows per client: the checks below need only its distinct
+    # client ids, found once here (each check used to find them in a million rows again)
+    tx_ids = (pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None
+              else None if tables["transactions"] is None
+              else pd.DataFrame({"client_id": tables["transactions"]["client_id"].unique()}))
     if clients is None:
         transactions = tx_ids
         if transactions is None:
