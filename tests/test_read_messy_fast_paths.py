@@ -357,3 +357,20 @@ def test_guard_with_a_reused_buffer_decides_as_the_plain_guard(lines, end, chunk
     finally:
         guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES = saved
     assert verdicts[0] == verdicts[1], lines
+
+
+def test_dates_and_amounts_read_at_once_report_in_file_order(tmp_path):
+    """Dates are read on their own thread beside the amounts: their problems still come first, as in
+    a one-by-one read, each quoting its cell as written."""
+    from helpers.step1_list_clients.load import check_company
+
+    folder = tmp_path / "co"
+    folder.mkdir()
+    (folder / "company.yml").write_text("name: T\n", encoding="utf-8")
+    (folder / "transactions.csv").write_text(
+        "client_id,date,amount\nA,2024-01-05,10\nB,someday,5\nC,2024-01-07,lots\nD,01/02/2024,1\n", encoding="utf-8")
+    result = check_company(folder)
+    codes = [(p.code, p.row) for p in result.problems if p.code in ("not_a_date", "not_a_number")]
+    assert codes == [("not_a_date", 3), ("not_a_number", 4)]
+    assert [p.details["value"] for p in result.problems if p.code in ("not_a_date", "not_a_number")] == \
+        ["someday", "lots"]

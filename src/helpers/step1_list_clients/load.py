@@ -399,8 +399,8 @@ def _load_transactions(raw, report, settings, problems):
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
     frame, rows = _drop_continuation_rows(frame, rows, file, problems)
     date_header, amount_header = shown.get("date", "date"), shown.get("amount", "amount")
-    frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
-    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
+    frame["date"], frame["amount"] = _typed_dates_and_amounts(frame, rows, file, date_header, amount_header,
+                                                              problems, settings)
     _check_subtotals(raw, frame, shown, settings, problems)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
@@ -434,6 +434,24 @@ def _load_transactions(raw, report, settings, problems):
     report.rows_used = len(frame)
     keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
     return frame[keep].reset_index(drop=True)
+
+
+def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, problems, settings):
+    """The log's dates and amounts, read at once: the dates on a thread of their own (a long log's
+    amounts take two more, see `parsing.read_numbers`), since both spend their time in Arrow kernels
+    and numpy, which release the GIL. Problems are added in the order of a one-by-one read (dates
+    first); the thread ends before this returns. Returns (datetime64 Series, float64 Series)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    date_problems: list[Problem] = []
+    dates = frame[["date"]]  # a frame of its own for the thread: nothing it reads is changed meanwhile
+    with ThreadPoolExecutor(1, thread_name_prefix="tierbook-dates") as pool:
+        read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings)
+        amount_problems: list[Problem] = []
+        amounts, _ = _typed_numbers(frame, "amount", rows, file, amount_header, amount_problems, settings=settings)
+        days, _ = read.result()
+    problems.extend(date_problems + amount_problems)
+    return days, amounts
 
 
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
