@@ -291,9 +291,10 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         if pickled:  # never unpickle: a pickle can run code
             problems.append(problem("unsafe_format", file=pickled[0].name))
         return None
+    # the digest is computed while the file is checked and read (hashing streams: safe on a hostile file)
+    digest = _sha256_in_background(path)
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
-        digest = _sha256_in_background(path)  # computed while the file is read
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -301,14 +302,14 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
             raw = fill_down_groups(raw)
     except ReadError as exc:
         problems.append(exc.problem)
-        files.append(_report(kind, path, None))
+        files.append(_report(kind, path, None, digest()))
         return None
     except OSError as exc:
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
     except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
         problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
-        files.append(_report(kind, path, None))
+        files.append(_report(kind, path, None, digest()))
         return None
     problems.extend(raw.problems)
     report = _report(kind, path, raw, digest())
