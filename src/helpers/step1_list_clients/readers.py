@@ -260,6 +260,19 @@ def _may_start_totals(array) -> np.ndarray:
     return ((length >= 1) & maybe) | ((length >= 2) & pairs)
 
 
+def _each_on_threads(function, items) -> list:
+    """`[function(item) for item in items]`, two at a time on threads: for work on separate columns
+    that runs in Arrow kernels, numpy and codecs, which release the GIL for most of it. The first
+    exception is raised as the loop would raise it; the threads end before this returns."""
+    items = list(items)
+    if len(items) < 2:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="tierbook-columns") as pool:
+        return list(pool.map(function, items))
+
+
 def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
                  ) -> tuple[pd.DataFrame, pd.Series, list[Problem], pd.DataFrame | None]:
     """Drop totals / footer rows ("Итого", "Grand Totals", "Confidential…"), reporting each; the last
@@ -273,8 +286,8 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
     # a vectorised test first (Arrow's regex engine when the text is Arrow-backed), the exact rule
     # only on the few rows it finds
     maybe = np.zeros(len(frame), dtype=bool)
-    for column in first:
-        maybe |= _may_be_totals(frame[column])
+    for found in _each_on_threads(_may_be_totals, [frame[column] for column in first]):
+        maybe |= found
     candidates = np.flatnonzero(maybe)
     if not len(candidates):
         return frame, rows, [], None
@@ -449,8 +462,9 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
         # one chunk per column: every later pass takes the column as it is, with no copy
         table = table.combine_chunks()
         if code_page:
-            table = pa.table([_utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c
-                              for c in table.columns], names=header)
+            table = pa.table(_each_on_threads(
+                lambda c: _utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c,
+                table.columns), names=header)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
             ValueError, OSError):
         return None
