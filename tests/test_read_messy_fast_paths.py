@@ -374,3 +374,21 @@ def test_dates_and_amounts_read_at_once_report_in_file_order(tmp_path):
     assert codes == [("not_a_date", 3), ("not_a_number", 4)]
     assert [p.details["value"] for p in result.problems if p.code in ("not_a_date", "not_a_number")] == \
         ["someday", "lots"]
+
+
+_DATE_CELLS = ["05.01.2024", " 05.01.2024", "05.01.2024 ", "01/02/2024", " 01/02/2024", "12/13/2010", "", " ",
+               "не закрыта", " Open", "soon", "2024-01-05T10:00:00Z", "январь 2024", " январь 2024", "45000"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.sampled_from(_DATE_CELLS), min_size=1, max_size=30),
+       nulls=st.sets(st.integers(0, 29), max_size=4), order=st.sampled_from(["dmy", "mdy"]))
+def test_dates_trimmed_on_distinct_cells_read_as_trimmed_cells(values, nulls, order):
+    """Trimming the distinct cells gives what trimming every cell gives: values, bad cells, the order
+    chosen, and the examples a warning quotes (each once, in the order of the column)."""
+    column = pd.Series([None if i in nulls else v for i, v in enumerate(values)], dtype="string[pyarrow]")
+    trimmed = pd.Series(pc.utf8_trim_whitespace(parsing.arrow_text(column)).to_pylist(), dtype="string[pyarrow]")
+    got, expected = parsing.read_dates(column, order=order), parsing.read_dates(trimmed, order=order)
+    assert got.values.tolist() == expected.values.tolist() and got.bad.tolist() == expected.bad.tolist()
+    assert (got.order, got.ambiguous, got.examples, got.month_only, got.month_examples) == \
+        (expected.order, expected.ambiguous, expected.examples, expected.month_only, expected.month_examples)

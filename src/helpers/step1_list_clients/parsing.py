@@ -581,10 +581,14 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
 
     # parse each distinct cell once: a log of a million rows holds a few hundred dates (Arrow's
     # dictionary encoding finds them in one pass; blanks and "не закрыта" are judged on them too)
-    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(arrow_text(values)))
+    # the spaces around a cell are trimmed on the distinct cells, not on every row: " 05.01.2024" and
+    # "05.01.2024" then become one value again (in the order the column first shows each)
+    encoded = pc.dictionary_encode(arrow_text(values))
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False) if encoded.null_count \
         else encoded.indices.to_numpy(zero_copy_only=False)
-    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    trimmed = pc.dictionary_encode(pc.utf8_trim_whitespace(encoded.dictionary))
+    codes = np.append(trimmed.indices.to_numpy(zero_copy_only=False), -1)[codes]  # -1 (null) stays -1
+    distinct = pd.Series(trimmed.dictionary.to_pylist(), dtype=object)
     blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
     cells = distinct[~blank].reset_index(drop=True)
     numbered, month_only = _months_as_numbers(cells)
