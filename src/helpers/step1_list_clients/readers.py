@@ -242,9 +242,9 @@ def _may_start_totals(array) -> np.ndarray:
     one of them followed by a non-ASCII byte. bool[n]."""
     from helpers.step1_list_clients.parsing import text_buffers
 
-    bounds, data = text_buffers(array)
     if _TOTALS_STARTS is None:
         return np.ones(len(array), dtype=bool)
+    bounds, data = text_buffers(array)
     if not len(data):
         return np.zeros(len(array), dtype=bool)
     starts, length = bounds[:-1], np.diff(bounds)
@@ -323,7 +323,7 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     """Read a CSV/TSV/TXT export of any common encoding and delimiter.
 
     `kind` and `columns` (the company.yml column names for that kind) only steer the fast path for
-    large files: recognised number and date columns are then typed by pandas' C parser.
+    large files: recognised number and date columns are then typed by pyarrow's CSV parser.
     """
     size = path.stat().st_size
     # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
@@ -536,19 +536,18 @@ def _utf8_column(array, code_page: str):
     if not len(high):
         return array.view(pa.large_string() if pa.types.is_large_binary(array.type) else pa.string())
     view = memoryview(data)
-    if len(high) <= _FEW_NON_ASCII:  # ids above one «Итого» row: only those bytes are transcoded
+    grow = _utf8_growth(code_page)[data[high]]
+    # the text, and each cell's new end: its old end plus what every non-ASCII byte before it gained
+    if len(high) <= _FEW_NON_ASCII:  # ids above one «Итого» row: only those bytes, and a search among them
         pieces, start = [], 0
         for position in high.tolist():
             pieces += [view[start:position], str(view[position:position + 1], code_page).encode("utf-8")]
             start = position + 1
         text = b"".join(pieces + [view[start:]])
-    else:  # a code page can be cut anywhere; pieces of 256 KB decode about twice as fast as one call
-        text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
-    # each cell's new end: its old end plus what every non-ASCII byte before it gained
-    grow = _utf8_growth(code_page)[data[high]]
-    if len(high) <= _FEW_NON_ASCII:  # a search among the few
         gained = np.concatenate(([0], np.cumsum(grow)))[np.searchsorted(high, bounds)]
-    else:  # a running sum over the bytes (faster than a million searches among many)
+    else:  # a code page can be cut anywhere: pieces of 256 KB decode about twice as fast as one call
+        text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
+        # a running sum over the bytes (faster than a million searches among many)
         steps = is_high if (grow == 1).all() else np.zeros(len(data), dtype=np.int8)
         if steps is not is_high:  # "№", "—", "€" gain two bytes
             steps[high] = grow
