@@ -82,7 +82,7 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     and the Swiss apostrophe group thousands; currency marks, "(1 200)" and "1 200-" negatives and
     scale words ("1,2 млн", "3.5k") are understood. Vectorised (Arrow string kernels); a step for a
     mark no cell of the column holds is skipped (`bytes_present`), so a million "1 234,56" cells
-    cost a few kernel passes. The input is never changed.
+    cost a few kernel passes, on two threads (`_read_slow_in_halves`). The input is never changed.
 
     >>> r = read_numbers(pd.Series(["254,908", "1,020,400", "980"]))
     >>> r.values.tolist(), r.decimal, r.ambiguous
@@ -206,8 +206,6 @@ def bytes_present(array) -> np.ndarray:
     """Which of the 256 byte values occur in the UTF-8 text of the cells: bool[256], from Arrow's
     data buffer. Used only to skip work: a byte counted that no cell uses (a null's stale bytes)
     costs a kernel pass, never a different result."""
-    import pyarrow as pa
-
     found = np.zeros(256, dtype=bool)
     if len(array) == 0 or array.null_count == len(array):
         return found
@@ -218,9 +216,9 @@ def bytes_present(array) -> np.ndarray:
 
 
 def text_buffers(array) -> tuple[np.ndarray, np.ndarray]:
-    """An Arrow string (or binary) array's cells as numpy views, no copy: (bounds, data) where cell i is the UTF-8
-    bytes data[bounds[i]:bounds[i + 1]] (bounds: int32/int64[n + 1] from 0; data: uint8). A null's
-    bytes are whatever Arrow left there (usually none)."""
+    """An Arrow string (or binary) array's cells as numpy views of its buffers: (bounds, data) where
+    cell i is the bytes data[bounds[i]:bounds[i + 1]] (bounds: int32/int64[n + 1] from 0, a new array;
+    data: uint8, no copy). A null's bytes are whatever Arrow left there (usually none)."""
     import pyarrow as pa
 
     width = np.int64 if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type) else np.int32
