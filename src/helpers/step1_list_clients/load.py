@@ -291,9 +291,10 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         if pickled:  # never unpickle: a pickle can run code
             problems.append(problem("unsafe_format", file=pickled[0].name))
         return None
+    # the digest is computed while the file is checked and read (hashing streams: safe on a hostile file)
+    digest = _sha256_in_background(path)
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
-        digest = _sha256_in_background(path)  # computed while the file is read
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
@@ -301,14 +302,14 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
             raw = fill_down_groups(raw)
     except ReadError as exc:
         problems.append(exc.problem)
-        files.append(_report(kind, path, None))
+        files.append(_report(kind, path, None, digest()))
         return None
     except OSError as exc:
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
     except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
         problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
-        files.append(_report(kind, path, None))
+        files.append(_report(kind, path, None, digest()))
         return None
     problems.extend(raw.problems)
     report = _report(kind, path, raw, digest())
@@ -399,8 +400,8 @@ def _load_transactions(raw, report, settings, problems):
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
     frame, rows = _drop_continuation_rows(frame, rows, file, problems)
     date_header, amount_header = shown.get("date", "date"), shown.get("amount", "amount")
-    frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
-    frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
+    frame["date"], frame["amount"] = _typed_dates_and_amounts(frame, rows, file, date_header, amount_header,
+                                                              problems, settings)
     _check_subtotals(raw, frame, shown, settings, problems)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
@@ -434,6 +435,24 @@ def _load_transactions(raw, report, settings, problems):
     report.rows_used = len(frame)
     keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
     return frame[keep].reset_index(drop=True)
+
+
+def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, problems, settings):
+    """The log's dates and amounts, read at once: the dates on a thread of their own (a long log's
+    amounts take two more, see `parsing.read_numbers`), since both spend their time in Arrow kernels
+    and numpy, which release the GIL. Problems are added in the order of a one-by-one read (dates
+    first); the thread ends before this returns. Returns (datetime64 Series, float64 Series)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    date_problems: list[Problem] = []
+    dates = frame[["date"]]  # a frame of its own for the thread: nothing it reads is changed meanwhile
+    with ThreadPoolExecutor(1, thread_name_prefix="tierbook-dates") as pool:
+        read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings)
+        amount_problems: list[Problem] = []
+        amounts, _ = _typed_numbers(frame, "amount", rows, file, amount_header, amount_problems, settings=settings)
+        days, _ = read.result()
+    problems.extend(date_problems + amount_problems)
+    return days, amounts
 
 
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
@@ -684,15 +703,18 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
-    # a dataset stays on disk: the checks below need only its distinct client ids
-    tx_ids = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
+    # a dataset stays on disk, and a log has many rows per client: the checks below need only its distinct
+    # client ids, found once here (each check used to find them in a million rows again)
+    tx_ids = (pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None
+              else None if tables["transactions"] is None
+              else pd.DataFrame({"client_id": tables["transactions"]["client_id"].unique()}))
     if clients is None:
         transactions = tx_ids
         if transactions is None:
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
-        ids = sorted(transactions["client_id"].unique())
+        ids = sorted(transactions["client_id"].unique().tolist())  # a list: an Arrow array iterates cell by cell
         clients = pd.DataFrame({"client_id": ids, "name": ids})
         problems.append(problem("data_only_audit", "info",
                                 file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))

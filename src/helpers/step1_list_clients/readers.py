@@ -7,6 +7,7 @@ below any title rows, and keeps each row's number as a person sees it in the fil
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def _few_high_bytes(high: bytes, low: bytes) -> bool:
 
 
 _CYRILLIC_WORD = re.compile(r"^[А-Яа-яЁё]+$")
-_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
+_NON_ASCII_WORD = re.compile(r"\b\w*[^\W\x00-\x7f]\w*")  # \b: no restart inside a word (3x fewer steps)
 _LATIN_WORD = re.compile(r"^[A-Za-z]+$")
 
 
@@ -191,7 +192,7 @@ def _may_be_totals(values: pd.Series) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from helpers.step1_list_clients.parsing import arrow_text, bytes_present, may_hold
+    from helpers.step1_list_clients.parsing import _flags, arrow_text, bytes_present, may_hold
 
     try:
         array = arrow_text(values)
@@ -201,8 +202,75 @@ def _may_be_totals(values: pd.Series) -> np.ndarray:
     if not any(all(may_hold(present, ch.lower()) or may_hold(present, ch.upper()) for ch in word)
                for word in _TOTALS_WORDS):
         return np.zeros(len(array), dtype=bool)
-    found = pc.match_substring_regex(array, _TOTALS_HINT, ignore_case=True)
-    return found.fill_null(False).to_numpy(zero_copy_only=False)
+    # a column of ids beside one «Итого» row holds the letters: the regex then runs only on the cells
+    # whose first two bytes can start a marker, a few numpy lookups per cell instead of an RE2 call
+    maybe = _may_start_totals(array)
+    found = np.zeros(len(array), dtype=bool)
+    if maybe.any():
+        some = array.filter(pa.array(maybe)) if not maybe.all() else array
+        found[maybe] = _flags(pc.match_substring_regex(some, _TOTALS_HINT, ignore_case=True))
+    return found
+
+
+def _marker_starts(hint: str) -> set[tuple[int, int]] | None:
+    """The first two letters, lower-cased, of each marker of `hint` ("^\\s*(?:итог|total|…)") that
+    starts with an ASCII letter; None when an alternative starts in a way `_may_start_totals` cannot
+    judge by two bytes (then it lets every cell through to the regex)."""
+    found = re.fullmatch(r"\^\\s\*\(\?:(.*)\)", hint)
+    if not found:
+        return None
+    starts = set()
+    for word in found.group(1).split("|"):
+        head = word[:2].lower()
+        if not head[:1].isascii():  # Cyrillic, ©: judged by their first byte
+            continue
+        if len(head) < 2 or not (head.isascii() and head.isalpha()):
+            return None
+        starts.add((ord(head[0]), ord(head[1])))
+    return starts
+
+
+# "to" (total), "gr" (grand total), "co" (confidential, copyright)... taken from the pattern itself,
+# so a marker added there is never skipped here
+_TOTALS_STARTS = _marker_starts(_TOTALS_HINT)
+
+
+def _may_start_totals(array) -> np.ndarray:
+    """Cells whose start can match `_TOTALS_HINT` (a superset, never fewer): a first byte that is a
+    space or control (`\\s*` comes first) or not ASCII (Cyrillic, ©, and any letter RE2's case folding
+    matches, such as "ſ" for "s"); or two ASCII bytes that, lower-cased, begin a Latin marker word, or
+    one of them followed by a non-ASCII byte. bool[n]."""
+    from helpers.step1_list_clients.parsing import text_buffers
+
+    if _TOTALS_STARTS is None:
+        return np.ones(len(array), dtype=bool)
+    bounds, data = text_buffers(array)
+    if not len(data):
+        return np.zeros(len(array), dtype=bool)
+    starts, length = bounds[:-1], np.diff(bounds)
+    # read past a short cell's end (clipped to the buffer), then ignore what was read there
+    first = data[np.minimum(starts, len(data) - 1)]
+    second = data[np.minimum(starts + 1, len(data) - 1)]
+    maybe = (first <= 0x20) | (first >= 0x80)
+    # byte | 0x20 equals a lower-case letter only when the byte is that letter or its capital
+    lower, second_lower = first | 0x20, second | 0x20
+    pairs = np.zeros(len(first), dtype=bool)
+    for a, b in _TOTALS_STARTS:
+        pairs |= (lower == a) & ((second_lower == b) | (second >= 0x80))
+    return ((length >= 1) & maybe) | ((length >= 2) & pairs)
+
+
+def _each_on_threads(function, items) -> list:
+    """`[function(item) for item in items]`, two at a time on threads: for work on separate columns
+    that runs in Arrow kernels, numpy and codecs, which release the GIL for most of it. The first
+    exception is raised as the loop would raise it; the threads end before this returns."""
+    items = list(items)
+    if len(items) < 2:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="tierbook-columns") as pool:
+        return list(pool.map(function, items))
 
 
 def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
@@ -218,8 +286,8 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
     # a vectorised test first (Arrow's regex engine when the text is Arrow-backed), the exact rule
     # only on the few rows it finds
     maybe = np.zeros(len(frame), dtype=bool)
-    for column in first:
-        maybe |= _may_be_totals(frame[column])
+    for found in _each_on_threads(_may_be_totals, [frame[column] for column in first]):
+        maybe |= found
     candidates = np.flatnonzero(maybe)
     if not len(candidates):
         return frame, rows, [], None
@@ -255,17 +323,23 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     """Read a CSV/TSV/TXT export of any common encoding and delimiter.
 
     `kind` and `columns` (the company.yml column names for that kind) only steer the fast path for
-    large files: recognised number and date columns are then typed by pandas' C parser.
+    large files: recognised number and date columns are then typed by pyarrow's CSV parser.
     """
-    data = path.read_bytes()
-    if not data[:4096].strip() and not data.strip():  # look at the start first: stripping 1 GB costs
-        raise ReadError(problem("empty_file", file=path.name))
+    size = path.stat().st_size
+    # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
+    data = _file_start(path) if size > FAST_PATH_BYTES else path.read_bytes()
+    if not data[:4096].strip():  # look at the start first: stripping 1 GB costs
+        data = path.read_bytes() if len(data) < size else data
+        if not data.strip():
+            raise ReadError(problem("empty_file", file=path.name))
     if data[:4096].lstrip()[:1] == b"<" and b"<table" in data[:20000].lower():
-        return read_html_table(path, data)
-    if len(data) > FAST_PATH_BYTES:
+        return read_html_table(path, path.read_bytes() if len(data) < size else data)
+    if size > FAST_PATH_BYTES:
         fast = _read_large(data, path, encoding, kind, columns)
         if fast is not None:
             return fast
+    if len(data) < size:
+        data = path.read_bytes()
     encoding = encoding or detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -340,9 +414,20 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna()
 
 
-def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
+def _file_start(path: Path) -> bytes:
+    """The first HEAD_BYTES of a file (all of it when shorter)."""
+    with path.open("rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
+# How much of a large file is read to find its encoding, delimiter and header.
+HEAD_BYTES = 200_000
+
+
+def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
                dtypes: dict[str, str], dates: list[str]) -> pd.DataFrame | None:
-    """Parse with pyarrow's CSV reader and fixed column types; None when any cell does not fit them.
+    """Parse the file at `path` with pyarrow's CSV reader and fixed column types (`start`: its first
+    bytes, already read); None when any cell does not fit them.
 
     Text stays text ("" for blank, leading zeros kept); a quoted line break, a blank line (one field,
     so a short row), a short row or a number that is not plain raise in pyarrow, and the caller falls
@@ -353,30 +438,37 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
 
     types = {h: pa.float64() if t == "float64" else pa.string() for h, t in dtypes.items()}
     types.update({h: pa.timestamp("s") for h in dates})
-    if encoding == "utf-8-sig":
-        data, encoding = data[3:], "utf-8"
-    elif encoding != "utf-8":
-        # Python's codecs transcode cp1251/cp1252 several times faster than Arrow's reader does
-        try:
-            data, encoding = data.decode(encoding).encode("utf-8"), "utf-8"
-        except (UnicodeDecodeError, LookupError):
+    code_page = encoding if encoding not in ("utf-8", "utf-8-sig") else None  # pyarrow skips a UTF-8 BOM
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False)
+    if code_page:
+        # cp1251/cp1252 cells are read as bytes and only the columns holding non-ASCII bytes are
+        # transcoded (`_utf8_column`): transcoding the whole file cost more than parsing it. The
+        # delimiter, quotes and line ends are ASCII, so the rows and cells are those of the UTF-8 text.
+        if not _header_row_is(start, path.stat().st_size, code_page, header_idx, parse, header):
             return None
+        types = {h: pa.binary() if t == pa.string() else t for h, t in types.items()}
+        read = pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=header, block_size=16 << 20)
+    else:
+        read = pacsv.ReadOptions(skip_rows=header_idx, block_size=16 << 20)
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(skip_rows=header_idx, encoding=encoding,
-                                           block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False,
-                                                 timestamp_parsers=[pacsv.ISO8601], include_columns=header))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, ValueError):
+        with pa.OSFile(str(path)) as source:
+            table = pacsv.read_csv(
+                source, read_options=read, parse_options=parse,
+                convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                                     quoted_strings_can_be_null=False, check_utf8=not code_page,
+                                                     timestamp_parsers=[pacsv.ISO8601], include_columns=header))
+        if table.column_names != header:
+            return None
+        # one chunk per column: every later pass takes the column as it is, with no copy
+        table = table.combine_chunks()
+        if code_page:
+            table = pa.table(_each_on_threads(
+                lambda c: _utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c,
+                table.columns), names=header)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
+            ValueError, OSError):
         return None
-    if table.column_names != header:
-        return None
-    # one chunk per column: every later pass takes the column as it is, with no copy
-    frame = table.combine_chunks().to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
     first_blank = _blank(frame.iloc[:, 0]).to_numpy(dtype=bool) if len(frame) else None
     if first_blank is not None and first_blank.any():  # only rows with a blank first cell can be blank lines
@@ -388,14 +480,96 @@ def _arrow_csv(data: bytes, encoding: str, delimiter: str, header_idx: int, head
     return frame
 
 
+def _header_row_is(start: bytes, size: int, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
+    """Whether pyarrow, skipping `header_idx` rows, finds `header` as the column names: the start of
+    the file (`start`, its first HEAD_BYTES of `size`, cut after a line end) transcoded and read as the
+    whole file would be. False also when the start has a byte the code page lacks (the careful reader
+    then says so)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    head = start[:HEAD_BYTES]
+    if size > len(head):
+        head = head[:max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
+    try:
+        text = head.decode(code_page).encode("utf-8")
+        found = pacsv.open_csv(pa.py_buffer(text), read_options=pacsv.ReadOptions(skip_rows=header_idx),
+                               parse_options=parse,
+                               convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, LookupError,
+            ValueError):
+        return False
+    return found.schema.names == header
+
+
+@functools.cache
+def _utf8_growth(code_page: str) -> np.ndarray:
+    """int64[256]: how many bytes each byte of a single-byte code page gains written as UTF-8 (0 for
+    ASCII, 1 for Cyrillic letters and NBSP, 2 for "€", "№", dashes and quotes)."""
+    grow = np.zeros(256, dtype=np.int64)
+    for byte in range(0x80, 0x100):
+        try:
+            grow[byte] = len(bytes([byte]).decode(code_page).encode("utf-8")) - 1
+        except UnicodeDecodeError:  # a byte the code page lacks: the decode of such a cell fails first
+            pass
+    return grow
+
+
+_PIECE = 1 << 18
+# At most this many non-ASCII bytes in a column are transcoded one by one, the rest of it kept as it is.
+_FEW_NON_ASCII = 4096
+
+
+def _utf8_column(array, code_page: str):
+    """A binary column of text in a single-byte code page (cp1251, cp1252) as an Arrow UTF-8 string
+    column, cell for cell: (n,) binary -> (n,) string (large_string past 2 GB). Raises
+    UnicodeDecodeError for a byte the code page lacks. A column of ASCII bytes only (ids, dates,
+    most numbers) is the same bytes in UTF-8 and is only relabelled, with no copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.parsing import text_buffers
+
+    bounds, data = text_buffers(array)
+    is_high = data >= 0x80
+    high = np.flatnonzero(is_high)
+    if not len(high):
+        return array.view(pa.large_string() if pa.types.is_large_binary(array.type) else pa.string())
+    view = memoryview(data)
+    grow = _utf8_growth(code_page)[data[high]]
+    # the text, and each cell's new end: its old end plus what every non-ASCII byte before it gained
+    if len(high) <= _FEW_NON_ASCII:  # ids above one «Итого» row: only those bytes, and a search among them
+        pieces, start = [], 0
+        for position in high.tolist():
+            pieces += [view[start:position], str(view[position:position + 1], code_page).encode("utf-8")]
+            start = position + 1
+        text = b"".join(pieces + [view[start:]])
+        gained = np.concatenate(([0], np.cumsum(grow)))[np.searchsorted(high, bounds)]
+    else:  # a code page can be cut anywhere: pieces of 256 KB decode about twice as fast as one call
+        text = b"".join(str(view[i:i + _PIECE], code_page).encode("utf-8") for i in range(0, len(data), _PIECE))
+        # a running sum over the bytes (faster than a million searches among many)
+        steps = is_high if (grow == 1).all() else np.zeros(len(data), dtype=np.int8)
+        if steps is not is_high:  # "№", "—", "€" gain two bytes
+            steps[high] = grow
+        before = np.cumsum(steps, dtype=np.int32 if len(data) < 2**30 else np.int64)  # gains <= 2 per byte
+        gained = np.where(bounds > 0, before[np.maximum(bounds - 1, 0)], 0)
+    bounds = bounds.astype(np.int64) + gained
+    large = bounds[-1] >= 2**31
+    validity = pc.is_valid(array).buffers()[1] if array.null_count else None
+    return pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(array),
+                                 [validity, pa.py_buffer(bounds if large else bounds.astype(np.int32)),
+                                  pa.py_buffer(text)], null_count=array.null_count)
+
+
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 columns: dict[str, str] | None) -> RawTable | None:
     """Read a large clean file with pyarrow's CSV parser; None sends it to the careful reader instead.
+    `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file itself.
 
     Number and date columns whose sample is plain ("1234.5", "2024-01-31") are typed while reading;
     a single cell that does not fit makes pyarrow fail, and the careful reader then reports it by row.
     """
-    head_bytes = data[:200_000]
+    head_bytes = data[:HEAD_BYTES]
     encoding = encoding or detect_encoding(head_bytes)
     if encoding not in ("utf-8", "utf-8-sig", "cp1251", "cp1252"):
         return None
@@ -419,7 +593,7 @@ def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 dates.append(name)
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         return None  # duplicate or blank headers: the careful reader names and renames them
-    frame = _arrow_csv(data, encoding, delimiter, header_idx, header, dtypes, dates)
+    frame = _arrow_csv(path, head_bytes, encoding, delimiter, header_idx, header, dtypes, dates)
     if frame is None:
         return None
     rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
