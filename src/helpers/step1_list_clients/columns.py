@@ -110,6 +110,25 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
             return
 
 
+def _deal_title_beside_company(headers: list[str], mapping: dict[str, str], taken: set[str],
+                               overrides: dict[str, str]) -> None:
+    """In a deal export a bare "Название"/"Name" is the deal's own title when another column names the
+    client's company (Bitrix24: "Название", "Компания"; Salesforce: "Name", "Account Name"): that column
+    is the client, and the bare one is the title (never a client name the deals would be linked by).
+    Headers mapped in company.yml are left as mapped."""
+    generic = [h for h, c in mapping.items() if c == "name" and normalise_header(h) in _GENERIC_NAMES
+               and normalise_header(h) not in overrides]
+    company = [h for h in headers if h not in mapping and _lookup("deals", normalise_header(h)) == "name"
+               and normalise_header(h) not in _GENERIC_NAMES]
+    if not generic or not company:
+        return
+    del mapping[generic[0]]
+    mapping[company[0]] = "name"
+    if "title" not in taken:
+        mapping[generic[0]] = "title"
+        taken.add("title")
+
+
 _LOOKUP = {kind: {} for kind in _KIND_COLUMNS}
 for _kind, _allowed in _KIND_COLUMNS.items():
     for _canonical in _allowed:
@@ -190,6 +209,8 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
+    if kind == "deals":
+        _deal_title_beside_company(headers, mapping, taken, overrides)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
     for required in COLUMNS[kind]["required"]:

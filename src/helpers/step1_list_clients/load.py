@@ -268,11 +268,15 @@ def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = "
     return kind, text.where(~text.fillna("").str.lower().isin(parsing.MISSING)).astype(object)
 
 
-def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem]):
-    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report)."""
+def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem],
+               found: dict[str, str] | None = None):
+    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report).
+
+    `found`: {header: column} the caller recognised by content; company.yml's mapping still wins."""
     file = raw.path.name
     headers = [str(c) for c in raw.frame.columns]
-    mapping, mapping_problems = map_columns(headers, kind, settings.load.columns.get(kind), file=file)
+    overrides = {**(found or {}), **(settings.load.columns.get(kind) or {})}
+    mapping, mapping_problems = map_columns(headers, kind, overrides, file=file)
     problems.extend(mapping_problems)
     frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
@@ -477,11 +481,13 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
 
 def _load_deals(raw, report, settings, problems):
     file = raw.path.name
-    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems)
+    flags = _won_closed_flags(raw.frame)
+    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems, flags)
     if "outcome" not in frame:
         return None
     original = frame["outcome"].astype("string").fillna("").str.strip()
     outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
+    outcome = _outcome_by_flags(frame, outcome, file, shown, problems)
     _note_open_stages(original, outcome, file, shown["outcome"], problems)
     # a stage no pipeline knows is still a deal in progress: counted as open, and named above
     frame["outcome"] = outcome.where(outcome.isin(DEAL_OUTCOMES) | outcome.isna(), "open").astype(object)
@@ -510,11 +516,59 @@ def _load_deals(raw, report, settings, problems):
     # the deal's own title is recognised only so it is never taken for the client's name; it is not
     # carried on (it often holds a client name that anonymised runs could not replace)
     frame = frame.drop(columns=["title"], errors="ignore")
-    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
+    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome",
+             "is_won": "yesno", "is_closed": "yesno"}
     report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
     # the file row stays with each deal until the cross-check has linked it to a client
     return frame.assign(_row=rows.to_numpy())
+
+
+# Salesforce's IsWon / IsClosed (report columns "Won" and "Closed") as yes/no flags: set by the stage's own
+# settings in the CRM, so they decide a deal at a custom stage ("Signed", "Dead") no built-in list knows.
+_FLAG_HEADERS = {"is_won": ("won", "is won", "iswon", "выиграна"),
+                 "is_closed": ("closed", "is closed", "isclosed", "закрыта", "сделка закрыта")}
+
+
+def _won_closed_flags(frame: pd.DataFrame) -> dict[str, str]:
+    """{header: "is_won" | "is_closed"} for the yes/no columns of a deal export that say whether a deal
+    was won or is closed. A "Closed" column of dates stays the close date."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    found: dict[str, str] = {}
+    for header in frame.columns:
+        key = normalise_header(header)
+        for flag, names in _FLAG_HEADERS.items():
+            if key in names and flag not in found.values() and parsing.looks_like_yesno(frame[header]):
+                found[str(header)] = flag
+    return found
+
+
+def _outcome_by_flags(frame: pd.DataFrame, outcome: pd.Series, file: str, shown: dict[str, str],
+                      problems: list[Problem]) -> pd.Series:
+    """The outcome where Won/Closed flags decide it: closed and won → won, closed and not won → refused,
+    not closed → open. A stage that says the same keeps its finer outcome (won_fast, stalled); a stage
+    that says otherwise gives way to the flags, with one warning counting such deals."""
+    if "is_won" not in frame and "is_closed" not in frame:
+        return outcome
+    won = parsing.parse_yesno(frame["is_won"])[0] if "is_won" in frame else pd.Series(pd.NA, index=frame.index,
+                                                                                       dtype="boolean")
+    closed = (parsing.parse_yesno(frame["is_closed"])[0] if "is_closed" in frame
+              else pd.Series(pd.NA, index=frame.index, dtype="boolean"))
+    by_flags = pd.Series(pd.NA, index=frame.index, dtype=object)
+    by_flags[(won == True).fillna(False).to_numpy(dtype=bool)] = "won"  # noqa: E712 - nullable booleans
+    by_flags[((closed == True) & (won == False)).fillna(False).to_numpy(dtype=bool)] = "refused"  # noqa: E712
+    by_flags[((closed == False) & (won != True)).fillna(False).to_numpy(dtype=bool)] = "open"  # noqa: E712
+    family = {"won_fast": "won", "won": "won", "refused": "refused", "open": "open", "stalled": "open"}
+    stage_family = outcome.map(lambda v: family.get(v) if isinstance(v, str) else None)
+    decided = by_flags.notna()
+    differs = decided & stage_family.notna() & (stage_family != by_flags)
+    if differs.any():
+        problems.append(problem("stage_against_flags", "warning", file=file, column=shown.get("outcome"),
+                                count=int(differs.sum()),
+                                flags=", ".join(shown[c] for c in ("is_won", "is_closed") if c in shown)))
+    keep = decided & (stage_family == by_flags).fillna(False)
+    return outcome.where(~decided | keep, by_flags)
 
 
 def _note_open_stages(original: pd.Series, outcome: pd.Series, file: str, shown: str,
