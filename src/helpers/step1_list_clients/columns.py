@@ -83,13 +83,59 @@ def normalise_header(text: str) -> str:
     'выручка'
     >>> normalise_header("Сумма (с НДС), ₽")
     'сумма (с ндс)'
+    >>> normalise_header("Выручка, тыс. руб."), normalise_header("Amount ($000)"), normalise_header("Amount CHF")
+    ('выручка', 'amount', 'amount')
     """
     s = str(text).replace("\ufeff", "").strip().lower().replace("ё", "е")
+    unit = _unit(s)
+    if unit:
+        s = s[:unit.start()]
     s = re.sub(r",?\s*(₽|руб\.?|rub|usd|\$|€|eur|р\.)\s*$", "", s)
     s = re.sub(r"\((₽|руб\.?|rub|usd|\$|€|eur)\)", "", s)
     s = re.sub(r"[,;:_\s]+", " ", s)
     s = s.strip(" ,.:;")
     return s
+
+
+# A unit after a header's name: the currency ("Amount CHF", "Amount (GBP)", ", ₽") and a scale ("Выручка,
+# тыс. руб.", "Amount ($000)", "Revenue (in thousands)", "Сумма, млн ₽", "Revenue, $m"): a person reading
+# "1 234,5" under "тыс. руб." reads 1 234 500 roubles, so the scale multiplies the column (`header_scale`).
+_CURRENCY_WORD = (r"(?:₽|руб\.?|рубл[а-я]*|rub\.?|rur|usd|eur|gbp|chf|cad|aud|kzt|byn|uah|cny|jpy|\$|€|£|¥|"
+                  r"р\.|долл\.?|евро)")
+_SCALE_WORDS = {1e3: ("тыс", "тысяч", "тысячах", "тыс.", "thousand", "thousands", "000", "'000", "’000", "000s",
+                      "k"),
+                1e6: ("млн", "млн.", "миллионах", "million", "millions", "mn", "mln", "mio", "m"),
+                1e9: ("млрд", "млрд.", "миллиардах", "billion", "billions", "bn")}
+_SCALE_FACTOR = {w: f for f, words in _SCALE_WORDS.items() for w in words}
+_UNIT = re.compile(
+    rf"(?:,|\s|(?=\())\s*\(?\s*(?:(?:in|в)\s+)?(?P<cur1>{_CURRENCY_WORD}\s*)?"
+    r"(?P<scale>тыс\.?|тысяч(?:ах)?|миллионах|миллиардах|thousands?|['’]?000s?|k|млн\.?|millions?|mn|mln|mio|m"
+    rf"|млрд\.?|billions?|bn)?\s*(?P<cur2>{_CURRENCY_WORD})?\s*\)?\s*$")
+
+
+def _unit(lowered: str) -> re.Match | None:
+    """The unit at the end of a lower-cased header, when there is one (a currency, a scale or both).
+
+    "m" alone is a million only beside a currency ("$m"); a unit is never the whole header."""
+    found = _UNIT.search(lowered)
+    if not found or found.start() == 0 or not (found.group("scale") or found.group("cur1") or found.group("cur2")):
+        return None
+    if found.group("scale") == "m" and not (found.group("cur1") or found.group("cur2")):
+        return None
+    return found
+
+
+def header_scale(header: str) -> float:
+    """How many units one written number stands for, by the header's unit: 1000 for "Выручка, тыс. руб."
+    and "Amount ($000)", 1e6 for "Сумма, млн ₽" and "Revenue, $m", else 1.
+
+    >>> header_scale("Выручка, тыс. руб."), header_scale("Revenue (in thousands)"), header_scale("Amount")
+    (1000.0, 1000.0, 1.0)
+    """
+    found = _unit(str(header).strip().lower().replace("ё", "е"))
+    if not found or not found.group("scale"):
+        return 1.0
+    return float(_SCALE_FACTOR.get(found.group("scale").lstrip("'’"), _SCALE_FACTOR.get(found.group("scale"), 1.0)))
 
 
 def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken: set[str],

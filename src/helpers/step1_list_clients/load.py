@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.step1_list_clients import guards, parsing
-from helpers.step1_list_clients.columns import map_columns
+from helpers.step1_list_clients.columns import header_scale, map_columns
 from helpers.core.vocabulary import DEAL_OUTCOMES
 from helpers.step1_list_clients.company import Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
@@ -224,6 +224,10 @@ def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
     problems.extend(_number_notes(reading, settings, file, shown))
     _percent_notes(reading, df, column, rows, file, shown, problems)
+    scale = header_scale(shown)
+    if scale != 1:  # "Выручка, тыс. руб.": the header says what one written unit stands for
+        problems.append(problem("scaled_column", "info", file=file, column=shown, scale=f"{scale:.0f}"))
+        return reading.values * scale, reading.bad
     return reading.values, reading.bad
 
 
@@ -465,6 +469,7 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     if header not in raw.dropped_totals:
         return
     stated = parsing.read_numbers(raw.dropped_totals[header], decimal=settings.decimal_mark).values
+    stated = stated * header_scale(header)  # in the unit of the lines (`_typed_numbers`)
     keys = frame["client_id"].astype("string").fillna("").map(name_key)
     sums = frame["amount"].groupby(keys.to_numpy()).sum()
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
