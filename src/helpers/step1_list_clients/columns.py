@@ -192,6 +192,10 @@ _EMAIL_HEADERS = {"email", "e-mail", "e mail", "customer email", "client email",
                   "почта", "электронная почта", "email клиента", "e-mail клиента", "почта клиента"}
 # Headers that say "name" without saying whose: in a log of orders or lines they may name the order.
 _GENERIC_NAMES = {"name", "название", "наименование", "имя"}
+# The lower row of a two-row header that says only "how much" ("Выручка / Сумма", "Sales / Amount"): the
+# row above names the figure. "Выручка / Количество" is a count, never the revenue.
+_MEASURE_WORDS = {"сумма", "сумма с ндс", "сумма (с ндс)", "amount", "sum", "total", "value", "итого", "всего",
+                  "руб", "rub", "usd", "eur"}
 # Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
 _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
 # Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
@@ -251,7 +255,10 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             continue
         target = _lookup(kind, normalise_header(header))
         if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
-            target = _LOOKUP[kind].get(normalise_header(str(header).rsplit(" / ", 1)[1]))
+            upper, lower = (normalise_header(part) for part in str(header).rsplit(" / ", 1))
+            target = _LOOKUP[kind].get(lower)
+            if target is None and lower in _MEASURE_WORDS:  # "Выручка / Сумма": the upper row names it
+                target = _lookup(kind, upper)
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)

@@ -158,12 +158,44 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
         out[amb] = amb_value[chosen][amb]
         reading.decimal = chosen
     out[missing] = np.nan
-    reading.bad = pd.Series(np.isnan(out) & ~missing, index=index)
+    bad = np.isnan(out) & ~missing
+    if bad.any():  # only the few unread cells: Excel's accounting format, "$ (1,234.56)", "$ -"
+        _read_accounting(cells, bad, out, reading.decimal or decimal)
+    reading.bad = pd.Series(bad, index=index)
     reading.unsure = pd.Series(False, index=index)
     if percent.any():
         _read_percent(out, percent, reading)
     reading.values = pd.Series(out, index=index)
     return reading
+
+
+# Excel's Accounting number format as a CSV keeps it: the currency outside the brackets of a negative
+# ("$ (1,234.56)", "₽ (1 234,56)", "(1.234,56) €") and a dash for zero ("$ -", "-  ₽", "€ -").
+_CURRENCY_BODY = _CURRENCY[len("(?i)"):]
+_CURRENCY_THEN_BRACKETS = re.compile(rf"(?i)^{_CURRENCY_BODY}\s*(\(.*\))$")
+_BRACKETS_THEN_CURRENCY = re.compile(rf"(?i)^(\(.*\))\s*{_CURRENCY_BODY}$")
+_ACCOUNTING_ZERO = re.compile(rf"(?i)^(?:{_CURRENCY_BODY}\s*[-–—]+|[-–—]+\s*{_CURRENCY_BODY})$")
+
+
+def _read_accounting(cells, bad: np.ndarray, out: np.ndarray, decimal: str) -> None:
+    """Read the unread cells (`bad`, in place with `out`) that Excel's Accounting format wrote: a
+    currency outside a negative's brackets, or a dash beside the currency for zero. Plain "-" stays
+    blank (MISSING): without a currency beside it, nothing says it is an amount."""
+    where = np.flatnonzero(bad)
+    rewritten = []
+    for text in cells.take(where).to_pylist():
+        text = (text or "").strip()
+        if _ACCOUNTING_ZERO.match(text):
+            rewritten.append("0")
+            continue
+        found = _CURRENCY_THEN_BRACKETS.match(text) or _BRACKETS_THEN_CURRENCY.match(text)
+        rewritten.append(found.group(2 if found.re is _CURRENCY_THEN_BRACKETS else 1) if found else None)
+    if not any(rewritten):
+        return
+    again = read_numbers(pd.Series(rewritten, dtype="string"), decimal=decimal)
+    read = ~again.bad.to_numpy() & again.values.notna().to_numpy()
+    out[where[read]] = again.values.to_numpy()[read]
+    bad[where[read]] = False
 
 
 def _read_percent(out: np.ndarray, percent: np.ndarray, reading: NumberReading) -> None:
@@ -505,6 +537,7 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
     cells = distinct[~blank].reset_index(drop=True)
     numbered, month_only = _months_as_numbers(cells)
+    numbered, month_only = _digits_only_dates(numbered, month_only)
     parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone)
     stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
@@ -591,6 +624,32 @@ def _months_as_numbers(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
         todo[parts.index] = False
         if shape == "my":
             month_only[cells.index.get_indexer(parts.index)] = True
+    return out, month_only
+
+
+# Dates written with digits only in shapes `_DATE_PARTS` does not take: "20240310" (ERP and bank exports,
+# YYYYMMDD), and a month with its year, "2024-03", "03.2024", "03/2024" (monthly reports: the 1st of it).
+_COMPACT_DATE = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])$")
+_MONTH_YEAR = re.compile(r"^(?:(?P<y>\d{4})[-./](?P<m>\d{1,2})|(?P<m2>\d{1,2})[-./](?P<y2>\d{4}))$")
+
+
+def _digits_only_dates(cells: pd.Series, month_only: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Distinct cells "20240310" rewritten as "2024-03-10" and "2024-03"/"03.2024" as "2024-03-01" (marked
+    month-only, like "март 2024"); a month above 12 stays as written and is reported as not a date."""
+    short = cells.str.len().between(6, 8).fillna(False).to_numpy(dtype=bool)
+    if not short.any():
+        return cells, month_only
+    out, month_only = cells.copy(), month_only.copy()
+    for i in np.flatnonzero(short):
+        text = cells.iloc[i]
+        compact = _COMPACT_DATE.match(text)
+        if compact:
+            out.iloc[i] = f"{compact['y']}-{compact['m']}-{compact['d']}"
+            continue
+        month = _MONTH_YEAR.match(text)
+        if month and 1 <= int(month["m"] or month["m2"]) <= 12:
+            out.iloc[i] = f"{month['y'] or month['y2']}-{int(month['m'] or month['m2']):02d}-01"
+            month_only[i] = True
     return out, month_only
 
 
