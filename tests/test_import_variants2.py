@@ -1,0 +1,290 @@
+"""More variants of issue 9's export kinds, each one the kit misread before: Bitrix24 and Salesforce deal
+exports whose bare "Название"/"Name" is the deal's title, Salesforce's Won/Closed flags, report footers
+(QuickBooks' basis line, the amount line under Salesforce's Grand Totals), headers carrying a unit
+("тыс. руб.", "$000", "CHF"), two-row headers, Excel's Accounting format, and dates written with digits
+only ("20240310", "2024-03", "03.2024")."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from folders import write_company as _company
+from helpers.step1_list_clients.columns import header_scale, normalise_header
+from helpers.step1_list_clients.load import check_company, load_company
+from helpers.step1_list_clients.parsing import read_dates, read_numbers
+
+CLIENTS = "client_id,name\n101,Acme Inc\n102,Globex LLC\n103,Initech\n"
+RU_CLIENTS = "client_id,name\n1,ООО Ромашка\n2,ООО Лютик\n"
+
+
+def _codes(problems) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for p in problems:
+        out.setdefault(p.code, []).append(p)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    from helpers.core import i18n
+
+    with i18n.language("en"):
+        yield
+
+
+# ---- deal exports: which column names the client ---------------------------------------------------
+
+BITRIX_ROWS = [("11", "Сделка 1", "Сделка успешна", "150 000,50", "ООО Ромашка", "05.01.2024 10:00:00", "01.02.2024"),
+               ("12", "Сделка 2", "Сделка провалена", "5,5", "ООО Лютик", "10.01.2024 10:00:00", "10.02.2024"),
+               ("13", "Сделка 3", "Счёт на предоплату", "1 000", "ООО Ромашка", "10.03.2024 10:00:00", "")]
+BITRIX_HEAD = ("ID", "Название", "Стадия сделки", "Сумма", "Компания", "Дата создания", "Дата закрытия")
+
+
+@pytest.mark.parametrize("shape", ["csv", "html-xls"])
+def test_bitrix24_deal_title_is_not_the_client_the_company_is(tmp_path, shape):
+    folder = _company(tmp_path, {"clients.csv": RU_CLIENTS}, "language: ru\n")
+    if shape == "csv":
+        text = "\n".join(";".join(r) for r in [BITRIX_HEAD, *BITRIX_ROWS]) + "\n"
+        (folder / "deals.csv").write_bytes(text.encode("cp1251"))
+    else:
+        cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in [BITRIX_HEAD, *BITRIX_ROWS])
+        html = ('<html><head><meta http-equiv="Content-type" content="text/html;charset=windows-1251" /></head>'
+                f"<body><table>{cells}</table></body></html>")
+        (folder / "deals.xls").write_bytes(html.encode("cp1251"))
+    result = check_company(folder)
+    assert result.ok
+    deals = result.company.deals
+    assert deals["client_id"].tolist() == ["1", "2", "1"]
+    assert deals["outcome"].tolist() == ["won", "refused", "open"]
+    assert deals["amount"].tolist() == [150000.5, 5.5, 1000.0]
+    columns = next(f for f in result.files if f.kind == "deals").columns
+    assert columns["Название"][0] == "title" and columns["Компания"][0] == "name"
+    assert "deals_unmatched" not in _codes(result.problems)
+
+
+def test_a_bare_name_stays_the_client_when_nothing_else_names_one(tmp_path):
+    deals = "Name,Stage\nAcme Inc,Closed Won\nGlobex LLC,Closed Lost\n"
+    company = load_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert company.deals["client_id"].tolist() == ["101", "102"]
+
+
+# ---- Salesforce Won / Closed flags -----------------------------------------------------------------------
+
+def test_salesforce_won_and_closed_flags_decide_custom_stages(tmp_path):
+    deals = ("Opportunity Name,Account Name,Stage,Amount,Close Date,Created Date,Won,Closed\n"
+             "Acme renewal,Acme Inc,Signed,1000,2/1/2024,1/5/2024,1,1\n"
+             "Globex pilot,Globex LLC,Dead,500,2/10/2024,1/10/2024,0,1\n"
+             "Initech big,Initech,Discovery,700,4/30/2024,3/13/2024,0,0\n"
+             "Initech small,Initech,Closed Won,70,4/13/2024,3/13/2024,0,1\n")
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}, "currency: USD\n"))
+    assert result.ok
+    deals_read = result.company.deals
+    assert deals_read["outcome"].tolist() == ["won", "refused", "open", "refused"]
+    # the close date is "Close Date", never the 1/0 flag under "Closed"
+    assert deals_read["closed"].dt.strftime("%Y-%m-%d").tolist()[:2] == ["2024-02-01", "2024-02-10"]
+    assert deals_read["cycle_days"].tolist()[:2] == [27.0, 31.0]
+    codes = _codes(result.problems)
+    assert "unknown_stages" not in codes and "not_a_date" not in codes
+    assert codes["stage_against_flags"][0].details["count"] == 1  # "Closed Won" against Won = 0
+
+
+def test_salesforce_data_loader_flags_true_false(tmp_path):
+    deals = ('"ID","ACCOUNTID","STAGENAME","AMOUNT","CLOSEDATE","ISCLOSED","ISWON"\n'
+             '"006A","001A","Verbal Yes","1000.0","2024-02-01","true","true"\n'
+             '"006B","001B","Closed Lost","500.0","2024-02-10","true","false"\n')
+    clients = "Id,Name\n001A,Acme Inc\n001B,Globex LLC\n"
+    company = load_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}))
+    assert company.deals["outcome"].tolist() == ["won", "refused"]
+    assert company.deals["client_id"].tolist() == ["001A", "001B"]
+
+
+# ---- report footers -----------------------------------------------------------------------------------
+
+SALESFORCE_REPORT = ('"Account Name","Opportunity Name","Stage","Amount","Close Date"\n'
+                     '"Acme Inc","Acme - renewal","Closed Won","USD 1,000.00","2/1/2024"\n'
+                     '"Globex LLC","Globex - pilot","Closed Lost","USD 500.00","2/13/2024"\n'
+                     '""\n"Grand Totals (2 records)"\n"","","","USD 1,500.00",""\n""\n""\n'
+                     '"Confidential Information - Do Not Distribute"\n'
+                     '"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."\n')
+
+
+def test_the_amount_line_under_salesforce_grand_totals_is_footer_not_a_deal(tmp_path):
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": SALESFORCE_REPORT}))
+    assert result.ok
+    assert result.company.deals["amount"].tolist() == [1000.0, 500.0]
+    codes = _codes(result.problems)
+    assert sorted(p.row for p in codes["totals_row"]) == [5, 6, 9, 10]
+    assert "missing_value" not in codes and "no_outcome" not in codes
+    assert not [p for p in result.problems if p.severity == "warning" and p.code not in ("totals_row", "no_traits")]
+
+
+def test_lines_of_a_grouped_report_between_subtotals_are_never_a_footer(tmp_path):
+    report = ("Customer,Date,Amount\nAlder Goods,,\n,01/05/2024,200.00\nTotal for Alder Goods,,200.00\n"
+              "Birch & Co,,\n,02/13/2024,\"1,450.00\"\n,03/13/2024,50.00\nTotal for Birch & Co,,\"1,500.00\"\n"
+              "TOTAL,,\"1,700.00\"\n")
+    tx = load_company(_company(tmp_path, {"transactions.csv": report}, "currency: USD\n")).transactions
+    assert tx.groupby("client_id")["amount"].sum().to_dict() == {"Alder Goods": 200.0, "Birch & Co": 1500.0}
+
+
+QUICKBOOKS_ONLINE = ('Sales by Customer Detail\nCraig\'s Design and Landscaping Services\n"January 1 - December 31, 2024"'
+                     '\n\n,Date,Transaction Type,Num,Product/Service,Qty,Sales Price,Amount,Balance\n'
+                     'Alder Goods,,,,,,,,\n,01/05/2024,Invoice,1001,Design,2,100.00,200.00,200.00\n'
+                     ',04/20/2024,Credit Memo,1003,Design,1,-50.00,-50.00,150.00\n'
+                     'Total for Alder Goods,,,,,,,$150.00,\nBirch & Co,,,,,,,,\n'
+                     ',12/13/2024,Sales Receipt,1004,Gardening,,,"1,450.00","1,450.00"\n'
+                     'Total for Birch & Co,,,,,,,"$1,450.00",\nTOTAL,,,,,,,"$1,600.00",\n\n\n\n'
+                     '"{basis} Basis Monday, December 2, 2024 10:41 AM GMT-08:00"\n')
+
+
+@pytest.mark.parametrize("basis", ["Accrual", "Cash"])
+def test_quickbooks_basis_footer_is_a_footer_not_a_client(tmp_path, basis):
+    text = QUICKBOOKS_ONLINE.format(basis=basis)
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert result.ok
+    tx = result.company.transactions
+    assert tx.groupby("client_id")["amount"].sum().to_dict() == {"Alder Goods": 150.0, "Birch & Co": 1450.0}
+    assert sorted(tx["client_id"].unique()) == ["Alder Goods", "Birch & Co"]
+    codes = _codes(result.problems)
+    assert codes["grouped_report"][0].details["rows"] == "6, 10"  # the footer is no group row
+    assert codes["grand_total_rows"][0].details["rows"] == "13"
+    assert [p.row for p in codes["totals_row"]] == [17]
+    assert "wrong_field_count" not in codes and "grand_total_mismatch" not in codes
+
+
+def test_quickbooks_online_xlsx_with_merged_title_and_basis_footer(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    for title in ("Sales by Customer Detail", "Craig's Design", "January 1 - December 31, 2024"):
+        ws.append([title])
+    ws.merge_cells("A1:F1")
+    ws.append([])
+    ws.append([None, "Date", "Transaction Type", "Num", "Amount", "Balance"])
+    ws.append(["Alder Goods"])
+    ws.append([None, "01/05/2024", "Invoice", "1001", 200.0, 200.0])
+    ws.append([None, "03/13/2024", "Invoice", "1002", 400.0, 600.0])
+    ws.append(["Total for Alder Goods", None, None, None, 600.0, None])
+    ws.append(["TOTAL", None, None, None, 600.0, None])
+    ws.append([])
+    ws.append(["Cash Basis Monday, December 2, 2024 10:41 AM GMT-08:00"])
+    folder = _company(tmp_path, {}, "currency: USD\n")
+    book.save(folder / "transactions.xlsx")
+    result = check_company(folder)
+    assert result.ok
+    assert result.company.transactions["amount"].tolist() == [200.0, 400.0]
+    assert result.company.transactions["client_id"].unique().tolist() == ["Alder Goods"]
+
+
+# ---- headers with a unit --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header,scale", [("Выручка, тыс. руб.", 1e3), ("Выручка (тыс. руб.)", 1e3),
+                                          ("Revenue ($000)", 1e3), ("Revenue (in thousands)", 1e3),
+                                          ("Revenue, $K", 1e3), ("Revenue ('000)", 1e3), ("Выручка, млн ₽", 1e6),
+                                          ("Revenue, $m", 1e6), ("Revenue CHF", 1), ("Revenue (GBP)", 1)])
+def test_a_unit_in_the_header_is_read_and_its_scale_multiplies(tmp_path, header, scale):
+    clients = f'client_id;{header};Отрасль\n001;"1 234,5";IT\n002;980;Retail\n'
+    result = check_company(_company(tmp_path, {"clients.csv": clients}, "language: ru\n"))
+    assert result.ok
+    assert result.company.clients["revenue"].tolist() == [1234.5 * scale, 980 * scale]
+    notes = _codes(result.problems).get("scaled_column", [])
+    assert (notes[0].details["scale"] == f"{scale:.0f}") if scale != 1 else not notes
+
+
+def test_a_scaled_amount_keeps_its_subtotal_check(tmp_path):
+    report = ("Контрагент;Дата;Сумма, тыс. руб.\nООО Ромашка;;\n;05.01.2024;1,5\n;06.01.2024;2\n"
+              "Итого по ООО Ромашка;;3,5\nИтого;;3,5\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": report}, "language: ru\n"))
+    assert result.company.transactions["amount"].tolist() == [1500.0, 2000.0]
+    assert "subtotal_mismatch" not in _codes(result.problems)
+    assert "grand_total_mismatch" not in _codes(result.problems)
+
+
+def test_unit_words_never_eat_a_header():
+    assert header_scale("Bank") == 1 and normalise_header("Bank") == "bank"
+    assert header_scale("Revenue m") == 1  # "m" alone is a million only beside a currency
+    assert normalise_header("Amount in company currency") == "amount in company currency"
+
+
+# ---- two-row headers --------------------------------------------------------------------------------------
+
+def test_two_row_header_whose_lower_row_says_only_sum(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["Продажи по контрагентам"])
+    ws.append([])
+    ws.append(["Контрагент", "ИНН", "Выручка", None])
+    ws.append([None, None, "Сумма", "Количество"])
+    ws.merge_cells("C3:D3")
+    ws.append(["ООО «Ромашка»", "0012345678", "1\u00a0234\u00a0567,89", 10])
+    ws.append(["ИП Петров", "000123456789", 98765.4, 2])
+    folder = _company(tmp_path, {}, "language: ru\n")
+    book.save(folder / "clients.xlsx")
+    result = check_company(folder)
+    assert result.ok
+    clients = result.company.clients
+    assert clients["revenue"].tolist() == [1234567.89, 98765.4]
+    assert clients["client_id"].tolist() == ["0012345678", "000123456789"]
+    columns = next(f for f in result.files if f.kind == "clients").columns
+    assert columns["Выручка / Количество"][0] == "trait"  # a count is never the revenue
+
+
+# ---- Excel's Accounting format -----------------------------------------------------------------------------
+
+money = st.decimals(min_value=-99999, max_value=99999, places=2, allow_nan=False, allow_infinity=False)
+
+
+def _accounting_us(v) -> str:
+    return " $ -   " if v == 0 else (f" $ ({abs(v):,.2f})" if v < 0 else f" $ {v:,.2f} ")
+
+
+def _accounting_ru(v) -> str:
+    text = f"{abs(v):,.2f}".replace(",", "\u00a0").replace(".", ",")
+    return " -  ₽ " if v == 0 else (f"-{text} ₽ " if v < 0 else f" {text} ₽ ")
+
+
+def _accounting_eu(v) -> str:
+    text = f"{abs(v):,.2f}".replace(",", "x").replace(".", ",").replace("x", ".")
+    return "€ -" if v == 0 else (f"({text}) €" if v < 0 else f"{text} €")
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(money, min_size=1, max_size=12),
+       style=st.sampled_from([(_accounting_us, "."), (_accounting_ru, ","), (_accounting_eu, ",")]))
+def test_excel_accounting_format_reads_back(values, style):
+    write, decimal = style
+    reading = read_numbers(pd.Series([write(v) for v in values], dtype="string"), decimal=decimal)
+    assert not reading.bad.any()
+    assert reading.values.tolist() == [float(v) for v in values]
+
+
+def test_a_lone_dash_is_still_blank_and_a_stray_word_still_bad():
+    reading = read_numbers(pd.Series(["-", "$ (12.00)", "$ abc"], dtype="string"), decimal=".")
+    assert reading.values.isna().tolist() == [True, False, True]
+    assert reading.bad.tolist() == [False, False, True]
+
+
+# ---- dates with digits only -----------------------------------------------------------------------------------
+
+def test_compact_dates_and_numeric_months():
+    compact = read_dates(pd.Series(["20240310", "20241231", "20240230"], dtype="string"))
+    assert [str(v)[:10] for v in compact.values] == ["2024-03-10", "2024-12-31", "NaT"]
+    assert compact.bad.tolist() == [False, False, True]  # 30 February is no date, never moved
+    for cells in (["2024-03", "2024-12"], ["03.2024", "12.2024"], ["3/2024", "12/2024"]):
+        months = read_dates(pd.Series(cells, dtype="string"))
+        assert [str(v)[:10] for v in months.values] == ["2024-03-01", "2024-12-01"]
+        assert months.month_only == 2
+    assert read_dates(pd.Series(["13.2024"], dtype="string")).bad.all()
+
+
+def test_a_month_column_of_digits_is_named_by_check(tmp_path):
+    tx = "client_id;Период;Сумма\nA;01.2024;100\nA;02.2024;200\nB;2024-03;50\n"
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}))
+    assert result.company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-01", "2024-02-01", "2024-03-01"]
+    assert _codes(result.problems)["month_only_dates"][0].severity == "info"
