@@ -288,3 +288,24 @@ def test_a_month_column_of_digits_is_named_by_check(tmp_path):
     assert result.company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2024-01-01", "2024-02-01", "2024-03-01"]
     assert _codes(result.problems)["month_only_dates"][0].severity == "info"
+
+
+# ---- Excel for Mac: lines ended by CR alone, Mac encodings --------------------------------------------------
+
+@pytest.mark.parametrize("text,encoding,names", [
+    ("Account Name,Close Date,Amount\rSociété Générale,1/15/2024,\"1,000.00\"\rCafé Zürich,3/1/2024,250.00\r",
+     "mac_roman", ["Société Générale", "Café Zürich"]),
+    ("Контрагент;Дата;Сумма\rООО Ромашка;15.01.2024;1 000,00\rИП Щукин;01.03.2024;250,00\r",
+     "mac_cyrillic", ["ООО Ромашка", "ИП Щукин"]),
+    ("Account Name,Close Date,Amount\rAcme,1/15/2024,\"1,000.00\"\rGlobex,3/1/2024,250.00\r", "ascii",
+     ["Acme", "Globex"]),
+])
+def test_csv_for_macintosh_with_cr_line_ends(tmp_path, text, encoding, names):
+    folder = _company(tmp_path, {}, "currency: USD\n")
+    (folder / "transactions.csv").write_bytes(text.encode(encoding))
+    result = check_company(folder)
+    assert result.ok
+    tx = result.company.transactions
+    assert tx["client_id"].tolist() == names
+    assert tx["amount"].tolist() == [1000.0, 250.0]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-15", "2024-03-01"]

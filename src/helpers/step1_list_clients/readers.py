@@ -105,6 +105,12 @@ _NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
 _LATIN_WORD = re.compile(r"^[A-Za-z]+$")
 
 
+def _mostly_cyrillic(head: bytes, encoding: str) -> bool:
+    """Whether the words with a letter beyond ASCII (the only ones that tell) read as whole Cyrillic words."""
+    words = _NON_ASCII_WORD.findall(head.decode(encoding, errors="replace"))
+    return bool(words) and sum(bool(_CYRILLIC_WORD.match(w)) for w in words) >= 0.8 * len(words)
+
+
 def _guess_single_byte(head: bytes) -> str:
     """cp1251 for Russian text, else what charset-normalizer finds (cp1252 for Salesforce-style files).
 
@@ -112,10 +118,9 @@ def _guess_single_byte(head: bytes) -> str:
     exports are cp1251 in practice, so accept it when the decoded words are whole Cyrillic words
     rather than Latin words with stray accented letters ("Café" read as cp1251 becomes "Cafй").
     """
-    text = head.decode("cp1251", errors="replace")
-    words = _NON_ASCII_WORD.findall(text)  # the words with a letter beyond ASCII: the only ones that tell
-    cyrillic = sum(bool(_CYRILLIC_WORD.match(w)) for w in words)
-    if words and cyrillic >= 0.8 * len(words):
+    if b"\r" in head and b"\n" not in head:  # lines ended by CR alone: Excel for Mac's "CSV (Macintosh)"
+        return "mac_cyrillic" if _mostly_cyrillic(head, "mac_cyrillic") else "mac_roman"
+    if _mostly_cyrillic(head, "cp1251"):
         return "cp1251"
     try:
         from charset_normalizer import from_bytes
@@ -277,7 +282,8 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
         raise ReadError(problem("bad_encoding", file=path.name, encoding=encoding)) from None
     text = text.lstrip("\ufeff")
     delimiter, header_idx, problems = _inspect_head(text[:200_000], path)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="": lines end at CR (Excel for Mac's "CSV (Macintosh)"), LF or CRLF, as csv asks for
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     records, numbers = [], []
     for row in reader:
