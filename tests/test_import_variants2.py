@@ -309,3 +309,21 @@ def test_csv_for_macintosh_with_cr_line_ends(tmp_path, text, encoding, names):
     assert tx["client_id"].tolist() == names
     assert tx["amount"].tolist() == [1000.0, 250.0]
     assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-15", "2024-03-01"]
+
+
+# ---- stage names numbered or carrying their pipeline ---------------------------------------------------------
+
+def test_stages_numbered_or_with_their_pipeline_are_still_known(tmp_path):
+    from helpers.step1_list_clients.load import normalise_outcome
+
+    written = ["Closed won (Sales Pipeline)", "7 - Closed Won", "Stage 6: Closed Lost", "06. Negotiation",
+               "Appointment Scheduled (Renewals)", "1) Новая", "Этап 2 - Переговоры", "Отложено", "Deal lost"]
+    assert [normalise_outcome(v) for v in written] == ["won", "won", "refused", "open", "open", "open", "open",
+                                                       "stalled", "refused"]
+    assert normalise_outcome("7 - Signed", {"Signed": "won_fast"}) == "won_fast"
+    assert normalise_outcome("2024 plan") is None and normalise_outcome("(x)") is None
+    deals = ("Deal Stage,Associated Company\nClosed won (Sales Pipeline),Acme Inc\n"
+             "Closed lost (Renewals),Globex LLC\nContract sent (Renewals),Initech\n")
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert result.company.deals["outcome"].tolist() == ["won", "refused", "open"]
+    assert "unknown_stages" not in _codes(result.problems)

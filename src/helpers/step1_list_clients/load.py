@@ -38,12 +38,14 @@ OUTCOME_SYNONYMS = {
     "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
                  "быстрая сделка", "выиграна быстро"],
     "won": ["won", "win", "closed won", "closed - won", "closed-won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
-            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех"],
-    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена"],
+            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех", "deal won"],
+    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена",
+                "отложено", "заморожено"],
     "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
                 "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
                 "неуспех", "провал", "сделка провалена", "провалена", "анализ причины провала", "apology",
-                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно"],
+                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно",
+                "deal lost"],
     # stages of a deal still in progress in the default pipelines of HubSpot, Pipedrive, Salesforce,
     # Bitrix24 and amoCRM: counted as open, never judged
     "open": ["open", "in progress", "в работе", "открыта", "appointment scheduled", "qualified to buy",
@@ -157,7 +159,15 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     if code:
         return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
             code.group(1), _OUTCOME_LOOKUP.get(code.group(1)))
+    # the same stage numbered or with its pipeline named: "7 - Closed Won", "Stage 6: Closed Lost",
+    # "06. Negotiation", "Closed won (Sales Pipeline)"
+    bare = _STAGE_DECORATION.sub("", text).strip()
+    if bare and bare != text:
+        return normalise_outcome(bare, stages)
     return None
+
+
+_STAGE_DECORATION = re.compile(r"^(?:(?:stage|этап)\s*)?\d{1,2}\s*[-.:)]\s*|\s*\([^()]*\)$")
 
 
 def name_key(name: str) -> str:
