@@ -327,3 +327,27 @@ def test_stages_numbered_or_with_their_pipeline_are_still_known(tmp_path):
     result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
     assert result.company.deals["outcome"].tolist() == ["won", "refused", "open"]
     assert "unknown_stages" not in _codes(result.problems)
+
+
+# ---- shop orders refunded or voided ------------------------------------------------------------------------
+
+SHOPIFY_REFUNDS = ("Name,Email,Financial Status,Total,Created at,Lineitem name,Lineitem price,Cancelled at,"
+                   "Refunded Amount\n"
+                   "#1001,ava@example.com,paid,100.00,2024-03-09 22:30:00 -0500,Throw,100.00,,0.00\n"
+                   "#1002,ben@example.com,partially_refunded,200.00,2024-04-10 10:00:00 -0400,Mug,100.00,,50.00\n"
+                   "#1002,ben@example.com,,,,Spoon,5.00,,\n"
+                   "#1003,ava@example.com,refunded,80.00,2024-05-01 10:00:00 -0400,Mug,80.00,"
+                   "2024-05-02 10:00:00 -0400,80.00\n"
+                   "#1004,ben@example.com,voided,40.00,2024-06-01 10:00:00 -0400,Mug,40.00,"
+                   "2024-06-01 11:00:00 -0400,0.00\n")
+
+
+def test_shopify_orders_net_of_refunds_and_without_voided_ones(tmp_path):
+    result = check_company(_company(tmp_path, {"transactions.csv": SHOPIFY_REFUNDS}, "currency: USD\n"))
+    assert result.ok
+    tx = result.company.transactions
+    assert tx.groupby("client_id")["amount"].sum().to_dict() == {"ava@example.com": 100.0, "ben@example.com": 150.0}
+    codes = _codes(result.problems)
+    assert codes["voided_orders"][0].details["rows"] == "6"
+    assert codes["refunded_amounts"][0].details["total"] == "130.00"
+    assert "Refunded Amount" not in codes["ignored_columns"][0].details["columns"]

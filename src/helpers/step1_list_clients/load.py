@@ -20,7 +20,7 @@ import pandas as pd
 from helpers.step1_list_clients import guards, parsing
 from helpers.step1_list_clients.columns import header_scale, map_columns
 from helpers.core.vocabulary import DEAL_OUTCOMES
-from helpers.step1_list_clients.company import Company, FileReport
+from helpers.step1_list_clients.company import COLUMNS as TABLE_COLUMNS, Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
@@ -420,6 +420,7 @@ def _load_transactions(raw, report, settings, problems):
     frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
     frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
     _check_subtotals(raw, frame, shown, settings, problems)
+    frame, rows = _net_of_refunds_and_voids(frame, rows, file, problems, settings)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
                                             settings=settings)
@@ -465,6 +466,43 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
                             rows=list_rows(rows[extra].tolist())))
     keep = ~extra
     return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
+
+
+# A shop's order export (Shopify) keeps a refunded or voided order at its full total: "Refunded Amount"
+# says how much went back, and a "voided" payment status means no money changed hands.
+_REFUNDED_HEADERS = {"refunded amount", "amount refunded", "refund amount", "refunds", "total refunded",
+                     "сумма возврата", "возвращено"}
+_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты"}
+_VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён"}
+
+
+def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                              settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """Orders net of what was refunded, and voided orders left out, each with one note: a person reading
+    a Shopify export takes Total − Refunded Amount as what the client paid. The input is not changed."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
+    by_key = {normalise_header(c): c for c in frame.columns if c not in canonical}
+    status = next((by_key[k] for k in _STATUS_HEADERS if k in by_key), None)
+    if status is not None:
+        void = frame[status].astype("string").str.strip().str.lower().isin(_VOID_WORDS).fillna(False)
+        void = void.to_numpy(dtype=bool)
+        if void.any():
+            problems.append(problem("voided_orders", "info", file=file, column=status, count=int(void.sum()),
+                                    rows=list_rows(rows[void].tolist())))
+            frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
+        _not_ignored(problems, file, [status])
+    refunded = next((by_key[k] for k in _REFUNDED_HEADERS if k in by_key), None)
+    if refunded is not None:
+        back = parsing.read_numbers(frame[refunded], decimal=settings.decimal_mark).values.fillna(0).abs()
+        back = back.to_numpy()
+        if (back > 0).any():
+            frame = frame.assign(amount=frame["amount"].to_numpy() - back)
+            problems.append(problem("refunded_amounts", "info", file=file, column=refunded,
+                                    count=int((back > 0).sum()), total=f"{back.sum():,.2f}"))
+            _not_ignored(problems, file, [refunded])
+    return frame, rows
 
 
 def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
@@ -614,12 +652,18 @@ def _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood) -
         values.index = frame.index
         frame["closed"] = frame["closed"].fillna(values) if "closed" in frame else values
         understood[header] = ("closed", "date")
-    if extra:  # the "columns not used" note must not name the columns just used
-        for i, p in enumerate(problems):
-            if p.code == "ignored_columns" and p.file == raw.path.name:
-                rest = [h for h in p.details["columns"].split(", ") if h not in extra]
-                problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
-        problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
+    _not_ignored(problems, raw.path.name, extra)
+
+
+def _not_ignored(problems: list[Problem], file: str, used: list[str]) -> None:
+    """Take columns just used from the file's "columns not used" note (in place; the note goes when empty)."""
+    if not used:
+        return
+    for i, p in enumerate(problems):
+        if p.code == "ignored_columns" and p.file == file:
+            rest = [h for h in p.details["columns"].split(", ") if h not in used]
+            problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
+    problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
 
 
 def _load_prospects(raw, report, settings, trait_kinds, problems):
