@@ -351,3 +351,35 @@ def test_shopify_orders_net_of_refunds_and_without_voided_ones(tmp_path):
     assert codes["voided_orders"][0].details["rows"] == "6"
     assert codes["refunded_amounts"][0].details["total"] == "130.00"
     assert "Refunded Amount" not in codes["ignored_columns"][0].details["columns"]
+
+
+# ---- the data not on the first sheet -------------------------------------------------------------------------
+
+def test_a_workbook_opening_with_a_readme_or_summary_sheet(tmp_path):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Readme"
+    book.active.append(["This workbook lists our orders."])
+    summary = book.create_sheet("Summary")
+    summary.append(["Region", "Revenue"])
+    summary.append(["North", 1000])
+    data = book.create_sheet("Orders")
+    data.append(["Customer", "Date", "Amount"])
+    data.append(["Acme", dt.datetime(2024, 1, 5), 100])
+    data.append(["Globex", dt.datetime(2024, 2, 5), 200])
+    folder = _company(tmp_path, {}, "currency: USD\n")
+    book.save(folder / "transactions.xlsx")
+    result = check_company(folder)
+    assert result.ok
+    assert result.company.transactions["amount"].tolist() == [100.0, 200.0]
+    note = _codes(result.problems)["sheet_chosen_by_columns"][0]
+    assert note.details == {"sheet": "Orders", "first": "Readme"}
+    # no sheet with the columns: the error stays, and the sheets are named
+    del book["Orders"]
+    book.save(folder / "transactions.xlsx")
+    result = check_company(folder)
+    assert not result.ok
+    assert _codes(result.problems)["no_sheet_has_columns"][0].details["sheets"] == "Readme, Summary"

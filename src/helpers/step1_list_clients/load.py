@@ -315,6 +315,8 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
+        if raw.sheet is not None and kind not in settings.load.sheets:
+            raw = _sheet_with_the_columns(raw, kind, settings)
         if kind == "transactions":
             raw = fill_down_groups(raw)
     except ReadError as exc:
@@ -335,6 +337,41 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         problems.append(problem("empty_file", file=path.name))
         return None
     return raw, report
+
+
+def _lacks_columns(raw: RawTable, kind: str, settings: CompanySettings) -> bool:
+    _, found = map_columns([str(c) for c in raw.frame.columns], kind, settings.load.columns.get(kind),
+                           file=raw.path.name)
+    return any(p.code == "missing_column" for p in found)
+
+
+def _sheet_with_the_columns(raw: RawTable, kind: str, settings: CompanySettings) -> RawTable:
+    """The first visible sheet whose header has the columns a `kind` file needs, when the first one has
+    not (a workbook opening with "Readme" or a summary sheet), with a note naming both sheets; the
+    first sheet's table, with a note listing every sheet, when none has them."""
+    if not _lacks_columns(raw, kind, settings):
+        return raw
+    from openpyxl import load_workbook
+
+    book = load_workbook(raw.path, read_only=True)
+    try:
+        visible = [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    finally:
+        book.close()
+    for name in visible:
+        if name == raw.sheet:
+            continue
+        try:
+            other = read_table(raw.path, sheet=name, max_mb=settings.load.max_file_mb, kind=kind,
+                               hidden_rows=settings.hidden_rows)
+        except ReadError:
+            continue
+        if not other.frame.empty and not _lacks_columns(other, kind, settings):
+            other.problems.append(problem("sheet_chosen_by_columns", "info", file=raw.path.name, sheet=name,
+                                          first=raw.sheet))
+            return other
+    raw.problems.append(problem("no_sheet_has_columns", "info", file=raw.path.name, sheets=", ".join(visible)))
+    return raw
 
 
 def _load_clients(raw, report, settings, problems):
