@@ -383,3 +383,36 @@ def test_a_workbook_opening_with_a_readme_or_summary_sheet(tmp_path):
     result = check_company(folder)
     assert not result.ok
     assert _codes(result.problems)["no_sheet_has_columns"][0].details["sheets"] == "Readme, Summary"
+
+
+# ---- 1C sales report: documents under their client in one column -----------------------------------------------
+
+ONE_C_DOCUMENTS = ("Продажи за 2024 г.;;\nПоказатели: Выручка, Количество;;\n;;\nКонтрагент;Выручка;Количество\n"
+                   "Документ продажи;;\nООО Ромашка;3 000,00;3\n"
+                   "Реализация товаров и услуг 0000-000001 от 05.01.2024 12:00:00;1 000,00;1\n"
+                   "Реализация товаров и услуг 0000-000002 от 06.02.2024 12:00:00;2 000,00;2\n"
+                   "ИП Петров;{petrov};1\nРеализация (акт, накладная, УПД) 00БП-000003 от 07.03.2024;500,00;1\n"
+                   "Итого;3 500,00;4\n")
+
+
+def test_1c_sales_report_with_documents_under_each_client(tmp_path):
+    folder = _company(tmp_path, {}, "language: ru\n")
+    (folder / "transactions.csv").write_bytes(ONE_C_DOCUMENTS.format(petrov="500,00").encode("cp1251"))
+    result = check_company(folder)
+    assert result.ok
+    tx = result.company.transactions
+    assert tx["client_id"].tolist() == ["ООО Ромашка", "ООО Ромашка", "ИП Петров"]
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-02-06", "2024-03-07"]
+    assert tx["amount"].tolist() == [1000.0, 2000.0, 500.0]
+    codes = _codes(result.problems)
+    assert codes["grand_total_rows"][0].details["rows"] == "11"
+    assert "subtotal_mismatch" not in codes and "grand_total_mismatch" not in codes
+    (folder / "transactions.csv").write_bytes(ONE_C_DOCUMENTS.format(petrov="600,00").encode("cp1251"))
+    wrong = _codes(check_company(folder).problems)["subtotal_mismatch"]
+    assert [(p.row, p.details["group"]) for p in wrong] == [(9, "ИП Петров")]
+
+
+def test_a_column_of_names_with_a_few_document_like_names_is_left_alone(tmp_path):
+    tx = "Контрагент;Дата;Сумма\nООО Ромашка;05.01.2024;100\nООО Заказ 12 от 2020;06.01.2024;200\n"
+    company = load_company(_company(tmp_path, {"transactions.csv": tx}))
+    assert company.transactions["client_id"].tolist() == ["ООО Ромашка", "ООО Заказ 12 от 2020"]

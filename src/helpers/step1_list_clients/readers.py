@@ -837,12 +837,14 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     and the subtotal rows, for `load` to compare sums); any other table is returned unchanged.
     """
     frame = raw.frame
-    if frame.empty or frame.shape[1] < 3 or not all(isinstance(d, pd.StringDtype) or d == object
+    if frame.empty or frame.shape[1] < 2 or not all(isinstance(d, pd.StringDtype) or d == object
                                                     for d in frame.dtypes):
         return raw
     from helpers.step1_list_clients.parsing import blank_cells
 
     if not blank_cells(frame.iloc[:, 0]).any():  # every line of a grouped report has a blank first cell
+        return _documents_under_clients(raw)
+    if frame.shape[1] < 3:
         return raw
     filled = frame.fillna("").astype(str).apply(lambda c: c.str.strip() != "").to_numpy()
     first, others = filled[:, 0], filled[:, 1:].sum(axis=1)
@@ -890,6 +892,48 @@ def fill_down_groups(raw: RawTable) -> RawTable:
         own = frame[carrying].assign(_row=raw.rows[carrying].to_numpy(), _group=name[carrying].to_numpy())
         dropped = own if dropped is None else pd.concat([dropped, own], ignore_index=True)
     rows = raw.rows[lines].reset_index(drop=True)
+    return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
+                    raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
+
+
+# A 1C document as its reports name it: "Реализация товаров и услуг 0000-000001 от 05.01.2024 12:00:00",
+# "Реализация (акт, накладная, УПД) 00БП-000003 от 07.03.2024"; the date after "от" is the sale's date.
+_DOCUMENT_1C = re.compile(r"^\s*\S.*?\s(?:№\s*)?\S*\d\S*\s+от\s+(\d{1,2}\.\d{1,2}\.\d{2,4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
+
+
+def _documents_under_clients(raw: RawTable) -> RawTable:
+    """A 1C sales report grouped by client with its documents in the same first column: each client's
+    row (carrying the client's total) above rows naming a document and its date ("Реализация товаров и
+    услуг 0000-000001 от 05.01.2024 12:00:00"). Made flat like `fill_down_groups`: the client filled
+    into its documents' rows, the date taken from the document, the document kept under "Документ"; the
+    client rows dropped with one note and kept for the sum check. Any other table is returned unchanged."""
+    frame = raw.frame
+    if "date" in {str(c).strip().lower() for c in frame.columns}:
+        return raw
+    first = frame.iloc[:, 0].astype("string").fillna("")
+    dates = first.str.extract(_DOCUMENT_1C)[0]
+    document = dates.notna().to_numpy()
+    group = ~document & (first.str.strip() != "").to_numpy()
+    if document.sum() < 2 or not group[0] or document.sum() < group.sum():
+        return raw
+    name = pd.Series(np.where(group, first.str.strip(), None), dtype=object).ffill()
+    column = frame.columns[0]
+    out = frame[document].copy()
+    out.insert(1, "Документ", first[document].str.strip().to_numpy())
+    out.insert(1, "Дата документа", dates[document].to_numpy())
+    out[column] = name[document].to_numpy()
+    group_rows = raw.rows[group].tolist()
+    problems = list(raw.problems)
+    problems.append(problem("grouped_report", "info", file=raw.path.name, count=int(document.sum()),
+                            rows=list_rows(group_rows)))
+    own = frame[group].assign(_row=raw.rows[group].to_numpy(), _group=name[group].to_numpy())
+    dropped = own if raw.dropped_totals is None else pd.concat([raw.dropped_totals.assign(_group=None), own],
+                                                                ignore_index=True)
+    if raw.dropped_totals is not None and len(raw.dropped_totals):
+        problems = [p for p in problems if p.code != "totals_row"]
+        problems.append(problem("grand_total_rows", "info", file=raw.path.name,
+                                rows=list_rows([int(r) for r in raw.dropped_totals["_row"]])))
+    rows = raw.rows[document].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
 
