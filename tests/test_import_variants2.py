@@ -416,3 +416,50 @@ def test_a_column_of_names_with_a_few_document_like_names_is_left_alone(tmp_path
     tx = "Контрагент;Дата;Сумма\nООО Ромашка;05.01.2024;100\nООО Заказ 12 от 2020;06.01.2024;200\n"
     company = load_company(_company(tmp_path, {"transactions.csv": tx}))
     assert company.transactions["client_id"].tolist() == ["ООО Ромашка", "ООО Заказ 12 от 2020"]
+
+
+# ---- 1C trial balance of account 62 as the client list --------------------------------------------------------
+
+def test_1c_trial_balance_of_account_62_gives_each_clients_sales(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(['ООО "Торговый дом"'])
+    ws.append(["Оборотно-сальдовая ведомость по счету 62 за 2024 г."])
+    ws.append([])
+    ws.append(["Счет", "Сальдо на начало периода", None, "Обороты за период", None, "Сальдо на конец периода", None])
+    ws.append(["Контрагенты", "Дебет", "Кредит", "Дебет", "Кредит", "Дебет", "Кредит"])
+    for cells in ("B4:C4", "D4:E4", "F4:G4"):
+        ws.merge_cells(cells)
+    ws.append(["62", 100000, None, 1500000, 1400000, 200000, None])
+    ws.append(["62.01", 100000, None, 1500000, 1400000, 200000, None])
+    ws.append(['ООО "Ромашка"', 100000, None, 1000000, 900000, 200000, None])
+    ws.append(["ИП Петров", None, None, 500000, 500000, None, None])
+    ws.append(["Итого", 100000, None, 1500000, 1400000, 200000, None])
+    folder = _company(tmp_path, {}, "language: ru\n")
+    book.save(folder / "clients.xlsx")
+    result = check_company(folder)
+    assert result.ok
+    clients = result.company.clients
+    assert clients["client_id"].tolist() == ['ООО "Ромашка"', "ИП Петров"]
+    assert clients["revenue"].tolist() == [1000000.0, 500000.0]
+    codes = _codes(result.problems)
+    assert codes["account_rows"][0].details["rows"] == "6, 7"
+    assert codes["name_as_client_id"][0].column == "Счет / Контрагенты"
+
+
+def test_a_client_list_of_names_only_is_identified_by_the_names(tmp_path):
+    clients = "Customer Name,Industry,Revenue\nAcme,IT,100\nGlobex,Retail,200\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients}))
+    assert result.ok
+    assert result.company.clients["client_id"].tolist() == ["Acme", "Globex"]
+    assert _codes(result.problems)["name_as_client_id"][0].severity == "info"
+
+
+def test_names_never_replace_an_id_column_under_another_name(tmp_path):
+    for header in ("client_no", "Cust #", "Код контрагента 1С", "Customer Number"):
+        clients = f"{header},Customer Name,Revenue\n7,Acme,100\n"
+        result = check_company(_company(tmp_path / str(abs(hash(header))), {"clients.csv": clients}))
+        ids = result.company.clients["client_id"].tolist() if result.company is not None else []
+        assert ids != ["Acme"], header

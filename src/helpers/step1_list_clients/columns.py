@@ -22,8 +22,10 @@ SYNONYMS: dict[str, list[str]] = {
              "account", "клиент", "контрагент", "наименование", "название", "компания", "название компании",
              "организация", "покупатель", "organization name", "organisation name", "organization - name",
              "organisation - name", "deal - organization", "deal - organisation", "associated company",
-             "company - name", "организация - название", "компания - название"],
-    "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv"],
+             "company - name", "организация - название", "компания - название", "контрагенты"],
+    "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
+                # 1C's trial balance of account 62 (settlements with buyers): the debit turnover is what was sold
+                "обороты за период / дебет", "оборот дт", "обороты дт", "дебетовый оборот"],
     "margin": ["margin", "маржа", "gross margin", "profit", "прибыль", "валовая прибыль", "маржинальность руб"],
     "purchases": ["purchases", "orders", "number of orders", "заказов", "количество заказов", "покупок",
                   "количество покупок"],
@@ -156,6 +158,22 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
             return
 
 
+_ID_WORDS = {"id", "no", "nr", "num", "number", "#", "№", "код", "номер", "инн", "ид", "key", "ключ"}
+
+
+def _id_like(headers: list[str], mapping: dict[str, str]) -> bool:
+    """Whether a header left unmapped may be a client id under another name ("client_no", "Код", "Cust #"):
+    then the names must not silently become the ids, and the missing-column error names it."""
+    for header in headers:
+        if header in mapping:
+            continue
+        key = normalise_header(header)
+        words = set(re.split(r"[\s\-./]+", key))
+        if words & _ID_WORDS or difflib.get_close_matches("client_id", [key], n=1, cutoff=0.5):
+            return True
+    return False
+
+
 def _deal_title_beside_company(headers: list[str], mapping: dict[str, str], taken: set[str],
                                overrides: dict[str, str]) -> None:
     """In a deal export a bare "Название"/"Name" is the deal's own title when another column names the
@@ -266,6 +284,12 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
+    if kind == "clients" and "client_id" not in taken and "name" in taken and not _id_like(headers, mapping):
+        # a client list exported without ids (1C, a spreadsheet of names): the names identify the clients
+        header = next(h for h, c in mapping.items() if c == "name")
+        mapping[header] = "client_id"
+        taken.add("client_id")
+        problems.append(problem("name_as_client_id", "info", file=file, column=header, header=header))
     for required in COLUMNS[kind]["required"]:
         if required not in taken:
             spellings = [normalise_header(s) for s in SYNONYMS.get(required, [required])]

@@ -564,9 +564,12 @@ def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[lis
                 top, sub = header[c1 - 1], str(below[col - 1]).strip() if col - 1 < len(below) else ""
                 # "group / column": the column mapping also tries the part after the slash alone
                 names[col - 1] = f"{top} / {sub}" if sub else top
+        merged = {col for c1, _, c2, _ in across for col in range(c1 - 1, c2)}
         for col in range(len(names)):
             if not str(names[col]).strip() and col < len(below):
                 names[col] = below[col]
+            elif col not in merged and col < len(below) and str(below[col]).strip():
+                names[col] = f"{names[col]} / {str(below[col]).strip()}"  # "Счет / Контрагенты": both rows say it
         if spans_two or all(str(below[c - 1]).strip() for c1, _, c2, _ in across for c in range(c1, c2 + 1)
                             if c - 1 < len(below)):
             return names, 2
@@ -685,6 +688,8 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     cells = [r + [""] * (width - len(r)) for r in cells]
     texts = [[str(c) for c in r] for r in cells[:SAMPLE_LINES]]
     header_idx = find_header_row(texts)
+    if header_idx and any(m[1] == header_idx == m[3] and m[2] > m[0] for m in merges):
+        header_idx -= 1  # the row above holds the upper half of a two-row header ("Обороты за период" over Дебет, Кредит)
     header, span = _merged_header(texts, header_idx, merges)
     names, problems = _dedupe_headers(header, path)
     first = header_idx + span
@@ -936,6 +941,27 @@ def _documents_under_clients(raw: RawTable) -> RawTable:
     rows = raw.rows[document].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
+
+
+# A chart-of-accounts code as 1C writes it in the first column of a trial balance: "62", "62.01", "62.01.1".
+_ACCOUNT_CODE = re.compile(r"^\s*\d{2}(?:\.\d{1,2}){0,2}\s*$")
+
+
+def drop_account_rows(raw: RawTable) -> RawTable:
+    """1C's trial balance («Оборотно-сальдовая ведомость по счету 62») lists the account and its
+    sub-accounts ("62", "62.01") above the clients, each row the sum of the clients below it: rows whose
+    first cell is an account code, in a table whose first column is headed «Счет» (account), are dropped
+    with one note. Changes `raw` in place and returns it; any other table is returned unchanged."""
+    frame = raw.frame
+    if frame.empty or not re.match(r"(?i)^\s*сч[её]т\b", str(frame.columns[0])):
+        return raw
+    account = frame.iloc[:, 0].astype("string").fillna("").str.match(_ACCOUNT_CODE).to_numpy(dtype=bool)
+    if not account.any() or account.all():
+        return raw
+    raw.problems.append(problem("account_rows", "info", file=raw.path.name,
+                                rows=list_rows(raw.rows[account].tolist())))
+    raw.frame, raw.rows = frame[~account].reset_index(drop=True), raw.rows[~account].reset_index(drop=True)
+    return raw
 
 
 def list_rows(rows: list[int], limit: int = 30) -> str:
