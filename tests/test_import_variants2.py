@@ -463,3 +463,22 @@ def test_names_never_replace_an_id_column_under_another_name(tmp_path):
         result = check_company(_company(tmp_path / str(abs(hash(header))), {"clients.csv": clients}))
         ids = result.company.clients["client_id"].tolist() if result.company is not None else []
         assert ids != ["Acme"], header
+
+
+# ---- a trait cell that is no number is named, never blanked in silence -------------------------------------------
+
+def test_a_number_trait_cell_that_is_no_number_is_named_by_its_row(tmp_path):
+    clients = "client_id,name,headcount,revenue\n" + "".join(f"C{i},Client {i},{i * 10},{i * 100}\n"
+                                                           for i in range(1, 26))
+    clients += "C26,Client 26,about 50,300\n"
+    prospects = "prospect_id,name,headcount\nP1,Lead 1,\"1,200\"\nP2,Lead 2,many\n"
+    files = {"clients.csv": clients, "prospects.csv": prospects}
+    result = check_company(_company(tmp_path / "us", files, "currency: USD\n"))
+    assert result.ok
+    bad = [(p.file, p.row, p.details["value"]) for p in result.problems if p.code == "not_a_number"]
+    assert bad == [("clients.csv", 27, "about 50"), ("prospects.csv", 3, "many")]
+    assert result.company.prospects["headcount"].tolist()[0] == 1200.0
+    # in roubles "1,200" reads as 1.2: never in silence
+    ru = check_company(_company(tmp_path / "ru", files))
+    assert ru.company.prospects["headcount"].tolist()[0] == 1.2
+    assert [p.file for p in ru.problems if p.code == "ambiguous_numbers"] == ["prospects.csv"]

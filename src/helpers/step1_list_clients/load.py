@@ -384,6 +384,7 @@ def _load_clients(raw, report, settings, problems):
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
     frame, found = validate_table("clients", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
+    frame, rows = _kept_rows(frame, rows)
     if "name" not in frame:
         frame["name"] = frame["client_id"]
     frame["name"] = frame["name"].astype("string").fillna("").str.strip()
@@ -404,6 +405,8 @@ def _load_clients(raw, report, settings, problems):
                                       decimal=settings.decimal_mark)
             if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
                 reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+                # a cell that is no number ("about 50") is left blank: named, never dropped in silence
+                _report_bad(frame, column, rows, file, header, problems, reading.bad, "not_a_number", "warning")
                 problems.extend(_number_notes(reading, settings, file, header))
                 _percent_notes(reading, frame, column, rows, file, header, problems)
             frame[column] = values
@@ -418,6 +421,13 @@ def _load_clients(raw, report, settings, problems):
             problems.append(problem("nonpositive_revenue", "warning", file=file, column=shown.get("revenue", "revenue"),
                                     count=int(low.sum()), examples=", ".join(frame.loc[low, "client_id"].head(5))))
     return frame.reset_index(drop=True), trait_kinds
+
+
+def _kept_rows(frame: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows `validate_table` kept, renumbered, with their file row numbers: a later warning about a
+    cell then names the row the cell is in, not the one before it."""
+    kept = [int(i) for i in frame.index]
+    return frame.reset_index(drop=True), rows.iloc[kept].reset_index(drop=True)
 
 
 def _warn_near_duplicates(clients: pd.DataFrame, file: str, rows: pd.Series, problems: list[Problem]) -> None:
@@ -713,6 +723,7 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
     frame["prospect_id"] = frame["prospect_id"].astype("string").str.strip()
     frame, found = validate_table("prospects", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
+    frame, rows = _kept_rows(frame, rows)
     if "name" not in frame:
         frame["name"] = frame["prospect_id"]
     for column in frame.columns:
@@ -721,7 +732,13 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         forced = trait_kinds.get(column)
         if forced is None and column not in ("need", "solvency", "authority"):  # the three P: keyclients
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
-        frame[column] = type_trait(frame[column], forced, decimal=settings.decimal_mark)[1]
+        kind, values = type_trait(frame[column], forced, decimal=settings.decimal_mark)
+        if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):  # as in the client list
+            reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+            header = shown.get(column, column)
+            _report_bad(frame, column, rows, file, header, problems, reading.bad, "not_a_number", "warning")
+            problems.extend(_number_notes(reading, settings, file, header))
+        frame[column] = values
     report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
                       for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
