@@ -482,3 +482,23 @@ def test_a_number_trait_cell_that_is_no_number_is_named_by_its_row(tmp_path):
     ru = check_company(_company(tmp_path / "ru", files))
     assert ru.company.prospects["headcount"].tolist()[0] == 1.2
     assert [p.file for p in ru.problems if p.code == "ambiguous_numbers"] == ["prospects.csv"]
+
+
+# ---- the currency sign in the cells decides "1,234" -------------------------------------------------------------
+
+@pytest.mark.parametrize("cells,locale,values", [
+    (["$254,908", "$980"], ",", [254908.0, 980.0]),
+    (["254,908 USD", "USD 1,020"], ",", [254908.0, 1020.0]),
+    (["£1,200", "£15"], ",", [1200.0, 15.0]),
+    (["254,908 ₽", "980 ₽"], ".", [254.908, 980.0]),
+    (["1,234 руб.", "5 р."], ".", [1.234, 5.0]),
+])
+def test_a_currency_written_one_way_everywhere_decides_an_ambiguous_column(cells, locale, values):
+    reading = read_numbers(pd.Series(cells, dtype="string"), decimal=locale)
+    assert reading.values.tolist() == values and not reading.ambiguous
+
+
+@pytest.mark.parametrize("cells", [["€1,234", "€15"], ["1,234", "15"], ["$1,234", "1,234 ₽"]])
+def test_euros_plain_cells_or_mixed_signs_still_follow_the_locale_with_a_warning(cells):
+    reading = read_numbers(pd.Series(cells, dtype="string"), decimal=",")
+    assert reading.ambiguous and reading.values.tolist()[0] == 1.234

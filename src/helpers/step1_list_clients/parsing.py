@@ -149,12 +149,16 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     n_us, n_eu = int((us_only & ~missing).sum()), int((eu_only & ~missing).sum())
     reading = NumberReading(pd.Series(dtype="float64"), pd.Series(dtype=bool), mixed=bool(n_us and n_eu))
     if amb.any():
+        shown = None
+        if n_us == n_eu:  # the distinct ambiguous cells: a few, even in a million-row column
+            shown = pd.Series(pc.unique(cells.filter(pa.array(amb))).to_pylist(), dtype=object)
         if n_us != n_eu:
             chosen = "." if n_us > n_eu else ","
+        elif _mark_by_currency(shown):
+            chosen = _mark_by_currency(shown)
         else:
             chosen, reading.ambiguous = decimal, True
-            shown = pd.Series(cells.filter(pa.array(amb)).to_pylist(), dtype=object)
-            reading.examples = shown.drop_duplicates().head(3).astype(str).tolist()
+            reading.examples = shown.head(3).astype(str).tolist()
         out[amb] = amb_value[chosen][amb]
         reading.decimal = chosen
     out[missing] = np.nan
@@ -196,6 +200,23 @@ def _read_accounting(cells, bad: np.ndarray, out: np.ndarray, decimal: str) -> N
     read = ~again.bad.to_numpy() & again.values.notna().to_numpy()
     out[where[read]] = again.values.to_numpy()[read]
     bad[where[read]] = False
+
+
+# Currencies whose amounts are written one way wherever they come from: dollars and pounds with a decimal
+# point ("$254,908" is 254 908 dollars), roubles, hryvnias and tenge with a decimal comma. The euro and the
+# Swiss franc are written both ways, so they say nothing.
+_POINT_CURRENCY = re.compile(r"(?i)(?:\$|£|\busd\b|\bgbp\b)")
+_COMMA_CURRENCY = re.compile(r"(?i)(?:₽|₴|₸|руб|\bр\.?$|\brub\b|\brur\b|грн|\bтг\b)")
+
+
+def _mark_by_currency(cells: pd.Series) -> str | None:
+    """The decimal mark the ambiguous cells' own currency signs agree on ("$254,908" → "."), or None
+    when they carry none or disagree; then the company's locale decides, with a warning."""
+    text = cells.astype(str)
+    point, comma = text.str.contains(_POINT_CURRENCY).any(), text.str.contains(_COMMA_CURRENCY).any()
+    if point != comma:
+        return "." if point else ","
+    return None
 
 
 def _read_percent(out: np.ndarray, percent: np.ndarray, reading: NumberReading) -> None:
