@@ -502,3 +502,23 @@ def test_a_currency_written_one_way_everywhere_decides_an_ambiguous_column(cells
 def test_euros_plain_cells_or_mixed_signs_still_follow_the_locale_with_a_warning(cells):
     reading = read_numbers(pd.Series(cells, dtype="string"), decimal=",")
     assert reading.ambiguous and reading.values.tolist()[0] == 1.234
+
+
+# ---- dollar amounts say which way round the file's ambiguous dates are ------------------------------------------
+
+US_MONTHLY = ("Customer,Invoice Date,Amount\nMaple Dental,01/01/2024,\"$1,500.00\"\nMaple Dental,02/01/2024,"
+              "\"$1,500.00\"\nMaple Dental,03/01/2024,\"$1,500.00\"\nOak Legal,04/01/2024,$900.00\n")
+
+
+def test_dollar_amounts_read_ambiguous_dates_month_first_without_company_yml(tmp_path):
+    result = check_company(_company(tmp_path / "us", {"transactions.csv": US_MONTHLY}))
+    tx = result.company.transactions
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]
+    assert tx["amount"].tolist() == [1500.0, 1500.0, 1500.0, 900.0]
+    assert _codes(result.problems)["ambiguous_dates"][0].details["order"] == "mdy"  # still named
+    # date_order in company.yml always wins
+    set_dmy = load_company(_company(tmp_path / "dmy", {"transactions.csv": US_MONTHLY}, "date_order: dmy\n"))
+    assert set_dmy.transactions["date"].dt.strftime("%Y-%m-%d").tolist()[1] == "2024-01-02"
+    ru = "Клиент;Дата;Сумма\nА;01/02/2024;1 500 ₽\nА;01/03/2024;900 ₽\n"
+    ru_company = load_company(_company(tmp_path / "ru", {"transactions.csv": ru}, "currency: USD\n"))
+    assert ru_company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-01", "2024-03-01"]

@@ -245,6 +245,12 @@ def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning
 def _typed_dates(df, column, rows, file, shown, problems, settings=None):
     settings = settings or CompanySettings()
     reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone)
+    if reading.ambiguous and not settings.date_order:
+        # no company.yml date_order: dollar amounts in the same file say it is a US export (month first),
+        # rouble amounts a Russian one (day first); the warning below still names the column
+        hinted = _order_by_amounts(df)
+        if hinted and hinted != reading.order:
+            reading = parsing.read_dates(df[column], order=hinted, timezone=settings.timezone)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
     if reading.ambiguous:
         problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
@@ -256,6 +262,21 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
         problems.append(problem("month_only_dates", "info" if every else "warning", file=file, column=shown,
                                 count=reading.month_only, examples="», «".join(reading.month_examples)))
     return reading.values, reading.bad
+
+
+_DOLLAR = re.compile(r"(?i)(?:\$|\busd\b)")
+_ROUBLE = re.compile(r"(?i)(?:₽|руб|\brub\b|\brur\b)")
+
+
+def _order_by_amounts(df: pd.DataFrame) -> str | None:
+    """"mdy" when the money columns of a file carry dollar signs only, "dmy" when roubles only, else None."""
+    cells = pd.concat([df[c].astype("string").dropna().head(2000) for c in ("amount", "revenue", "margin")
+                       if c in df and not pd.api.types.is_numeric_dtype(df[c])], ignore_index=True) \
+        if any(c in df for c in ("amount", "revenue", "margin")) else pd.Series([], dtype="string")
+    if cells.empty:
+        return None
+    dollar, rouble = cells.str.contains(_DOLLAR).any(), cells.str.contains(_ROUBLE).any()
+    return "mdy" if dollar and not rouble else "dmy" if rouble and not dollar else None
 
 
 def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = ",") -> tuple[str, pd.Series]:
