@@ -522,3 +522,11 @@ def test_dollar_amounts_read_ambiguous_dates_month_first_without_company_yml(tmp
     ru = "Клиент;Дата;Сумма\nА;01/02/2024;1 500 ₽\nА;01/03/2024;900 ₽\n"
     ru_company = load_company(_company(tmp_path / "ru", {"transactions.csv": ru}, "currency: USD\n"))
     assert ru_company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-01", "2024-03-01"]
+
+
+def test_date_order_may_be_written_as_a_pattern(tmp_path):
+    for written, first in (("DD.MM.YYYY", "2024-01-02"), ("mm/dd/yyyy", "2024-02-01"), ("d/m/y", "2024-01-02")):
+        company = load_company(_company(tmp_path / written.replace("/", "-"), {"transactions.csv": US_MONTHLY},
+                                        f"date_order: {written}\n"))
+        assert company.transactions["date"].dt.strftime("%Y-%m-%d").tolist()[1] == first, written
+    assert not check_company(_company(tmp_path / "bad", {"transactions.csv": US_MONTHLY}, "date_order: ddmm\n")).ok
