@@ -530,3 +530,21 @@ def test_date_order_may_be_written_as_a_pattern(tmp_path):
                                         f"date_order: {written}\n"))
         assert company.transactions["date"].dt.strftime("%Y-%m-%d").tolist()[1] == first, written
     assert not check_company(_company(tmp_path / "bad", {"transactions.csv": US_MONTHLY}, "date_order: ddmm\n")).ok
+
+
+# ---- ids that lost their leading zeros in one file ------------------------------------------------------------
+
+def test_ids_that_differ_only_by_leading_zeros_are_one_client(tmp_path):
+    clients = "client_id,name,industry\n123,Acme,IT\n456,Globex,Retail\n0042,Hooli,IT\n42000,Other,IT\n"
+    tx = "client_id,date,amount\n00123,2024-01-05,100\n00456,2024-02-05,200\n42,2024-03-05,300\n00123,2024-04-05,1\n"
+    placement = "client_id,tier\n000123,A1\n456,B2\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "transactions.csv": tx,
+                                               "placement.csv": placement}))
+    assert result.ok
+    company = result.company
+    assert company.transactions.groupby("client_id")["amount"].sum().to_dict() == {"123": 101.0, "456": 200.0,
+                                                                                 "0042": 300.0}
+    assert company.placement["client_id"].tolist() == ["123", "456"]
+    assert len(company.clients) == 4  # nobody added
+    warnings = _codes(result.problems)["ids_differ_by_zeros"]
+    assert [(w.file, w.details["count"]) for w in warnings] == [("placement.csv", 1), ("transactions.csv", 3)]

@@ -772,9 +772,32 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
         pd.Series(known.to_numpy(dtype=object), dtype=object)).to_numpy()
 
 
+def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
+    """{id as written: the known id} for digit ids not in the client list that equal exactly one known id
+    once leading zeros are dropped ("00123" and "123"): Excel drops them from a number in one file and
+    keeps them in text in another."""
+    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+    written = written[written.str.fullmatch(r"\d+")]
+    if written.empty:
+        return {}
+    digits = pd.Series(known.dropna().astype(str).unique(), dtype=object)
+    digits = digits[digits.str.fullmatch(r"\d+")]
+    stripped = digits.str.lstrip("0")
+    unique = stripped.value_counts()
+    by_value = dict(zip(stripped[stripped.map(unique) == 1], digits[stripped.map(unique) == 1]))
+    return {w: by_value[w.lstrip("0")] for w in written if w.lstrip("0") in by_value}
+
+
 def _cross_check(clients, placement, transactions, deals, files, problems):
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
+    for kind, table in (("placement", placement), ("transactions", transactions)):
+        matched = _zeros_matched(pd.Series(table["client_id"].unique()), known) if table is not None else {}
+        if matched:
+            table["client_id"] = table["client_id"].replace(matched)
+            examples = ", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3])
+            problems.append(problem("ids_differ_by_zeros", "warning", file=file_of[kind], column="client_id",
+                                    count=len(matched), examples=examples, where=file_of.get("clients", "clients")))
     if placement is not None:
         unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
