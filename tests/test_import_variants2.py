@@ -548,3 +548,13 @@ def test_ids_that_differ_only_by_leading_zeros_are_one_client(tmp_path):
     assert len(company.clients) == 4  # nobody added
     warnings = _codes(result.problems)["ids_differ_by_zeros"]
     assert [(w.file, w.details["count"]) for w in warnings] == [("placement.csv", 1), ("transactions.csv", 3)]
+
+
+def test_deal_client_ids_that_lost_their_zeros_still_link(tmp_path):
+    clients = "client_id,name\n0012,Acme Inc\n0034,Globex LLC\n"
+    deals = "Deal ID,Client ID,Stage\n1,12,Closed Won\n2,34,Closed Lost\n3,99,Closed Won\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}))
+    assert result.company.deals["client_id"].tolist() == ["0012", "0034", "99"]
+    codes = _codes(result.problems)
+    assert codes["ids_differ_by_zeros"][0].details["count"] == 2
+    assert codes["deals_unknown_client"][0].details["rows"] == "4"

@@ -788,6 +788,11 @@ def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
     return {w: by_value[w.lstrip("0")] for w in written if w.lstrip("0") in by_value}
 
 
+def _note_zeros(matched: dict[str, str], file: str, where: str, problems: list[Problem]) -> None:
+    problems.append(problem("ids_differ_by_zeros", "warning", file=file, column="client_id", count=len(matched),
+                            examples=", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3]), where=where))
+
+
 def _cross_check(clients, placement, transactions, deals, files, problems):
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
@@ -795,9 +800,7 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
         matched = _zeros_matched(pd.Series(table["client_id"].unique()), known) if table is not None else {}
         if matched:
             table["client_id"] = table["client_id"].replace(matched)
-            examples = ", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3])
-            problems.append(problem("ids_differ_by_zeros", "warning", file=file_of[kind], column="client_id",
-                                    count=len(matched), examples=examples, where=file_of.get("clients", "clients")))
+            _note_zeros(matched, file_of[kind], file_of.get("clients", "clients"), problems)
     if placement is not None:
         unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
@@ -838,6 +841,10 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         return deals
     given = (deals["client_id"].astype("string") if "client_id" in deals
              else pd.Series(pd.NA, index=deals.index, dtype="string"))
+    matched = _zeros_matched(given.dropna(), known)
+    if matched:  # "00123" in the deals, "123" in the client list: one client (see _cross_check)
+        given = given.replace(matched)
+        _note_zeros(matched, file, "clients", problems)
     unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
     by_name = pd.Series(False, index=deals.index)
     if "name" in deals and "client_id" not in deals:  # a blank id beside others means "not a client"
