@@ -558,3 +558,24 @@ def test_deal_client_ids_that_lost_their_zeros_still_link(tmp_path):
     codes = _codes(result.problems)
     assert codes["ids_differ_by_zeros"][0].details["count"] == 2
     assert codes["deals_unknown_client"][0].details["rows"] == "4"
+
+
+# ---- more headers of accounting, shop and pivot-table exports ------------------------------------------------
+
+@pytest.mark.parametrize("client,date,amount", [
+    ("Заказчик", "Дата реализации", "Сумма без НДС"), ("Bill To", "Txn Date", "Invoice Amount"),
+    ("Sold To", "Posting Date", "Order Total"), ("Customer full name", "Doc Date", "Net Sales"),
+    ("Покупатель", "Дата отгрузки", "Выручка, руб. без НДС"), ("Customer", "Date Created", "Sum of Amount"),
+])
+def test_more_export_headers_are_recognised(tmp_path, client, date, amount):
+    tx = f"{client};{date};{amount}\nООО Ромашка;05.01.2024;1 000,50\nООО Лютик;06.02.2024;200\n"
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}))
+    assert result.ok
+    assert result.company.transactions["amount"].tolist() == [1000.5, 200.0]
+    assert result.company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-02-06"]
+
+
+def test_a_shop_export_keeps_the_order_date_not_the_payment_date(tmp_path):
+    tx = ("Name,Email,Paid at,Total,Created at\n#1,a@x.com,2024-02-01 10:00:00 -0500,10.00,2024-01-05 10:00:00 -0500\n")
+    company = load_company(_company(tmp_path, {"transactions.csv": tx}, "currency: USD\n"))
+    assert company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05"]
