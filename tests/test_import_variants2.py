@@ -579,3 +579,17 @@ def test_a_shop_export_keeps_the_order_date_not_the_payment_date(tmp_path):
     tx = ("Name,Email,Paid at,Total,Created at\n#1,a@x.com,2024-02-01 10:00:00 -0500,10.00,2024-01-05 10:00:00 -0500\n")
     company = load_company(_company(tmp_path, {"transactions.csv": tx}, "currency: USD\n"))
     assert company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05"]
+
+
+# ---- zone abbreviations and 1C's "г." after a date ---------------------------------------------------------------
+
+def test_zone_abbreviations_after_a_time_and_the_year_word_after_a_date():
+    cells = pd.Series(["2024-01-10 23:30:00 EST", "2024-07-10 23:30:00 EDT", "1/10/2024 11:30 PM PST",
+                       "2024-07-10 23:30:00 MSK"], dtype="string")
+    utc = read_dates(cells, timezone="UTC", order="mdy")
+    assert [str(v)[:10] for v in utc.values] == ["2024-01-11", "2024-07-11", "2024-01-11", "2024-07-10"]
+    as_written = read_dates(cells, order="mdy")
+    assert [str(v)[:10] for v in as_written.values] == ["2024-01-10", "2024-07-10", "2024-01-10", "2024-07-10"]
+    assert read_dates(pd.Series(["2024-07-10 23:30:00 XYZT"], dtype="string")).bad.all()  # never guessed
+    one_c = read_dates(pd.Series(["10.03.2024г.", "10.03.2024 г.", "11.03.2024 г. 10:00"], dtype="string"))
+    assert [str(v)[:10] for v in one_c.values] == ["2024-03-10", "2024-03-10", "2024-03-11"]

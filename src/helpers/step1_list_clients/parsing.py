@@ -492,11 +492,16 @@ def parse_numbers(values: pd.Series, *, decimal: str = ",") -> tuple[pd.Series, 
     return reading.values, reading.bad
 
 
+# Zone abbreviations US and Russian exports print after a time ("2024-03-10 14:30:00 EDT"): their offsets
+# in minutes. CST is the US Central zone here, as in the US exports that write it.
+ZONE_ABBREVIATIONS = {"EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
+                      "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "MSK": 180, "CET": 60, "CEST": 120,
+                      "BST": 60, "EET": 120, "EEST": 180, "WET": 0, "WEST": 60}
 # a date with its parts, an optional time of day and an optional UTC offset, as every export writes it
 _DATE_PARTS = re.compile(
-    r"^(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
+    r"^(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})(?:\s*г\.?)?"  # 1C's "10.03.2024 г."
     r"(?:(?:[ T]+|,\s*)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
-    r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$")
+    rf"\s*(?P<tz>Z|UTC|GMT|[+-]\d{{2}}(?::?\d{{2}})?|{'|'.join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))})?$")
 
 
 @dataclass
@@ -760,6 +765,8 @@ def _dateutil_with_year(text: str, *, dayfirst: bool):
 def _offset_minutes(text: str) -> float:
     if text in ("Z", "UTC", "GMT"):
         return 0.0
+    if text in ZONE_ABBREVIATIONS:
+        return float(ZONE_ABBREVIATIONS[text])
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))
