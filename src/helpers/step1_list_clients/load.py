@@ -796,11 +796,10 @@ def _note_zeros(matched: dict[str, str], file: str, where: str, problems: list[P
 def _cross_check(clients, placement, transactions, deals, files, problems):
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
-    for kind, table in (("placement", placement), ("transactions", transactions)):
-        matched = _zeros_matched(pd.Series(table["client_id"].unique()), known) if table is not None else {}
-        if matched:
-            table["client_id"] = table["client_id"].replace(matched)
-            _note_zeros(matched, file_of[kind], file_of.get("clients", "clients"), problems)
+    matched = _zeros_matched(placement["client_id"], known) if placement is not None else {}
+    if matched:
+        placement["client_id"] = placement["client_id"].replace(matched)
+        _note_zeros(matched, file_of["placement"], file_of.get("clients", "clients"), problems)
     if placement is not None:
         unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
@@ -812,7 +811,12 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
                 report.rows_used = len(placement)
     if transactions is not None:
         ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
-        unknown = sorted(ids[~_isin(ids, known)].tolist())
+        unknown = ids[~_isin(ids, known)]
+        matched = _zeros_matched(unknown, known) if len(unknown) else {}
+        if matched:
+            transactions["client_id"] = transactions["client_id"].replace(matched)
+            _note_zeros(matched, file_of["transactions"], file_of.get("clients", "clients"), problems)
+        unknown = sorted(set(unknown.tolist()) - set(matched))
         if unknown:
             problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
                                     column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))

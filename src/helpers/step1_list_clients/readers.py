@@ -915,6 +915,8 @@ def _documents_under_clients(raw: RawTable) -> RawTable:
     frame = raw.frame
     if "date" in {str(c).strip().lower() for c in frame.columns}:
         return raw
+    if frame.iloc[:200, 0].astype("string").str.contains(" от ", regex=False).sum() < 2:
+        return raw  # no documents among the first rows: a plain log, looked at no further (a million rows stay fast)
     first = frame.iloc[:, 0].astype("string").fillna("")
     dates = first.str.extract(_DOCUMENT_1C)[0]
     document = dates.notna().to_numpy()
