@@ -771,25 +771,26 @@ def _drop_footer_tail(raw: RawTable) -> RawTable:
     amount under its column, then "Confidential Information…": that amount line is no deal. From the
     first dropped totals row after which no kept row has anything in its first three cells (where an
     id or a name stands), the kept rows are dropped with a warning each, like the totals rows. A
-    grouped report's lines (blank first cell) followed by another group row are never a tail.
-    Changes `raw` in place and returns it."""
+    grouped report's lines (blank first cell) followed by another group row are never a tail. Only
+    the rows after a totals row are looked at (a footer under a million rows costs nothing). Changes
+    `raw` in place and returns it."""
     dropped = raw.dropped_totals
     if dropped is None or dropped.empty or raw.frame.empty:
         return raw
     from helpers.step1_list_clients.parsing import blank_cells
 
-    frame = raw.frame
-    names = np.ones(len(frame), dtype=bool)
-    for column in frame.columns[:3]:
-        names &= blank_cells(frame[column].astype("string"))
-    rows = raw.rows.to_numpy()
-    last_named = rows[~names].max() if (~names).any() else 0
-    after = sorted(int(r) for r in dropped["_row"] if r > last_named)
-    if not after:
+    frame, rows = raw.frame, raw.rows.to_numpy()
+    start = end = len(frame)  # kept rows [start, end) follow the earliest totals row found so far
+    for total in sorted((int(r) for r in dropped["_row"]), reverse=True):
+        first = int(np.searchsorted(rows, total, side="right"))
+        segment = frame.iloc[first:start, :3]
+        if not all(blank_cells(segment[c].astype("string")).all() for c in segment.columns):
+            break
+        start = first
+    if start == end:
         return raw
-    tail = rows > after[0]
-    if not tail.any():
-        return raw
+    tail = np.zeros(len(frame), dtype=bool)
+    tail[start:] = True
     text = frame[tail].astype("string").fillna("").agg(" ".join, axis=1).str.split().str.join(" ")
     raw.problems.extend(problem("totals_row", "warning", file=raw.path.name, row=int(r), text=str(t)[:40])
                         for r, t in zip(rows[tail], text))
