@@ -593,3 +593,32 @@ def test_zone_abbreviations_after_a_time_and_the_year_word_after_a_date():
     assert read_dates(pd.Series(["2024-07-10 23:30:00 XYZT"], dtype="string")).bad.all()  # never guessed
     one_c = read_dates(pd.Series(["10.03.2024г.", "10.03.2024 г.", "11.03.2024 г. 10:00"], dtype="string"))
     assert [str(v)[:10] for v in one_c.values] == ["2024-03-10", "2024-03-10", "2024-03-11"]
+
+
+# ---- cells merged down over a client's lines -------------------------------------------------------------------
+
+def test_a_client_name_merged_down_over_its_lines_names_each_line_but_a_total_is_paid_once(tmp_path):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["Клиент", "Дата", "Сумма", "Итого по заказу"])
+    ws.append(["ООО Ромашка", dt.datetime(2024, 1, 5), 100, 600])
+    ws.append([None, dt.datetime(2024, 2, 5), 200, None])
+    ws.append([None, dt.datetime(2024, 3, 5), 300, None])
+    ws.append(["ИП Петров", dt.datetime(2024, 1, 7), 50, 50])
+    for cells in ("A2:A4", "D2:D4"):
+        ws.merge_cells(cells)
+    folder = _company(tmp_path, {})
+    book.save(folder / "transactions.xlsx")
+    result = check_company(folder)
+    assert result.ok
+    tx = result.company.transactions
+    assert tx["client_id"].tolist() == ["ООО Ромашка"] * 3 + ["ИП Петров"]
+    assert "blank_id" not in _codes(result.problems)
+    assert _codes(result.problems)["merged_filled_down"][0].details["rows"] == "3, 4"
+    from openpyxl import load_workbook
+
+    assert load_workbook(folder / "transactions.xlsx")["Sheet"]["D3"].value is None  # the input is not changed

@@ -581,6 +581,27 @@ def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[lis
     return header, 1
 
 
+def _fill_merged_down(cells: list[list], merges, first: int, path: Path) -> list[Problem]:
+    """A cell merged down over several data rows (a client's name beside each of its lines) holds its
+    value for every one of those rows, as a person reads the sheet: filled in place, with one note.
+    A number is never copied: an order's total merged over its lines is paid once, not once a line.
+    `first` is the index of the first data row in `cells` (sheet row `first + 1`)."""
+    filled = []
+    for c1, r1, _, r2 in merges:
+        if r2 <= r1 or r1 <= first or r2 > len(cells):
+            continue
+        value = cells[r1 - 1][c1 - 1]
+        if isinstance(value, (int, float)) or re.fullmatch(r"[\d\s.,'’()+\-−₽$€£%]+", str(value)):
+            continue
+        for r in range(r1, r2):  # sheet rows r1 + 1 .. r2 are cells[r1 .. r2 - 1]
+            if not str(cells[r][c1 - 1]).strip():
+                cells[r][c1 - 1] = value
+                filled.append(r + 1)
+    if not filled:
+        return []
+    return [problem("merged_filled_down", "info", file=path.name, rows=list_rows(sorted(filled)))]
+
+
 def _check_zip_size(path: Path, max_mb: int) -> None:
     """Refuse an .xlsx whose unpacked parts exceed the size cap (a zip bomb or a wrong file)."""
     import zipfile
@@ -693,6 +714,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     header, span = _merged_header(texts, header_idx, merges)
     names, problems = _dedupe_headers(header, path)
     first = header_idx + span
+    problems += _fill_merged_down(cells, merges, first, path)
     body = cells[first:]
     frame = _excel_frame(body, names)
     rows = pd.Series(range(first + 1, first + 1 + len(body)), dtype="int64")
