@@ -622,3 +622,9 @@ def test_a_client_name_merged_down_over_its_lines_names_each_line_but_a_total_is
     from openpyxl import load_workbook
 
     assert load_workbook(folder / "transactions.xlsx")["Sheet"]["D3"].value is None  # the input is not changed
+
+
+def test_finance_and_german_million_words():
+    reading = read_numbers(pd.Series(["$1.2MM", "1.2 mln", "12,5 Mio. €", "3.4B", "$500K"], dtype="string"),
+                           decimal=".")
+    assert reading.values.tolist() == [1.2e6, 1.2e6, 12.5e6, 3.4e9, 5e5] and not reading.bad.any()

@@ -24,8 +24,9 @@ _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
 _PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
 _PERCENT_SIGN = "([0-9])[ \t\u00a0\u202f\u2009\u2007]*%(\\)?)$"  # the same, the digit and bracket kept
 # "1,2 млн", "3.5k", "$1.2M": a scale word after the number
-_SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|mio|m)$", 1e6),
-           (r"(?i)(млрд\.?|bn|billion)$", 1e9))
+# ("MM", "mln", "Mio." are millions in finance and German exports; "B" a billion)
+_SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mm|mln\.?|mn|million|mio\.?|m)$", 1e6),
+           (r"(?i)(млрд\.?|bn|billion|b)$", 1e9))
 # One cell read with the comma as thousands mark ("us": 1,234.56) or with the comma as decimal mark
 # ("eu": 1.234,56 — after spaces are gone, "1 234,56" is the same shape).
 # Each needs a digit somewhere: "+", "." or "" alone are not numbers.
