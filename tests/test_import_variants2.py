@@ -628,3 +628,17 @@ def test_finance_and_german_million_words():
     reading = read_numbers(pd.Series(["$1.2MM", "1.2 mln", "12,5 Mio. €", "3.4B", "$500K"], dtype="string"),
                            decimal=".")
     assert reading.values.tolist() == [1.2e6, 1.2e6, 12.5e6, 3.4e9, 5e5] and not reading.bad.any()
+
+
+# ---- monthly exports pasted one under another -------------------------------------------------------------------
+
+def test_rows_repeating_the_header_are_dropped_with_one_note(tmp_path):
+    tx = ('Customer,Date,Amount\nAcme,01/15/2024,100.00\nGlobex,01/20/2024,200.00\nCustomer,Date,Amount\n'
+          'Acme,02/15/2024,150.00\n\n customer ,DATE,Amount\nInitech,03/15/2024,"1,000.00"\n'
+          'Customer,03/16/2024,5.00\n')
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}, "currency: USD\n"))
+    assert result.ok
+    assert result.company.transactions["amount"].tolist() == [100.0, 200.0, 150.0, 1000.0, 5.0]
+    codes = _codes(result.problems)
+    assert codes["repeated_header"][0].details["rows"] == "4, 7"  # a client called "Customer" stays
+    assert "not_a_date" not in codes and "not_a_number" not in codes

@@ -778,12 +778,40 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
         raise ReadError(problem("empty_file", file=path.name))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        return _drop_footer_tail(read_excel_table(path, sheet=sheet, max_mb=max_mb, hidden_rows=hidden_rows))
+        return _drop_repeated_header(_drop_footer_tail(read_excel_table(path, sheet=sheet, max_mb=max_mb,
+                                                                         hidden_rows=hidden_rows)))
     if suffix == ".parquet":
         return read_parquet_table(path)
     if suffix in (".pkl", ".pickle"):
         raise ReadError(problem("unsafe_format", file=path.name))
-    return _drop_footer_tail(read_text_table(path, encoding=encoding, kind=kind, columns=columns))
+    return _drop_repeated_header(_drop_footer_tail(read_text_table(path, encoding=encoding, kind=kind,
+                                                                   columns=columns)))
+
+
+def _drop_repeated_header(raw: RawTable) -> RawTable:
+    """Rows that repeat the header (monthly exports pasted one under another) are no data: dropped with
+    one note listing them, never reported cell by cell as bad dates and amounts. Changes `raw` in place."""
+    frame = raw.frame
+    if frame.empty or not all(isinstance(d, pd.StringDtype) or d == object for d in frame.dtypes):
+        return raw
+    first = str(frame.columns[0]).strip().lower()
+    if not first or first.startswith("column_"):
+        return raw
+    same = (frame.iloc[:, 0].astype("string").str.strip().str.lower() == first).fillna(False).to_numpy(dtype=bool)
+    if not same.any():
+        return raw
+    names = [str(c).strip().lower() for c in frame.columns]
+    cells = frame[same].astype("string").fillna("")
+    repeat = cells.apply(lambda row: [str(v).strip().lower() for v in row] == names, axis=1).to_numpy(dtype=bool)
+    where = np.flatnonzero(same)[repeat]
+    if not len(where):
+        return raw
+    keep = np.ones(len(frame), dtype=bool)
+    keep[where] = False
+    raw.problems.append(problem("repeated_header", "info", file=raw.path.name,
+                                rows=list_rows(raw.rows.iloc[where].tolist())))
+    raw.frame, raw.rows = frame[keep].reset_index(drop=True), raw.rows[keep].reset_index(drop=True)
+    return raw
 
 
 def _drop_footer_tail(raw: RawTable) -> RawTable:
