@@ -642,3 +642,17 @@ def test_rows_repeating_the_header_are_dropped_with_one_note(tmp_path):
     codes = _codes(result.problems)
     assert codes["repeated_header"][0].details["rows"] == "4, 7"  # a client called "Customer" stays
     assert "not_a_date" not in codes and "not_a_number" not in codes
+
+
+# ---- QuickBooks "Sales by Customer Summary" as the client list --------------------------------------------------
+
+def test_quickbooks_sales_by_customer_summary_gives_each_customers_total(tmp_path):
+    summary = ('Sales by Customer Summary\nCraig\'s Design and Landscaping Services\n"January - December 2024"\n\n'
+               ',Total\nAlder Goods,600.00\nBirch & Co,"1,450.00"\nCedar Family,"$1,000.00"\nTOTAL,"$3,050.00"\n\n\n'
+               '"Accrual Basis Monday, December 2, 2024 10:41 AM GMT-08:00"\n')
+    result = check_company(_company(tmp_path, {"clients.csv": summary}, "currency: USD\n"))
+    assert result.ok
+    clients = result.company.clients
+    assert clients["client_id"].tolist() == ["Alder Goods", "Birch & Co", "Cedar Family"]
+    assert clients["revenue"].tolist() == [600.0, 1450.0, 1000.0]
+    assert next(f for f in result.files if f.kind == "clients").header_row == 5

@@ -26,6 +26,7 @@ SYNONYMS: dict[str, list[str]] = {
              "bill to", "sold to", "customer full name"],
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
                 "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
+                "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
                 # 1C's trial balance of account 62 (settlements with buyers): the debit turnover is what was sold
                 "обороты за период / дебет", "оборот дт", "обороты дт", "дебетовый оборот"],
     "margin": ["margin", "маржа", "gross margin", "profit", "прибыль", "валовая прибыль", "маржинальность руб"],
@@ -295,6 +296,10 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
+    if kind == "clients" and "client_id" not in taken and "name" not in taken and headers \
+            and str(headers[0]).startswith("column_") and headers[0] not in mapping:
+        mapping[headers[0]] = "name"  # the first column with no header holds the names (QuickBooks summaries)
+        taken.add("name")
     if kind == "clients" and "client_id" not in taken and "name" in taken and not _id_like(headers, mapping):
         # a client list exported without ids (1C, a spreadsheet of names): the names identify the clients
         header = next(h for h, c in mapping.items() if c == "name")

@@ -162,7 +162,10 @@ def find_header_row(rows: list[list[str]]) -> int:
     full = max(widths)
     for i, row in enumerate(rows):
         cells = [str(c).strip() for c in row if str(c).strip()]
-        if widths[i] >= max(2, full * 0.6) or (full == 1 and cells):
+        # QuickBooks heads the column of customer names with nothing: ",Total" above "Alder Goods,600.00"
+        blank_first = (bool(row) and not str(row[0]).strip() and widths[i] == full - 1 >= 1
+                       and i + 1 < len(rows) and widths[i + 1] == full)
+        if widths[i] >= max(2, full * 0.6) or (full == 1 and cells) or blank_first:
             texty = sum(not re.fullmatch(r"[\d\s.,:/\-+()₽$€]*", c) for c in cells)
             if texty >= max(1, len(cells) // 2):
                 return i
