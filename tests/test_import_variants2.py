@@ -656,3 +656,31 @@ def test_quickbooks_sales_by_customer_summary_gives_each_customers_total(tmp_pat
     assert clients["client_id"].tolist() == ["Alder Goods", "Birch & Co", "Cedar Family"]
     assert clients["revenue"].tolist() == [600.0, 1450.0, 1000.0]
     assert next(f for f in result.files if f.kind == "clients").header_row == 5
+
+
+# ---- an invoice's total repeated on each of its lines (Xero) ---------------------------------------------------
+
+XERO = ("*ContactName,EmailAddress,*InvoiceNumber,*InvoiceDate,*DueDate,Total,TaxTotal,*Description,*Quantity,"
+        "*UnitAmount,LineAmount,Currency\n"
+        "Acme Ltd,a@acme.com,INV-0001,15/01/2024,14/02/2024,360.00,60.00,Design,2,100.00,200.00,GBP\n"
+        "Acme Ltd,a@acme.com,INV-0001,15/01/2024,14/02/2024,360.00,60.00,Support,1,100.00,100.00,GBP\n"
+        "Globex plc,g@globex.com,INV-0002,20/01/2024,19/02/2024,120.00,20.00,Design,1,100.00,100.00,GBP\n"
+        "Acme Ltd,a@acme.com,INV-0003,15/02/2024,14/03/2024,240.00,40.00,Design,1,100.00,100.00,GBP\n"
+        "Acme Ltd,a@acme.com,INV-0003,15/02/2024,14/03/2024,240.00,40.00,Design,1,100.00,100.00,GBP\n")
+
+
+def test_xero_invoice_total_on_every_line_counts_once(tmp_path):
+    result = check_company(_company(tmp_path, {"transactions.csv": XERO}, "currency: GBP\n"))
+    assert result.ok
+    tx = result.company.transactions
+    assert tx.groupby("client_id")["amount"].sum().to_dict() == {"Acme Ltd": 600.0, "Globex plc": 120.0}
+    assert tx["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-15", "2024-01-20", "2024-02-15"]
+    warning = _codes(result.problems)["document_total_repeated"][0]
+    assert warning.details["count"] == 2 and warning.details["rows"] == "3, 6"
+
+
+def test_lines_with_their_own_amounts_are_all_kept(tmp_path):
+    lines = ("Customer,Invoice No,Date,Amount\nAcme,1,2024-01-05,100\nAcme,1,2024-01-05,50\nAcme,2,2024-02-05,70\n"
+             "Acme,2,2024-02-05,70\nGlobex,3,2024-03-05,10\nGlobex,3,2024-03-05,10\n")
+    tx = load_company(_company(tmp_path, {"transactions.csv": lines})).transactions
+    assert tx["amount"].sum() == 310.0  # one invoice has lines of different amounts: they are lines

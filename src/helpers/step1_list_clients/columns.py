@@ -23,7 +23,7 @@ SYNONYMS: dict[str, list[str]] = {
              "организация", "покупатель", "organization name", "organisation name", "organization - name",
              "organisation - name", "deal - organization", "deal - organisation", "associated company",
              "company - name", "организация - название", "компания - название", "контрагенты", "заказчик",
-             "bill to", "sold to", "customer full name"],
+             "bill to", "sold to", "customer full name", "contact name", "contactname"],
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
                 "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
                 "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
@@ -101,6 +101,7 @@ def normalise_header(text: str) -> str:
     ('выручка', 'amount', 'amount')
     """
     s = str(text).replace("\ufeff", "").strip().lower().replace("ё", "е")
+    s = s.lstrip("*").strip()  # "*ContactName", "*InvoiceDate": Xero marks required fields with a star
     unit = _unit(s)
     if unit:
         s = s[:unit.start()]

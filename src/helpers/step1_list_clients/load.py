@@ -490,7 +490,7 @@ def _load_transactions(raw, report, settings, problems):
     frame["date"], _ = _typed_dates(frame, "date", rows, file, date_header, problems, settings=settings)
     frame["amount"], _ = _typed_numbers(frame, "amount", rows, file, amount_header, problems, settings=settings)
     _check_subtotals(raw, frame, shown, settings, problems)
-    frame, rows = _net_of_refunds_and_voids(frame, rows, file, problems, settings)
+    frame, rows = _orders_as_paid(frame, rows, file, problems, settings)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
                                             settings=settings)
@@ -544,6 +544,66 @@ _REFUNDED_HEADERS = {"refunded amount", "amount refunded", "refund amount", "ref
                      "сумма возврата", "возвращено"}
 _STATUS_HEADERS = {"financial status", "payment status", "статус оплаты"}
 _VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён"}
+
+
+def _orders_as_paid(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                    settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """The log as the clients paid it: a document's total repeated on each of its lines counted once,
+    refunds taken off, voided orders left out (each with one note). The input is not changed."""
+    frame, rows = _document_totals_once(frame, rows, file, problems, settings)
+    return _net_of_refunds_and_voids(frame, rows, file, problems, settings)
+
+
+# Per-line amounts beside a document total (Xero's invoice export: "Total" on every line, "LineAmount" each)
+_LINE_AMOUNT_HEADERS = {"line amount", "lineamount", "line total", "linetotal", "сумма строки", "line net amount"}
+
+
+def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                          settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """Xero, WooCommerce and many invoice exports write one row per line and repeat the invoice's total
+    on each: summed as they stand, an invoice of three lines counts three times. When every document
+    written on several rows in a row carries one amount on all of them, and either the file's line
+    amounts add up to it (or vary where it does not) or at least three such documents say so, the
+    total is counted once per document (its first row kept), with one warning. Lines of a document
+    stand together in such exports, so a log whose neighbouring rows never share a document is passed
+    over in one comparison (a million rows stay fast). Any other file is returned as it is."""
+    if "document" not in frame or len(frame) < 2:
+        return frame, rows
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.columns import normalise_header
+
+    def same_as_next(values: pd.Series) -> np.ndarray:
+        text = pc.utf8_trim_whitespace(parsing.arrow_text(values))
+        equal = pc.equal(text.slice(1), text.slice(0, len(text) - 1)).fill_null(False)
+        return equal.to_numpy(zero_copy_only=False).astype(bool)
+
+    same = same_as_next(frame["document"])  # same[i]: row i + 1 continues the document of row i
+    if not same.any():
+        return frame, rows
+    same &= same_as_next(frame["client_id"])
+    amounts = frame["amount"].to_numpy(dtype="float64")
+    equal = (amounts[1:] == amounts[:-1]) | (np.isnan(amounts[1:]) & np.isnan(amounts[:-1]))
+    if not same.any() or (same & ~equal).any():
+        return frame, rows  # no document on several rows, or lines with their own amounts
+    continues = np.concatenate([[False], same])
+    run = np.cumsum(~continues) - 1
+    documents = int((np.bincount(run) > 1).sum())
+    line = next((c for c in frame.columns if normalise_header(c) in _LINE_AMOUNT_HEADERS), None)
+    if line is not None:
+        lines = parsing.read_numbers(frame[line], decimal=settings.decimal_mark).values.fillna(0).to_numpy()
+        sums, totals = np.bincount(run, weights=lines), amounts[~continues]
+        several = np.bincount(run) > 1
+        # the lines add up to the total, or differ where the amount does not
+        proven = bool((np.abs(sums - totals) <= 0.01 + 0.005 * np.abs(totals))[several].all()
+                      or (same & (lines[1:] != lines[:-1])).any())
+    else:
+        proven = documents >= 3
+    if not proven:
+        return frame, rows
+    problems.append(problem("document_total_repeated", "warning", file=file, count=documents,
+                            rows=list_rows(rows[continues].tolist())))
+    return frame[~continues].reset_index(drop=True), rows[~continues].reset_index(drop=True)
 
 
 def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
