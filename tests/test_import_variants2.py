@@ -684,3 +684,15 @@ def test_lines_with_their_own_amounts_are_all_kept(tmp_path):
              "Acme,2,2024-02-05,70\nGlobex,3,2024-03-05,10\nGlobex,3,2024-03-05,10\n")
     tx = load_company(_company(tmp_path, {"transactions.csv": lines})).transactions
     assert tx["amount"].sum() == 310.0  # one invoice has lines of different amounts: they are lines
+
+
+def test_woocommerce_orders_cancelled_failed_or_refunded_are_left_out(tmp_path):
+    orders = ("Order Number,Order Status,Order Date,Email (Billing),Order Total Amount\n"
+              "101,completed,2024-01-05 10:00,a@x.com,100.00\n102,cancelled,2024-01-06 10:00,a@x.com,50.00\n"
+              "103,failed,2024-01-07 10:00,b@x.com,70.00\n104,refunded,2024-01-08 10:00,b@x.com,30.00\n"
+              "105,processing,2024-01-09 10:00,b@x.com,20.00\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": orders}, "currency: USD\n"))
+    assert result.ok
+    assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {"a@x.com": 100.0,
+                                                                                          "b@x.com": 20.0}
+    assert _codes(result.problems)["voided_orders"][0].details["rows"] == "3, 4, 5"

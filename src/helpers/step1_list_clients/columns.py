@@ -57,7 +57,7 @@ SYNONYMS: dict[str, list[str]] = {
                "сумма без ндс", "выручка без ндс", "выручка с ндс", "сумма документа", "сумма продажи",
                "итоговая сумма", "выручка, руб. без ндс", "net sales", "gross sales", "total sales", "sales",
                "продажи", "sales amount", "invoice amount", "invoice total", "order total", "total price",
-               "paid amount", "payment amount", "sum of amount", "сумма по полю сумма"],
+               "paid amount", "payment amount", "sum of amount", "сумма по полю сумма", "order total amount"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет", "order id", "order number",
                  "invoice number", "invoice no", "num", "номер", "номер заказа"],
@@ -160,7 +160,7 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     column headed just "Name" (in a Shopify export that is the order's number, not a client)."""
     free = [h for h in headers if h not in mapping]
     names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
-    emails = [h for h in free if normalise_header(h) in _EMAIL_HEADERS]
+    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]  # "Email (Billing)"
     specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
     for choices, code in ((specific, "name_as_client_id"), (emails, "email_as_client_id"),
                           (names, "name_as_client_id")):

@@ -542,8 +542,11 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
 # says how much went back, and a "voided" payment status means no money changed hands.
 _REFUNDED_HEADERS = {"refunded amount", "amount refunded", "refund amount", "refunds", "total refunded",
                      "сумма возврата", "возвращено"}
-_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты"}
-_VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён"}
+_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты", "order status", "статус заказа"}
+_VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён", "cancelled", "canceled",
+               "failed", "wc-cancelled", "wc-failed"}
+# a fully refunded order, where the file has no refunded amount to take off (WooCommerce's "Order Status")
+_REFUNDED_WORDS = {"refunded", "wc-refunded", "возвращен", "возвращён"}
 
 
 def _orders_as_paid(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
@@ -615,15 +618,16 @@ def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, p
     canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
     by_key = {normalise_header(c): c for c in frame.columns if c not in canonical}
     status = next((by_key[k] for k in _STATUS_HEADERS if k in by_key), None)
+    refunded = next((by_key[k] for k in _REFUNDED_HEADERS if k in by_key), None)
     if status is not None:
-        void = frame[status].astype("string").str.strip().str.lower().isin(_VOID_WORDS).fillna(False)
+        words = _VOID_WORDS if refunded is not None else _VOID_WORDS | _REFUNDED_WORDS
+        void = frame[status].astype("string").str.strip().str.lower().isin(words).fillna(False)
         void = void.to_numpy(dtype=bool)
         if void.any():
             problems.append(problem("voided_orders", "info", file=file, column=status, count=int(void.sum()),
                                     rows=list_rows(rows[void].tolist())))
             frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
         _not_ignored(problems, file, [status])
-    refunded = next((by_key[k] for k in _REFUNDED_HEADERS if k in by_key), None)
     if refunded is not None:
         back = parsing.read_numbers(frame[refunded], decimal=settings.decimal_mark).values.fillna(0).abs()
         back = back.to_numpy()
