@@ -696,3 +696,17 @@ def test_woocommerce_orders_cancelled_failed_or_refunded_are_left_out(tmp_path):
     assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {"a@x.com": 100.0,
                                                                                           "b@x.com": 20.0}
     assert _codes(result.problems)["voided_orders"][0].details["rows"] == "3, 4, 5"
+
+
+def test_amocrm_deals_name_the_client_as_the_contacts_company(tmp_path):
+    deals = ("ID;Название сделки;Бюджет;Этап сделки;Дата создания;Дата закрытия;Полное имя контакта;"
+             "Компания контакта;Причина отказа\n"
+             "1;Сделка #1;150 000 ₽;Успешно реализовано;05.01.2024 10:00:00;01.02.2024 12:00:00;Иван;ООО Ромашка;\n"
+             "2;Сделка #2;80 000 ₽;Закрыто и не реализовано;10.01.2024 10:00:00;10.02.2024 12:00:00;Пётр;ООО Лютик;"
+             "Дорого\n3;Сделка #3;20 000 ₽;Переговоры;01.03.2024 10:00:00;не закрыта;;ООО Ромашка;\n")
+    result = check_company(_company(tmp_path, {"clients.csv": RU_CLIENTS, "deals.csv": deals}, "language: ru\n"))
+    assert result.ok
+    deals_read = result.company.deals
+    assert deals_read["client_id"].tolist() == ["1", "2", "1"]
+    assert deals_read["outcome"].tolist() == ["won", "refused", "open"]
+    assert deals_read["amount"].tolist() == [150000.0, 80000.0, 20000.0]

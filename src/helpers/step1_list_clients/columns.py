@@ -23,7 +23,8 @@ SYNONYMS: dict[str, list[str]] = {
              "организация", "покупатель", "organization name", "organisation name", "organization - name",
              "organisation - name", "deal - organization", "deal - organisation", "associated company",
              "company - name", "организация - название", "компания - название", "контрагенты", "заказчик",
-             "bill to", "sold to", "customer full name", "contact name", "contactname"],
+             "bill to", "sold to", "customer full name", "contact name", "contactname",
+             "компания контакта", "компания клиента"],  # amoCRM: the company of the deal's contact
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
                 "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
                 "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
