@@ -634,7 +634,7 @@ def test_finance_and_german_million_words():
 
 def test_rows_repeating_the_header_are_dropped_with_one_note(tmp_path):
     tx = ('Customer,Date,Amount\nAcme,01/15/2024,100.00\nGlobex,01/20/2024,200.00\nCustomer,Date,Amount\n'
-          'Acme,02/15/2024,150.00\n\n customer ,DATE,Amount\nInitech,03/15/2024,"1,000.00"\n'
+          'Acme,02/15/2024,150.00\n\nCUSTOMER,DATE,AMOUNT\nInitech,03/15/2024,"1,000.00"\n'
           'Customer,03/16/2024,5.00\n')
     result = check_company(_company(tmp_path, {"transactions.csv": tx}, "currency: USD\n"))
     assert result.ok
@@ -710,3 +710,18 @@ def test_amocrm_deals_name_the_client_as_the_contacts_company(tmp_path):
     assert deals_read["client_id"].tolist() == ["1", "2", "1"]
     assert deals_read["outcome"].tolist() == ["won", "refused", "open"]
     assert deals_read["amount"].tolist() == [150000.0, 80000.0, 20000.0]
+
+
+# ---- ids written as ="00123" to keep their zeros in Excel -------------------------------------------------------
+
+def test_cells_written_as_excel_text_formulas_read_as_the_text_shown(tmp_path):
+    clients = 'client_id,name,revenue\n="00123",Acme,="1000"\n="00456",Globex,2000\n'
+    tx = 'client_id,date,amount\n="00123",2024-01-05,100\n00456,2024-02-05,200\n'
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "transactions.csv": tx}))
+    assert result.ok
+    assert result.company.clients["client_id"].tolist() == ["00123", "00456"]
+    assert result.company.clients["revenue"].tolist() == [1000.0, 2000.0]
+    assert result.company.transactions["client_id"].tolist() == ["00123", "00456"]
+    notes = _codes(result.problems)["formula_text_cells"]
+    assert [(n.file, n.details["columns"]) for n in notes] == [("clients.csv", "client_id, revenue"),
+                                                               ("transactions.csv", "client_id")]

@@ -787,8 +787,35 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
         return read_parquet_table(path)
     if suffix in (".pkl", ".pickle"):
         raise ReadError(problem("unsafe_format", file=path.name))
-    return _drop_repeated_header(_drop_footer_tail(read_text_table(path, encoding=encoding, kind=kind,
-                                                                   columns=columns)))
+    return _unwrap_formula_text(_drop_repeated_header(_drop_footer_tail(
+        read_text_table(path, encoding=encoding, kind=kind, columns=columns))))
+
+
+def _unwrap_formula_text(raw: RawTable) -> RawTable:
+    """Cells written as ="00123" (exports that keep an id's leading zeros from Excel by writing it as a
+    formula) read as the text Excel shows, 00123, with one note naming the columns. Changes `raw` in place."""
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.parsing import arrow_text
+
+    with raw.path.open("rb") as fh:  # exports that wrap a column do it on every row: the start shows it
+        head = fh.read(1 << 21)
+    if b'="' not in head and '="'.encode("utf-16-le") not in head:
+        return raw
+    changed = []
+    for column in raw.frame.columns:
+        values = raw.frame[column]
+        if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+            continue
+        text = arrow_text(values)
+        if not pc.any(pc.starts_with(text, '="')).as_py():
+            continue
+        unwrapped = pc.replace_substring_regex(text, r'^="(.*)"$', r"\1")
+        raw.frame[column] = pd.Series(unwrapped.to_pylist(), index=values.index, dtype="string")
+        changed.append(str(column))
+    if changed:
+        raw.problems.append(problem("formula_text_cells", "info", file=raw.path.name, columns=", ".join(changed)))
+    return raw
 
 
 def _drop_repeated_header(raw: RawTable) -> RawTable:
@@ -797,15 +824,23 @@ def _drop_repeated_header(raw: RawTable) -> RawTable:
     frame = raw.frame
     if frame.empty or not all(isinstance(d, pd.StringDtype) or d == object for d in frame.dtypes):
         return raw
-    first = str(frame.columns[0]).strip().lower()
-    if not first or first.startswith("column_"):
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.parsing import arrow_text
+
+    header = str(frame.columns[0]).strip()
+    if not header or header.startswith("column_"):
         return raw
-    same = (frame.iloc[:, 0].astype("string").str.strip().str.lower() == first).fillna(False).to_numpy(dtype=bool)
+    # Arrow equality with the header as written, lower- and upper-cased (a pass of a millisecond a
+    # million rows); a pasted export repeats its header the way it wrote it
+    cells = arrow_text(frame.iloc[:, 0])
+    same = pc.or_(pc.or_(pc.equal(cells, header), pc.equal(cells, header.lower())), pc.equal(cells, header.upper()))
+    same = same.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     if not same.any():
         return raw
     names = [str(c).strip().lower() for c in frame.columns]
-    cells = frame[same].astype("string").fillna("")
-    repeat = cells.apply(lambda row: [str(v).strip().lower() for v in row] == names, axis=1).to_numpy(dtype=bool)
+    found = frame[same].astype("string").fillna("")
+    repeat = found.apply(lambda row: [str(v).strip().lower() for v in row] == names, axis=1).to_numpy(dtype=bool)
     where = np.flatnonzero(same)[repeat]
     if not len(where):
         return raw
