@@ -577,7 +577,7 @@ def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, probl
     from helpers.step1_list_clients.columns import normalise_header
 
     def same_as_next(values: pd.Series) -> np.ndarray:
-        text = pc.utf8_trim_whitespace(parsing.arrow_text(values))
+        text = parsing.arrow_text(values)  # as written: an export writes a document's number alike on its lines
         equal = pc.equal(text.slice(1), text.slice(0, len(text) - 1)).fill_null(False)
         return equal.to_numpy(zero_copy_only=False).astype(bool)
 
