@@ -725,3 +725,26 @@ def test_cells_written_as_excel_text_formulas_read_as_the_text_shown(tmp_path):
     notes = _codes(result.problems)["formula_text_cells"]
     assert [(n.file, n.details["columns"]) for n in notes] == [("clients.csv", "client_id, revenue"),
                                                                ("transactions.csv", "client_id")]
+
+
+# ---- payments and quotes beside the sales ---------------------------------------------------------------------
+
+def test_a_list_of_every_document_counts_the_sales_once(tmp_path):
+    qb = ('Transaction List by Customer\nJanuary - December 2024\n\n,Date,Transaction Type,Num,Amount\n'
+          'Alder Goods,,,,\n,01/05/2024,Invoice,1001,200.00\n,01/20/2024,Payment,,200.00\n'
+          ',02/05/2024,Estimate,1002,500.00\n,03/05/2024,Invoice,1003,"1,000.00"\nTotal for Alder Goods,,,,"$1,900.00"\n'
+          'Birch & Co,,,,\n,02/13/2024,Sales Receipt,1004,450.00\nTotal for Birch & Co,,,,$450.00\nTOTAL,,,,"$2,350.00"\n')
+    result = check_company(_company(tmp_path / "qb", {"transactions.csv": qb}, "currency: USD\n"))
+    assert result.ok
+    tx = result.company.transactions
+    assert tx.groupby("client_id")["amount"].sum().to_dict() == {"Alder Goods": 1200.0, "Birch & Co": 450.0}
+    codes = _codes(result.problems)
+    assert codes["payment_rows"][0].details["rows"] == "7" and codes["not_a_sale_rows"][0].details["rows"] == "8"
+    assert "subtotal_mismatch" not in codes  # the report's own sums are checked as it was written
+    one_c = ("Контрагент;Дата;Вид документа;Сумма\nООО Ромашка;05.01.2024;Счет на оплату покупателю;1 000,00\n"
+             "ООО Ромашка;06.01.2024;Реализация товаров и услуг;1 000,00\n"
+             "ООО Ромашка;10.01.2024;Поступление на расчетный счет;1 000,00\n")
+    ru = load_company(_company(tmp_path / "1c", {"transactions.csv": one_c})).transactions
+    assert ru["amount"].tolist() == [1000.0] and ru["date"].dt.day.tolist() == [6]
+    payments = "Клиент;Дата;Вид документа;Сумма\nА;05.01.2024;Оплата;100\nБ;06.01.2024;Оплата;50\n"
+    assert load_company(_company(tmp_path / "pay", {"transactions.csv": payments})).transactions["amount"].sum() == 150

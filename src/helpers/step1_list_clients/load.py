@@ -553,8 +553,45 @@ def _orders_as_paid(frame: pd.DataFrame, rows: pd.Series, file: str, problems: l
                     settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
     """The log as the clients paid it: a document's total repeated on each of its lines counted once,
     refunds taken off, voided orders left out (each with one note). The input is not changed."""
+    frame, rows = _sales_documents_only(frame, rows, file, problems)
     frame, rows = _document_totals_once(frame, rows, file, problems, settings)
     return _net_of_refunds_and_voids(frame, rows, file, problems, settings)
+
+
+# A log of every document of a client (QuickBooks "Transaction List by Customer", a 1C list of documents)
+# holds the sale and, beside it, its payment or the quote before it: summed, each sale counts twice.
+_TYPE_HEADERS = {"transaction type", "type", "тип", "тип документа", "вид документа", "вид операции", "txn type"}
+_PAYMENT_TYPES = {"payment", "receive payment", "customer payment", "deposit", "оплата", "оплата от покупателя",
+                  "поступление на расчетный счет", "поступление на расчётный счёт", "приходный кассовый ордер",
+                  "поступление безналичных денежных средств"}
+_NOT_A_SALE_TYPES = {"estimate", "sales order", "quote", "proforma", "pro forma invoice", "delayed charge",
+                     "счет на оплату", "счёт на оплату", "счет на оплату покупателю", "счёт на оплату покупателю",
+                     "заказ покупателя", "заказ клиента", "коммерческое предложение"}
+
+
+def _sales_documents_only(frame: pd.DataFrame, rows: pd.Series, file: str,
+                          problems: list[Problem]) -> tuple[pd.DataFrame, pd.Series]:
+    """Payments, and quotes or orders that are no sale yet, left out of a log that also holds the sales
+    themselves (invoices, receipts, «Реализация»), with one note each; a log of payments alone stays."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    column = next((c for c in frame.columns if normalise_header(c) in _TYPE_HEADERS), None)
+    if column is None:
+        return frame, rows
+    kind = frame[column].astype("string").str.strip().str.lower().str.replace("ё", "е")
+    payment = kind.isin({k.replace("ё", "е") for k in _PAYMENT_TYPES}).fillna(False).to_numpy(dtype=bool)
+    no_sale = kind.isin({k.replace("ё", "е") for k in _NOT_A_SALE_TYPES}).fillna(False).to_numpy(dtype=bool)
+    sales = ~payment & ~no_sale & kind.notna().to_numpy(dtype=bool)
+    if not sales.any() or not (payment | no_sale).any():
+        return frame, rows
+    for mask, code in ((payment, "payment_rows"), (no_sale, "not_a_sale_rows")):
+        if mask.any():
+            problems.append(problem(code, "info", file=file, column=str(column), count=int(mask.sum()),
+                                    types=", ".join(sorted(frame.loc[mask, column].astype(str).str.strip().unique())),
+                                    rows=list_rows(rows[mask].tolist())))
+    keep = ~(payment | no_sale)
+    _not_ignored(problems, file, [str(column)])
+    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
 
 
 # Per-line amounts beside a document total (Xero's invoice export: "Total" on every line, "LineAmount" each)
