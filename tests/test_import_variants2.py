@@ -748,3 +748,20 @@ def test_a_list_of_every_document_counts_the_sales_once(tmp_path):
     assert ru["amount"].tolist() == [1000.0] and ru["date"].dt.day.tolist() == [6]
     payments = "Клиент;Дата;Вид документа;Сумма\nА;05.01.2024;Оплата;100\nБ;06.01.2024;Оплата;50\n"
     assert load_company(_company(tmp_path / "pay", {"transactions.csv": payments})).transactions["amount"].sum() == 150
+
+
+def test_data_only_on_a_hidden_sheet_is_named_not_called_empty(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Sheet1"
+    hidden = book.create_sheet("Data")
+    hidden.append(["client_id", "name", "revenue"])
+    hidden.append(["A", "a", 10])
+    hidden.sheet_state = "hidden"
+    folder = _company(tmp_path, {})
+    book.save(folder / "clients.xlsx")
+    error = _codes(check_company(folder).problems)["visible_sheets_empty"][0]
+    assert error.severity == "error" and "`clients: Data`" in error.fix
+    (folder / "company.yml").write_text("load:\n  sheets:\n    clients: Data\n", encoding="utf-8")
+    assert check_company(folder).company.clients["client_id"].tolist() == ["A"]

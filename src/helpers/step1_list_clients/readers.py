@@ -706,6 +706,9 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
                 break
     finally:
         book.close()
+    if chosen is None and hidden_sheets and not sheet:  # say where the data may be, not just "no rows"
+        raise ReadError(problem("visible_sheets_empty", file=path.name, sheets=", ".join(hidden_sheets),
+                                sheet=hidden_sheets[0], kind=path.stem))
     if chosen is None:
         raise ReadError(problem("empty_file", file=path.name))
     width = max(len(r) for r in cells)
