@@ -765,3 +765,12 @@ def test_data_only_on_a_hidden_sheet_is_named_not_called_empty(tmp_path):
     assert error.severity == "error" and "`clients: Data`" in error.fix
     (folder / "company.yml").write_text("load:\n  sheets:\n    clients: Data\n", encoding="utf-8")
     assert check_company(folder).company.clients["client_id"].tolist() == ["A"]
+
+
+def test_a_large_csv_for_macintosh_passes_the_size_guards(tmp_path):
+    lines = "\r".join(f"C{i % 997:04d},{1 + i % 12:02d}/15/2024,\"{i % 5000 + 1:,}.50\"" for i in range(40000))
+    folder = _company(tmp_path, {}, "currency: USD\n")
+    (folder / "transactions.csv").write_bytes(("client_id,date,amount\r" + lines + "\r").encode("ascii"))
+    result = check_company(folder)
+    assert result.ok and len(result.company.transactions) == 40000
+    assert result.company.transactions["amount"].iloc[1] == 2.5

@@ -177,8 +177,13 @@ def check_text_file(path: Path) -> None:
     lines = blank = 0
     header: bytes | None = None
     tail = b""
+    cr_only = None
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
+            if cr_only is None:  # Excel for Mac's "CSV (Macintosh)" ends its lines with CR alone
+                cr_only = b"\r" in block and b"\n" not in block
+            if cr_only:
+                block = block.replace(b"\r", b"\n")
             chunk = tail + block
             cut = chunk.rfind(b"\n") + 1
             if cut == 0 and len(chunk) < 4 * _CHUNK:
