@@ -664,7 +664,7 @@ def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, p
             problems.append(problem("voided_orders", "info", file=file, column=status, count=int(void.sum()),
                                     rows=list_rows(rows[void].tolist())))
             frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
-        _not_ignored(problems, file, [status])
+            _not_ignored(problems, file, [status])
     if refunded is not None:
         back = parsing.read_numbers(frame[refunded], decimal=settings.decimal_mark).values.fillna(0).abs()
         back = back.to_numpy()
