@@ -774,3 +774,20 @@ def test_a_large_csv_for_macintosh_passes_the_size_guards(tmp_path):
     result = check_company(folder)
     assert result.ok and len(result.company.transactions) == 40000
     assert result.company.transactions["amount"].iloc[1] == 2.5
+
+
+# ---- a CRM's own organisation ids in the deals --------------------------------------------------------------
+
+def test_pipedrive_organisation_ids_that_are_no_client_ids_fall_back_to_the_name(tmp_path):
+    deals = ("Deal - ID,Deal - Title,Deal - Value,Deal - Status,Organization - Name,Organization - ID\n"
+             "1,T1,100,won,Acme Inc,55\n2,T2,50,lost,Globex LLC,56\n3,T3,70,open,Hooli,57\n")
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert result.company.deals["client_id"].tolist() == ["101", "102", None]
+    codes = _codes(result.problems)
+    assert codes["deal_client_ids_unknown"][0].severity == "warning"
+    assert codes["deals_unmatched"][0].details["rows"] == "4"
+    # one id that is a client's: the ids are the client list's, and the others are reported as unknown
+    mixed = deals.replace(",55\n", ",101\n")
+    result = check_company(_company(tmp_path / "mixed", {"clients.csv": CLIENTS, "deals.csv": mixed}))
+    assert result.company.deals["client_id"].tolist()[0] == "101"
+    assert "deal_client_ids_unknown" not in _codes(result.problems)

@@ -952,7 +952,14 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         _note_zeros(matched, file, "clients", problems)
     unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
     by_name = pd.Series(False, index=deals.index)
-    if "name" in deals and "client_id" not in deals:  # a blank id beside others means "not a client"
+    crm_ids = "client_id" in deals and "name" in deals and given.notna().any() and bool(unknown_id[given.notna()].all())
+    if crm_ids:
+        # not one id is a client's: they are the CRM's own ids of the organisations (Pipedrive's
+        # "Organization - ID"), so the organisation's name links, as in a file without ids
+        problems.append(problem("deal_client_ids_unknown", "warning", file=file, column="client_id"))
+        given = pd.Series(pd.NA, index=deals.index, dtype="string")
+        unknown_id = pd.Series(False, index=deals.index)
+    if "name" in deals and ("client_id" not in deals or crm_ids):  # a blank id beside others means "not a client"
         keys = clients["name"].map(name_key)
         unique = keys[~keys.duplicated(keep=False) & (keys != "")]
         lookup = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
