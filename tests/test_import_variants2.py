@@ -791,3 +791,21 @@ def test_pipedrive_organisation_ids_that_are_no_client_ids_fall_back_to_the_name
     result = check_company(_company(tmp_path / "mixed", {"clients.csv": CLIENTS, "deals.csv": mixed}))
     assert result.company.deals["client_id"].tolist()[0] == "101"
     assert "deal_client_ids_unknown" not in _codes(result.problems)
+
+
+# ---- a quantity and a unit price but no amount (UCI Online Retail) ---------------------------------------------
+
+def test_online_retail_lines_are_quantity_times_unit_price(tmp_path):
+    tx = ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+          "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+          "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+          "C536379,D,Discount,-1,12/1/2010 9:41,27.50,14527,United Kingdom\n"
+          "536367,84879,BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}, "currency: GBP\n"))
+    assert result.ok
+    t = result.company.transactions
+    assert t["amount"].tolist() == [15.3, 15.3, -27.5, 54.08]  # two equal lines of one invoice are two lines
+    assert t["date"].dt.strftime("%Y-%m-%d").tolist() == ["2010-12-01"] * 3 + ["2010-12-13"]
+    codes = _codes(result.problems)
+    assert codes["amount_from_quantity_and_price"][0].details == {"quantity": "Quantity", "price": "UnitPrice"}
+    assert "Quantity" not in codes["ignored_columns"][0].details["columns"]

@@ -342,6 +342,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         raw = drop_account_rows(raw)
         if kind == "transactions":
             raw = fill_down_groups(raw)
+            raw = _amount_from_quantity_and_price(raw, settings)
     except ReadError as exc:
         problems.append(exc.problem)
         files.append(_report(kind, path, None))
@@ -360,6 +361,37 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         problems.append(problem("empty_file", file=path.name))
         return None
     return raw, report
+
+
+# A log of lines with a quantity and a unit price but no amount (the UCI "Online Retail" data: Quantity,
+# UnitPrice; shop and 1C line exports): what the client paid for a line is their product.
+_QUANTITY_HEADERS = {"quantity", "qty", "количество", "кол-во", "кол во", "units", "lineitem quantity"}
+_PRICE_HEADERS = {"unitprice", "unit price", "price", "цена", "цена за единицу", "unit amount", "unitamount",
+                  "sales price", "price each"}
+
+
+def _amount_from_quantity_and_price(raw: RawTable, settings: CompanySettings) -> RawTable:
+    """A transactions table with no amount column but a quantity and a unit price gets an "amount" column,
+    their product, with one note; any other table is returned unchanged. The file is not changed."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    headers = [str(c) for c in raw.frame.columns]
+    mapping, _ = map_columns(headers, "transactions", settings.load.columns.get("transactions"), file=raw.path.name)
+    if "amount" in mapping.values() or raw.frame.empty:
+        return raw
+    by_key = {normalise_header(h): h for h in headers if h not in mapping}
+    quantity = next((by_key[k] for k in by_key if k in _QUANTITY_HEADERS), None)
+    price = next((by_key[k] for k in by_key if k in _PRICE_HEADERS), None)
+    if quantity is None or price is None:
+        return raw
+    mark = settings.decimal_mark
+    amount = (parsing.read_numbers(raw.frame[quantity], decimal=mark).values
+              * parsing.read_numbers(raw.frame[price], decimal=mark).values).round(6)
+    # the two columns become the amount (named in the note), so no report calls them unused
+    frame = raw.frame.drop(columns=[quantity, price]).assign(amount=amount.to_numpy())
+    found = problem("amount_from_quantity_and_price", "info", file=raw.path.name, quantity=quantity, price=price)
+    return RawTable(raw.path, frame, raw.rows, raw.encoding, raw.delimiter, raw.sheet, raw.header_row,
+                    [*raw.problems, found], rows_seen=raw.rows_seen, dropped_totals=raw.dropped_totals)
 
 
 def _lacks_columns(raw: RawTable, kind: str, settings: CompanySettings) -> bool:
@@ -609,6 +641,8 @@ def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, probl
     over in one comparison (a million rows stay fast). Any other file is returned as it is."""
     if "document" not in frame or len(frame) < 2:
         return frame, rows
+    if any(p.code == "amount_from_quantity_and_price" and p.file == file for p in problems):
+        return frame, rows  # amounts computed line by line are the lines' own
     import pyarrow.compute as pc
 
     from helpers.step1_list_clients.columns import normalise_header
