@@ -809,3 +809,19 @@ def test_online_retail_lines_are_quantity_times_unit_price(tmp_path):
     codes = _codes(result.problems)
     assert codes["amount_from_quantity_and_price"][0].details == {"quantity": "Quantity", "price": "UnitPrice"}
     assert "Quantity" not in codes["ignored_columns"][0].details["columns"]
+
+
+def test_1c_trial_balance_saved_as_csv_keeps_its_two_row_header(tmp_path):
+    osv = ("Оборотно-сальдовая ведомость по счету 62 за 2024 г.;;;;;;\n;;;;;;\n"
+           "Счет;Сальдо на начало периода;;Обороты за период;;Сальдо на конец периода;\n"
+           "Контрагенты;Дебет;Кредит;Дебет;Кредит;Дебет;Кредит\n"
+           "62;100 000,00;;1 500 000,00;1 400 000,00;200 000,00;\n62.01;100 000,00;;1 500 000,00;1 400 000,00;200 000,00;\n"
+           'ООО "Ромашка";100 000,00;;1 000 000,00;900 000,00;200 000,00;\nИП Петров;;;500 000,00;500 000,00;;\n'
+           "Итого;100 000,00;;1 500 000,00;1 400 000,00;200 000,00;\n")
+    folder = _company(tmp_path, {}, "language: ru\n")
+    (folder / "clients.csv").write_bytes(osv.encode("cp1251"))
+    result = check_company(folder)
+    assert result.ok
+    assert result.company.clients["client_id"].tolist() == ['ООО "Ромашка"', "ИП Петров"]
+    assert result.company.clients["revenue"].tolist() == [1000000.0, 500000.0]
+    assert "duplicate_header" not in _codes(result.problems)

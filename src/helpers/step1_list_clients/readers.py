@@ -288,13 +288,15 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     # newline="": lines end at CR (Excel for Mac's "CSV (Macintosh)"), LF or CRLF, as csv asks for
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
+    above: list[str] = []
     records, numbers = [], []
     for row in reader:
         line = reader.line_num
         if header is None:
             if line - 1 < header_idx:
+                above = row
                 continue
-            header = row
+            header = _two_row_header(above, row)
             continue
         if not any(c.strip() for c in row):
             continue
@@ -321,6 +323,25 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     frame, rows, total_problems, dropped = _drop_totals(frame, rows, path)
     return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1,
                     problems + header_problems + total_problems, dropped_totals=dropped)
+
+
+def _two_row_header(above: list[str], header: list[str]) -> list[str]:
+    """A CSV header whose names repeat under a row of group names ("Обороты за период;;" over
+    "Дебет;Кредит", as a merged Excel header saved to CSV writes it): each name joined with the group
+    above it ("Обороты за период / Дебет"), the group read across the blank cells after it, as the
+    merge spanned them. Any other header is returned as it is."""
+    names = [str(h).strip() for h in header]
+    filled = [n for n in names if n]
+    if len(set(filled)) == len(filled) or sum(bool(str(a).strip()) for a in above) < 2:
+        return header
+    groups, current = [], ""
+    for i in range(len(names)):
+        cell = str(above[i]).strip() if i < len(above) else ""
+        current = cell or current
+        groups.append(current)
+    joined = [f"{g} / {n}" if g and n else (n or g) for g, n in zip(groups, names)]
+    kept = [j for j in joined if j]
+    return joined if len(set(kept)) == len(kept) else header
 
 
 def _inspect_head(head: str, path: Path) -> tuple[str, int, list[Problem]]:
