@@ -825,3 +825,18 @@ def test_1c_trial_balance_saved_as_csv_keeps_its_two_row_header(tmp_path):
     assert result.company.clients["client_id"].tolist() == ['ООО "Ромашка"', "ИП Петров"]
     assert result.company.clients["revenue"].tolist() == [1000000.0, 500000.0]
     assert "duplicate_header" not in _codes(result.problems)
+
+
+def test_quickbooks_jobs_are_projects_of_their_customer(tmp_path):
+    report = (",Type,Date,Num,Amount\nAcme,,,,\nAcme:Project A,,,,\n,Invoice,01/05/2024,1001,100.00\n"
+              ",Invoice,02/05/2024,1002,200.00\nTotal Acme:Project A,,,,300.00\nAcme:Project B,,,,\n"
+              ",Invoice,03/05/2024,1003,50.00\nTotal Acme:Project B,,,,50.00\nTotal Acme,,,,{acme}\nBirch,,,,\n"
+              ',Invoice,01/13/2024,1004,"1,450.00"\nTotal Birch,,,,"1,450.00"\nTOTAL,,,,"1,800.00"\n')
+    result = check_company(_company(tmp_path / "ok", {"transactions.csv": report.format(acme="350.00")},
+                                    "currency: USD\n"))
+    assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {"Acme": 350.0,
+                                                                                          "Birch": 1450.0}
+    assert "subtotal_mismatch" not in _codes(result.problems)
+    wrong = check_company(_company(tmp_path / "wrong", {"transactions.csv": report.format(acme="400.00")},
+                                   "currency: USD\n"))
+    assert [(p.row, p.details["group"]) for p in wrong.problems if p.code == "subtotal_mismatch"] == [(10, "Acme")]

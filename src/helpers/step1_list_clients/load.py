@@ -24,8 +24,8 @@ from helpers.step1_list_clients.company import COLUMNS as TABLE_COLUMNS, Company
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups, list_rows,
-                                                read_table)
+from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups,
+                                                job_customer, list_rows, read_table)
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -730,6 +730,8 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
             continue
         group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
         group = group if isinstance(group, str) else None
+        if group and job_customer(group, set(frame["client_id"].dropna())) != group:
+            continue  # a QuickBooks job's lines went to its customer, whose own total checks them all
         lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})

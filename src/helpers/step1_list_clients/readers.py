@@ -943,6 +943,19 @@ def subtotal_group(text: str, groups: set[str] | None = None) -> str | None:
     return None
 
 
+def job_customer(group: str | None, groups: set[str]) -> str | None:
+    """The customer of a QuickBooks job group, "Acme:Project A" → "Acme" when "Acme" is a group of the
+    report too (its jobs are the one client's projects); any other group name as it is.
+
+    >>> job_customer("Acme:Project A", {"Acme", "Acme:Project A"}), job_customer("Re:Store", {"Re:Store"})
+    ('Acme', 'Re:Store')
+    """
+    if not isinstance(group, str) or ":" not in group:
+        return group
+    customer = group.split(":", 1)[0].strip()
+    return customer if customer in groups else group
+
+
 def fill_down_groups(raw: RawTable) -> RawTable:
     """A grouped accounting report made flat: the client name of each group row filled into its lines.
 
@@ -974,7 +987,7 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     name = pd.Series(np.where(group, frame.iloc[:, 0].astype(str).str.strip(), None), dtype=object).ffill()
     column = frame.columns[0]
     out = frame[lines].copy()
-    out[column] = name[lines].to_numpy()
+    out[column] = name[lines].map(lambda n: job_customer(n, set(name[group]))).to_numpy()
     header = str(column)
     problems = [p for p in raw.problems if p.code not in ("totals_row",)
                 and not (p.code == "blank_header" and p.column == header)]
