@@ -586,8 +586,32 @@ def _orders_as_paid(frame: pd.DataFrame, rows: pd.Series, file: str, problems: l
     """The log as the clients paid it: a document's total repeated on each of its lines counted once,
     refunds taken off, voided orders left out (each with one note). The input is not changed."""
     frame, rows = _sales_documents_only(frame, rows, file, problems)
+    frame = _jobs_to_customers(frame, file, problems)
     frame, rows = _document_totals_once(frame, rows, file, problems, settings)
     return _net_of_refunds_and_voids(frame, rows, file, problems, settings)
+
+
+def _jobs_to_customers(frame: pd.DataFrame, file: str, problems: list[Problem]) -> pd.DataFrame:
+    """QuickBooks names a customer's job "Acme:Project A": when the part before the colon is itself a
+    client of the log, or two jobs share it, the jobs' lines are the customer's (one note)."""
+    import pyarrow.compute as pc
+
+    text = parsing.arrow_text(frame["client_id"])
+    if not pc.any(pc.match_substring(text, ":")).as_py():
+        return frame  # no colon in any id (one substring pass; the distinct ids only when there is one)
+    ids = pd.Series(pc.unique(text).drop_null().to_pylist(), dtype=object)
+    jobs = ids[ids.str.contains(":", regex=False)]
+    if jobs.empty:
+        return frame
+    prefix = jobs.str.split(":", n=1).str[0].str.strip()
+    shared = prefix.map(prefix.value_counts()) > 1
+    customer = prefix.where(prefix.isin(set(ids)) | shared)
+    mapping = dict(zip(jobs[customer.notna()], customer[customer.notna()]))
+    if not mapping:
+        return frame
+    problems.append(problem("jobs_as_customers", "info", file=file, count=len(mapping),
+                            examples=", ".join(f"{j} → {c}" for j, c in list(mapping.items())[:3])))
+    return frame.assign(client_id=frame["client_id"].replace(mapping))
 
 
 # A log of every document of a client (QuickBooks "Transaction List by Customer", a 1C list of documents)
