@@ -844,8 +844,9 @@ def test_quickbooks_jobs_are_projects_of_their_customer(tmp_path):
 
 def test_flat_customer_job_names_belong_to_the_customer(tmp_path):
     tx = ("Customer,Date,Amount\nAcme:Project A,2024-01-05,100\nAcme:Project B,2024-02-05,50\nAcme,2024-03-05,10\n"
-          "Birch:Kitchen,2024-01-06,7\nBirch:Garden,2024-01-07,3\nRe:Store,2024-01-08,5\n")
+          "Birch:Kitchen,2024-01-06,7\nBirch:Garden,2024-01-07,3\nRe:Store,2024-01-08,5\n"
+          "CUST:001,2024-01-09,1\nCUST:002,2024-01-09,2\n")
     result = check_company(_company(tmp_path, {"transactions.csv": tx}))
     assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {
-        "Acme": 160.0, "Birch": 10.0, "Re:Store": 5.0}
+        "Acme": 160.0, "Birch": 10.0, "Re:Store": 5.0, "CUST:001": 1.0, "CUST:002": 2.0}
     assert _codes(result.problems)["jobs_as_customers"][0].details["count"] == 4

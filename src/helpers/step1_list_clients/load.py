@@ -604,7 +604,10 @@ def _jobs_to_customers(frame: pd.DataFrame, file: str, problems: list[Problem]) 
     if jobs.empty:
         return frame
     prefix = jobs.str.split(":", n=1).str[0].str.strip()
-    shared = prefix.map(prefix.value_counts()) > 1
+    # two jobs sharing a customer count only when both halves read as names ("Birch:Kitchen"), never
+    # codes: "CUST:001" and "CUST:002" are two clients
+    worded = jobs.str.fullmatch(r"[^:]*[a-zа-яё][^:]*:\s*[^:]*[a-zа-яё].*")
+    shared = (prefix.map(prefix.value_counts()) > 1) & worded
     customer = prefix.where(prefix.isin(set(ids)) | shared)
     mapping = dict(zip(jobs[customer.notna()], customer[customer.notna()]))
     if not mapping:
