@@ -850,3 +850,10 @@ def test_flat_customer_job_names_belong_to_the_customer(tmp_path):
     assert result.company.transactions.groupby("client_id")["amount"].sum().to_dict() == {
         "Acme": 160.0, "Birch": 10.0, "Re:Store": 5.0, "CUST:001": 1.0, "CUST:002": 2.0}
     assert _codes(result.problems)["jobs_as_customers"][0].details["count"] == 4
+
+
+def test_ids_excel_wrote_in_scientific_notation_are_named(tmp_path):
+    clients = "ИНН;Контрагент;Выручка\n7,70123E+11;ООО Ромашка;100\n7,70123E+11;ООО Лютик;200\n5001234567;ИП Петров;50\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients}))
+    warning = _codes(result.problems)["ids_in_scientific_notation"][0]
+    assert warning.file == "clients.csv" and warning.details["examples"] == "7,70123E+11"

@@ -957,9 +957,23 @@ def _note_zeros(matched: dict[str, str], file: str, where: str, problems: list[P
                             examples=", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3]), where=where))
 
 
+_SCIENTIFIC_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+\d{1,3}$")
+
+
+def _warn_scientific_ids(ids: pd.Series, file: str, problems: list[Problem]) -> None:
+    """Ids Excel wrote as "7,70123E+11": the digits it dropped are lost, and two clients may now share an id."""
+    cut = ids.dropna().astype(str)
+    cut = cut[cut.str.strip().str.fullmatch(_SCIENTIFIC_ID.pattern)]
+    if len(cut):
+        problems.append(problem("ids_in_scientific_notation", "warning", file=file, column="client_id",
+                                count=int(cut.nunique()), examples=", ".join(cut.unique()[:3])))
+
+
 def _cross_check(clients, placement, transactions, deals, files, problems):
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
+    if "clients" in file_of:
+        _warn_scientific_ids(known, file_of["clients"], problems)
     matched = _zeros_matched(placement["client_id"], known) if placement is not None else {}
     if matched:
         placement["client_id"] = placement["client_id"].replace(matched)
@@ -975,6 +989,8 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
                 report.rows_used = len(placement)
     if transactions is not None:
         ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
+        if "transactions" in file_of:
+            _warn_scientific_ids(ids, file_of["transactions"], problems)
         unknown = ids[~_isin(ids, known)]
         matched = _zeros_matched(unknown, known) if len(unknown) else {}
         if matched:
