@@ -857,3 +857,12 @@ def test_ids_excel_wrote_in_scientific_notation_are_named(tmp_path):
     result = check_company(_company(tmp_path, {"clients.csv": clients}))
     warning = _codes(result.problems)["ids_in_scientific_notation"][0]
     assert warning.file == "clients.csv" and warning.details["examples"] == "7,70123E+11"
+
+
+def test_a_crm_companies_export_as_prospects(tmp_path):
+    clients = "client_id,name,industry\nC1,Acme,it\nC2,Globex,retail\n"
+    prospects = "Record ID,Company name,industry\n9001,Initech,it\n9002,Hooli,retail\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "prospects.csv": prospects}))
+    assert result.ok
+    assert result.company.prospects["prospect_id"].tolist() == ["9001", "9002"]
+    assert result.company.prospects["name"].tolist() == ["Initech", "Hooli"]
