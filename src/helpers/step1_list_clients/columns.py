@@ -76,7 +76,8 @@ SYNONYMS: dict[str, list[str]] = {
                 "дата начала"],
     "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
                "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
-    "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
+    "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе", "days to close",
+                   "дней до закрытия"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида", "record id",
                     "company id", "lead - id", "лид - id"],
     # the three "P" of a prospective key client (helpers.step1_list_clients.key_clients.check_three_p)
