@@ -866,3 +866,9 @@ def test_a_crm_companies_export_as_prospects(tmp_path):
     assert result.ok
     assert result.company.prospects["prospect_id"].tolist() == ["9001", "9002"]
     assert result.company.prospects["name"].tolist() == ["Initech", "Hooli"]
+
+
+def test_a_clients_monthly_fee_under_one_number_is_never_a_repeated_total(tmp_path):
+    rows = "".join(f"{c},{c}-1,2024-{m:02d}-01,1000\n" for c in ("A", "B", "C") for m in (1, 2, 3))
+    tx = load_company(_company(tmp_path, {"transactions.csv": "client_id,Номер,date,amount\n" + rows})).transactions
+    assert tx["amount"].sum() == 9000.0

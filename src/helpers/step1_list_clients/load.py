@@ -683,6 +683,8 @@ def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, probl
     if not same.any():
         return frame, rows
     same &= same_as_next(frame["client_id"])
+    dates = frame["date"].to_numpy(dtype="datetime64[ns]")
+    same &= dates[1:] == dates[:-1]  # an invoice's lines share its date; a client's monthly fees do not
     amounts = frame["amount"].to_numpy(dtype="float64")
     equal = (amounts[1:] == amounts[:-1]) | (np.isnan(amounts[1:]) & np.isnan(amounts[:-1]))
     if not same.any() or (same & ~equal).any():
