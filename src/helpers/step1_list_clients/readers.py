@@ -876,6 +876,9 @@ def _drop_repeated_header(raw: RawTable) -> RawTable:
     return raw
 
 
+_FOOTER_ROWS = 10  # a report's footer under its totals is a few lines; more are data with blank first cells
+
+
 def _drop_footer_tail(raw: RawTable) -> RawTable:
     """Rows after a report's totals that name nothing are part of its footer, and dropped like it.
 
@@ -899,8 +902,8 @@ def _drop_footer_tail(raw: RawTable) -> RawTable:
         if not all(blank_cells(segment[c].astype("string")).all() for c in segment.columns):
             break
         start = first
-    if start == end:
-        return raw
+    if start == end or end - start > _FOOTER_ROWS:
+        return raw  # nothing after the totals, or more than a footer holds: rows of data, kept
     tail = np.zeros(len(frame), dtype=bool)
     tail[start:] = True
     text = frame[tail].astype("string").fillna("").agg(" ".join, axis=1).str.split().str.join(" ")
