@@ -872,3 +872,9 @@ def test_a_clients_monthly_fee_under_one_number_is_never_a_repeated_total(tmp_pa
     rows = "".join(f"{c},{c}-1,2024-{m:02d}-01,1000\n" for c in ("A", "B", "C") for m in (1, 2, 3))
     tx = load_company(_company(tmp_path, {"transactions.csv": "client_id,Номер,date,amount\n" + rows})).transactions
     assert tx["amount"].sum() == 9000.0
+
+
+def test_a_title_with_its_value_above_the_header_is_no_group_row(tmp_path):
+    tx = ("Период:;01.01.2024 - 31.12.2024;\nКлиент;Дата;Сумма;Сумма\nА;05.01.2024;100;1\nБ;06.01.2024;200;2\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}))
+    assert result.company.transactions["amount"].tolist() == [100.0, 200.0]

@@ -332,8 +332,11 @@ def _two_row_header(above: list[str], header: list[str]) -> list[str]:
     merge spanned them. Any other header is returned as it is."""
     names = [str(h).strip() for h in header]
     filled = [n for n in names if n]
-    if len(set(filled)) == len(filled) or sum(bool(str(a).strip()) for a in above) < 2:
+    upper = [str(a).strip() for a in above if str(a).strip()]
+    if len(set(filled)) == len(filled) or len(upper) < 2:
         return header
+    if any(u.endswith(":") or re.fullmatch(r"[\d\s.,:/\-+()]+", u) for u in upper):
+        return header  # "Период:;01.01.2024 - 31.12.2024" is a title with its value, not group names
     groups, current = [], ""
     for i in range(len(names)):
         cell = str(above[i]).strip() if i < len(above) else ""
