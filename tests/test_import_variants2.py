@@ -878,3 +878,20 @@ def test_a_title_with_its_value_above_the_header_is_no_group_row(tmp_path):
     tx = ("Период:;01.01.2024 - 31.12.2024;\nКлиент;Дата;Сумма;Сумма\nА;05.01.2024;100;1\nБ;06.01.2024;200;2\n")
     result = check_company(_company(tmp_path, {"transactions.csv": tx}))
     assert result.company.transactions["amount"].tolist() == [100.0, 200.0]
+
+
+def test_a_title_merged_across_the_table_right_above_the_header_stays_a_title(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["Отчёт о продажах за 2024 год"])
+    ws.merge_cells("A1:D1")
+    ws.append(["Код", "Контрагент", "Выручка", "Отрасль"])
+    ws.append(["001", "ООО Ромашка", 1000, "IT"])
+    ws.append(["002", "ООО Лютик", 500, "Retail"])
+    folder = _company(tmp_path, {})
+    book.save(folder / "clients.xlsx")
+    result = check_company(folder)
+    assert list(result.company.clients.columns) == ["client_id", "name", "revenue", "Отрасль"]
+    assert next(f for f in result.files if f.kind == "clients").header_row == 2

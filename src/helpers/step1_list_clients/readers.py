@@ -739,8 +739,11 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
     cells = [r + [""] * (width - len(r)) for r in cells]
     texts = [[str(c) for c in r] for r in cells[:SAMPLE_LINES]]
     header_idx = find_header_row(texts)
-    if header_idx and any(m[1] == header_idx == m[3] and m[2] > m[0] for m in merges):
-        header_idx -= 1  # the row above holds the upper half of a two-row header ("Обороты за период" over Дебет, Кредит)
+    if (header_idx and any(m[1] == header_idx == m[3] and m[2] > m[0] for m in merges)
+            and sum(bool(str(c).strip()) for c in texts[header_idx - 1]) >= 2):
+        # the row above holds the upper half of a two-row header ("Обороты за период" over Дебет, Кредит);
+        # a title merged across the table is one cell, and stays a title
+        header_idx -= 1
     header, span = _merged_header(texts, header_idx, merges)
     names, problems = _dedupe_headers(header, path)
     first = header_idx + span
