@@ -164,7 +164,9 @@ def find_header_row(rows: list[list[str]]) -> int:
         cells = [str(c).strip() for c in row if str(c).strip()]
         # QuickBooks heads the column of customer names with nothing: ",Total" above "Alder Goods,600.00"
         blank_first = (bool(row) and not str(row[0]).strip() and widths[i] == full - 1 >= 1
-                       and i + 1 < len(rows) and widths[i + 1] == full)
+                       and i + 1 < len(rows) and widths[i + 1] == full
+                       and any(re.fullmatch(r"[\d\s.,\-+()₽$€£%']+", str(c).strip()) for c in rows[i + 1][1:]
+                               if str(c).strip()))  # data below it, not the real header
         if widths[i] >= max(2, full * 0.6) or (full == 1 and cells) or blank_first:
             texty = sum(not re.fullmatch(r"[\d\s.,:/\-+()₽$€]*", c) for c in cells)
             if texty >= max(1, len(cells) // 2):
