@@ -895,3 +895,13 @@ def test_a_title_merged_across_the_table_right_above_the_header_stays_a_title(tm
     result = check_company(folder)
     assert list(result.company.clients.columns) == ["client_id", "name", "revenue", "Отрасль"]
     assert next(f for f in result.files if f.kind == "clients").header_row == 2
+
+
+def test_a_file_whose_every_line_is_quoted_whole(tmp_path):
+    tx = '"client_id;date;amount"\n"A;05.01.2024;1 000,50"\n"B;05.02.2024;200"\n"Итого;;1 200,50"\n'
+    result = check_company(_company(tmp_path, {"transactions.csv": tx}))
+    assert result.ok
+    assert result.company.transactions["amount"].tolist() == [1000.5, 200.0]
+    assert "quoted_lines" in _codes(result.problems)
+    one_column = load_company(_company(tmp_path / "one", {"clients.csv": "client_id\nAcme, Inc.\nGlobex\n"}))
+    assert one_column.clients["client_id"].tolist() == ["Acme, Inc.", "Globex"]

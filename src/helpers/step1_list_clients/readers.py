@@ -819,8 +819,31 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str | None = N
         return read_parquet_table(path)
     if suffix in (".pkl", ".pickle"):
         raise ReadError(problem("unsafe_format", file=path.name))
-    return _unwrap_formula_text(_drop_repeated_header(_drop_footer_tail(
-        read_text_table(path, encoding=encoding, kind=kind, columns=columns))))
+    return _unwrap_formula_text(_drop_repeated_header(_drop_footer_tail(_split_quoted_lines(
+        read_text_table(path, encoding=encoding, kind=kind, columns=columns)))))
+
+
+def _split_quoted_lines(raw: RawTable) -> RawTable:
+    """A CSV whose every line is quoted whole ("client_id,date,amount" in one pair of quotes: a tool that
+    quoted the line instead of each field) is read as the table inside, with one note."""
+    frame = raw.frame
+    if frame.shape[1] != 1 or frame.empty:
+        return raw
+    header = str(frame.columns[0])
+    inner = max((",", ";", "\t", "|"), key=header.count)
+    if not header.count(inner):
+        return raw
+    width = header.count(inner) + 1
+    cells = frame.iloc[:, 0].astype("string").fillna("")
+    if not cells.str.count(re.escape(inner)).ge(1).all():
+        return raw
+    names, problems = _dedupe_headers(next(csv.reader([header], delimiter=inner)), raw.path)
+    rows = [(next(csv.reader([c], delimiter=inner)) + [""] * width)[:width] for c in cells]
+    split = pd.DataFrame(rows, columns=names, dtype="string")
+    split, kept, totals, dropped = _drop_totals(split, raw.rows, raw.path)
+    note = problem("quoted_lines", "info", file=raw.path.name)
+    return RawTable(raw.path, split, kept, raw.encoding, inner, raw.sheet, raw.header_row,
+                    [*raw.problems, *problems, note, *totals], rows_seen=raw.rows_seen, dropped_totals=dropped)
 
 
 def _unwrap_formula_text(raw: RawTable) -> RawTable:
