@@ -905,3 +905,21 @@ def test_a_file_whose_every_line_is_quoted_whole(tmp_path):
     assert "quoted_lines" in _codes(result.problems)
     one_column = load_company(_company(tmp_path / "one", {"clients.csv": 'client_id\n"Acme, Inc."\nGlobex\n'}))
     assert one_column.clients["client_id"].tolist() == ["Acme, Inc.", "Globex"]  # a quoted field stays one
+
+
+# ---- a column of "1,200" beside columns that prove the file's way of writing numbers ------------------------
+
+def test_an_ambiguous_column_follows_the_files_other_number_columns(tmp_path):
+    us = ('client_id,name,revenue,Employees,industry\nC01,Acme,"1,020,400","1,200",it\n'
+          'C02,Globex,"254,908",350,retail\nC03,Initech,980,"2,500",it\n')
+    result = check_company(_company(tmp_path / "us", {"clients.csv": us}))  # no company.yml: RUB, decimal comma
+    clients = result.company.clients.set_index("client_id")
+    assert clients["revenue"].tolist() == [1020400.0, 254908.0, 980.0]
+    assert clients["Employees"].tolist() == [1200.0, 350.0, 2500.0]
+    warning = _codes(result.problems)["ambiguous_numbers"][0]
+    assert warning.column == "Employees" and "other number columns" in warning.message
+    ru = "client_id;name;revenue;Сотрудников\nC01;А;1 234,56;1,200\nC02;Б;7,5;5\n"
+    ru_result = check_company(_company(tmp_path / "ru", {"clients.csv": ru}, "currency: USD\n"))
+    assert ru_result.company.clients["Сотрудников"].tolist() == [1.2, 5.0]  # the file writes decimal commas
+    config = check_company(_company(tmp_path / "cfg", {"clients.csv": us}, 'number_format: "1 234,56"\n'))
+    assert config.company.clients["Employees"].tolist()[0] == 1.2  # company.yml always wins

@@ -205,7 +205,8 @@ def _report_bad(df, column, rows, file, shown, problems, bad, code, severity):
         problems.append(problem("more_bad_values", severity, file=file, column=shown, count=int(bad.sum()) - 20))
 
 
-def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str) -> list[Problem]:
+def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str,
+                  file_mark: str | None = None) -> list[Problem]:
     """The warning `check` prints when a column's number format was chosen by the fallback, not the data."""
     if not reading.ambiguous and not reading.mixed:
         return []
@@ -213,9 +214,39 @@ def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, fil
     other = "1 234,56" if reading.decimal == "." else "1,234.56"
     if reading.mixed:
         return [problem("mixed_number_formats", "warning", file=file, column=shown)]
-    source = "company.yml number_format" if settings.number_format else t("load.locale_default")
+    source = ("company.yml number_format" if settings.number_format
+              else t("load.file_columns") if file_mark else t("load.locale_default"))
     return [problem("ambiguous_numbers", "warning", file=file, column=shown, examples="», «".join(reading.examples),
                     reading=shown_format, source=source, other=other)]
+
+
+# Cells only one way of writing numbers can give: "1,020,400" or "1,234.5" (comma thousands), "1.020.400",
+# "1.234,5", "7,5" or "1 234,56" (decimal comma).
+_POINT_PROOF = re.compile(r"\d,\d{3}(?:,\d{3})*\.\d|\d,\d{3},\d{3}")
+_COMMA_PROOF = re.compile(r"\d\.\d{3}(?:\.\d{3})*,\d|\d\.\d{3}\.\d{3}|(?<![\d.,])\d+,\d{1,2}(?!\d)|\d,\d{4,}")
+
+
+def _decimal(settings: CompanySettings, file_mark: str | None) -> str:
+    """The decimal mark for a column whose cells read both ways: company.yml's number_format, else what the
+    file's other number columns prove (`_file_mark`), else the locale."""
+    return settings.decimal_mark if settings.number_format or not file_mark else file_mark
+
+
+def _file_mark(frame: pd.DataFrame, skip: tuple[str, ...] = ("client_id", "name")) -> str | None:
+    """"." or "," when the text cells of a file's columns prove one way of writing numbers and none the
+    other: "254,908" in a column beside "1,020,400" in another is 254 908, as a person reading the file
+    takes it. A few thousand cells of each column are looked at; None when nothing or both are proved."""
+    point = comma = False
+    for column in frame.columns:
+        if column in skip or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        cells = frame[column].dropna().astype(str).head(5000)
+        cells = cells[cells.str.fullmatch(r"[\s\d.,'’()+\-−$€£₽%]*\d[\s\d.,'’()+\-−$€£₽%A-Za-zА-Яа-я.]*")]
+        if cells.empty:
+            continue
+        point |= bool(cells.str.contains(_POINT_PROOF).any())
+        comma |= bool(cells.str.contains(_COMMA_PROOF).any())
+    return "." if point and not comma else "," if comma and not point else None
 
 
 def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown, problems) -> None:
@@ -229,11 +260,11 @@ def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown
         _report_bad(df, column, rows, file, shown, problems, reading.unsure, "percent_unsure", "warning")
 
 
-def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
+def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None, file_mark=None):
     settings = settings or CompanySettings()
-    reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
+    reading = parsing.read_numbers(df[column], decimal=_decimal(settings, file_mark))
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
-    problems.extend(_number_notes(reading, settings, file, shown))
+    problems.extend(_number_notes(reading, settings, file, shown, file_mark))
     _percent_notes(reading, df, column, rows, file, shown, problems)
     scale = header_scale(shown)
     if scale != 1:  # "Выручка, тыс. руб.": the header says what one written unit stands for
@@ -443,6 +474,7 @@ def _load_clients(raw, report, settings, problems):
     frame["name"] = frame["name"].astype("string").fillna("").str.strip()
     frame.loc[frame["name"] == "", "name"] = frame["client_id"]
     trait_kinds: dict[str, str] = {}
+    file_mark = _file_mark(frame)
     for column in list(frame.columns):
         header = shown.get(column, column)
         if column in ("client_id", "name"):
@@ -451,16 +483,17 @@ def _load_clients(raw, report, settings, problems):
             frame[column], _ = _typed_dates(frame, column, rows, file, header, problems, settings=settings)
             understood[header] = (column, "date")
         elif column in NUMBER_METRICS:
-            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings)
+            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings,
+                                              file_mark=file_mark)
             understood[header] = (column, "number")
         else:
             kind, values = type_trait(frame[column], settings.load.trait_types.get(column),
-                                      decimal=settings.decimal_mark)
+                                      decimal=_decimal(settings, file_mark))
             if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
-                reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+                reading = parsing.read_numbers(frame[column], decimal=_decimal(settings, file_mark))
                 # a cell that is no number ("about 50") is left blank: named, never dropped in silence
                 _report_bad(frame, column, rows, file, header, problems, reading.bad, "not_a_number", "warning")
-                problems.extend(_number_notes(reading, settings, file, header))
+                problems.extend(_number_notes(reading, settings, file, header, file_mark))
                 _percent_notes(reading, frame, column, rows, file, header, problems)
             frame[column] = values
             trait_kinds[column] = kind
