@@ -22,8 +22,14 @@ SYNONYMS: dict[str, list[str]] = {
              "account", "клиент", "контрагент", "наименование", "название", "компания", "название компании",
              "организация", "покупатель", "organization name", "organisation name", "organization - name",
              "organisation - name", "deal - organization", "deal - organisation", "associated company",
-             "company - name", "организация - название", "компания - название"],
-    "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv"],
+             "company - name", "организация - название", "компания - название", "контрагенты", "заказчик",
+             "bill to", "sold to", "customer full name", "contact name", "contactname",
+             "компания контакта", "компания клиента"],  # amoCRM: the company of the deal's contact
+    "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
+                "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
+                "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
+                # 1C's trial balance of account 62 (settlements with buyers): the debit turnover is what was sold
+                "обороты за период / дебет", "оборот дт", "обороты дт", "дебетовый оборот"],
     "margin": ["margin", "маржа", "gross margin", "profit", "прибыль", "валовая прибыль", "маржинальность руб"],
     "purchases": ["purchases", "orders", "number of orders", "заказов", "количество заказов", "покупок",
                   "количество покупок"],
@@ -41,13 +47,21 @@ SYNONYMS: dict[str, list[str]] = {
              "team tier", "team_tier"],
     "note": ["note", "comment", "комментарий", "примечание"],
     "date": ["date", "дата", "order date", "invoicedate", "created at", "orderdate", "transaction date", "дата заказа", "дата документа", "дата продажи", "дата оплаты",
-             "payment date", "invoice date", "close date", "дата закрытия сделки", "период"],
+             "payment date", "invoice date", "close date", "дата закрытия сделки", "период",
+             "txn date", "posting date", "doc date", "document date", "date created", "дата реализации",
+             "дата отгрузки", "дата/время", "дата и время"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
                "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
                "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки",
-               "amount in company currency", "amount in home currency"],
+               "amount in company currency", "amount in home currency",
+               # more headers of accounting, shop and pivot-table exports
+               "сумма без ндс", "выручка без ндс", "выручка с ндс", "сумма документа", "сумма продажи",
+               "итоговая сумма", "выручка, руб. без ндс", "net sales", "gross sales", "total sales", "sales",
+               "продажи", "sales amount", "invoice amount", "invoice total", "order total", "total price",
+               "paid amount", "payment amount", "sum of amount", "сумма по полю сумма", "order total amount"],
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
-    "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет"],
+    "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет", "order id", "order number",
+                 "invoice number", "invoice no", "num", "номер", "номер заказа"],
     "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
                 "dealid", "opportunityid", "номер сделки"],
     "title": ["title", "deal name", "название сделки", "deal - title", "opportunity name", "сделка", "dealname"],
@@ -58,11 +72,14 @@ SYNONYMS: dict[str, list[str]] = {
                "why", "почему", "deal - lost reason", "lost reason", "closed lost reason", "причина провала",
                "причина проигрыша", "lossreason"],
     "created": ["created", "дата создания", "create date", "created date", "created at", "opened", "createddate",
-                "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления"],
+                "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления",
+                "дата начала"],
     "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
                "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
-    "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе"],
-    "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида"],
+    "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе", "days to close",
+                   "дней до закрытия"],
+    "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида", "record id",
+                    "company id", "lead - id", "лид - id"],
     # the three "P" of a prospective key client (helpers.step1_list_clients.key_clients.check_three_p)
     "need": ["need", "потребность", "есть потребность"],
     "solvency": ["solvency", "платежеспособность", "платежеспособен", "budget", "бюджет есть"],
@@ -83,13 +100,60 @@ def normalise_header(text: str) -> str:
     'выручка'
     >>> normalise_header("Сумма (с НДС), ₽")
     'сумма (с ндс)'
+    >>> normalise_header("Выручка, тыс. руб."), normalise_header("Amount ($000)"), normalise_header("Amount CHF")
+    ('выручка', 'amount', 'amount')
     """
     s = str(text).replace("\ufeff", "").strip().lower().replace("ё", "е")
+    s = s.lstrip("*").strip()  # "*ContactName", "*InvoiceDate": Xero marks required fields with a star
+    unit = _unit(s)
+    if unit:
+        s = s[:unit.start()]
     s = re.sub(r",?\s*(₽|руб\.?|rub|usd|\$|€|eur|р\.)\s*$", "", s)
     s = re.sub(r"\((₽|руб\.?|rub|usd|\$|€|eur)\)", "", s)
     s = re.sub(r"[,;:_\s]+", " ", s)
     s = s.strip(" ,.:;")
     return s
+
+
+# A unit after a header's name: the currency ("Amount CHF", "Amount (GBP)", ", ₽") and a scale ("Выручка,
+# тыс. руб.", "Amount ($000)", "Revenue (in thousands)", "Сумма, млн ₽", "Revenue, $m"): a person reading
+# "1 234,5" under "тыс. руб." reads 1 234 500 roubles, so the scale multiplies the column (`header_scale`).
+_CURRENCY_WORD = (r"(?:₽|руб\.?|рубл[а-я]*|rub\.?|rur|usd|eur|gbp|chf|cad|aud|kzt|byn|uah|cny|jpy|\$|€|£|¥|"
+                  r"р\.|долл\.?|евро)")
+_SCALE_WORDS = {1e3: ("тыс", "тысяч", "тысячах", "тыс.", "thousand", "thousands", "000", "'000", "’000", "000s",
+                      "k"),
+                1e6: ("млн", "млн.", "миллионах", "million", "millions", "mn", "mln", "mio", "m"),
+                1e9: ("млрд", "млрд.", "миллиардах", "billion", "billions", "bn")}
+_SCALE_FACTOR = {w: f for f, words in _SCALE_WORDS.items() for w in words}
+_UNIT = re.compile(
+    rf"(?:,|\s|(?=\())\s*\(?\s*(?:(?:in|в)\s+)?(?P<cur1>{_CURRENCY_WORD}\s*)?"
+    r"(?P<scale>тыс\.?|тысяч(?:ах)?|миллионах|миллиардах|thousands?|['’]?000s?|k|млн\.?|millions?|mn|mln|mio|m"
+    rf"|млрд\.?|billions?|bn)?\s*(?P<cur2>{_CURRENCY_WORD})?\s*\)?\s*$")
+
+
+def _unit(lowered: str) -> re.Match | None:
+    """The unit at the end of a lower-cased header, when there is one (a currency, a scale or both).
+
+    "m" alone is a million only beside a currency ("$m"); a unit is never the whole header."""
+    found = _UNIT.search(lowered)
+    if not found or found.start() == 0 or not (found.group("scale") or found.group("cur1") or found.group("cur2")):
+        return None
+    if found.group("scale") == "m" and not (found.group("cur1") or found.group("cur2")):
+        return None
+    return found
+
+
+def header_scale(header: str) -> float:
+    """How many units one written number stands for, by the header's unit: 1000 for "Выручка, тыс. руб."
+    and "Amount ($000)", 1e6 for "Сумма, млн ₽" and "Revenue, $m", else 1.
+
+    >>> header_scale("Выручка, тыс. руб."), header_scale("Revenue (in thousands)"), header_scale("Amount")
+    (1000.0, 1000.0, 1.0)
+    """
+    found = _unit(str(header).strip().lower().replace("ё", "е"))
+    if not found or not found.group("scale"):
+        return 1.0
+    return float(_SCALE_FACTOR.get(found.group("scale").lstrip("'’"), _SCALE_FACTOR.get(found.group("scale"), 1.0)))
 
 
 def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken: set[str],
@@ -99,7 +163,7 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     column headed just "Name" (in a Shopify export that is the order's number, not a client)."""
     free = [h for h in headers if h not in mapping]
     names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
-    emails = [h for h in free if normalise_header(h) in _EMAIL_HEADERS]
+    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]  # "Email (Billing)"
     specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
     for choices, code in ((specific, "name_as_client_id"), (emails, "email_as_client_id"),
                           (names, "name_as_client_id")):
@@ -108,6 +172,41 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
             taken.add("client_id")
             problems.append(problem(code, "info", file=file, column=str(choices[0]), header=str(choices[0])))
             return
+
+
+_ID_WORDS = {"id", "no", "nr", "num", "number", "#", "№", "код", "номер", "инн", "ид", "key", "ключ"}
+
+
+def _id_like(headers: list[str], mapping: dict[str, str]) -> bool:
+    """Whether a header left unmapped may be a client id under another name ("client_no", "Код", "Cust #"):
+    then the names must not silently become the ids, and the missing-column error names it."""
+    for header in headers:
+        if header in mapping:
+            continue
+        key = normalise_header(header)
+        words = set(re.split(r"[\s\-./]+", key))
+        if words & _ID_WORDS or difflib.get_close_matches("client_id", [key], n=1, cutoff=0.5):
+            return True
+    return False
+
+
+def _deal_title_beside_company(headers: list[str], mapping: dict[str, str], taken: set[str],
+                               overrides: dict[str, str]) -> None:
+    """In a deal export a bare "Название"/"Name" is the deal's own title when another column names the
+    client's company (Bitrix24: "Название", "Компания"; Salesforce: "Name", "Account Name"): that column
+    is the client, and the bare one is the title (never a client name the deals would be linked by).
+    Headers mapped in company.yml are left as mapped."""
+    generic = [h for h, c in mapping.items() if c == "name" and normalise_header(h) in _GENERIC_NAMES
+               and normalise_header(h) not in overrides]
+    company = [h for h in headers if h not in mapping and _lookup("deals", normalise_header(h)) == "name"
+               and normalise_header(h) not in _GENERIC_NAMES]
+    if not generic or not company:
+        return
+    del mapping[generic[0]]
+    mapping[company[0]] = "name"
+    if "title" not in taken:
+        mapping[generic[0]] = "title"
+        taken.add("title")
 
 
 _LOOKUP = {kind: {} for kind in _KIND_COLUMNS}
@@ -127,6 +226,10 @@ _EMAIL_HEADERS = {"email", "e-mail", "e mail", "customer email", "client email",
                   "почта", "электронная почта", "email клиента", "e-mail клиента", "почта клиента"}
 # Headers that say "name" without saying whose: in a log of orders or lines they may name the order.
 _GENERIC_NAMES = {"name", "название", "наименование", "имя"}
+# The lower row of a two-row header that says only "how much" ("Выручка / Сумма", "Sales / Amount"): the
+# row above names the figure. "Выручка / Количество" is a count, never the revenue.
+_MEASURE_WORDS = {"сумма", "сумма с ндс", "сумма (с ндс)", "amount", "sum", "total", "value", "итого", "всего",
+                  "руб", "rub", "usd", "eur"}
 # Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
 _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
 # Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
@@ -186,12 +289,27 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             continue
         target = _lookup(kind, normalise_header(header))
         if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
-            target = _LOOKUP[kind].get(normalise_header(str(header).rsplit(" / ", 1)[1]))
+            upper, lower = (normalise_header(part) for part in str(header).rsplit(" / ", 1))
+            target = _LOOKUP[kind].get(lower)
+            if target is None and lower in _MEASURE_WORDS:  # "Выручка / Сумма": the upper row names it
+                target = _lookup(kind, upper)
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
+    if kind == "deals":
+        _deal_title_beside_company(headers, mapping, taken, overrides)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
+    if kind == "clients" and "client_id" not in taken and "name" not in taken and headers \
+            and str(headers[0]).startswith("column_") and headers[0] not in mapping:
+        mapping[headers[0]] = "name"  # the first column with no header holds the names (QuickBooks summaries)
+        taken.add("name")
+    if kind == "clients" and "client_id" not in taken and "name" in taken and not _id_like(headers, mapping):
+        # a client list exported without ids (1C, a spreadsheet of names): the names identify the clients
+        header = next(h for h, c in mapping.items() if c == "name")
+        mapping[header] = "client_id"
+        taken.add("client_id")
+        problems.append(problem("name_as_client_id", "info", file=file, column=header, header=header))
     for required in COLUMNS[kind]["required"]:
         if required not in taken:
             spellings = [normalise_header(s) for s in SYNONYMS.get(required, [required])]

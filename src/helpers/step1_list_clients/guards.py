@@ -180,6 +180,7 @@ def check_text_file(path: Path) -> None:
     header: bytes | None = None
     buffer = bytearray(5 * _CHUNK)  # an unfinished line (under 4 blocks, see below) and the next block
     kept = 0  # bytes of the unfinished line at the front of `buffer`
+    cr_only = None
     with path.open("rb") as fh:
         while True:
             if kept + _CHUNK > len(buffer):  # a line of 4 MB and more that was let through: keep reading it
@@ -189,6 +190,10 @@ def check_text_file(path: Path) -> None:
             if not got:
                 break
             size = kept + got
+            if cr_only is None:  # Excel for Mac's "CSV (Macintosh)" ends its lines with CR alone
+                cr_only = b"\r" in buffer[kept:size] and b"\n" not in buffer[kept:size]
+            if cr_only:
+                buffer[kept:size] = buffer[kept:size].replace(b"\r", b"\n")
             cut = buffer.rfind(b"\n", 0, size) + 1
             if cut == 0 and size < 4 * _CHUNK:
                 kept = size  # one line longer than a block: keep reading it

@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from helpers.step1_list_clients import guards, parsing
-from helpers.step1_list_clients.columns import map_columns
+from helpers.step1_list_clients.columns import header_scale, map_columns
 from helpers.core.vocabulary import DEAL_OUTCOMES
-from helpers.step1_list_clients.company import Company, FileReport
+from helpers.step1_list_clients.company import COLUMNS as TABLE_COLUMNS, Company, FileReport
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import RawTable, ReadError, fill_down_groups, list_rows, read_table
+from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups,
+                                                job_customer, list_rows, read_table)
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -38,12 +39,14 @@ OUTCOME_SYNONYMS = {
     "won_fast": ["won_fast", "won fast", "fast", "fast win", "quick win", "быстро", "быстрая", "быстро выиграна",
                  "быстрая сделка", "выиграна быстро"],
     "won": ["won", "win", "closed won", "closed - won", "closed-won", "успешно реализовано", "успешно", "выиграна", "выиграно", "сделка успешна",
-            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех"],
-    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена"],
+            "оплачено", "won:", "c:won", "paid", "closedwon", "closed/won", "сделка заключена", "успех", "deal won"],
+    "stalled": ["stalled", "stuck", "on hold", "зависла", "заморожена", "пауза", "долго думает", "отложена",
+                "отложено", "заморожено"],
     "refused": ["refused", "lost", "closed lost", "отказ", "отказался", "закрыто и не реализовано", "проиграна",
                 "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
                 "неуспех", "провал", "сделка провалена", "провалена", "анализ причины провала", "apology",
-                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно"],
+                "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно",
+                "deal lost"],
     # stages of a deal still in progress in the default pipelines of HubSpot, Pipedrive, Salesforce,
     # Bitrix24 and amoCRM: counted as open, never judged
     "open": ["open", "in progress", "в работе", "открыта", "appointment scheduled", "qualified to buy",
@@ -157,7 +160,15 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     if code:
         return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
             code.group(1), _OUTCOME_LOOKUP.get(code.group(1)))
+    # the same stage numbered or with its pipeline named: "7 - Closed Won", "Stage 6: Closed Lost",
+    # "06. Negotiation", "Closed won (Sales Pipeline)"
+    bare = _STAGE_DECORATION.sub("", text).strip()
+    if bare and bare != text:
+        return normalise_outcome(bare, stages)
     return None
+
+
+_STAGE_DECORATION = re.compile(r"^(?:(?:stage|этап)\s*)?\d{1,2}\s*[-.:)]\s*|\s*\([^()]*\)$")
 
 
 def name_key(name: str) -> str:
@@ -194,7 +205,8 @@ def _report_bad(df, column, rows, file, shown, problems, bad, code, severity):
         problems.append(problem("more_bad_values", severity, file=file, column=shown, count=int(bad.sum()) - 20))
 
 
-def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str) -> list[Problem]:
+def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, file: str, shown: str,
+                  file_mark: str | None = None) -> list[Problem]:
     """The warning `check` prints when a column's number format was chosen by the fallback, not the data."""
     if not reading.ambiguous and not reading.mixed:
         return []
@@ -202,9 +214,39 @@ def _number_notes(reading: parsing.NumberReading, settings: CompanySettings, fil
     other = "1 234,56" if reading.decimal == "." else "1,234.56"
     if reading.mixed:
         return [problem("mixed_number_formats", "warning", file=file, column=shown)]
-    source = "company.yml number_format" if settings.number_format else t("load.locale_default")
+    source = ("company.yml number_format" if settings.number_format
+              else t("load.file_columns") if file_mark else t("load.locale_default"))
     return [problem("ambiguous_numbers", "warning", file=file, column=shown, examples="», «".join(reading.examples),
                     reading=shown_format, source=source, other=other)]
+
+
+# Cells only one way of writing numbers can give: "1,020,400" or "1,234.5" (comma thousands), "1.020.400",
+# "1.234,5", "7,5" or "1 234,56" (decimal comma).
+_POINT_PROOF = re.compile(r"\d,\d{3}(?:,\d{3})*\.\d|\d,\d{3},\d{3}")
+_COMMA_PROOF = re.compile(r"\d\.\d{3}(?:\.\d{3})*,\d|\d\.\d{3}\.\d{3}|(?<![\d.,])\d+,\d{1,2}(?!\d)|\d,\d{4,}")
+
+
+def _decimal(settings: CompanySettings, file_mark: str | None) -> str:
+    """The decimal mark for a column whose cells read both ways: company.yml's number_format, else what the
+    file's other number columns prove (`_file_mark`), else the locale."""
+    return settings.decimal_mark if settings.number_format or not file_mark else file_mark
+
+
+def _file_mark(frame: pd.DataFrame, skip: tuple[str, ...] = ("client_id", "name")) -> str | None:
+    """"." or "," when the text cells of a file's columns prove one way of writing numbers and none the
+    other: "254,908" in a column beside "1,020,400" in another is 254 908, as a person reading the file
+    takes it. A few thousand cells of each column are looked at; None when nothing or both are proved."""
+    point = comma = False
+    for column in frame.columns:
+        if column in skip or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        cells = frame[column].dropna().astype(str).head(5000)
+        cells = cells[cells.str.fullmatch(r"[\s\d.,'’()+\-−$€£₽%]*\d[\s\d.,'’()+\-−$€£₽%A-Za-zА-Яа-я.]*")]
+        if cells.empty:
+            continue
+        point |= bool(cells.str.contains(_POINT_PROOF).any())
+        comma |= bool(cells.str.contains(_COMMA_PROOF).any())
+    return "." if point and not comma else "," if comma and not point else None
 
 
 def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown, problems) -> None:
@@ -218,18 +260,28 @@ def _percent_notes(reading: parsing.NumberReading, df, column, rows, file, shown
         _report_bad(df, column, rows, file, shown, problems, reading.unsure, "percent_unsure", "warning")
 
 
-def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None):
+def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning", settings=None, file_mark=None):
     settings = settings or CompanySettings()
-    reading = parsing.read_numbers(df[column], decimal=settings.decimal_mark)
+    reading = parsing.read_numbers(df[column], decimal=_decimal(settings, file_mark))
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_number", severity)
-    problems.extend(_number_notes(reading, settings, file, shown))
+    problems.extend(_number_notes(reading, settings, file, shown, file_mark))
     _percent_notes(reading, df, column, rows, file, shown, problems)
+    scale = header_scale(shown)
+    if scale != 1:  # "Выручка, тыс. руб.": the header says what one written unit stands for
+        problems.append(problem("scaled_column", "info", file=file, column=shown, scale=f"{scale:.0f}"))
+        return reading.values * scale, reading.bad
     return reading.values, reading.bad
 
 
 def _typed_dates(df, column, rows, file, shown, problems, settings=None):
     settings = settings or CompanySettings()
     reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone)
+    if reading.ambiguous and not settings.date_order:
+        # no company.yml date_order: dollar amounts in the same file say it is a US export (month first),
+        # rouble amounts a Russian one (day first); the warning below still names the column
+        hinted = _order_by_amounts(df)
+        if hinted and hinted != reading.order:
+            reading = parsing.read_dates(df[column], order=hinted, timezone=settings.timezone)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
     if reading.ambiguous:
         problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
@@ -241,6 +293,21 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
         problems.append(problem("month_only_dates", "info" if every else "warning", file=file, column=shown,
                                 count=reading.month_only, examples="», «".join(reading.month_examples)))
     return reading.values, reading.bad
+
+
+_DOLLAR = re.compile(r"(?i)(?:\$|\busd\b)")
+_ROUBLE = re.compile(r"(?i)(?:₽|руб|\brub\b|\brur\b)")
+
+
+def _order_by_amounts(df: pd.DataFrame) -> str | None:
+    """"mdy" when the money columns of a file carry dollar signs only, "dmy" when roubles only, else None."""
+    cells = pd.concat([df[c].astype("string").dropna().head(2000) for c in ("amount", "revenue", "margin")
+                       if c in df and not pd.api.types.is_numeric_dtype(df[c])], ignore_index=True) \
+        if any(c in df for c in ("amount", "revenue", "margin")) else pd.Series([], dtype="string")
+    if cells.empty:
+        return None
+    dollar, rouble = cells.str.contains(_DOLLAR).any(), cells.str.contains(_ROUBLE).any()
+    return "mdy" if dollar and not rouble else "dmy" if rouble and not dollar else None
 
 
 def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = ",") -> tuple[str, pd.Series]:
@@ -268,11 +335,15 @@ def type_trait(values: pd.Series, forced: str | None = None, *, decimal: str = "
     return kind, text.where(~text.fillna("").str.lower().isin(parsing.MISSING)).astype(object)
 
 
-def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem]):
-    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report)."""
+def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: list[Problem],
+               found: dict[str, str] | None = None):
+    """Rename recognised headers; returns (frame, file row numbers, {canonical: header shown}, columns report).
+
+    `found`: {header: column} the caller recognised by content; company.yml's mapping still wins."""
     file = raw.path.name
     headers = [str(c) for c in raw.frame.columns]
-    mapping, mapping_problems = map_columns(headers, kind, settings.load.columns.get(kind), file=file)
+    overrides = {**(found or {}), **(settings.load.columns.get(kind) or {})}
+    mapping, mapping_problems = map_columns(headers, kind, overrides, file=file)
     problems.extend(mapping_problems)
     frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
@@ -298,8 +369,12 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
+        if raw.sheet is not None and kind not in settings.load.sheets:
+            raw = _sheet_with_the_columns(raw, kind, settings)
+        raw = drop_account_rows(raw)
         if kind == "transactions":
             raw = fill_down_groups(raw)
+            raw = _amount_from_quantity_and_price(raw, settings)
     except ReadError as exc:
         problems.append(exc.problem)
         files.append(_report(kind, path, None, digest()))
@@ -320,6 +395,72 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
     return raw, report
 
 
+# A log of lines with a quantity and a unit price but no amount (the UCI "Online Retail" data: Quantity,
+# UnitPrice; shop and 1C line exports): what the client paid for a line is their product.
+_QUANTITY_HEADERS = {"quantity", "qty", "количество", "кол-во", "кол во", "units", "lineitem quantity"}
+_PRICE_HEADERS = {"unitprice", "unit price", "price", "цена", "цена за единицу", "unit amount", "unitamount",
+                  "sales price", "price each"}
+
+
+def _amount_from_quantity_and_price(raw: RawTable, settings: CompanySettings) -> RawTable:
+    """A transactions table with no amount column but a quantity and a unit price gets an "amount" column,
+    their product, with one note; any other table is returned unchanged. The file is not changed."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    headers = [str(c) for c in raw.frame.columns]
+    mapping, _ = map_columns(headers, "transactions", settings.load.columns.get("transactions"), file=raw.path.name)
+    if "amount" in mapping.values() or raw.frame.empty:
+        return raw
+    by_key = {normalise_header(h): h for h in headers if h not in mapping}
+    quantity = next((by_key[k] for k in by_key if k in _QUANTITY_HEADERS), None)
+    price = next((by_key[k] for k in by_key if k in _PRICE_HEADERS), None)
+    if quantity is None or price is None:
+        return raw
+    mark = settings.decimal_mark
+    amount = (parsing.read_numbers(raw.frame[quantity], decimal=mark).values
+              * parsing.read_numbers(raw.frame[price], decimal=mark).values).round(6)
+    # the two columns become the amount (named in the note), so no report calls them unused
+    frame = raw.frame.drop(columns=[quantity, price]).assign(amount=amount.to_numpy())
+    found = problem("amount_from_quantity_and_price", "info", file=raw.path.name, quantity=quantity, price=price)
+    return RawTable(raw.path, frame, raw.rows, raw.encoding, raw.delimiter, raw.sheet, raw.header_row,
+                    [*raw.problems, found], rows_seen=raw.rows_seen, dropped_totals=raw.dropped_totals)
+
+
+def _lacks_columns(raw: RawTable, kind: str, settings: CompanySettings) -> bool:
+    _, found = map_columns([str(c) for c in raw.frame.columns], kind, settings.load.columns.get(kind),
+                           file=raw.path.name)
+    return any(p.code == "missing_column" for p in found)
+
+
+def _sheet_with_the_columns(raw: RawTable, kind: str, settings: CompanySettings) -> RawTable:
+    """The first visible sheet whose header has the columns a `kind` file needs, when the first one has
+    not (a workbook opening with "Readme" or a summary sheet), with a note naming both sheets; the
+    first sheet's table, with a note listing every sheet, when none has them."""
+    if not _lacks_columns(raw, kind, settings):
+        return raw
+    from openpyxl import load_workbook
+
+    book = load_workbook(raw.path, read_only=True)
+    try:
+        visible = [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    finally:
+        book.close()
+    for name in visible:
+        if name == raw.sheet:
+            continue
+        try:
+            other = read_table(raw.path, sheet=name, max_mb=settings.load.max_file_mb, kind=kind,
+                               hidden_rows=settings.hidden_rows)
+        except ReadError:
+            continue
+        if not other.frame.empty and not _lacks_columns(other, kind, settings):
+            other.problems.append(problem("sheet_chosen_by_columns", "info", file=raw.path.name, sheet=name,
+                                          first=raw.sheet))
+            return other
+    raw.problems.append(problem("no_sheet_has_columns", "info", file=raw.path.name, sheets=", ".join(visible)))
+    return raw
+
+
 def _load_clients(raw, report, settings, problems):
     file = raw.path.name
     frame, rows, shown, understood = _canonical(raw, "clients", settings, problems)
@@ -328,11 +469,13 @@ def _load_clients(raw, report, settings, problems):
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
     frame, found = validate_table("clients", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
+    frame, rows = _kept_rows(frame, rows)
     if "name" not in frame:
         frame["name"] = frame["client_id"]
     frame["name"] = frame["name"].astype("string").fillna("").str.strip()
     frame.loc[frame["name"] == "", "name"] = frame["client_id"]
     trait_kinds: dict[str, str] = {}
+    file_mark = _file_mark(frame)
     for column in list(frame.columns):
         header = shown.get(column, column)
         if column in ("client_id", "name"):
@@ -341,14 +484,17 @@ def _load_clients(raw, report, settings, problems):
             frame[column], _ = _typed_dates(frame, column, rows, file, header, problems, settings=settings)
             understood[header] = (column, "date")
         elif column in NUMBER_METRICS:
-            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings)
+            frame[column], _ = _typed_numbers(frame, column, rows, file, header, problems, settings=settings,
+                                              file_mark=file_mark)
             understood[header] = (column, "number")
         else:
             kind, values = type_trait(frame[column], settings.load.trait_types.get(column),
-                                      decimal=settings.decimal_mark)
+                                      decimal=_decimal(settings, file_mark))
             if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):
-                reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
-                problems.extend(_number_notes(reading, settings, file, header))
+                reading = parsing.read_numbers(frame[column], decimal=_decimal(settings, file_mark))
+                # a cell that is no number ("about 50") is left blank: named, never dropped in silence
+                _report_bad(frame, column, rows, file, header, problems, reading.bad, "not_a_number", "warning")
+                problems.extend(_number_notes(reading, settings, file, header, file_mark))
                 _percent_notes(reading, frame, column, rows, file, header, problems)
             frame[column] = values
             trait_kinds[column] = kind
@@ -362,6 +508,13 @@ def _load_clients(raw, report, settings, problems):
             problems.append(problem("nonpositive_revenue", "warning", file=file, column=shown.get("revenue", "revenue"),
                                     count=int(low.sum()), examples=", ".join(frame.loc[low, "client_id"].head(5))))
     return frame.reset_index(drop=True), trait_kinds
+
+
+def _kept_rows(frame: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows `validate_table` kept, renumbered, with their file row numbers: a later warning about a
+    cell then names the row the cell is in, not the one before it."""
+    kept = [int(i) for i in frame.index]
+    return frame.reset_index(drop=True), rows.iloc[kept].reset_index(drop=True)
 
 
 def _warn_near_duplicates(clients: pd.DataFrame, file: str, rows: pd.Series, problems: list[Problem]) -> None:
@@ -403,6 +556,7 @@ def _load_transactions(raw, report, settings, problems):
     frame["date"], frame["amount"] = _typed_dates_and_amounts(frame, rows, file, date_header, amount_header,
                                                               problems, settings)
     _check_subtotals(raw, frame, shown, settings, problems)
+    frame, rows = _orders_as_paid(frame, rows, file, problems, settings)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
                                             settings=settings)
@@ -468,6 +622,175 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
     return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
 
 
+# A shop's order export (Shopify) keeps a refunded or voided order at its full total: "Refunded Amount"
+# says how much went back, and a "voided" payment status means no money changed hands.
+_REFUNDED_HEADERS = {"refunded amount", "amount refunded", "refund amount", "refunds", "total refunded",
+                     "сумма возврата", "возвращено"}
+_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты", "order status", "статус заказа"}
+_VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён", "cancelled", "canceled",
+               "failed", "wc-cancelled", "wc-failed"}
+# a fully refunded order, where the file has no refunded amount to take off (WooCommerce's "Order Status")
+_REFUNDED_WORDS = {"refunded", "wc-refunded", "возвращен", "возвращён"}
+
+
+def _orders_as_paid(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                    settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """The log as the clients paid it: a document's total repeated on each of its lines counted once,
+    refunds taken off, voided orders left out (each with one note). The input is not changed."""
+    frame, rows = _sales_documents_only(frame, rows, file, problems)
+    frame = _jobs_to_customers(frame, file, problems)
+    frame, rows = _document_totals_once(frame, rows, file, problems, settings)
+    return _net_of_refunds_and_voids(frame, rows, file, problems, settings)
+
+
+def _jobs_to_customers(frame: pd.DataFrame, file: str, problems: list[Problem]) -> pd.DataFrame:
+    """QuickBooks names a customer's job "Acme:Project A": when the part before the colon is itself a
+    client of the log, or two jobs share it, the jobs' lines are the customer's (one note)."""
+    import pyarrow.compute as pc
+
+    text = parsing.arrow_text(frame["client_id"])
+    if not pc.any(pc.match_substring(text, ":")).as_py():
+        return frame  # no colon in any id (one substring pass; the distinct ids only when there is one)
+    ids = pd.Series(pc.unique(text).drop_null().to_pylist(), dtype=object)
+    jobs = ids[ids.str.contains(":", regex=False)]
+    if jobs.empty:
+        return frame
+    prefix = jobs.str.split(":", n=1).str[0].str.strip()
+    # two jobs sharing a customer count only when both halves read as names ("Birch:Kitchen"), never
+    # codes: "CUST:001" and "CUST:002" are two clients
+    worded = jobs.str.fullmatch(r"[^:]*[a-zа-яё][^:]*:\s*[^:]*[a-zа-яё].*")
+    shared = (prefix.map(prefix.value_counts()) > 1) & worded
+    customer = prefix.where(prefix.isin(set(ids)) | shared)
+    mapping = dict(zip(jobs[customer.notna()], customer[customer.notna()]))
+    if not mapping:
+        return frame
+    problems.append(problem("jobs_as_customers", "info", file=file, count=len(mapping),
+                            examples=", ".join(f"{j} → {c}" for j, c in list(mapping.items())[:3])))
+    return frame.assign(client_id=frame["client_id"].replace(mapping))
+
+
+# A log of every document of a client (QuickBooks "Transaction List by Customer", a 1C list of documents)
+# holds the sale and, beside it, its payment or the quote before it: summed, each sale counts twice.
+_TYPE_HEADERS = {"transaction type", "type", "тип", "тип документа", "вид документа", "вид операции", "txn type"}
+_PAYMENT_TYPES = {"payment", "receive payment", "customer payment", "deposit", "оплата", "оплата от покупателя",
+                  "поступление на расчетный счет", "поступление на расчётный счёт", "приходный кассовый ордер",
+                  "поступление безналичных денежных средств"}
+_NOT_A_SALE_TYPES = {"estimate", "sales order", "quote", "proforma", "pro forma invoice", "delayed charge",
+                     "счет на оплату", "счёт на оплату", "счет на оплату покупателю", "счёт на оплату покупателю",
+                     "заказ покупателя", "заказ клиента", "коммерческое предложение"}
+
+
+def _sales_documents_only(frame: pd.DataFrame, rows: pd.Series, file: str,
+                          problems: list[Problem]) -> tuple[pd.DataFrame, pd.Series]:
+    """Payments, and quotes or orders that are no sale yet, left out of a log that also holds the sales
+    themselves (invoices, receipts, «Реализация»), with one note each; a log of payments alone stays."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    column = next((c for c in frame.columns if normalise_header(c) in _TYPE_HEADERS), None)
+    if column is None:
+        return frame, rows
+    kind = frame[column].astype("string").str.strip().str.lower().str.replace("ё", "е")
+    payment = kind.isin({k.replace("ё", "е") for k in _PAYMENT_TYPES}).fillna(False).to_numpy(dtype=bool)
+    no_sale = kind.isin({k.replace("ё", "е") for k in _NOT_A_SALE_TYPES}).fillna(False).to_numpy(dtype=bool)
+    sales = ~payment & ~no_sale & kind.notna().to_numpy(dtype=bool)
+    if not sales.any() or not (payment | no_sale).any():
+        return frame, rows
+    for mask, code in ((payment, "payment_rows"), (no_sale, "not_a_sale_rows")):
+        if mask.any():
+            problems.append(problem(code, "info", file=file, column=str(column), count=int(mask.sum()),
+                                    types=", ".join(sorted(frame.loc[mask, column].astype(str).str.strip().unique())),
+                                    rows=list_rows(rows[mask].tolist())))
+    keep = ~(payment | no_sale)
+    _not_ignored(problems, file, [str(column)])
+    return frame[keep].reset_index(drop=True), rows[keep].reset_index(drop=True)
+
+
+# Per-line amounts beside a document total (Xero's invoice export: "Total" on every line, "LineAmount" each)
+_LINE_AMOUNT_HEADERS = {"line amount", "lineamount", "line total", "linetotal", "сумма строки", "line net amount"}
+
+
+def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                          settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """Xero, WooCommerce and many invoice exports write one row per line and repeat the invoice's total
+    on each: summed as they stand, an invoice of three lines counts three times. When every document
+    written on several rows in a row carries one amount on all of them, and either the file's line
+    amounts add up to it (or vary where it does not) or at least three such documents say so, the
+    total is counted once per document (its first row kept), with one warning. Lines of a document
+    stand together in such exports, so a log whose neighbouring rows never share a document is passed
+    over in one comparison (a million rows stay fast). Any other file is returned as it is."""
+    if "document" not in frame or len(frame) < 2:
+        return frame, rows
+    if any(p.code == "amount_from_quantity_and_price" and p.file == file for p in problems):
+        return frame, rows  # amounts computed line by line are the lines' own
+    import pyarrow.compute as pc
+
+    from helpers.step1_list_clients.columns import normalise_header
+
+    def same_as_next(values: pd.Series) -> np.ndarray:
+        text = parsing.arrow_text(values)  # as written: an export writes a document's number alike on its lines
+        equal = pc.equal(text.slice(1), text.slice(0, len(text) - 1)).fill_null(False)
+        return equal.to_numpy(zero_copy_only=False).astype(bool)
+
+    same = same_as_next(frame["document"])  # same[i]: row i + 1 continues the document of row i
+    if not same.any():
+        return frame, rows
+    same &= same_as_next(frame["client_id"])
+    dates = frame["date"].to_numpy(dtype="datetime64[ns]")
+    same &= dates[1:] == dates[:-1]  # an invoice's lines share its date; a client's monthly fees do not
+    amounts = frame["amount"].to_numpy(dtype="float64")
+    equal = (amounts[1:] == amounts[:-1]) | (np.isnan(amounts[1:]) & np.isnan(amounts[:-1]))
+    if not same.any() or (same & ~equal).any():
+        return frame, rows  # no document on several rows, or lines with their own amounts
+    continues = np.concatenate([[False], same])
+    run = np.cumsum(~continues) - 1
+    documents = int((np.bincount(run) > 1).sum())
+    line = next((c for c in frame.columns if normalise_header(c) in _LINE_AMOUNT_HEADERS), None)
+    if line is not None:
+        lines = parsing.read_numbers(frame[line], decimal=settings.decimal_mark).values.fillna(0).to_numpy()
+        sums, totals = np.bincount(run, weights=lines), amounts[~continues]
+        several = np.bincount(run) > 1
+        # the lines add up to the total, or differ where the amount does not
+        proven = bool((np.abs(sums - totals) <= 0.01 + 0.005 * np.abs(totals))[several].all()
+                      or (same & (lines[1:] != lines[:-1])).any())
+    else:
+        proven = documents >= 3
+    if not proven:
+        return frame, rows
+    problems.append(problem("document_total_repeated", "warning", file=file, count=documents,
+                            rows=list_rows(rows[continues].tolist())))
+    return frame[~continues].reset_index(drop=True), rows[~continues].reset_index(drop=True)
+
+
+def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
+                              settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
+    """Orders net of what was refunded, and voided orders left out, each with one note: a person reading
+    a Shopify export takes Total − Refunded Amount as what the client paid. The input is not changed."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
+    by_key = {normalise_header(c): c for c in frame.columns if c not in canonical}
+    status = next((by_key[k] for k in _STATUS_HEADERS if k in by_key), None)
+    refunded = next((by_key[k] for k in _REFUNDED_HEADERS if k in by_key), None)
+    if status is not None:
+        words = _VOID_WORDS if refunded is not None else _VOID_WORDS | _REFUNDED_WORDS
+        void = frame[status].astype("string").str.strip().str.lower().isin(words).fillna(False)
+        void = void.to_numpy(dtype=bool)
+        if void.any():
+            problems.append(problem("voided_orders", "info", file=file, column=status, count=int(void.sum()),
+                                    rows=list_rows(rows[void].tolist())))
+            frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
+            _not_ignored(problems, file, [status])
+    if refunded is not None:
+        back = parsing.read_numbers(frame[refunded], decimal=settings.decimal_mark).values.fillna(0).abs()
+        back = back.to_numpy()
+        if (back > 0).any():
+            frame = frame.assign(amount=frame["amount"].to_numpy() - back)
+            problems.append(problem("refunded_amounts", "info", file=file, column=refunded,
+                                    count=int((back > 0).sum()), total=f"{back.sum():,.2f}"))
+            _not_ignored(problems, file, [refunded])
+    return frame, rows
+
+
 def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
                      problems: list[Problem]) -> None:
     """In a grouped report, compare each group's lines with its subtotal row and all lines with the grand total.
@@ -480,6 +803,7 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     if header not in raw.dropped_totals:
         return
     stated = parsing.read_numbers(raw.dropped_totals[header], decimal=settings.decimal_mark).values
+    stated = stated * header_scale(header)  # in the unit of the lines (`_typed_numbers`)
     keys = frame["client_id"].astype("string").fillna("").map(name_key)
     sums = frame["amount"].groupby(keys.to_numpy()).sum()
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
@@ -487,6 +811,8 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
             continue
         group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
         group = group if isinstance(group, str) else None
+        if group and job_customer(group, set(frame["client_id"].dropna())) != group:
+            continue  # a QuickBooks job's lines went to its customer, whose own total checks them all
         lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
@@ -496,11 +822,13 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
 
 def _load_deals(raw, report, settings, problems):
     file = raw.path.name
-    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems)
+    flags = _won_closed_flags(raw.frame)
+    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems, flags)
     if "outcome" not in frame:
         return None
     original = frame["outcome"].astype("string").fillna("").str.strip()
     outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
+    outcome = _outcome_by_flags(frame, outcome, file, shown, problems)
     _note_open_stages(original, outcome, file, shown["outcome"], problems)
     # a stage no pipeline knows is still a deal in progress: counted as open, and named above
     frame["outcome"] = outcome.where(outcome.isin(DEAL_OUTCOMES) | outcome.isna(), "open").astype(object)
@@ -529,11 +857,59 @@ def _load_deals(raw, report, settings, problems):
     # the deal's own title is recognised only so it is never taken for the client's name; it is not
     # carried on (it often holds a client name that anonymised runs could not replace)
     frame = frame.drop(columns=["title"], errors="ignore")
-    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome"}
+    kinds = {"created": "date", "closed": "date", "cycle_days": "number", "amount": "number", "outcome": "outcome",
+             "is_won": "yesno", "is_closed": "yesno"}
     report.columns = {h: (c, kinds.get(c, "text" if c != "ignored" else "")) for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
     # the file row stays with each deal until the cross-check has linked it to a client
     return frame.assign(_row=rows.to_numpy())
+
+
+# Salesforce's IsWon / IsClosed (report columns "Won" and "Closed") as yes/no flags: set by the stage's own
+# settings in the CRM, so they decide a deal at a custom stage ("Signed", "Dead") no built-in list knows.
+_FLAG_HEADERS = {"is_won": ("won", "is won", "iswon", "выиграна"),
+                 "is_closed": ("closed", "is closed", "isclosed", "закрыта", "сделка закрыта")}
+
+
+def _won_closed_flags(frame: pd.DataFrame) -> dict[str, str]:
+    """{header: "is_won" | "is_closed"} for the yes/no columns of a deal export that say whether a deal
+    was won or is closed. A "Closed" column of dates stays the close date."""
+    from helpers.step1_list_clients.columns import normalise_header
+
+    found: dict[str, str] = {}
+    for header in frame.columns:
+        key = normalise_header(header)
+        for flag, names in _FLAG_HEADERS.items():
+            if key in names and flag not in found.values() and parsing.looks_like_yesno(frame[header]):
+                found[str(header)] = flag
+    return found
+
+
+def _outcome_by_flags(frame: pd.DataFrame, outcome: pd.Series, file: str, shown: dict[str, str],
+                      problems: list[Problem]) -> pd.Series:
+    """The outcome where Won/Closed flags decide it: closed and won → won, closed and not won → refused,
+    not closed → open. A stage that says the same keeps its finer outcome (won_fast, stalled); a stage
+    that says otherwise gives way to the flags, with one warning counting such deals."""
+    if "is_won" not in frame and "is_closed" not in frame:
+        return outcome
+    won = parsing.parse_yesno(frame["is_won"])[0] if "is_won" in frame else pd.Series(pd.NA, index=frame.index,
+                                                                                       dtype="boolean")
+    closed = (parsing.parse_yesno(frame["is_closed"])[0] if "is_closed" in frame
+              else pd.Series(pd.NA, index=frame.index, dtype="boolean"))
+    by_flags = pd.Series(pd.NA, index=frame.index, dtype=object)
+    by_flags[(won == True).fillna(False).to_numpy(dtype=bool)] = "won"  # noqa: E712 - nullable booleans
+    by_flags[((closed == True) & (won == False)).fillna(False).to_numpy(dtype=bool)] = "refused"  # noqa: E712
+    by_flags[((closed == False) & (won != True)).fillna(False).to_numpy(dtype=bool)] = "open"  # noqa: E712
+    family = {"won_fast": "won", "won": "won", "refused": "refused", "open": "open", "stalled": "open"}
+    stage_family = outcome.map(lambda v: family.get(v) if isinstance(v, str) else None)
+    decided = by_flags.notna()
+    differs = decided & stage_family.notna() & (stage_family != by_flags)
+    if differs.any():
+        problems.append(problem("stage_against_flags", "warning", file=file, column=shown.get("outcome"),
+                                count=int(differs.sum()),
+                                flags=", ".join(shown[c] for c in ("is_won", "is_closed") if c in shown)))
+    keep = decided & (stage_family == by_flags).fillna(False)
+    return outcome.where(~decided | keep, by_flags)
 
 
 def _note_open_stages(original: pd.Series, outcome: pd.Series, file: str, shown: str,
@@ -564,12 +940,18 @@ def _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood) -
         values.index = frame.index
         frame["closed"] = frame["closed"].fillna(values) if "closed" in frame else values
         understood[header] = ("closed", "date")
-    if extra:  # the "columns not used" note must not name the columns just used
-        for i, p in enumerate(problems):
-            if p.code == "ignored_columns" and p.file == raw.path.name:
-                rest = [h for h in p.details["columns"].split(", ") if h not in extra]
-                problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
-        problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
+    _not_ignored(problems, raw.path.name, extra)
+
+
+def _not_ignored(problems: list[Problem], file: str, used: list[str]) -> None:
+    """Take columns just used from the file's "columns not used" note (in place; the note goes when empty)."""
+    if not used:
+        return
+    for i, p in enumerate(problems):
+        if p.code == "ignored_columns" and p.file == file:
+            rest = [h for h in p.details["columns"].split(", ") if h not in used]
+            problems[i] = problem("ignored_columns", "info", file=p.file, columns=", ".join(rest))
+    problems[:] = [p for p in problems if not (p.code == "ignored_columns" and not p.details["columns"])]
 
 
 def _load_prospects(raw, report, settings, trait_kinds, problems):
@@ -580,6 +962,7 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
     frame["prospect_id"] = frame["prospect_id"].astype("string").str.strip()
     frame, found = validate_table("prospects", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
+    frame, rows = _kept_rows(frame, rows)
     if "name" not in frame:
         frame["name"] = frame["prospect_id"]
     for column in frame.columns:
@@ -588,7 +971,13 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
         forced = trait_kinds.get(column)
         if forced is None and column not in ("need", "solvency", "authority"):  # the three P: keyclients
             problems.append(problem("unknown_prospect_trait", "info", file=file, column=shown.get(column, column)))
-        frame[column] = type_trait(frame[column], forced, decimal=settings.decimal_mark)[1]
+        kind, values = type_trait(frame[column], forced, decimal=settings.decimal_mark)
+        if kind == "number" and not pd.api.types.is_numeric_dtype(frame[column]):  # as in the client list
+            reading = parsing.read_numbers(frame[column], decimal=settings.decimal_mark)
+            header = shown.get(column, column)
+            _report_bad(frame, column, rows, file, header, problems, reading.bad, "not_a_number", "warning")
+            problems.extend(_number_notes(reading, settings, file, header))
+        frame[column] = values
     report.columns = {h: (c, "text" if c != "trait" else trait_kinds.get(h, type_trait(raw.frame[h])[0]))
                       for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
@@ -601,9 +990,48 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
         pd.Series(known.to_numpy(dtype=object), dtype=object)).to_numpy()
 
 
+def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
+    """{id as written: the known id} for digit ids not in the client list that equal exactly one known id
+    once leading zeros are dropped ("00123" and "123"): Excel drops them from a number in one file and
+    keeps them in text in another."""
+    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+    written = written[written.str.fullmatch(r"\d+")]
+    if written.empty:
+        return {}
+    digits = pd.Series(known.dropna().astype(str).unique(), dtype=object)
+    digits = digits[digits.str.fullmatch(r"\d+")]
+    stripped = digits.str.lstrip("0")
+    unique = stripped.value_counts()
+    by_value = dict(zip(stripped[stripped.map(unique) == 1], digits[stripped.map(unique) == 1]))
+    return {w: by_value[w.lstrip("0")] for w in written if w.lstrip("0") in by_value}
+
+
+def _note_zeros(matched: dict[str, str], file: str, where: str, problems: list[Problem]) -> None:
+    problems.append(problem("ids_differ_by_zeros", "warning", file=file, column="client_id", count=len(matched),
+                            examples=", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3]), where=where))
+
+
+_SCIENTIFIC_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+\d{1,3}$")
+
+
+def _warn_scientific_ids(ids: pd.Series, file: str, problems: list[Problem]) -> None:
+    """Ids Excel wrote as "7,70123E+11": the digits it dropped are lost, and two clients may now share an id."""
+    cut = ids.dropna().astype(str)
+    cut = cut[cut.str.strip().str.fullmatch(_SCIENTIFIC_ID.pattern)]
+    if len(cut):
+        problems.append(problem("ids_in_scientific_notation", "warning", file=file, column="client_id",
+                                count=int(cut.nunique()), examples=", ".join(cut.unique()[:3])))
+
+
 def _cross_check(clients, placement, transactions, deals, files, problems):
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
+    if "clients" in file_of:
+        _warn_scientific_ids(known, file_of["clients"], problems)
+    matched = _zeros_matched(placement["client_id"], known) if placement is not None else {}
+    if matched:
+        placement["client_id"] = placement["client_id"].replace(matched)
+        _note_zeros(matched, file_of["placement"], file_of.get("clients", "clients"), problems)
     if placement is not None:
         unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
@@ -615,7 +1043,14 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
                 report.rows_used = len(placement)
     if transactions is not None:
         ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
-        unknown = sorted(ids[~_isin(ids, known)].tolist())
+        if "transactions" in file_of:
+            _warn_scientific_ids(ids, file_of["transactions"], problems)
+        unknown = ids[~_isin(ids, known)]
+        matched = _zeros_matched(unknown, known) if len(unknown) else {}
+        if matched:
+            transactions["client_id"] = transactions["client_id"].replace(matched)
+            _note_zeros(matched, file_of["transactions"], file_of.get("clients", "clients"), problems)
+        unknown = sorted(set(unknown.tolist()) - set(matched))
         if unknown:
             problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
                                     column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))
@@ -644,9 +1079,20 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         return deals
     given = (deals["client_id"].astype("string") if "client_id" in deals
              else pd.Series(pd.NA, index=deals.index, dtype="string"))
+    matched = _zeros_matched(given.dropna(), known)
+    if matched:  # "00123" in the deals, "123" in the client list: one client (see _cross_check)
+        given = given.replace(matched)
+        _note_zeros(matched, file, "clients", problems)
     unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
     by_name = pd.Series(False, index=deals.index)
-    if "name" in deals and "client_id" not in deals:  # a blank id beside others means "not a client"
+    crm_ids = "client_id" in deals and "name" in deals and given.notna().any() and bool(unknown_id[given.notna()].all())
+    if crm_ids:
+        # not one id is a client's: they are the CRM's own ids of the organisations (Pipedrive's
+        # "Organization - ID"), so the organisation's name links, as in a file without ids
+        problems.append(problem("deal_client_ids_unknown", "warning", file=file, column="client_id"))
+        given = pd.Series(pd.NA, index=deals.index, dtype="string")
+        unknown_id = pd.Series(False, index=deals.index)
+    if "name" in deals and ("client_id" not in deals or crm_ids):  # a blank id beside others means "not a client"
         keys = clients["name"].map(name_key)
         unique = keys[~keys.duplicated(keep=False) & (keys != "")]
         lookup = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())

@@ -24,8 +24,9 @@ _SPACES = "[ \t\u00a0\u202f\u2009\u2007'’]"
 _PERCENT_END = "[0-9][ \t\u00a0\u202f\u2009\u2007]*%\\)?$"
 _PERCENT_SIGN = "([0-9])[ \t\u00a0\u202f\u2009\u2007]*%(\\)?)$"  # the same, the digit and bracket kept
 # "1,2 млн", "3.5k", "$1.2M": a scale word after the number
-_SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mn|million|mio|m)$", 1e6),
-           (r"(?i)(млрд\.?|bn|billion)$", 1e9))
+# ("MM", "mln", "Mio." are millions in finance and German exports; "B" a billion)
+_SCALES = ((r"(?i)(тыс\.?|k|thousand)$", 1e3), (r"(?i)(млн\.?|mm|mln\.?|mn|million|mio\.?|m)$", 1e6),
+           (r"(?i)(млрд\.?|bn|billion|b)$", 1e9))
 # One cell read with the comma as thousands mark ("us": 1,234.56) or with the comma as decimal mark
 # ("eu": 1.234,56 — after spaces are gone, "1 234,56" is the same shape).
 # Each needs a digit somewhere: "+", "." or "" alone are not numbers.
@@ -152,21 +153,74 @@ def read_numbers(values: pd.Series, *, decimal: str = ",") -> NumberReading:
     n_us, n_eu = int((us_only & ~missing).sum()), int((eu_only & ~missing).sum())
     reading = NumberReading(pd.Series(dtype="float64"), pd.Series(dtype=bool), mixed=bool(n_us and n_eu))
     if amb.any():
+        shown = None
+        if n_us == n_eu:  # the distinct ambiguous cells: a few, even in a million-row column
+            shown = pd.Series(pc.unique(cells.filter(pa.array(amb))).to_pylist(), dtype=object)
         if n_us != n_eu:
             chosen = "." if n_us > n_eu else ","
+        elif _mark_by_currency(shown):
+            chosen = _mark_by_currency(shown)
         else:
             chosen, reading.ambiguous = decimal, True
-            shown = pd.Series(cells.filter(pa.array(amb)).to_pylist(), dtype=object)
-            reading.examples = shown.drop_duplicates().head(3).astype(str).tolist()
+            reading.examples = shown.head(3).astype(str).tolist()
         out[amb] = amb_value[chosen][amb]
         reading.decimal = chosen
     out[missing] = np.nan
-    reading.bad = pd.Series(np.isnan(out) & ~missing, index=index)
+    bad = np.isnan(out) & ~missing
+    if bad.any():  # only the few unread cells: Excel's accounting format, "$ (1,234.56)", "$ -"
+        _read_accounting(cells, bad, out, reading.decimal or decimal)
+    reading.bad = pd.Series(bad, index=index)
     reading.unsure = pd.Series(False, index=index)
     if percent.any():
         _read_percent(out, percent, reading)
     reading.values = pd.Series(out, index=index)
     return reading
+
+
+# Excel's Accounting number format as a CSV keeps it: the currency outside the brackets of a negative
+# ("$ (1,234.56)", "₽ (1 234,56)", "(1.234,56) €") and a dash for zero ("$ -", "-  ₽", "€ -").
+_CURRENCY_BODY = _CURRENCY[len("(?i)"):]
+_CURRENCY_THEN_BRACKETS = re.compile(rf"(?i)^{_CURRENCY_BODY}\s*(\(.*\))$")
+_BRACKETS_THEN_CURRENCY = re.compile(rf"(?i)^(\(.*\))\s*{_CURRENCY_BODY}$")
+_ACCOUNTING_ZERO = re.compile(rf"(?i)^(?:{_CURRENCY_BODY}\s*[-–—]+|[-–—]+\s*{_CURRENCY_BODY})$")
+
+
+def _read_accounting(cells, bad: np.ndarray, out: np.ndarray, decimal: str) -> None:
+    """Read the unread cells (`bad`, in place with `out`) that Excel's Accounting format wrote: a
+    currency outside a negative's brackets, or a dash beside the currency for zero. Plain "-" stays
+    blank (MISSING): without a currency beside it, nothing says it is an amount."""
+    where = np.flatnonzero(bad)
+    rewritten = []
+    for text in cells.take(where).to_pylist():
+        text = (text or "").strip()
+        if _ACCOUNTING_ZERO.match(text):
+            rewritten.append("0")
+            continue
+        found = _CURRENCY_THEN_BRACKETS.match(text) or _BRACKETS_THEN_CURRENCY.match(text)
+        rewritten.append(found.group(2 if found.re is _CURRENCY_THEN_BRACKETS else 1) if found else None)
+    if not any(rewritten):
+        return
+    again = read_numbers(pd.Series(rewritten, dtype="string"), decimal=decimal)
+    read = ~again.bad.to_numpy() & again.values.notna().to_numpy()
+    out[where[read]] = again.values.to_numpy()[read]
+    bad[where[read]] = False
+
+
+# Currencies whose amounts are written one way wherever they come from: dollars and pounds with a decimal
+# point ("$254,908" is 254 908 dollars), roubles, hryvnias and tenge with a decimal comma. The euro and the
+# Swiss franc are written both ways, so they say nothing.
+_POINT_CURRENCY = re.compile(r"(?i)(?:\$|£|\busd\b|\bgbp\b)")
+_COMMA_CURRENCY = re.compile(r"(?i)(?:₽|₴|₸|руб|\bр\.?$|\brub\b|\brur\b|грн|\bтг\b)")
+
+
+def _mark_by_currency(cells: pd.Series) -> str | None:
+    """The decimal mark the ambiguous cells' own currency signs agree on ("$254,908" → "."), or None
+    when they carry none or disagree; then the company's locale decides, with a warning."""
+    text = cells.astype(str)
+    point, comma = text.str.contains(_POINT_CURRENCY).any(), text.str.contains(_COMMA_CURRENCY).any()
+    if point != comma:
+        return "." if point else ","
+    return None
 
 
 def _read_percent(out: np.ndarray, percent: np.ndarray, reading: NumberReading) -> None:
@@ -523,11 +577,16 @@ def parse_numbers(values: pd.Series, *, decimal: str = ",") -> tuple[pd.Series, 
     return reading.values, reading.bad
 
 
+# Zone abbreviations US and Russian exports print after a time ("2024-03-10 14:30:00 EDT"): their offsets
+# in minutes. CST is the US Central zone here, as in the US exports that write it.
+ZONE_ABBREVIATIONS = {"EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480,
+                      "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600, "MSK": 180, "CET": 60, "CEST": 120,
+                      "BST": 60, "EET": 120, "EEST": 180, "WET": 0, "WEST": 60}
 # a date with its parts, an optional time of day and an optional UTC offset, as every export writes it
 _DATE_PARTS = re.compile(
-    r"^(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
+    r"^(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})(?:\s*г\.?)?"  # 1C's "10.03.2024 г."
     r"(?:(?:[ T]+|,\s*)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
-    r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$")
+    rf"\s*(?P<tz>Z|UTC|GMT|[+-]\d{{2}}(?::?\d{{2}})?|{'|'.join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))})?$")
 
 
 @dataclass
@@ -593,6 +652,7 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     blank = distinct.str.lower().isin(MISSING | NOT_CLOSED).to_numpy(dtype=bool)
     cells = distinct[~blank].reset_index(drop=True)
     numbered, month_only = _months_as_numbers(cells)
+    numbered, month_only = _digits_only_dates(numbered, month_only)
     parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone)
     stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
@@ -682,6 +742,32 @@ def _months_as_numbers(cells: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out, month_only
 
 
+# Dates written with digits only in shapes `_DATE_PARTS` does not take: "20240310" (ERP and bank exports,
+# YYYYMMDD), and a month with its year, "2024-03", "03.2024", "03/2024" (monthly reports: the 1st of it).
+_COMPACT_DATE = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])$")
+_MONTH_YEAR = re.compile(r"^(?:(?P<y>\d{4})[-./](?P<m>\d{1,2})|(?P<m2>\d{1,2})[-./](?P<y2>\d{4}))$")
+
+
+def _digits_only_dates(cells: pd.Series, month_only: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Distinct cells "20240310" rewritten as "2024-03-10" and "2024-03"/"03.2024" as "2024-03-01" (marked
+    month-only, like "март 2024"); a month above 12 stays as written and is reported as not a date."""
+    short = cells.str.len().between(6, 8).fillna(False).to_numpy(dtype=bool)
+    if not short.any():
+        return cells, month_only
+    out, month_only = cells.copy(), month_only.copy()
+    for i in np.flatnonzero(short):
+        text = cells.iloc[i]
+        compact = _COMPACT_DATE.match(text)
+        if compact:
+            out.iloc[i] = f"{compact['y']}-{compact['m']}-{compact['d']}"
+            continue
+        month = _MONTH_YEAR.match(text)
+        if month and 1 <= int(month["m"] or month["m2"]) <= 12:
+            out.iloc[i] = f"{month['y'] or month['y2']}-{int(month['m'] or month['m2']):02d}-01"
+            month_only[i] = True
+    return out, month_only
+
+
 def _full_years(two_digits):
     """Two-digit years as four: up to ten years ahead of today this century, the rest the last one."""
     pivot = pd.Timestamp.now().year % 100 + 10
@@ -768,6 +854,8 @@ def _dateutil_with_year(text: str, *, dayfirst: bool):
 def _offset_minutes(text: str) -> float:
     if text in ("Z", "UTC", "GMT"):
         return 0.0
+    if text in ZONE_ABBREVIATIONS:
+        return float(ZONE_ABBREVIATIONS[text])
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))

@@ -260,6 +260,18 @@ class CompanySettings(_Section):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     key_clients: KeyClientSettings = Field(default_factory=KeyClientSettings)
 
+    @field_validator("date_order", mode="before")
+    @classmethod
+    def _order_as_a_pattern(cls, value):
+        """`date_order: DD.MM.YYYY` or `MM/DD/YYYY` (as a person names a format, and as `check` shows the
+        reading chosen: "mm/dd/yyyy") means dmy or mdy."""
+        if isinstance(value, str):
+            letters = "".join(ch for ch in value.lower() if ch in "dmy")
+            order = "".join(dict.fromkeys(letters))
+            if len(letters) >= 3 and order in ("dmy", "mdy", "ymd"):
+                return order
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value):
