@@ -599,7 +599,9 @@ def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, prob
     from concurrent.futures import ThreadPoolExecutor
 
     date_problems: list[Problem] = []
-    dates = frame[["date"]]  # a frame of its own for the thread: nothing it reads is changed meanwhile
+    # a frame of its own for the thread, nothing it reads changed meanwhile: the dates, and the amounts as
+    # written, whose currency marks decide dates that read both ways (`_order_by_amounts`)
+    dates = frame[["date", "amount"]]
     with ThreadPoolExecutor(1, thread_name_prefix="tierbook-dates") as pool:
         read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings)
         amount_problems: list[Problem] = []
@@ -1023,7 +1025,9 @@ def _warn_scientific_ids(ids: pd.Series, file: str, problems: list[Problem]) -> 
                                 count=int(cut.nunique()), examples=", ".join(cut.unique()[:3])))
 
 
-def _cross_check(clients, placement, transactions, deals, files, problems):
+def _cross_check(clients, placement, transactions, deals, files, problems, *, tx_ids: pd.Series | None = None):
+    """Match the placement's and the log's client ids to the client list (mending ids that lost their
+    leading zeros, in place); `tx_ids` are the log's distinct ids when the caller has them already."""
     known = clients["client_id"]
     file_of = {f.kind: f.path.name for f in files}
     if "clients" in file_of:
@@ -1042,7 +1046,8 @@ def _cross_check(clients, placement, transactions, deals, files, problems):
             if report.kind == "placement":
                 report.rows_used = len(placement)
     if transactions is not None:
-        ids = pd.Series(transactions["client_id"].unique())  # unique first: a log has many rows per client
+        # unique first: a log has many rows per client
+        ids = tx_ids if tx_ids is not None else pd.Series(transactions["client_id"].unique())
         if "transactions" in file_of:
             _warn_scientific_ids(ids, file_of["transactions"], problems)
         unknown = ids[~_isin(ids, known)]
@@ -1151,20 +1156,20 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
     # a dataset stays on disk, and a log has many rows per client: the checks below need only its distinct
     # client ids, found once here (each check used to find them in a million rows again)
-    tx_ids = (pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None
-              else None if tables["transactions"] is None
-              else pd.DataFrame({"client_id": tables["transactions"]["client_id"].unique()}))
+    # (the cross-check gets the log itself: an id that lost its leading zeros is mended in it)
+    transactions = pd.DataFrame({"client_id": dataset.client_ids}) if dataset is not None else tables["transactions"]
+    tx_ids = None if transactions is None else pd.Series(transactions["client_id"].unique())
     if clients is None:
-        transactions = tx_ids
         if transactions is None:
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
-        ids = sorted(transactions["client_id"].unique().tolist())  # a list: an Arrow array iterates cell by cell
+        ids = sorted(tx_ids.tolist())  # a list: an Arrow array iterates cell by cell
         clients = pd.DataFrame({"client_id": ids, "name": ids})
         problems.append(problem("data_only_audit", "info",
                                 file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
-    clients, placement = _cross_check(clients, tables["placement"], tx_ids, tables["deals"], files, problems)
+    clients, placement = _cross_check(clients, tables["placement"], transactions, tables["deals"], files, problems,
+                                      tx_ids=tx_ids)
     if tables["deals"] is not None:
         tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
                                      problems=problems)
