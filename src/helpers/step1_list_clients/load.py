@@ -545,6 +545,56 @@ def _load_placement(raw, report, settings, problems):
     return frame[["client_id", "tier"] + (["note"] if "note" in frame else []) + ["_row"]].reset_index(drop=True)
 
 
+# At least this share of a client-list column's filled cells must be tiers for the column to be the team's tiers.
+TIER_COLUMN_SHARE = 0.9
+
+
+def _tiers_in_client_list(clients: pd.DataFrame, trait_kinds: dict[str, str], placement: pd.DataFrame | None,
+                          files: list[FileReport], problems: list[Problem]):
+    """A client list that carries the team's tiers in a column ("tier", "ABC", «Категория»: the
+    placement's header spellings, with at least TIER_COLUMN_SHARE of its filled cells a tier A1 … X)
+    never has them as a trait: a trait equal to the tier would "predict" it perfectly and step 4 would
+    write the tiers back as criteria. Without placement.csv the column is the team's placement (a note);
+    beside one it is left out of the traits (a warning). Returns (clients, placement); `trait_kinds`
+    and the clients file's report are updated in place.
+    """
+    from helpers.core.vocabulary import ALL_TIER_LABELS
+    from helpers.step1_list_clients.columns import SYNONYMS, normalise_header
+
+    spellings = {normalise_header(s) for s in SYNONYMS["tier"]}
+    report = next((f for f in files if f.kind == "clients"), None)
+    file = report.path.name if report is not None else "clients"
+    for column in [c for c in trait_kinds if normalise_header(str(c)) in spellings]:
+        text = clients[column].astype("string").str.strip()
+        filled = text[text.notna() & (text != "")]
+        tiers = filled.map(normalise_tier)
+        valid = tiers.isin(ALL_TIER_LABELS)
+        if len(filled) < 2 or tiers[valid].nunique() < 2 or valid.mean() < TIER_COLUMN_SHARE:
+            continue  # an industry "category" or a customer "group": a trait like any other
+        del trait_kinds[column]
+        clients = clients.drop(columns=column)
+        if report is not None:
+            report.columns = {h: (("tier", "tier") if h == column and kind == "trait" else (kind, typed))
+                              for h, (kind, typed) in report.columns.items()}
+        if placement is not None:
+            problems.append(problem("tier_column_beside_placement", "warning", file=file, column=str(column),
+                                    header=str(column)))
+            continue
+        ids = clients.loc[filled.index, "client_id"]
+        placement = pd.DataFrame({"client_id": ids.to_numpy(), "tier": tiers.to_numpy(dtype=object),
+                                  "_row": 0}).loc[valid.to_numpy()].reset_index(drop=True)
+        problems.append(problem("tiers_from_client_list", "info", file=file, column=str(column), header=str(column),
+                                count=len(placement)))
+        if not valid.all():
+            problems.append(problem("tiers_from_client_list_unknown", "warning", file=file, column=str(column),
+                                    count=int((~valid).sum()),
+                                    examples="», «".join(filled[~valid].drop_duplicates().head(3).tolist())))
+        plain = placement["tier"].isin(["A", "B"])
+        if plain.any():
+            problems.append(problem("tier_not_split", "warning", file=file, column=str(column), count=int(plain.sum())))
+    return clients, placement
+
+
 def _load_transactions(raw, report, settings, problems):
     file = raw.path.name
     frame, rows, shown, understood = _canonical(raw, "transactions", settings, problems)
@@ -1151,6 +1201,8 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     for kind, loader in (("placement", _load_placement), ("transactions", _load_transactions),
                          ("deals", _load_deals)):
         tables[kind] = _guarded(read[kind], problems, loader, settings, problems) if read[kind] else None
+    if clients is not None:
+        clients, tables["placement"] = _tiers_in_client_list(clients, trait_kinds, tables["placement"], files, problems)
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
