@@ -105,3 +105,14 @@ def test_examples_hold_the_most_frequent_reasons_per_outcome():
 def test_yo_and_ye_match_each_other():
     grouped = group_reasons(pd.Series(["сошлись на меньшем объеме", "Объём"]), {"scope": ["объём"]})
     assert grouped.tolist() == [["scope"], ["scope"]]
+
+
+@pytest.mark.parametrize("stage, outcome", [
+    ("Закрыта (выиграна)", "won"), ("Закрыта (проиграна)", "refused"), ("Closed (Won)", "won"),
+    ("Closed (Lost)", "refused"), ("Завершена (успех)", "won"),
+    ("Новая (входящие)", "open"), ("Negotiation (Sales Pipeline)", "open"),  # a pipeline named, not an outcome
+])
+def test_a_closing_stage_with_its_outcome_in_brackets_is_that_outcome(stage, outcome):
+    from helpers.step1_list_clients.load import normalise_outcome
+
+    assert normalise_outcome(stage) == outcome

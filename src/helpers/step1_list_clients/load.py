@@ -144,6 +144,8 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     ['won', 'won', 'won', 'refused', 'open', None]
     >>> [normalise_outcome(v) for v in ["appointmentscheduled", "closed_lost", "DecisionMakerBoughtIn"]]
     ['open', 'refused', 'open']
+    >>> [normalise_outcome(v) for v in ["Закрыта (выиграна)", "Closed (Lost)", "Closed won (Sales Pipeline)"]]
+    ['won', 'refused', 'won']
     >>> normalise_outcome("Signed", {"signed": "won"})
     'won'
     """
@@ -160,6 +162,10 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     if code:
         return {"won": "won", "lose": "refused", "lost": "refused", "apology": "refused"}.get(
             code.group(1), _OUTCOME_LOOKUP.get(code.group(1)))
+    # a closing stage whose outcome is in brackets: «Закрыта (выиграна)», "Closed (Lost)", «Завершена (успех)»
+    inside = re.fullmatch(r"[^()]+\(([^()]+)\)", text)
+    if inside and (normalise_outcome(inside.group(1), stages) or "open") != "open":
+        return normalise_outcome(inside.group(1), stages)
     # the same stage numbered or with its pipeline named: "7 - Closed Won", "Stage 6: Closed Lost",
     # "06. Negotiation", "Closed won (Sales Pipeline)"
     bare = _STAGE_DECORATION.sub("", text).strip()
