@@ -85,6 +85,18 @@ SYNONYMS: dict[str, list[str]] = {
     "solvency": ["solvency", "платежеспособность", "платежеспособен", "budget", "бюджет есть"],
     "authority": ["authority", "полномочия", "полномочия решать", "decision authority", "лпр на связи"],
 }
+# German exports (DATEV, lexoffice, sevDesk, SAP with a German interface): the same columns in German.
+for _canonical, _german in {
+    "client_id": ["kundennummer", "kunden-nr", "kunden-nr.", "kundennr", "kd-nr", "kd.-nr.", "debitor",
+                  "debitorennummer", "debitorenkonto", "kunden-id"],
+    "name": ["kunde", "kundenname", "firma", "firmenname", "unternehmen", "auftraggeber", "rechnungsempfänger"],
+    "date": ["datum", "rechnungsdatum", "belegdatum", "buchungsdatum", "bestelldatum", "leistungsdatum"],
+    "amount": ["betrag", "rechnungsbetrag", "bruttobetrag", "nettobetrag", "umsatz", "gesamtbetrag", "summe",
+               "betrag (brutto)", "betrag (netto)"],
+    "document": ["rechnungsnummer", "belegnummer", "beleg-nr", "rechnungs-nr", "bestellnummer"],
+    "revenue": ["umsatz", "umsatz gesamt", "jahresumsatz", "gesamtumsatz"],
+}.items():
+    SYNONYMS[_canonical] = SYNONYMS[_canonical] + [g for g in _german if g not in SYNONYMS[_canonical]]
 # Dates that close a deal only for one outcome (Pipedrive "Won time" / "Lost time"): they fill `closed`
 # where the file has no general close date.
 CLOSED_BY_OUTCOME = ["won time", "lost time", "deal - won time", "deal - lost time", "дата успеха", "дата провала",
