@@ -670,8 +670,10 @@ def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, prob
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
     """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
     its number and customer but leave its date and total blank) with one note, not a warning per row."""
-    blank = [parsing.blank_cells(frame[c]) for c in ("date", "amount")]
-    extra = blank[0] & blank[1] & frame["client_id"].notna().to_numpy(dtype=bool)
+    no_date = parsing.blank_cells(frame["date"])
+    if not no_date.any():  # a log with every date filled has no continuation rows: its amounts are not looked at
+        return frame, rows
+    extra = no_date & parsing.blank_cells(frame["amount"]) & frame["client_id"].notna().to_numpy(dtype=bool)
     if not extra.any():
         return frame, rows
     problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),

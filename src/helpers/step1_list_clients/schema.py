@@ -6,6 +6,7 @@ the file, the row a person sees and the column, and say whether the row was drop
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -100,5 +101,6 @@ def validate_table(kind: str, df: pd.DataFrame, rows: pd.Series, *, file: str,
         if key not in seen:
             seen.add(key)
             unique.append(p)
-    keep = [i for i in range(len(df)) if i not in drop]
-    return df.iloc[keep], unique
+    keep = np.ones(len(df), dtype=bool)  # positions, not labels: a Python loop over a million rows cost 0.1 s
+    keep[sorted(drop)] = False
+    return df.iloc[np.flatnonzero(keep)], unique
