@@ -23,3 +23,4 @@ def test_a_german_invoice_log_and_client_list_are_read(tmp_path):
     clients = result.company.clients.set_index("client_id")
     assert clients.loc["10001", "name"] == "Müller GmbH" and clients.loc["10001", "revenue"] == 3234.56
     assert result.company.trait_kinds == {"Branche": "category"}
+

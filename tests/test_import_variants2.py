@@ -923,3 +923,19 @@ def test_an_ambiguous_column_follows_the_files_other_number_columns(tmp_path):
     assert ru_result.company.clients["Сотрудников"].tolist() == [1.2, 5.0]  # the file writes decimal commas
     config = check_company(_company(tmp_path / "cfg", {"clients.csv": us}, 'number_format: "1 234,56"\n'))
     assert config.company.clients["Employees"].tolist()[0] == 1.2  # company.yml always wins
+
+
+def test_a_client_list_with_revenue_before_dates_that_read_both_ways_loads(tmp_path):
+    """The currency hint for dates that read both ways looks at money columns still written as text; a
+    revenue column typed before the dates (or written plainly) leaves none, and the locale decides."""
+    plain = _company(tmp_path / "plain", {
+        "clients.csv": "client_id,name,revenue,client_since\nC1,A,100,01/02/2024\nC2,B,200,03/04/2024\n"})
+    result = check_company(plain)
+    assert result.ok, [str(p) for p in result.problems]
+    assert "ambiguous_dates" in {p.code for p in result.problems}
+    dollars = _company(tmp_path / "dollars", {
+        "clients.csv": 'client_id,name,revenue,client_since\nC1,A,"$1,100.00",01/02/2024\nC2,B,$200.00,03/04/2024\n'})
+    result = check_company(dollars)
+    assert result.ok
+    since = result.company.clients.set_index("client_id")["client_since"]
+    assert since["C1"].strftime("%Y-%m-%d") == "2024-01-02"  # dollar amounts: month first

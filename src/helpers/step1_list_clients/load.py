@@ -307,9 +307,9 @@ _ROUBLE = re.compile(r"(?i)(?:₽|руб|\brub\b|\brur\b)")
 
 def _order_by_amounts(df: pd.DataFrame) -> str | None:
     """"mdy" when the money columns of a file carry dollar signs only, "dmy" when roubles only, else None."""
-    cells = pd.concat([df[c].astype("string").dropna().head(2000) for c in ("amount", "revenue", "margin")
-                       if c in df and not pd.api.types.is_numeric_dtype(df[c])], ignore_index=True) \
-        if any(c in df for c in ("amount", "revenue", "margin")) else pd.Series([], dtype="string")
+    texts = [df[c].astype("string").dropna().head(2000) for c in ("amount", "revenue", "margin")
+             if c in df and not pd.api.types.is_numeric_dtype(df[c])]
+    cells = pd.concat(texts, ignore_index=True) if texts else pd.Series([], dtype="string")
     if cells.empty:
         return None
     dollar, rouble = cells.str.contains(_DOLLAR).any(), cells.str.contains(_ROUBLE).any()
@@ -482,7 +482,9 @@ def _load_clients(raw, report, settings, problems):
     frame.loc[frame["name"] == "", "name"] = frame["client_id"]
     trait_kinds: dict[str, str] = {}
     file_mark = _file_mark(frame)
-    for column in list(frame.columns):
+    # the dates first, while the money columns are still text: their currency signs can decide dates that
+    # read both ways (`_order_by_amounts`)
+    for column in sorted(frame.columns, key=lambda c: c != "client_since"):
         header = shown.get(column, column)
         if column in ("client_id", "name"):
             understood[header] = (column, "text")
