@@ -532,6 +532,15 @@ def _warn_near_duplicates(clients: pd.DataFrame, file: str, rows: pd.Series, pro
         problems.append(problem("near_duplicate_names", "warning", file=file, ids=", ".join(map(str, ids))))
 
 
+def _warn_plain_tiers(tiers: pd.Series, file: str, column: str, problems: list[Problem]) -> None:
+    """One warning counting clients placed in plain A or B, not yet split into A1-A3 / B1-B3."""
+    from helpers.core.vocabulary import PLAIN_TIERS
+
+    plain = tiers.isin(PLAIN_TIERS)
+    if plain.any():
+        problems.append(problem("tier_not_split", "warning", file=file, column=column, count=int(plain.sum())))
+
+
 def _load_placement(raw, report, settings, problems):
     file = raw.path.name
     frame, rows, shown, understood = _canonical(raw, "placement", settings, problems)
@@ -542,10 +551,7 @@ def _load_placement(raw, report, settings, problems):
     frame["tier"] = tier_text.map(lambda v: normalise_tier(v) if v else pd.NA).astype(object)
     frame, found = validate_table("placement", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
-    plain = frame["tier"].isin(["A", "B"])
-    if plain.any():
-        problems.append(problem("tier_not_split", "warning", file=file, column=shown.get("tier", "tier"),
-                                count=int(plain.sum())))
+    _warn_plain_tiers(frame["tier"], file, shown.get("tier", "tier"), problems)
     report.columns = {h: (c, "tier" if c == "tier" else "text") for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
     # the file row stays with each placement until the cross-check has reported unknown clients
@@ -597,9 +603,7 @@ def _tiers_in_client_list(clients: pd.DataFrame, trait_kinds: dict[str, str], pl
             problems.append(problem("tiers_from_client_list_unknown", "warning", file=file, column=str(column),
                                     count=int((~valid).sum()),
                                     examples="», «".join(filled[~valid].drop_duplicates().head(3).tolist())))
-        plain = placement["tier"].isin(["A", "B"])
-        if plain.any():
-            problems.append(problem("tier_not_split", "warning", file=file, column=str(column), count=int(plain.sum())))
+        _warn_plain_tiers(placement["tier"], file, str(column), problems)
     return clients, placement
 
 
