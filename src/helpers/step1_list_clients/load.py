@@ -25,7 +25,7 @@ from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, lo
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
 from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups,
-                                                job_customer, list_rows, read_table)
+                                                job_customer, list_rows, read_table, visible_sheets)
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -448,7 +448,7 @@ def _sheet_with_the_columns(raw: RawTable, kind: str, settings: CompanySettings)
 
     book = load_workbook(raw.path, read_only=True)
     try:
-        visible = [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+        visible = visible_sheets(book)
     finally:
         book.close()
     for name in visible:

@@ -857,6 +857,11 @@ def _excel_frame(body: list[list], names: list[str]) -> pd.DataFrame:
     return frame
 
 
+def visible_sheets(book) -> list[str]:
+    """The names of an openpyxl workbook's sheets a person sees (not hidden, not "very hidden"), in order."""
+    return [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+
+
 def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024,
                      hidden_rows: str = "use") -> RawTable:
     """Read an .xlsx export: the named sheet, or the first visible sheet with data; header below title rows.
@@ -885,7 +890,8 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         if sheet is not None and sheet not in names:
             raise ReadError(problem("missing_sheet", file=path.name, sheet=sheet, sheets=", ".join(names)))
         chosen, cells, merges, formulas, hidden, autofilter = None, [], [], [], [], False
-        hidden_sheets = [ws.title for ws in book.worksheets if getattr(ws, "sheet_state", "visible") != "visible"]
+        shown = visible_sheets(book)
+        hidden_sheets = [n for n in names if n not in shown]
         for name in ([sheet] if sheet else [n for n in names if n not in hidden_sheets]):
             ws = book[name]
             ws.reset_dimensions()  # never trust the stored sheet size
