@@ -301,8 +301,8 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
     return reading.values, reading.bad
 
 
+# Dollar amounts point to a US export (month first); pounds, though written with a decimal point, do not.
 _DOLLAR = re.compile(r"(?i)(?:\$|\busd\b)")
-_ROUBLE = re.compile(r"(?i)(?:₽|руб|\brub\b|\brur\b)")
 
 
 def _order_by_amounts(df: pd.DataFrame) -> str | None:
@@ -312,7 +312,8 @@ def _order_by_amounts(df: pd.DataFrame) -> str | None:
     cells = pd.concat(texts, ignore_index=True) if texts else pd.Series([], dtype="string")
     if cells.empty:
         return None
-    dollar, rouble = cells.str.contains(_DOLLAR).any(), cells.str.contains(_ROUBLE).any()
+    # roubles, hryvnias and tenge (parsing's decimal-comma currencies) come from countries that write day first
+    dollar, rouble = cells.str.contains(_DOLLAR).any(), cells.str.contains(parsing.COMMA_CURRENCY).any()
     return "mdy" if dollar and not rouble else "dmy" if rouble and not dollar else None
 
 

@@ -210,14 +210,14 @@ def _read_accounting(cells, bad: np.ndarray, out: np.ndarray, decimal: str) -> N
 # point ("$254,908" is 254 908 dollars), roubles, hryvnias and tenge with a decimal comma. The euro and the
 # Swiss franc are written both ways, so they say nothing.
 _POINT_CURRENCY = re.compile(r"(?i)(?:\$|£|\busd\b|\bgbp\b)")
-_COMMA_CURRENCY = re.compile(r"(?i)(?:₽|₴|₸|руб|\bр\.?$|\brub\b|\brur\b|грн|\bтг\b)")
+COMMA_CURRENCY = re.compile(r"(?i)(?:₽|₴|₸|руб|\bр\.?$|\brub\b|\brur\b|грн|\bтг\b)")
 
 
 def _mark_by_currency(cells: pd.Series) -> str | None:
     """The decimal mark the ambiguous cells' own currency signs agree on ("$254,908" → "."), or None
     when they carry none or disagree; then the company's locale decides, with a warning."""
     text = cells.astype(str)
-    point, comma = text.str.contains(_POINT_CURRENCY).any(), text.str.contains(_COMMA_CURRENCY).any()
+    point, comma = text.str.contains(_POINT_CURRENCY).any(), text.str.contains(COMMA_CURRENCY).any()
     if point != comma:
         return "." if point else ","
     return None
