@@ -216,7 +216,9 @@ def batch_ratio(rounds: int) -> bool:
           f"-> {'PASS' if ratio <= BATCH_BAR else 'FAIL'}", flush=True)
     # No arrangement of the same work beats its CPU time spread over every core: when --jobs 1 already keeps
     # the cores busy (each run executes its notebooks in parallel kernels), this is how far --jobs 2 could go.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from helpers.run.kernels import cores as usable_cores
+
+    cores = usable_cores()
     work = statistics.median(cpu)
     print(f"  --jobs 1 used {work:.0f} s of CPU ({work / seq:.1f} of {cores} cores busy): on {cores} cores no "
           f"batch can take under {work / cores:.0f} s, {work / cores / seq:.2f}x of --jobs 1", flush=True)

@@ -41,10 +41,9 @@ class BatchOutcome:
 
 def default_jobs() -> int:
     """Parallel runs by default: one per core the process may use (at least one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from helpers.run.kernels import cores
+
+    return cores()
 
 
 def share_jobs(jobs: int | None, companies: int) -> tuple[int, int]:
