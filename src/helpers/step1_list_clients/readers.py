@@ -446,11 +446,43 @@ _NUMBER_COLUMNS = {"amount", "margin", "revenue", "purchases", "tenure_months", 
 _DATE_COLUMNS = {"date", "created", "closed"}
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    """Missing or empty cells of one column (any dtype)."""
-    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
-        return values.isna() | (values == "")  # pyarrow kept the cell as written: spaces are not blank
-    return values.isna()
+def _empty_cells(column) -> np.ndarray:
+    """bool[n]: the null or empty cells of one single-chunk Arrow column (text, binary, numbers or
+    timestamps). pyarrow keeps a cell as written: one of spaces is not empty."""
+    import pyarrow.compute as pc
+
+    array = column.chunk(0) if hasattr(column, "chunk") else column
+    empty = np.zeros(len(array), dtype=bool)
+    if array.null_count:
+        empty |= pc.is_null(array).to_numpy(zero_copy_only=False)
+    if _is_text_type(array.type):
+        from helpers.step1_list_clients.parsing import text_buffers
+
+        bounds, _ = text_buffers(array)
+        empty |= bounds[1:] == bounds[:-1]
+    return empty
+
+
+def _is_text_type(kind) -> bool:
+    """Whether an Arrow type holds cells as bytes (string, binary, and their large forms)."""
+    import pyarrow as pa
+
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
+        or pa.types.is_large_binary(kind)
+
+
+def _blank_row(table) -> bool:
+    """Whether some row of a (combined) Arrow table has every cell null or empty. Only rows whose
+    first cell is empty are looked at further: a log with its first column filled costs one pass."""
+    empty = _empty_cells(table.column(0))
+    if not empty.any():
+        return False
+    rows = np.flatnonzero(empty)
+    for column in table.columns[1:]:
+        rows = rows[_empty_cells(column.take(rows))]
+        if not len(rows):
+            return False
+    return True
 
 
 def _file_start(path: Path) -> bytes:
@@ -507,13 +539,10 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
             ValueError, OSError):
         return None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
-    first_blank = _blank(frame.iloc[:, 0]).to_numpy(dtype=bool) if len(frame) else None
-    if first_blank is not None and first_blank.any():  # only rows with a blank first cell can be blank lines
-        rest = frame[first_blank]
-        if pd.concat([_blank(rest[c]) for c in rest.columns], axis=1).all(axis=1).any():
-            return None
+    if len(table) and _blank_row(table):
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     for name in dates:
         frame[name] = frame[name].astype("datetime64[ns]")
     return frame
