@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -63,6 +65,28 @@ def test_every_kind_of_failure_becomes_one_line_and_the_rest_still_runs(tmp_path
     assert outcomes[1].reason == "Run failed in 01_bad.ipynb: ValueError: boom"
     assert "another Tierbook run is writing" in outcomes[2].reason
     assert all("\n" not in o.reason for o in outcomes)
+
+
+def test_a_worker_keeps_its_kernel_warm_from_one_company_to_the_next(tmp_path, runs):
+    """--jobs 1: one worker and one kernel for three companies. Each run still gives the kernel its own
+    hand-over key and its own logs/kernels.log, and run.json says which kernels were kept."""
+    companies = [_company(tmp_path / "in" / name) for name in ("acme", "globex", "initech")]
+    probe = _notebook(tmp_path / "01_probe.ipynb", WRITE_OUTPUTS
+                      + "import os, sys\n"
+                      "from helpers.workbook import STEPS_KEY_ENV\n"
+                      "Path(out_dir, 'probe.txt').write_text(f'{os.getpid()} {os.environ[STEPS_KEY_ENV]}')\n"
+                      "os.write(2, ('log of ' + Path(company_dir).name + '\\n').encode())\n")
+    outcomes = batch.run_batch(companies, jobs=1, progress=False, notebooks=[probe])
+    assert [o.status for o in outcomes] == ["ok"] * 3, [o.reason for o in outcomes]
+    seen = [(runs / c.name / "probe.txt").read_text().split() for c in companies]
+    assert len({pid for pid, _ in seen}) == 1, "one kernel served the three companies"
+    assert len({key for _, key in seen}) == 3, "each run gave the kernel its own hand-over key"
+    used = [json.loads((runs / c.name / "run.json").read_text())["kernels"] for c in companies]
+    assert used == [{"started": 1, "kept": 0}, {"started": 0, "kept": 1}, {"started": 0, "kept": 1}]
+    for c in companies:
+        log = (runs / c.name / "logs" / "kernels.log").read_text()
+        assert f"log of {c.name}" in log, log
+        assert not [o for o in companies if o != c and f"log of {o.name}" in log], "another run's output in this log"
 
 
 def test_two_companies_with_one_output_folder_never_run_into_it_together(tmp_path, runs):

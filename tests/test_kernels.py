@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from contextlib import contextmanager
 
 import nbformat
 import papermill as pm
@@ -49,7 +52,9 @@ def _seen(nb) -> list:
 
 
 def _run(notebook, output, kernel):
-    return pm.execute_notebook(str(notebook), str(output), kernel_name="python3", progress_bar=False, km=kernel.km)
+    # a warm kernel is driven from its own thread, as the runner does
+    return kernel.run(lambda: pm.execute_notebook(str(notebook), str(output), kernel_name="python3",
+                                                  progress_bar=False, km=kernel.km))
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +113,73 @@ def test_a_kernel_that_dies_while_warming_up_is_reported_not_handed_on(tmp_path)
     with pytest.raises(RuntimeError, match="died"):
         kernel.start()
     kernel.shutdown()
+
+
+@contextmanager
+def _stderr_to(path):
+    """File descriptor 2 pointed at `path` meanwhile, as the runner does while its kernels start."""
+    sys.stderr.flush()
+    saved, fd = os.dup(2), os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+
+
+@pytest.mark.parametrize("capture", [True, False], ids=["fd-captured", "fd-inherited"])
+def test_a_kept_kernel_takes_the_next_runs_environment_and_log_and_writes_nothing_into_the_last(
+        tmp_path, monkeypatch, capture):
+    """A batch worker keeps its kernels from one company to the next: the next run's hand-over key and
+    spill folder must reach it, a variable the last run set and this one did not must be gone, and what
+    the kernel prints must land in the next run's logs/kernels.log, never in the last run's published one.
+    ipykernel captures file descriptor 2 into a pipe (echoed to the log), except under pytest: both ways."""
+    if capture:
+        monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    first_log, next_log = tmp_path / "first.log", tmp_path / "next.log"
+    nb = _notebook(tmp_path / "env.ipynb", [
+        "import os, sys, time\nprint(os.environ.get('TIERBOOK_T_KEY'), os.environ.get('TIERBOOK_T_GONE'), "
+        "hasattr(sys.stderr, '_original_stdstream_copy'))",
+        "os.write(2, b'marker-' + os.environ['TIERBOOK_T_KEY'].encode() + b'\\n')\n"
+        "time.sleep(0.2)  # the echo of a captured descriptor runs on a thread of the kernel"])
+    os.environ.update(TIERBOOK_T_KEY="first", TIERBOOK_T_GONE="set")
+    try:
+        with _stderr_to(first_log):
+            kernel = WarmKernel(tmp_path, "").start()
+    finally:
+        del os.environ["TIERBOOK_T_KEY"], os.environ["TIERBOOK_T_GONE"]
+    try:
+        seen = _run(nb, tmp_path / "first.ipynb", kernel)
+        assert seen.cells[0].outputs[0]["text"] == f"first set {capture}\n"
+        kernel.close_clients()
+        assert kernel.reset() and kernel.rehome({"TIERBOOK_T_KEY": "next", "TIERBOOK_T_GONE": None}, str(next_log))
+        seen = _run(nb, tmp_path / "next.ipynb", kernel)
+        assert seen.cells[0].outputs[0]["text"] == f"next None {capture}\n"
+        if capture:  # the capture still works: what is written on descriptor 2 also reaches the notebook
+            assert "marker-next" in str(seen.cells[1].outputs)
+    finally:
+        kernel.shutdown()
+    first, after = first_log.read_text(), next_log.read_text()
+    assert "marker-first" in first and "marker-next" not in first
+    assert "marker-next" in after and "marker-first" not in after
+
+
+def test_kept_kernels_are_taken_only_by_a_run_with_the_same_folder_and_imports(tmp_path, monkeypatch):
+    from helpers.run import kernels
+
+    monkeypatch.setattr(kernels, "_keeping", True)
+    monkeypatch.setattr(kernels, "_kept", [])
+    kernel = WarmKernel(tmp_path, "import helpers.paths").start()
+    try:
+        assert kernels.keep(kernel)
+        assert kernels.take_kept(tmp_path, "import helpers.core") is None, "other imports: not this kernel"
+        assert kernels.take_kept(tmp_path / "ru", "import helpers.paths") is None, "another folder: not this one"
+        assert kernels.take_kept(tmp_path, "import helpers.paths") is kernel
+        assert kernels.take_kept(tmp_path, "import helpers.paths") is None, "a kernel is taken once"
+        assert kernel.notebooks_run == 0, "a kept kernel is already reset"
+    finally:
+        kernel.shutdown()
+    with pytest.raises(RuntimeError, match="ended"):
+        kernel.run(print)  # an ended kernel's thread never leaves a caller waiting

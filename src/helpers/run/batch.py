@@ -90,8 +90,10 @@ def run_one(company_dir: str, out_dir: str, options: dict, lang: str, progress: 
     `options` are passed to `runner.run_company` (language, anonymise, key_file, timeout, notebooks).
     """
     from helpers.core.errors import DataProblem
+    from helpers.run.kernels import keep_kernels_between_runs
     from helpers.run.runner import RunBusy, RunFailed, run_company
 
+    keep_kernels_between_runs()  # a worker runs one company after another: its kernels stay warm between them
     i18n.set_language(lang)
     tick = time.perf_counter()
 

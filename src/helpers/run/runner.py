@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import importlib.metadata
 import json
 import os
@@ -399,6 +400,7 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                 with _kernel_output_to(staging / "logs" / "kernels.log") as console, _key_file_for_kernels(key_file), \
                         spill_for_kernels(spill), _steps_key_for_kernels():
                     handed: dict[str, float] = {}
+                    kernels_used: list[str] = []
 
                     def hand_over() -> None:  # while the kernels start and import the kit
                         tick = time.perf_counter()
@@ -406,7 +408,8 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                         handed["steps"] = round(time.perf_counter() - tick, 2)
 
                     timings = _execute(notebooks, staging, out_dir, parameters, company.name, timeout, progress,
-                                       console, on_notebook, jobs=jobs, prepare=hand_over)
+                                       console, on_notebook, jobs=jobs, prepare=hand_over,
+                                       log=staging / "logs" / "kernels.log", kernels_used=kernels_used)
                     timings = {"steps": handed.get("steps", 0.0), **timings}
                 steps = _steps_log(staging)
                 write_json({
@@ -417,6 +420,8 @@ def run_company(company_dir: str | os.PathLike, out: str | os.PathLike | None = 
                     "started": started.isoformat(timespec="seconds"),
                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "timings_seconds": timings,
+                    # kernels started for this run, and kernels a batch worker kept warm from its last run
+                    "kernels": {"started": kernels_used.count("started"), "kept": kernels_used.count("kept")},
                     "steps": steps,
                     "inputs": [{"kind": f.kind, "file": f.path.name, "sha256": f.sha256 or file_sha256(f.path),
                                 "rows_read": f.rows_read, "rows_used": f.rows_used} for f in company.files],
@@ -492,12 +497,16 @@ def _execute_one(notebook: str, output: str, parameters: dict, cwd: str, timeout
 
     pm = import_papermill()
     tick = time.perf_counter()
-    extra = {"km": kernel.km} if kernel is not None and kernel.km is not None else {"cwd": cwd}
+    warm = kernel is not None and kernel.km is not None
     # saved once at the end, failing or not (papermill writes the executed notebook before it raises): saving
     # after every cell validated and rewrote the whole notebook each time, about 1 s of CPU a run on the sample
-    pm.execute_notebook(notebook, output, parameters=parameters, kernel_name="python3", progress_bar=False,
-                        log_output=False, execution_timeout=timeout, start_timeout=120,
-                        request_save_on_cell_execute=False, **extra)
+    execute = functools.partial(pm.execute_notebook, notebook, output, parameters=parameters, kernel_name="python3",
+                                progress_bar=False, log_output=False, execution_timeout=timeout, start_timeout=120,
+                                request_save_on_cell_execute=False, **({"km": kernel.km} if warm else {"cwd": cwd}))
+    if warm:
+        kernel.run(execute)  # a warm kernel is driven from its own thread
+    else:
+        execute()
     return round(time.perf_counter() - tick, 2)
 
 
@@ -527,7 +536,8 @@ def execution_order(notebooks: list[Path]) -> list[Path]:
 
 def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: dict, label: str, timeout: int,
              progress: bool, console, on_notebook, *, jobs: int | None = None,
-             prepare: Callable[[], None] | None = None) -> dict[str, float]:
+             prepare: Callable[[], None] | None = None, log: Path | None = None,
+             kernels_used: list[str] | None = None) -> dict[str, float]:
     """Execute the notebooks into the staging folder; on failure move it aside and raise RunFailed.
 
     `jobs` kernels (default: one per core, at most one per notebook) start and import the kit
@@ -538,12 +548,17 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     gets its kernel replaced. The notebooks do not depend on each other, and a failure is reported for
     the first failing notebook in method order. When `prepare` raises, or on Ctrl-C / SIGTERM, every
     kernel is killed and the exception goes on.
+
+    In a process that keeps kernels between runs (a batch worker, `kernels.keep_kernels_between_runs`),
+    a kernel the last run kept is taken instead of starting one, given this run's environment and
+    kernel `log` (the runner's logs/kernels.log); when every notebook succeeded, this run's kernels
+    are kept in turn, reset, rather than ended. `kernels_used` gets "started" or "kept" for each kernel.
     """
     from concurrent.futures import ThreadPoolExecutor
     from queue import Empty, Queue, SimpleQueue
     from tqdm.auto import tqdm
 
-    from helpers.run.kernels import WarmKernel, cores, import_papermill, warm_up_code
+    from helpers.run.kernels import WarmKernel, cores, import_papermill, keep, take_kept, warm_up_code
 
     def fail(notebook: Path, reason: str, partial: bool) -> RunFailed:
         failed = _set_aside_failed(staging, out_dir)
@@ -566,21 +581,38 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
     ready, stop = threading.Event(), threading.Event()
     turns: list[threading.Semaphore] = []  # filled before `ready` is set
 
+    used = kernels_used if kernels_used is not None else []
+
     def new_kernel(cwd: Path) -> WarmKernel | None:
         kernel = WarmKernel(cwd, warm_up)
         live.append(kernel)
         try:
-            return kernel.start()
+            kernel.start()
+            used.append("started")
+            return kernel
         except Exception:  # noqa: BLE001 - papermill then starts a kernel of its own and reports what fails
             kernel.shutdown()
             return None
 
+    def kept_kernel(cwd: Path) -> WarmKernel | None:
+        kernel = take_kept(cwd, warm_up)
+        if kernel is None:
+            return None
+        live.append(kernel)
+        if kernel.rehome(kernel_environment(), str(log or os.devnull)):
+            used.append("kept")
+            return kernel
+        kernel.shutdown()
+        return None
+
     def slot() -> None:
         kernel = None
         try:
-            with warming:
-                if not stop.is_set():
-                    kernel = new_kernel(notebooks[0].parent)
+            kernel = kept_kernel(notebooks[0].parent)
+            if kernel is None:
+                with warming:
+                    if not stop.is_set():
+                        kernel = new_kernel(notebooks[0].parent)
             ready.wait()
             while not stop.is_set():
                 try:
@@ -610,7 +642,8 @@ def _execute(notebooks: list[Path], staging: Path, out_dir: Path, parameters: di
                         kernel = None
                 done.put(notebook)
         finally:
-            if kernel is not None:
+            # a run that failed or stopped keeps nothing: its kernels may be in any state
+            if kernel is not None and (stop.is_set() or errors or not keep(kernel)):
                 kernel.shutdown()
 
     bar = tqdm(total=len(notebooks), desc=label[:30], unit="notebook", disable=not progress, file=console,
@@ -674,6 +707,17 @@ def _env_for_kernels(name: str, value: str | None):
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
+
+
+def kernel_environment() -> dict[str, str | None]:
+    """The variables a run sets for its kernels (`_env_for_kernels` and the like), as they are now: what a
+    kept kernel is given by the next run (`kernels.rehome`; None: unset)."""
+    from helpers.run.kernels import BLAS_THREADS_ENV
+    from helpers.step1_list_clients.anonymise import KEY_FILE_ENV
+    from helpers.step1_list_clients.client_figures import SPILL_DIR_ENV
+    from helpers.workbook import STEPS_KEY_ENV
+
+    return {name: os.environ.get(name) for name in (STEPS_KEY_ENV, KEY_FILE_ENV, SPILL_DIR_ENV, *BLAS_THREADS_ENV)}
 
 
 def _steps_key_for_kernels():
