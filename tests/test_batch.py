@@ -113,6 +113,9 @@ def test_an_unexpected_error_is_one_line_and_progress_lines_name_the_company(mon
     monkeypatch.setattr(runner, "run_company", explode)
     outcome = batch.run_one("data/acme", "/tmp/out", {}, "en", True)
     assert outcome.status == "failed" and outcome.reason == "unexpected error, please report it: RuntimeError: disk on fire"
+    from helpers.run import kernels
+
+    assert not kernels._keeping, "only a batch's worker processes keep kernels, never the process that calls run_one"
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "[data/acme] started" and printed[-1].startswith("[data/acme] failed in ")
 

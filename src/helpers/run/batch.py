@@ -90,10 +90,8 @@ def run_one(company_dir: str, out_dir: str, options: dict, lang: str, progress: 
     `options` are passed to `runner.run_company` (language, anonymise, key_file, timeout, notebooks).
     """
     from helpers.core.errors import DataProblem
-    from helpers.run.kernels import keep_kernels_between_runs
     from helpers.run.runner import RunBusy, RunFailed, run_company
 
-    keep_kernels_between_runs()  # a worker runs one company after another: its kernels stay warm between them
     i18n.set_language(lang)
     tick = time.perf_counter()
 
@@ -153,9 +151,13 @@ def run_batch(company_dirs: list[str | os.PathLike], *, jobs: int | None = None,
         to_run.append((i, company_dir, out_dir))
     workers, kernels = share_jobs(jobs, len(to_run) or 1)
     options.setdefault("jobs", kernels)
-    # spawn: a fresh interpreter per worker, never a fork of a parent holding DuckDB or kernel threads
+    # spawn: a fresh interpreter per worker, never a fork of a parent holding DuckDB or kernel threads.
+    # A worker runs one company after another: its kernels stay warm between them, and end with it.
+    from helpers.run.kernels import keep_kernels_between_runs
+
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                initializer=keep_kernels_between_runs) as pool:
         futures = {pool.submit(run_one, company_dir, str(out_dir), options, lang, progress): (i, company_dir)
                    for i, company_dir, out_dir in to_run}
         try:
