@@ -42,7 +42,7 @@ if not (CHROMIUM and DRIVER and selenium):
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -133,10 +133,16 @@ def _open_and_run(driver, url: str, notebook: str, ready: str):
 
 
 def _workshop(lab, browser, notebook: str, ready: str):
-    """A fresh copy of the sample company, the notebook run on it in the browser; the company and the widget."""
+    """A fresh copy of the sample company, the notebook run on it in the browser; the company and the widget.
+    When the widget never shows, the failure says what the page and the server showed instead."""
     url, root = lab
     company = _company(root, notebook.split("_")[0] + "-co")
-    return company, _open_and_run(browser, url, _notebook_for(notebook, root, company), ready)
+    try:
+        return company, _open_and_run(browser, url, _notebook_for(notebook, root, company), ready)
+    except TimeoutException:
+        page = browser.find_element(By.TAG_NAME, "body").text[-1500:]
+        server = (root / "lab.log").read_text(errors="replace")[-1500:]
+        pytest.fail(f"{ready} never appeared within {WAIT} s.\n--- page ---\n{page}\n--- lab.log ---\n{server}")
 
 
 def _wait_for_file(path: Path, check, timeout: float = WAIT):
