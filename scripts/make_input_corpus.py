@@ -157,10 +157,13 @@ def build() -> None:
          {"ok": True, "file": {"transactions": {"sheet": "TDSheet", "header_row": 4, "rows_used": 3}},
           "values": {"transactions": {"client_id": ["0012345678", "0012345678", "7701234567"],
                                       "date": ["2025-01-15", "2025-02-20", "2025-03-03"],
-                                      "amount": [12500.0, 7500.5, 1000.25]}},
+                                      "amount": [12500.0, 7500.5, 1000.25]},
+                     # a data-only audit names its clients as the log does («Контрагент» beside «ИНН»)
+                     "clients": {"client_id": ["0012345678", "7701234567"],
+                                 "name": ["ООО «Ромашка»", "АО «Вектор»"]}},
           "money": {"transactions": "21000.75"},
           "problems": [{"code": "title_rows", "severity": "info"}, {"code": "totals_row", "row": 8},
-                       {"code": "ignored_columns", "severity": "info"}]})
+                       {"code": "data_only_audit", "severity": "info"}]})
 
     # 7. Merged two-row header: "Клиент" over ID / Название, "Выручка" over 2024 / 2025
     merged = [["Клиент", None, "Выручка", None, "Отрасль"], ["ID", "Название", "2024", "2025", None],

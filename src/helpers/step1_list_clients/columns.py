@@ -186,6 +186,19 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
             return
 
 
+def _client_name_beside_id(headers: list[str], mapping: dict[str, str], taken: set[str]) -> None:
+    """A log with a client id column that also names the client ("Customer ID" beside "Customer",
+    «Код контрагента» beside «Контрагент»): that column becomes `name`, which links the log to the
+    client list when its ids are another system's (`load._cross_check`). Only a header that names a
+    client counts, never a bare "Name" (in a shop export, the order's number)."""
+    for header in headers:
+        key = normalise_header(header)
+        if header not in mapping and _lookup("clients", key) == "name" and key not in _GENERIC_NAMES:
+            mapping[header] = "name"
+            taken.add("name")
+            return
+
+
 _ID_WORDS = {"id", "no", "nr", "num", "number", "#", "№", "код", "номер", "инн", "ид", "key", "ключ"}
 
 
@@ -312,6 +325,8 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
+    elif kind == "transactions" and "name" not in taken:
+        _client_name_beside_id(headers, mapping, taken)
     if kind == "clients" and "client_id" not in taken and "name" not in taken and headers \
             and str(headers[0]).startswith("column_") and headers[0] not in mapping:
         mapping[headers[0]] = "name"  # the first column with no header holds the names (QuickBooks summaries)

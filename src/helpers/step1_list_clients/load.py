@@ -650,7 +650,8 @@ def _load_transactions(raw, report, settings, problems):
     report.columns = {h: (c, {"date": "date", "amount": "number", "margin": "number"}.get(c, "text"))
                       for h, (c, _) in understood.items()}
     report.rows_used = len(frame)
-    keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document") if c in frame]
+    # `name` only until the cross-check, which may link the log to the clients by it (see `_load`)
+    keep = [c for c in ("client_id", "date", "amount", "margin", "currency", "document", "name") if c in frame]
     return frame[keep].reset_index(drop=True)
 
 
@@ -1116,17 +1117,57 @@ def _cross_check(clients, placement, transactions, deals, files, problems, *, tx
         if "transactions" in file_of:
             _warn_scientific_ids(ids, file_of["transactions"], problems)
         unknown = ids[~_isin(ids, known)]
+        none_known = len(unknown) == len(ids)
         matched = _zeros_matched(unknown, known) if len(unknown) else {}
         if matched:
             transactions["client_id"] = transactions["client_id"].replace(matched)
             _note_zeros(matched, file_of["transactions"], file_of.get("clients", "clients"), problems)
         unknown = sorted(set(unknown.tolist()) - set(matched))
+        if unknown and none_known and "name" in transactions:
+            # not one id of the log is a client's: they are another system's (accounting beside the CRM),
+            # so the client's name links, as for deals
+            linked = _linked_by_name(transactions, unknown, clients)
+            if linked:
+                transactions["client_id"] = transactions["client_id"].replace(linked)
+                problems.append(problem("transactions_linked_by_name", "warning", file=file_of["transactions"],
+                                        column="client_id", count=len(linked), total=len(unknown)))
+                unknown = [cid for cid in unknown if cid not in linked]
         if unknown:
             problems.append(problem("transactions_unknown_clients", "warning", file=file_of["transactions"],
                                     column="client_id", count=len(unknown), examples=", ".join(unknown[:5])))
             extra = pd.DataFrame({"client_id": unknown, "name": unknown})
             clients = pd.concat([clients, extra], ignore_index=True)
     return clients, placement
+
+
+def _names_in_log(transactions: pd.DataFrame, ids: list[str]) -> list[str]:
+    """Each client's name for a data-only audit: the first name the log gives the id ("Контрагент" beside
+    «ИНН»), else the id itself."""
+    if "name" not in transactions:
+        return list(ids)
+    text = transactions["name"].astype("string").str.strip()
+    named = pd.DataFrame({"id": transactions["client_id"], "name": text})[text.notna() & (text != "")]
+    first = named.drop_duplicates("id").set_index("id")["name"]
+    return [str(first.get(cid, cid)) for cid in ids]
+
+
+def _clients_by_name(clients: pd.DataFrame) -> pd.Series:
+    """client_id by `name_key` of the client's name, for names that single out one client (a name two
+    clients share links to neither)."""
+    keys = clients["name"].map(lambda v: name_key(v) if isinstance(v, str) else "")
+    unique = keys[~keys.duplicated(keep=False) & (keys != "")]
+    return pd.Series(clients["client_id"].astype("string")[unique.index].to_numpy(), index=unique.to_numpy())
+
+
+def _linked_by_name(transactions: pd.DataFrame, ids: list[str], clients: pd.DataFrame) -> dict[str, str]:
+    """{log id: client id} for the log ids `ids` whose rows all name one and the same client of the list
+    (compared as `name_key` does); an id whose rows name no client, or two, stays unlinked."""
+    pairs = transactions.loc[_isin(transactions["client_id"], pd.Series(ids)), ["client_id", "name"]]
+    pairs = pairs.dropna().drop_duplicates()
+    found = pairs["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(_clients_by_name(clients))
+    clients_of = pd.DataFrame({"id": pairs["client_id"].astype(str), "client": found}).groupby("id")["client"]
+    named = clients_of.agg(lambda c: c.iloc[0] if c.notna().all() and c.nunique() == 1 else None).dropna()
+    return {str(k): str(v) for k, v in named.items()}
 
 
 def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problems: list[Problem]) -> pd.DataFrame:
@@ -1163,10 +1204,7 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         given = pd.Series(pd.NA, index=deals.index, dtype="string")
         unknown_id = pd.Series(False, index=deals.index)
     if "name" in deals and ("client_id" not in deals or crm_ids):  # a blank id beside others means "not a client"
-        keys = clients["name"].map(name_key)
-        unique = keys[~keys.duplicated(keep=False) & (keys != "")]
-        lookup = pd.Series(known[unique.index].to_numpy(), index=unique.to_numpy())
-        found = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(lookup)
+        found = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(_clients_by_name(clients))
         by_name = given.isna() & found.notna()
         given = given.where(~by_name, found.astype("string"))
         if by_name.any():
@@ -1232,11 +1270,13 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
                 problems.append(problem("no_client_source", file=str(folder.name)))
             return None, files, problems
         ids = sorted(tx_ids.tolist())  # a list: an Arrow array iterates cell by cell
-        clients = pd.DataFrame({"client_id": ids, "name": ids})
+        clients = pd.DataFrame({"client_id": ids, "name": _names_in_log(transactions, ids)})
         problems.append(problem("data_only_audit", "info",
                                 file=dataset.path.name if dataset is not None else find_input(folder, "transactions").name))
     clients, placement = _cross_check(clients, tables["placement"], transactions, tables["deals"], files, problems,
                                       tx_ids=tx_ids)
+    if tables["transactions"] is not None and "name" in tables["transactions"]:
+        tables["transactions"] = tables["transactions"].drop(columns="name")  # the log's client names end here
     if tables["deals"] is not None:
         tables["deals"] = link_deals(tables["deals"], clients, file=find_input(folder, "deals").name,
                                      problems=problems)
