@@ -98,6 +98,39 @@ def test_millions_of_blank_lines_are_refused_in_bounded_memory(company_dir, monk
     assert "60,000 empty lines" in _errors(company_dir, "clients.csv")[0]
 
 
+def test_a_large_file_is_guarded_before_its_fast_reader_reads_it(company_dir, monkeypatch):
+    """A large log takes pyarrow's fast path, whose first look at the file's start runs beside the guard:
+    blank lines past that start must still be refused before pyarrow reads them all (it would keep each
+    as a row). "Large" is lowered here so the file stays small."""
+    from helpers.step1_list_clients import readers
+
+    monkeypatch.setattr(readers, "FAST_PATH_BYTES", 5_000)
+    monkeypatch.setattr(guards, "MAX_BLANK_LINES", 10_000)
+    read, arrow_csv = [], readers._arrow_csv
+
+    def recorded(path, *args):
+        read.append(path.name)
+        return arrow_csv(path, *args)
+
+    monkeypatch.setattr(readers, "_arrow_csv", recorded)
+    with open(company_dir / "transactions.csv", "a", encoding="utf-8") as fh:
+        fh.write("\n" * 300_000)
+    assert "empty lines" in _errors(company_dir, "transactions.csv")[0]
+    assert "clients.csv" in read, "the other files still take the fast path"
+    assert "transactions.csv" not in read, "pyarrow read the log before the guard refused it"
+
+
+def test_every_text_read_is_guarded_also_outside_a_company_load(tmp_path):
+    """The workshop board reads the team's placement sheets with `read_table` alone: the guard is in it."""
+    from helpers.step1_list_clients.readers import ReadError, read_table
+
+    path = tmp_path / "anna.csv"
+    path.write_text("client_id,tier\nC1," + "A" * 1_000_000 + "\n", encoding="utf-8")
+    with pytest.raises(ReadError) as raised:
+        read_table(path)
+    assert raised.value.problem.code == "cell_too_long"
+
+
 def test_a_few_blank_lines_are_still_fine(company_dir):
     with open(company_dir / "clients.csv", "a", encoding="utf-8") as fh:
         fh.write("\n" * 500)

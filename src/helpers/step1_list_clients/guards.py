@@ -124,7 +124,9 @@ def check_input_file(path: Path, folder: Path, *, max_mb: int) -> None:
     """Raise ReadError when an input file must not be read; return quietly otherwise.
 
     Checks, in order: the file stays inside the company folder; an .xlsx is no zip bomb and holds no
-    DOCTYPE; a text file has no megabyte cells, no header wider than Excel's, no millions of blank lines.
+    DOCTYPE. A text file's own guard (`check_text_file`: no megabyte cells, no header wider than Excel's,
+    no millions of blank lines) runs in `readers.read_text_table`, on a thread while the reader looks at
+    the file's first bytes, and always before anything parses the file.
     """
     reason = outside_folder_reason(path, folder)
     if reason:
@@ -134,8 +136,6 @@ def check_input_file(path: Path, folder: Path, *, max_mb: int) -> None:
         head = fh.read(8)
     if suffix in (".xlsx", ".xlsm", ".xls") and head.startswith(b"PK"):
         check_xlsx(path, max_mb=max_mb)
-    elif suffix in (".csv", ".tsv", ".txt"):
-        check_text_file(path)
 
 
 def check_xlsx(path: Path, *, max_mb: int) -> None:

@@ -340,18 +340,24 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     large files: recognised number and date columns are then typed by pyarrow's CSV parser.
     """
     size = path.stat().st_size
-    # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
-    data = _file_start(path) if size > FAST_PATH_BYTES else path.read_bytes()
+    guard = _Guard(path)  # the file's guard runs while the start of a large file is looked at
+    try:
+        if size > FAST_PATH_BYTES:
+            # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
+            start = _file_start(path)
+            if start[:4096].strip() and not _is_html(start):
+                fast = _read_large(start, path, encoding, kind, columns, before_reading=guard.wait)
+                if fast is not None:
+                    return fast
+        guard.wait()  # megabyte cells, a header wider than Excel's, millions of blank lines end here
+    finally:
+        guard.join()
+    data = path.read_bytes()
     if not data[:4096].strip():  # look at the start first: stripping 1 GB costs
-        data = path.read_bytes() if len(data) < size else data
         if not data.strip():
             raise ReadError(problem("empty_file", file=path.name))
-    if data[:4096].lstrip()[:1] == b"<" and b"<table" in data[:20000].lower():
-        return read_html_table(path, path.read_bytes() if len(data) < size else data)
-    if size > FAST_PATH_BYTES:
-        fast = _read_large(data, path, encoding, kind, columns)
-        if fast is not None:
-            return fast
+    if _is_html(data):
+        return read_html_table(path, data)
     if len(data) < size:
         data = path.read_bytes()
     encoding = encoding or detect_encoding(data)
@@ -399,6 +405,41 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     frame, rows, total_problems, dropped = _drop_totals(frame, rows, path)
     return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1,
                     problems + header_problems + total_problems, dropped_totals=dropped)
+
+
+def _is_html(start: bytes) -> bool:
+    """Whether a file starting with `start` is an HTML table (a Bitrix24 "Excel" export saved as .csv/.xls)."""
+    return start[:4096].lstrip()[:1] == b"<" and b"<table" in start[:20000].lower()
+
+
+class _Guard:
+    """`guards.check_text_file(path)` on a thread of its own, started at once: it streams the file through
+    numpy and the file system, which release the GIL, while the reader looks at the file's start. No
+    reader may parse the file before `wait` has returned; `join` only ends the thread (a `finally`)."""
+
+    def __init__(self, path: Path):
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._check, args=(path,), name="tierbook-guard", daemon=True)
+        self._thread.start()
+
+    def _check(self, path: Path) -> None:
+        from helpers.step1_list_clients.guards import check_text_file  # guards imports this module
+
+        try:
+            check_text_file(path)
+        except BaseException as exc:  # noqa: BLE001 - raised in the reading thread by `wait`
+            self._error = exc
+
+    def wait(self) -> None:
+        """Wait for the guard; raise what it raised (a ReadError naming the row)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def join(self) -> None:
+        self._thread.join()
 
 
 def _two_row_header(above: list[str], header: list[str]) -> list[str]:
@@ -630,9 +671,10 @@ def _utf8_column(array, code_page: str):
 
 
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
-                columns: dict[str, str] | None) -> RawTable | None:
+                columns: dict[str, str] | None, *, before_reading=lambda: None) -> RawTable | None:
     """Read a large clean file with pyarrow's CSV parser; None sends it to the careful reader instead.
-    `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file itself.
+    `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file itself, once
+    `before_reading()` (the file's guard) has returned.
 
     Number and date columns whose sample is plain ("1234.5", "2024-01-31") are typed while reading;
     a single cell that does not fit makes pyarrow fail, and the careful reader then reports it by row.
@@ -661,6 +703,7 @@ def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 dates.append(name)
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         return None  # duplicate or blank headers: the careful reader names and renames them
+    before_reading()
     frame = _arrow_csv(path, head_bytes, encoding, delimiter, header_idx, header, dtypes, dates)
     if frame is None:
         return None
