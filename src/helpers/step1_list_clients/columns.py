@@ -279,6 +279,15 @@ def _lookup(kind: str, key: str) -> str | None:
     return found
 
 
+def known_header(header: str) -> bool:
+    """Whether `header` names a column of any input file (a spelling in SYNONYMS, as `map_columns` reads it).
+
+    >>> known_header("Client"), known_header("Контрагент"), known_header("Sales report 2024")
+    (True, True, False)
+    """
+    return any(_lookup(kind, normalise_header(header)) for kind in _LOOKUP)
+
+
 def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None = None, *,
                 file: str) -> tuple[dict[str, str], list[Problem]]:
     """Map a file's headers to canonical names; returns ({header: canonical}, problems).

@@ -137,10 +137,15 @@ def _guess_single_byte(head: bytes) -> str:
 def sniff_delimiter(lines: list[str]) -> str:
     """The delimiter that splits the sample lines into the most consistent number of fields (>1).
 
+    When none splits most lines into two fields or more, the file is one column (a list of names, where
+    "Alpha, Inc" is one name): a delimiter no sample line holds is returned, so every line is one cell.
+
     >>> sniff_delimiter(["a;b;c", "1,5;2;3", "4;5,5;6"])
     ';'
+    >>> sniff_delimiter(["Client", "Alpha, Inc", "Beta LLC", "Gamma, Ltd.", "Delta Co"])
+    ';'
     """
-    best, best_score = ",", (-1.0, 0)
+    best, best_score = _one_column_delimiter(lines), (-1.0, 0)
     for delim in DELIMITERS:
         counts = [len(row) for row in csv.reader(lines, delimiter=delim) if any(c.strip() for c in row)]
         if not counts:
@@ -153,6 +158,27 @@ def sniff_delimiter(lines: list[str]) -> str:
         if score > best_score:
             best, best_score = delim, score
     return best
+
+
+def _one_known_header(lines: list[str]) -> bool:
+    """Whether the first filled line is a single column name the kit knows ("Client", «Контрагент»), with
+    no delimiter in it."""
+    from helpers.step1_list_clients.columns import known_header  # columns imports nothing from here
+
+    first = next((line.strip() for line in lines if line.strip()), "")
+    return bool(first) and not any(d in first for d in DELIMITERS) and known_header(first.strip('"'))
+
+
+def _names_a_column(row: list[str]) -> bool:
+    """Whether some cell of a row is a column name the kit knows."""
+    from helpers.step1_list_clients.columns import known_header
+
+    return any(known_header(str(cell).strip()) for cell in row if str(cell).strip())
+
+
+def _one_column_delimiter(lines: list[str]) -> str:
+    """A delimiter of DELIMITERS that no line holds (a comma when every one occurs somewhere)."""
+    return next((d for d in DELIMITERS if not any(d in line for line in lines)), ",")
 
 
 def find_header_row(rows: list[list[str]]) -> int:
@@ -471,7 +497,12 @@ def _inspect_head(head: str, path: Path) -> tuple[str, int, list[Problem]]:
         problems.append(problem("mojibake", "warning", file=path.name))
     sample = head.splitlines()[:SAMPLE_LINES]
     delimiter = sniff_delimiter(sample)
-    header_idx = find_header_row(list(csv.reader(sample, delimiter=delimiter)))
+    rows = list(csv.reader(sample, delimiter=delimiter))
+    header_idx = find_header_row(rows)
+    if header_idx and _one_known_header(sample) and not _names_a_column(rows[header_idx]):
+        # "Client" above "Alpha, Inc" lines: a one-column list whose every name has a comma. A title row
+        # above a real header («Контрагенты» above «Код;Наименование») keeps its header, which names columns.
+        delimiter, header_idx = _one_column_delimiter(sample), 0
     if header_idx:
         problems.append(problem("title_rows", "info", file=path.name, count=header_idx, header=header_idx + 1))
     return delimiter, header_idx, problems
