@@ -92,6 +92,24 @@ def test_a_client_named_in_a_deal_reason_is_scrubbed(company_dir, key):
     assert "asked us" in " ".join(anonymous.deals["reason"].dropna()), "the rest of the reason is kept"
 
 
+def test_a_russian_client_named_inflected_or_without_its_legal_form_is_scrubbed(company_dir, key):
+    """A note says «договорились с Ромашкой» about the client «ООО «Ромашка»»: Russian declines the name,
+    and people drop the legal form. Neither may leak from an anonymised run."""
+    clients = pd.read_csv(company_dir / "clients.csv", dtype=str, keep_default_na=False)
+    clients.loc[0, "name"] = "ООО «Ромашка»"
+    clients.loc[1, "name"] = "АО «Стройинвест Урал»"
+    clients.to_csv(company_dir / "clients.csv", index=False)
+    deals = pd.read_csv(company_dir / "deals.csv", dtype=str, keep_default_na=False)
+    deals.loc[0, "reason"] = ("Договорились с Ромашкой о скидке; у Стройинвеста Урала бюджет ушёл Ромашке, "
+                                "мир не рухнул")
+    deals.to_csv(company_dir / "deals.csv", index=False)
+    anonymous = anonymise_company(load_company(company_dir), key_file=key)
+    text = _everything(anonymous)
+    assert "омашк" not in text and "Стройинвест" not in text
+    reason = " ".join(anonymous.deals["reason"].dropna())
+    assert "Договорились с" in reason and "мир не рухнул" in reason, "the rest of the reason is kept"
+
+
 def test_a_client_whose_name_starts_with_a_totals_word_is_kept_and_never_quoted(company_dir, key):
     clients = (company_dir / "clients.csv").read_text(encoding="utf-8")
     (company_dir / "clients.csv").write_text(clients.replace("C001,Sable Logistics Inc,", "C001,Total Freight Ltd,")

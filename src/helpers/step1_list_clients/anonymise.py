@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import secrets
@@ -126,18 +128,25 @@ class Scrubber:
 
     Matching is by whole words, case-insensitive, over runs of up to eight words, so
     "Sable Logistics Inc asked us…" and "ZZ-SECRET-4711" are both found; e-mail addresses and
-    numbers of ten digits or more (phones, tax ids) are replaced whoever they belong to.
+    numbers of ten digits or more (phones, tax ids) are replaced whoever they belong to. A Russian
+    name is also found inflected («с Ромашкой», «у ООО Вектора», «Ивановой»): see `_stems`.
 
     >>> Scrubber({"Sable Logistics Inc": "Client-X", "C001": "Client-Y"}).scrub("Sable Logistics Inc (c001) called")
     'Client-X (Client-Y) called'
+    >>> Scrubber({"ООО Ромашка": "Client-X"}).scrub("договор с ООО Ромашкой продлён")
+    'договор с Client-X продлён'
     """
 
     def __init__(self, replacements: dict[str, str]):
         self.terms: dict[str, str] = {}
+        self.inflected: dict[tuple[str, ...], str] = {}  # the words' stems, for names with Cyrillic words
         for real, fake in replacements.items():
             words = _WORD.findall(str(real))
             if words and len("".join(words)) >= MIN_TERM_CHARS:
                 self.terms[self._key(str(real))] = fake
+                if len(words) <= _MAX_INFLECTED_WORDS and any(_inflects(w.casefold()) for w in words):
+                    self.inflected.setdefault(tuple(_stem(w.casefold()) for w in words), fake)
+        self.first_stems = {key[0] for key in self.inflected}
         self.longest = min(_MAX_TERM_WORDS, max((len(_WORD.findall(k)) for k in self.terms), default=0))
 
     @staticmethod
@@ -159,8 +168,71 @@ class Scrubber:
                     last, i = end, i + n
                     break
             else:
-                i += 1
+                n, fake = self._inflected_at(words, i)
+                if fake is None:
+                    i += 1
+                    continue
+                out.append(text[last:words[i].start()] + fake)
+                last, i = words[i + n - 1].end(), i + n
         return _scrub_contacts("".join(out) + text[last:])
+
+    def _inflected_at(self, words: list, i: int) -> tuple[int, str | None]:
+        """(words, pseudonym) of the longest inflected name starting at word i, else (0, None)."""
+        first = _stems(words[i].group().casefold())
+        if not self.inflected or not first & self.first_stems:
+            return 0, None
+        for n in range(min(_MAX_INFLECTED_WORDS, len(words) - i), 0, -1):
+            choices = [first] + [_stems(w.group().casefold()) for w in words[i + 1:i + n]]
+            for key in itertools.product(*choices):
+                fake = self.inflected.get(key)
+                if fake is not None:
+                    return n, fake
+        return 0, None
+
+
+def core_name(name: str) -> str:
+    """A company's name without its legal form and quotes, as people write it in a note: «ООО «Ромашка»»
+    → «Ромашка», "Sable Logistics Inc" → "Sable Logistics" ("" when nothing is left).
+
+    >>> core_name('ООО «Ромашка»'), core_name('Sable Logistics Inc.'), core_name('ИП')
+    ('Ромашка', 'Sable Logistics', '')
+    """
+    from helpers.step1_list_clients.load import _LEGAL_FORMS  # the loader's list of legal forms
+
+    return " ".join(_WORD.findall(_LEGAL_FORMS.sub(" ", str(name))))
+
+
+# Russian declines names: «Ромашка» is «Ромашкой», «Ромашки», «Ромашке» in a sentence, «Иванов» is
+# «Ивановым». A name's word and a word of the text match when both lose at most a few ending letters
+# to the same stem. Written here because a stemmer does not do it: Snowball's Russian stemmer gives
+# «газпр» for «Газпром» but «газпром» for «Газпрома», and «иван» for «Иванов» but «иванов» for «Ивановым».
+_MAX_INFLECTED_WORDS = 3
+_ENDING_LETTERS = set("аяоеёиыуюйьмхвш")
+_MIN_STEM = 4  # «мир» from «Мира» would scrub the word «мир» too
+
+
+def _inflects(word: str) -> bool:
+    """Whether a (casefolded) word of a name is Russian and long enough to be matched inflected."""
+    return len(word) >= _MIN_STEM + 1 and bool(re.fullmatch(r"[а-яё]+", word))
+
+
+def _stem(word: str) -> str:
+    """A name's word as it is matched inflected: without its last letter when that is a vowel, й or ь
+    («ромашка» → «ромашк», «иванов» stays); any other word as it is."""
+    return word[:-1] if _inflects(word) and word[-1] in "аяоеёиыуюйь" else word
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(word: str) -> frozenset[str]:
+    """Every stem a (casefolded) word of the text may have: the word, and for a Russian word the word
+    without up to three ending letters (never shorter than _MIN_STEM)."""
+    found = {word}
+    if _inflects(word):
+        for cut in range(1, 4):
+            if len(word) - cut < _MIN_STEM or word[-cut] not in _ENDING_LETTERS:
+                break
+            found.add(word[:-cut])
+    return frozenset(found)
 
 
 # Inside free text: e-mails, and runs of 10+ digits (phones, ИНН, accounts) — whoever they belong to.
@@ -303,6 +375,8 @@ def anonymise_company(company: Company, *, key_file: str | os.PathLike | None = 
     if company.deals is not None and "name" in company.deals:  # a deal name with no client id is still a name
         for real_name in company.deals["name"].dropna().astype(str):
             terms.setdefault(real_name, pseudonym(real_name, key))
+    for real_name, fake in list(terms.items()):  # «Ромашка» in a note about «ООО «Ромашка»»
+        terms.setdefault(core_name(real_name), fake)
     terms.update(leads)
     terms.update(mapping)  # ids win over a name spelt like another client's id
     scrubber = Scrubber(terms)
