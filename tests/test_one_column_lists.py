@@ -26,6 +26,8 @@ def test_a_comma_inside_a_name_of_a_one_column_list_stays_in_the_name(tmp_path, 
     assert not [p for p in result.problems if p.code in ("short_row", "wrong_field_count", "transactions_unknown_clients")]
     revenue = result.company.transactions.groupby("client_id")["amount"].sum()
     assert revenue[names[0]] == 100.0
+    report = next(f for f in result.files if f.kind == "clients")
+    assert report.delimiter is None, "a one-column file shows no delimiter in `tierbook check`"
 
 
 def test_a_list_with_a_real_delimiter_is_still_split(tmp_path):

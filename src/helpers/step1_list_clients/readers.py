@@ -429,7 +429,8 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     frame = pd.DataFrame(records, columns=names, dtype="string") if records else pd.DataFrame(columns=names)
     rows = pd.Series(numbers, dtype="int64")
     frame, rows, total_problems, dropped = _drop_totals(frame, rows, path)
-    return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1,
+    # a file of one column has no delimiter to show (the one chosen occurs in no line)
+    return RawTable(path, frame, rows, encoding, delimiter if len(names) > 1 else None, None, header_idx + 1,
                     problems + header_problems + total_problems, dropped_totals=dropped)
 
 
