@@ -121,7 +121,8 @@ def _guess_single_byte(head: bytes) -> str:
     """
     if b"\r" in head and b"\n" not in head:  # lines ended by CR alone: Excel for Mac's "CSV (Macintosh)"
         return "mac_cyrillic" if _mostly_cyrillic(head, "mac_cyrillic") else "mac_roman"
-    if _mostly_cyrillic(head, "cp1251"):
+    # the first 64 KB decide when their words are Russian (a large export's start is enough); else all of it
+    if _mostly_cyrillic(head[:65536], "cp1251") or _mostly_cyrillic(head, "cp1251"):
         return "cp1251"
     try:
         from charset_normalizer import from_bytes
@@ -623,13 +624,13 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
 
 def _header_row_is(start: bytes, size: int, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
     """Whether pyarrow, skipping `header_idx` rows, finds `header` as the column names: the start of
-    the file (`start`, its first HEAD_BYTES of `size`, cut after a line end) transcoded and read as the
+    the file (`start`: its first 64 KB of `size`, cut after a line end) transcoded and read as the
     whole file would be. False also when the start has a byte the code page lacks (the careful reader
-    then says so)."""
+    then says so; a bad byte further on fails the column's transcoding, with the same outcome)."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    head = start[:HEAD_BYTES]
+    head = start[:1 << 16]
     if size > len(head):
         head = head[:max(head.rfind(b"\n"), head.rfind(b"\r")) + 1]
     try:
