@@ -874,12 +874,13 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     stated = stated * header_scale(header)  # in the unit of the lines (`_typed_numbers`)
     keys = frame["client_id"].astype("string").fillna("").map(name_key)
     sums = frame["amount"].groupby(keys.to_numpy()).sum()
+    clients = set(frame["client_id"].dropna())
     for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
         if pd.isna(total):
             continue
         group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
         group = group if isinstance(group, str) else None
-        if group and job_customer(group, set(frame["client_id"].dropna())) != group:
+        if group and job_customer(group, clients) != group:
             continue  # a QuickBooks job's lines went to its customer, whose own total checks them all
         lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:

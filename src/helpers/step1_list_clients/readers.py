@@ -380,13 +380,10 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     finally:
         guard.join()
     data = path.read_bytes()
-    if not data[:4096].strip():  # look at the start first: stripping 1 GB costs
-        if not data.strip():
-            raise ReadError(problem("empty_file", file=path.name))
+    if not data[:4096].strip() and not data.strip():  # look at the start first: stripping 1 GB costs
+        raise ReadError(problem("empty_file", file=path.name))
     if _is_html(data):
         return read_html_table(path, data)
-    if len(data) < size:
-        data = path.read_bytes()
     encoding = encoding or detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -1115,7 +1112,7 @@ def _split_quoted_lines(raw: RawTable) -> RawTable:
     if frame.shape[1] != 1 or frame.empty:
         return raw
     header = str(frame.columns[0])
-    inner = max((",", ";", "\t", "|"), key=header.count)
+    inner = max(DELIMITERS, key=header.count)
     if not header.count(inner):
         return raw
     width = header.count(inner) + 1
@@ -1306,7 +1303,8 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     name = pd.Series(np.where(group, frame.iloc[:, 0].astype(str).str.strip(), None), dtype=object).ffill()
     column = frame.columns[0]
     out = frame[lines].copy()
-    out[column] = name[lines].map(lambda n: job_customer(n, set(name[group]))).to_numpy()
+    groups = set(name[group])
+    out[column] = name[lines].map(lambda n: job_customer(n, groups)).to_numpy()
     header = str(column)
     problems = [p for p in raw.problems if p.code not in ("totals_row",)
                 and not (p.code == "blank_header" and p.column == header)]
