@@ -150,6 +150,25 @@ def test_a_code_page_column_becomes_the_utf8_of_each_cell(cells, nulls, start, e
         readers._FEW_NON_ASCII = few
 
 
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), high=st.integers(0x80, 0xFF), start=st.integers(0, 2),
+       encoding=st.sampled_from(["cp1251", "cp1252"]))
+def test_a_column_of_one_non_ascii_byte_is_swapped_in_halves_as_the_codec_decodes_it(data, high, start, encoding):
+    """The NBSP of Russian amounts (one non-ASCII byte in the whole column) goes through Arrow's replace in
+    two halves, not the codec: cell for cell the same text, nulls and a sliced array included."""
+    from helpers.step1_list_clients import readers
+
+    alphabet = st.sampled_from([b"1", b",", b"(", b" ", bytes([high])])
+    cells = data.draw(st.lists(st.lists(alphabet, max_size=6).map(b"".join), min_size=1, max_size=30))
+    nulls = data.draw(st.sets(st.integers(0, 29)))
+    split = readers._SPLIT_FROM
+    readers._SPLIT_FROM = 0
+    try:
+        _check_utf8_column(cells, nulls, start, encoding)
+    finally:
+        readers._SPLIT_FROM = split
+
+
 def _check_utf8_column(cells, nulls, start, encoding):
     from helpers.step1_list_clients.readers import _utf8_column
 
@@ -290,10 +309,15 @@ def _reference_check_text_file(path) -> None:
     line before it (the plain way, kept here as the reference)."""
     from helpers.step1_list_clients import guards
 
+    import io
+
     lines = blank = 0
     header = None
     tail = b""
-    with path.open("rb") as fh:
+    data = path.read_bytes()
+    if b"\r" in data[:guards._CHUNK] and b"\n" not in data[:guards._CHUNK]:  # CR alone ends the lines
+        data = data.replace(b"\r", b"\n")
+    with io.BytesIO(data) as fh:
         for block in iter(lambda: fh.read(guards._CHUNK), b""):
             chunk = tail + block
             cut = chunk.rfind(b"\n") + 1
@@ -331,18 +355,22 @@ _LINES = ["a,b", "id;name", "", " ", ",,,", ";;", "\r", "x" * 30, "y" * 90, ",".
 
 @settings(max_examples=300, deadline=None)
 @given(lines=st.lists(st.sampled_from(_LINES), min_size=0, max_size=60), end=st.booleans(),
-       chunk=st.sampled_from([8, 16, 64, 1 << 20]))
-def test_guard_with_a_reused_buffer_decides_as_the_plain_guard(lines, end, chunk):
+       chunk=st.sampled_from([8, 16, 64, 1 << 20]), split=st.sampled_from([0, 1 << 40]), cr=st.booleans())
+def test_guard_with_a_reused_buffer_decides_as_the_plain_guard(lines, end, chunk, split, cr):
     """Small blocks and limits so that lines cross blocks, run past four blocks, hold too long a cell or
-    too many cells, and blank lines outnumber the rest: the same file gets the same verdict either way."""
+    too many cells, and blank lines outnumber the rest: the same file gets the same verdict either way,
+    scanned in one pass or as two halves at once (`split` 0: every file is split), with LF or CR alone."""
     import tempfile
     from pathlib import Path
 
     from helpers.step1_list_clients import guards
 
-    data = ("\n".join(lines) + ("\n" if end else "")).encode("utf-8")
-    saved = guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES
+    newline = "\r" if cr else "\n"
+    lines = [line for line in lines if "\r" not in line] if cr else lines
+    data = (newline.join(lines) + (newline if end else "")).encode("utf-8")
+    saved = guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES, guards.SPLIT_FROM_BYTES
     guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES = chunk, 40, 10, 3
+    guards.SPLIT_FROM_BYTES = split
     verdicts = []
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -355,7 +383,8 @@ def test_guard_with_a_reused_buffer_decides_as_the_plain_guard(lines, end, chunk
                 except guards.ReadError as exc:
                     verdicts.append((exc.problem.code, exc.problem.row, exc.problem.column, exc.problem.details))
     finally:
-        guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES = saved
+        (guards._CHUNK, guards.MAX_CELL_CHARS, guards.MAX_COLUMNS, guards.MAX_BLANK_LINES,
+         guards.SPLIT_FROM_BYTES) = saved
     assert verdicts[0] == verdicts[1], lines
 
 

@@ -276,6 +276,24 @@ def _marker_starts(hint: str) -> set[tuple[int, int]] | None:
 _TOTALS_STARTS = _marker_starts(_TOTALS_HINT)
 
 
+def _start_tables(starts: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables for `_may_start_totals`: bool[256] of first bytes that may start a marker alone (a
+    space or control, which `\\s*` skips, or a non-ASCII byte), and bool[65536] indexed by
+    first * 256 + second of ASCII pairs that begin a Latin marker word in either case, or such a first
+    letter followed by a non-ASCII byte. One gather per cell instead of a numpy pass per word."""
+    first = np.zeros(256, dtype=bool)
+    first[:0x21] = first[0x80:] = True
+    pairs = np.zeros((256, 256), dtype=bool)
+    for a, b in starts:
+        for lead in {a, a & ~0x20}:  # byte | 0x20 == a: the letter or its capital
+            pairs[lead, [b, b & ~0x20]] = True
+            pairs[lead, 0x80:] = True
+    return first, pairs.reshape(-1)
+
+
+_FIRST_BYTE_MAY_START, _PAIR_MAY_START = _start_tables(_TOTALS_STARTS or set())
+
+
 def _may_start_totals(array) -> np.ndarray:
     """Cells whose start can match `_TOTALS_HINT` (a superset, never fewer): a first byte that is a
     space or control (`\\s*` comes first) or not ASCII (Cyrillic, ©, and any letter RE2's case folding
@@ -292,12 +310,8 @@ def _may_start_totals(array) -> np.ndarray:
     # read past a short cell's end (clipped to the buffer), then ignore what was read there
     first = data[np.minimum(starts, len(data) - 1)]
     second = data[np.minimum(starts + 1, len(data) - 1)]
-    maybe = (first <= 0x20) | (first >= 0x80)
-    # byte | 0x20 equals a lower-case letter only when the byte is that letter or its capital
-    lower, second_lower = first | 0x20, second | 0x20
-    pairs = np.zeros(len(first), dtype=bool)
-    for a, b in _TOTALS_STARTS:
-        pairs |= (lower == a) & ((second_lower == b) | (second >= 0x80))
+    maybe = _FIRST_BYTE_MAY_START[first]
+    pairs = _PAIR_MAY_START[(first.astype(np.uint16) << 8) | second]
     return ((length >= 1) & maybe) | ((length >= 2) & pairs)
 
 
@@ -667,13 +681,21 @@ def _utf8_column(array, code_page: str):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from helpers.step1_list_clients.parsing import text_buffers
+    from helpers.step1_list_clients.parsing import distinct_bytes, text_buffers
 
     bounds, data = text_buffers(array)
+    high_values = sorted(b for b in distinct_bytes(data) if b >= 0x80)
+    text_type = pa.large_string() if pa.types.is_large_binary(array.type) else pa.string()
+    if not high_values:
+        return array.view(text_type)
+    if len(high_values) == 1 and len(array) >= _SPLIT_FROM and 3 * len(data) < 2**31:
+        # one non-ASCII byte in a long column (the NBSP of "1 234,56" in a Russian export): Arrow swaps it
+        # for its UTF-8 spelling, a kernel that releases the GIL, so two halves go on two cores at once
+        # (the codec below holds the GIL). Nothing inserted can be taken for that byte again: one pass.
+        byte = bytes(high_values)
+        return _replace_in_halves(array, byte, byte.decode(code_page).encode("utf-8")).view(text_type)
     is_high = data >= 0x80
     high = np.flatnonzero(is_high)
-    if not len(high):
-        return array.view(pa.large_string() if pa.types.is_large_binary(array.type) else pa.string())
     view = memoryview(data)
     grow = _utf8_growth(code_page)[data[high]]
     # the text, and each cell's new end: its old end plus what every non-ASCII byte before it gained
@@ -698,6 +720,22 @@ def _utf8_column(array, code_page: str):
     return pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(array),
                                  [validity, pa.py_buffer(bounds if large else bounds.astype(np.int32)),
                                   pa.py_buffer(text)], null_count=array.null_count)
+
+
+# From this many cells on, one byte swapped through a column (`_utf8_column`) is done in two halves at once.
+_SPLIT_FROM = 100_000
+
+
+def _replace_in_halves(array, old: bytes, new: bytes):
+    """`pc.replace_substring(array, old, new)` of a binary array, its second half on a thread of its own;
+    the halves joined are exactly the whole, since no cell is split. The thread ends before this returns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    half = len(array) // 2
+    first, second = _each_on_threads(lambda part: pc.replace_substring(part, old, new),
+                                     [array.slice(0, half), array.slice(half)])
+    return pa.concat_arrays([first, second])
 
 
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,

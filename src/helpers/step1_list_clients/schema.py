@@ -72,7 +72,7 @@ def validate_table(kind: str, df: pd.DataFrame, rows: pd.Series, *, file: str,
     """
     shown_column = shown_column or {}
     try:
-        SCHEMAS[kind].validate(df, lazy=True)
+        SCHEMAS[kind].validate(df, lazy=True, inplace=True)  # nothing is coerced: no copy of the table
         return df, []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
