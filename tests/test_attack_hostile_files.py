@@ -98,26 +98,36 @@ def test_millions_of_blank_lines_are_refused_in_bounded_memory(company_dir, monk
     assert "60,000 empty lines" in _errors(company_dir, "clients.csv")[0]
 
 
-def test_a_large_file_is_guarded_before_its_fast_reader_reads_it(company_dir, monkeypatch):
-    """A large log takes pyarrow's fast path, whose first look at the file's start runs beside the guard:
-    blank lines past that start must still be refused before pyarrow reads them all (it would keep each
-    as a row). "Large" is lowered here so the file stays small."""
+def test_a_large_file_of_blank_lines_stops_the_fast_reader_at_its_first_batch(company_dir, monkeypatch):
+    """A large log takes pyarrow's fast path, which parses the file batch by batch, each checked as it
+    comes: blank lines past the file's start end the read at the first batch that holds one (pyarrow
+    would keep each as a row), and the guard then refuses the file. "Large" and the batch size are
+    lowered here so the file stays small; the blank lines span dozens of batches."""
     from helpers.step1_list_clients import readers
 
     monkeypatch.setattr(readers, "FAST_PATH_BYTES", 5_000)
+    monkeypatch.setattr(readers, "BATCH_BYTES", 8_000)
     monkeypatch.setattr(guards, "MAX_BLANK_LINES", 10_000)
-    read, arrow_csv = [], readers._arrow_csv
+    batches: dict[str, int] = {}
+    checked, refused = readers._arrow_csv, readers._refused_batch
 
     def recorded(path, *args):
-        read.append(path.name)
-        return arrow_csv(path, *args)
+        batches[path.name] = 0
+        return checked(path, *args)
+
+    def counted(batch):
+        batches[next(reversed(batches))] += 1
+        return refused(batch)
 
     monkeypatch.setattr(readers, "_arrow_csv", recorded)
-    with open(company_dir / "transactions.csv", "a", encoding="utf-8") as fh:
-        fh.write("\n" * 300_000)
+    monkeypatch.setattr(readers, "_refused_batch", counted)
+    log = company_dir / "transactions.csv"
+    data_batches = log.stat().st_size // 8_000 + 1
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(",,,\n" * 100_000 + "\n" * 200_000)  # rows of delimiters only, then empty lines
     assert "empty lines" in _errors(company_dir, "transactions.csv")[0]
-    assert "clients.csv" in read, "the other files still take the fast path"
-    assert "transactions.csv" not in read, "pyarrow read the log before the guard refused it"
+    assert batches["clients.csv"] >= 1, "the other files still take the fast path"
+    assert batches["transactions.csv"] <= data_batches + 1, "pyarrow went on reading blank lines"
 
 
 def test_every_text_read_is_guarded_also_outside_a_company_load(tmp_path):

@@ -222,3 +222,36 @@ def test_normalise_tier(raw, tier):
     ("отказ", "refused"), ("Closed Lost", "refused"), ("Закрыто и не реализовано", "refused"), ("later", None)])
 def test_normalise_outcome(raw, outcome):
     assert normalise_outcome(raw) == outcome
+
+
+def test_each_file_digest_is_of_the_file_as_read(tmp_path):
+    """The hash of a file runs after its rows are read (while they are checked); what run.json records
+    is still the SHA-256 of the very bytes in the folder."""
+    import hashlib
+
+    _clean_company(tmp_path)
+    company = load_company(tmp_path)
+    for report in company.files:
+        assert report.sha256 == hashlib.sha256(report.path.read_bytes()).hexdigest(), report.kind
+
+
+def test_a_file_changed_while_it_is_read_is_an_error_not_a_wrong_digest(tmp_path, monkeypatch):
+    """An export still being written (or a copy still running) when the kit reads it: the rows read and
+    the bytes hashed would differ, so the check says so and the run does not start."""
+    from helpers.step1_list_clients import load
+
+    _clean_company(tmp_path)
+    original = load.read_table
+
+    def read_then_grow(path, **kwargs):
+        raw = original(path, **kwargs)
+        if path.name.startswith("transactions"):
+            with path.open("a", encoding="utf-8") as fh:  # the export goes on writing after the read
+                fh.write("C999,2024-05-01,10.00\n")
+        return raw
+
+    monkeypatch.setattr(load, "read_table", read_then_grow)
+    result = check_company(tmp_path)
+    assert not result.ok
+    changed = [p for p in result.problems if p.code == "input_changed"]
+    assert [p.file for p in changed] == ["transactions.csv"] and changed[0].severity == "error"

@@ -190,7 +190,8 @@ def name_key(name: str) -> str:
 
 
 def _report(kind: str, path: Path, raw: RawTable | None, sha256: str | None = None) -> FileReport:
-    report = FileReport(kind=kind, path=path, sha256=sha256 or file_sha256(path))
+    """The FileReport of a file as read; `sha256` "" leaves the digest to be settled later."""
+    report = FileReport(kind=kind, path=path, sha256=file_sha256(path) if sha256 is None else sha256)
     if raw is not None:
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter, raw.sheet
         report.header_row, report.rows_read = raw.header_row, raw.rows_seen
@@ -362,20 +363,55 @@ def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: li
     return frame, raw.rows.reset_index(drop=True), shown, understood
 
 
-def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport]):
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, None when it is gone: what tells that it changed."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns
+
+
+class _Digests:
+    """Input files' SHA-256, each hashed on a thread of its own once its file is read, while its rows
+    are checked, and settled by `settle` once the tables are loaded (a long log's hash is not waited
+    for before its amounts are read): the digest goes into its FileReport, and a file whose size or
+    modification time is not what it was before it was read is an error (the hash would not be of
+    what was read)."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[FileReport, object, tuple[int, int] | None]] = []
+
+    def add(self, report: FileReport, wait, before: tuple[int, int] | None) -> None:
+        self._pending.append((report, wait, before))
+
+    def settle(self, problems: list[Problem]) -> None:
+        for report, wait, before in self._pending:
+            report.sha256 = wait()
+            if _file_state(report.path) != before:
+                problems.append(problem("input_changed", file=report.path.name))
+        self._pending.clear()
+
+
+def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport],
+          digests: _Digests | None = None):
+    """Read one input file; None when there is none or it cannot be read (the problem added). With
+    `digests`, the file's hash is left running and settled there (see `_Digests`)."""
     path = find_input(folder, kind)
     if path is None:
         pickled = [p for p in folder.glob(f"{kind}.*") if p.suffix.lower() in (".pkl", ".pickle")]
         if pickled:  # never unpickle: a pickle can run code
             problems.append(problem("unsafe_format", file=pickled[0].name))
         return None
-    # the digest is computed while the file is checked and read (hashing streams: safe on a hostile file)
-    digest = _sha256_in_background(path)
+    before = _file_state(path)
     try:
         guards.check_input_file(path, folder, max_mb=settings.load.max_file_mb)  # hostile files end here
         raw = read_table(path, sheet=settings.load.sheets.get(kind), encoding=settings.load.encodings.get(kind),
                          max_mb=settings.load.max_file_mb, kind=kind, columns=settings.load.columns.get(kind),
                          hidden_rows=settings.hidden_rows)
+        # hashed once read, while its rows are checked (hashing streams the file: safe on a hostile one);
+        # hashing beside the read itself was slower: pyarrow's parse and the transcoding fill both cores
+        digest = _sha256_in_background(path)
         if raw.sheet is not None and kind not in settings.load.sheets:
             raw = _sheet_with_the_columns(raw, kind, settings)
         raw = drop_account_rows(raw)
@@ -384,17 +420,23 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
             raw = _amount_from_quantity_and_price(raw, settings)
     except ReadError as exc:
         problems.append(exc.problem)
-        files.append(_report(kind, path, None, digest()))
+        files.append(_report(kind, path, None))
         return None
     except OSError as exc:
         problems.append(problem("unreadable", file=path.name, reason=exc.strerror or type(exc).__name__))
         return None
     except Exception as exc:  # noqa: BLE001 - a file no reader rule foresaw is still a data problem, not a crash
         problems.append(problem("unreadable", file=path.name, reason=guards.describe_error(exc)))
-        files.append(_report(kind, path, None, digest()))
+        files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
-    report = _report(kind, path, raw, digest())
+    if digests is None:
+        report = _report(kind, path, raw, digest())
+        if _file_state(path) != before:
+            problems.append(problem("input_changed", file=path.name))
+    else:
+        report = _report(kind, path, raw, "")
+        digests.add(report, digest, before)
     files.append(report)
     if raw.frame.empty:
         problems.append(problem("empty_file", file=path.name))
@@ -1247,8 +1289,9 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
 
     # a log read out of core (a Parquet folder, or a very large Parquet file) is never loaded by the file reader
     out_of_core = find_transactions_dataset(folder)
-    read = {kind: None if kind == "transactions" and out_of_core else _read(folder, kind, settings, problems, files)
-            for kind in KINDS}
+    digests = _Digests()
+    read = {kind: None if kind == "transactions" and out_of_core else
+            _read(folder, kind, settings, problems, files, digests) for kind in KINDS}
     clients, trait_kinds = None, {}
     if read["clients"]:
         clients, trait_kinds = _guarded(read["clients"], problems, _load_clients, settings, problems) or (None, {})
@@ -1259,6 +1302,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
         clients, tables["placement"] = _tiers_in_client_list(clients, trait_kinds, tables["placement"], files, problems)
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
+    digests.settle(problems)  # every file read above has been hashed while its rows were checked
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
     # a dataset stays on disk, and a log has many rows per client: the checks below need only its distinct
     # client ids, found once here (each check used to find them in a million rows again)

@@ -380,19 +380,17 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
     `kind` and `columns` (the company.yml column names for that kind) only steer the fast path for
     large files: recognised number and date columns are then typed by pyarrow's CSV parser.
     """
-    size = path.stat().st_size
-    guard = _Guard(path)  # the file's guard runs while the start of a large file is looked at
-    try:
-        if size > FAST_PATH_BYTES:
-            # a large file is read by pyarrow itself, on its own threads while it parses: here only its start
-            start = _file_start(path)
-            if start[:4096].strip() and not _is_html(start):
-                fast = _read_large(start, path, encoding, kind, columns, before_reading=guard.wait)
-                if fast is not None:
-                    return fast
-        guard.wait()  # megabyte cells, a header wider than Excel's, millions of blank lines end here
-    finally:
-        guard.join()
+    from helpers.step1_list_clients.guards import check_text_file  # guards imports this module
+
+    if path.stat().st_size > FAST_PATH_BYTES:
+        # a large file is read by pyarrow batch by batch, each batch checked as it comes (`_arrow_csv`):
+        # the first sign of what the guard refuses ends the fast path with memory still bounded
+        start = _file_start(path)
+        if start[:4096].strip() and not _is_html(start):
+            fast = _read_large(start, path, encoding, kind, columns)
+            if fast is not None:
+                return fast
+    check_text_file(path)  # megabyte cells, a header wider than Excel's, millions of blank lines end here
     data = path.read_bytes()
     if not data[:4096].strip() and not data.strip():  # look at the start first: stripping 1 GB costs
         raise ReadError(problem("empty_file", file=path.name))
@@ -449,36 +447,6 @@ def read_text_table(path: Path, *, encoding: str | None = None, kind: str | None
 def _is_html(start: bytes) -> bool:
     """Whether a file starting with `start` is an HTML table (a Bitrix24 "Excel" export saved as .csv/.xls)."""
     return start[:4096].lstrip()[:1] == b"<" and b"<table" in start[:20000].lower()
-
-
-class _Guard:
-    """`guards.check_text_file(path)` on a thread of its own, started at once: it streams the file through
-    numpy and the file system, which release the GIL, while the reader looks at the file's start. No
-    reader may parse the file before `wait` has returned; `join` only ends the thread (a `finally`)."""
-
-    def __init__(self, path: Path):
-        import threading
-
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._check, args=(path,), name="tierbook-guard", daemon=True)
-        self._thread.start()
-
-    def _check(self, path: Path) -> None:
-        from helpers.step1_list_clients.guards import check_text_file  # guards imports this module
-
-        try:
-            check_text_file(path)
-        except BaseException as exc:  # noqa: BLE001 - raised in the reading thread by `wait`
-            self._error = exc
-
-    def wait(self) -> None:
-        """Wait for the guard; raise what it raised (a ReadError naming the row)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def join(self) -> None:
-        self._thread.join()
 
 
 def _two_row_header(above: list[str], header: list[str]) -> list[str]:
@@ -583,15 +551,25 @@ HEAD_BYTES = 200_000
 def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_idx: int, header: list[str],
                dtypes: dict[str, str], dates: list[str]) -> pd.DataFrame | None:
     """Parse the file at `path` with pyarrow's CSV reader and fixed column types (`start`: its first
-    bytes, already read); None when any cell does not fit them.
+    bytes, already read); None when any cell does not fit them, or when the file shows what the
+    text-file guard refuses (the caller then runs the guard, and the careful reader).
 
     Text stays text ("" for blank, leading zeros kept); a quoted line break, a blank line (one field,
     so a short row), a short row or a number that is not plain raise in pyarrow, and the caller falls
     back to the careful reader, which numbers and reports every such row.
+
+    The file is read batch by batch (`BATCH_BYTES` of it each), every batch checked as it comes: a
+    blank row, or a cell as long as csv refuses, ends the read at once, so a file of millions of blank
+    lines costs one batch of memory, never a table of them. A code-page file's batches are transcoded
+    on a thread while pyarrow parses the next one.
     """
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
+    from helpers.step1_list_clients.guards import MAX_COLUMNS  # guards imports this module
+
+    if len(header) > MAX_COLUMNS:
+        return None
     types = {h: pa.float64() if t == "float64" else pa.string() for h, t in dtypes.items()}
     types.update({h: pa.timestamp("s") for h in dates})
     code_page = encoding if encoding not in ("utf-8", "utf-8-sig") else None  # pyarrow skips a UTF-8 BOM
@@ -603,34 +581,71 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
         if not _header_row_is(start, path.stat().st_size, code_page, header_idx, parse, header):
             return None
         types = {h: pa.binary() if t == pa.string() else t for h, t in types.items()}
-        read = pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=header, block_size=16 << 20)
+        read = pacsv.ReadOptions(skip_rows=header_idx + 1, column_names=header, block_size=BATCH_BYTES)
     else:
-        read = pacsv.ReadOptions(skip_rows=header_idx, block_size=16 << 20)
+        read = pacsv.ReadOptions(skip_rows=header_idx, block_size=BATCH_BYTES)
+    convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False, check_utf8=not code_page,
+                                   timestamp_parsers=[pacsv.ISO8601], include_columns=header)
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
-        with pa.OSFile(str(path)) as source:
-            table = pacsv.read_csv(
-                source, read_options=read, parse_options=parse,
-                convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
-                                                     quoted_strings_can_be_null=False, check_utf8=not code_page,
-                                                     timestamp_parsers=[pacsv.ISO8601], include_columns=header))
-        if table.column_names != header:
-            return None
+        # the file's pages as they are (no copy read into memory); the thread ends before this returns
+        with pa.memory_map(str(path)) as source, \
+                ThreadPoolExecutor(1, thread_name_prefix="tierbook-batches") as pool:
+            reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+            if reader.schema.names != header:
+                return None
+            pending = []
+            for batch in reader:
+                if _refused_batch(batch):
+                    return None
+                pending.append(pool.submit(_text_batch, batch, code_page))
+            batches = [done.result() for done in pending]
+        schema = pa.schema([pa.field(f.name, pa.string() if _is_text_type(f.type) else f.type)
+                            for f in reader.schema])
         # one chunk per column: every later pass takes the column as it is, with no copy
-        table = table.combine_chunks()
-        if code_page:
-            table = pa.table(_each_on_threads(
-                lambda c: _utf8_column(c.chunk(0), code_page) if pa.types.is_binary(c.type) else c,
-                table.columns), names=header)
+        table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
             ValueError, OSError):
-        return None
-    # a blank line reads as a row of blanks; the careful reader skips it and keeps row numbers right
-    if len(table) and _blank_row(table):
         return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     for name in dates:
         frame[name] = frame[name].astype("datetime64[ns]")
     return frame
+
+
+# How much of a large file pyarrow parses at a time (`_arrow_csv`): small enough that the first batch
+# shows a file of blank lines, and that transcoding a batch keeps pace with parsing the next.
+BATCH_BYTES = 512 << 10
+
+
+def _refused_batch(batch) -> bool:
+    """Whether a parsed batch shows what the text-file guard (`guards.check_text_file`) decides on: a
+    blank row (the careful reader skips it and keeps the row numbers right, and millions of them are
+    refused), or a text cell of as many bytes as csv's field limit allows characters."""
+    from helpers.step1_list_clients.guards import MAX_CELL_CHARS
+    from helpers.step1_list_clients.parsing import text_buffers
+
+    if batch.num_rows and _blank_row(batch):
+        return True
+    for column in batch.columns:
+        if _is_text_type(column.type) and len(column):
+            bounds, _ = text_buffers(column)
+            if int(np.diff(bounds).max()) >= MAX_CELL_CHARS:
+                return True
+    return False
+
+
+def _text_batch(batch, code_page: str | None):
+    """A parsed batch with its code-page columns as UTF-8 text (`_utf8_column`), the others as they are."""
+    import pyarrow as pa
+
+    if not code_page:
+        return batch
+    return pa.RecordBatch.from_arrays(
+        [_utf8_column(c, code_page) if pa.types.is_binary(c.type) else c for c in batch.columns],
+        names=batch.schema.names)
 
 
 def _header_row_is(start: bytes, size: int, code_page: str, header_idx: int, parse, header: list[str]) -> bool:
@@ -688,12 +703,14 @@ def _utf8_column(array, code_page: str):
     text_type = pa.large_string() if pa.types.is_large_binary(array.type) else pa.string()
     if not high_values:
         return array.view(text_type)
-    if len(high_values) == 1 and len(array) >= _SPLIT_FROM and 3 * len(data) < 2**31:
-        # one non-ASCII byte in a long column (the NBSP of "1 234,56" in a Russian export): Arrow swaps it
-        # for its UTF-8 spelling, a kernel that releases the GIL, so two halves go on two cores at once
-        # (the codec below holds the GIL). Nothing inserted can be taken for that byte again: one pass.
+    if len(high_values) == 1 and 3 * len(data) < 2**31:
+        # one non-ASCII byte in the column (the NBSP of "1 234,56" in a Russian export): Arrow swaps it
+        # for its UTF-8 spelling in a kernel that releases the GIL (the codec below holds it, and the
+        # next batch is being parsed meanwhile). Nothing inserted is taken for that byte again: one pass.
+        import pyarrow.compute as pc
+
         byte = bytes(high_values)
-        return _replace_in_halves(array, byte, byte.decode(code_page).encode("utf-8")).view(text_type)
+        return pc.replace_substring(array, byte, byte.decode(code_page).encode("utf-8")).view(text_type)
     is_high = data >= 0x80
     high = np.flatnonzero(is_high)
     view = memoryview(data)
@@ -722,27 +739,11 @@ def _utf8_column(array, code_page: str):
                                   pa.py_buffer(text)], null_count=array.null_count)
 
 
-# From this many cells on, one byte swapped through a column (`_utf8_column`) is done in two halves at once.
-_SPLIT_FROM = 100_000
-
-
-def _replace_in_halves(array, old: bytes, new: bytes):
-    """`pc.replace_substring(array, old, new)` of a binary array, its second half on a thread of its own;
-    the halves joined are exactly the whole, since no cell is split. The thread ends before this returns."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    half = len(array) // 2
-    first, second = _each_on_threads(lambda part: pc.replace_substring(part, old, new),
-                                     [array.slice(0, half), array.slice(half)])
-    return pa.concat_arrays([first, second])
-
-
 def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
-                columns: dict[str, str] | None, *, before_reading=lambda: None) -> RawTable | None:
-    """Read a large clean file with pyarrow's CSV parser; None sends it to the careful reader instead.
-    `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file itself, once
-    `before_reading()` (the file's guard) has returned.
+                columns: dict[str, str] | None) -> RawTable | None:
+    """Read a large clean file with pyarrow's CSV parser; None sends it to the guard and the careful
+    reader instead. `data` is the start of the file (HEAD_BYTES or more): pyarrow reads the file
+    itself, batch by batch (`_arrow_csv`).
 
     Number and date columns whose sample is plain ("1234.5", "2024-01-31") are typed while reading;
     a single cell that does not fit makes pyarrow fail, and the careful reader then reports it by row.
@@ -771,11 +772,10 @@ def _read_large(data: bytes, path: Path, encoding: str | None, kind: str | None,
                 dates.append(name)
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         return None  # duplicate or blank headers: the careful reader names and renames them
-    before_reading()
     frame = _arrow_csv(path, head_bytes, encoding, delimiter, header_idx, header, dtypes, dates)
     if frame is None:
         return None
-    rows = pd.Series(range(header_idx + 2, header_idx + 2 + len(frame)), dtype="int64")
+    rows = pd.Series(np.arange(header_idx + 2, header_idx + 2 + len(frame), dtype=np.int64))
     frame, rows, totals, dropped = _drop_totals(frame, rows, path)
     return RawTable(path, frame, rows, encoding, delimiter, None, header_idx + 1, problems + totals,
                     dropped_totals=dropped)
@@ -1115,7 +1115,7 @@ def read_parquet_table(path: Path) -> RawTable:
         from helpers.step1_list_clients.guards import describe_error  # the cause in words, never a bare exception class
 
         raise ReadError(problem("unreadable", file=path.name, reason=describe_error(exc))) from None
-    rows = pd.Series(range(1, len(frame) + 1), dtype="int64")  # Parquet rows are numbered from 1
+    rows = pd.Series(np.arange(1, len(frame) + 1, dtype=np.int64))  # Parquet rows are numbered from 1
     return RawTable(path, frame.reset_index(drop=True), rows, "parquet", None, None, None, [])
 
 
