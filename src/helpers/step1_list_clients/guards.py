@@ -125,8 +125,10 @@ def check_input_file(path: Path, folder: Path, *, max_mb: int) -> None:
 
     Checks, in order: the file stays inside the company folder; an .xlsx is no zip bomb and holds no
     DOCTYPE. A text file's own guard (`check_text_file`: no megabyte cells, no header wider than Excel's,
-    no millions of blank lines) runs in `readers.read_text_table`, on a thread while the reader looks at
-    the file's first bytes, and always before anything parses the file.
+    no millions of blank lines) runs in `readers.read_text_table` before the careful reader parses the
+    file. A large file's fast reader parses it in batches of half a megabyte and stops at the first batch
+    showing any of these (a blank row, a cell of csv's limit, a header wider than Excel's); the guard
+    then decides. Memory stays bounded by one batch either way.
     """
     reason = outside_folder_reason(path, folder)
     if reason:

@@ -274,8 +274,9 @@ def bytes_present(array) -> np.ndarray:
 
 def text_buffers(array) -> tuple[np.ndarray, np.ndarray]:
     """An Arrow string (or binary) array's cells as numpy views of its buffers: (bounds, data) where
-    cell i is the bytes data[bounds[i]:bounds[i + 1]] (bounds: int32/int64[n + 1] from 0, a new array;
-    data: uint8, no copy). A null's bytes are whatever Arrow left there (usually none)."""
+    cell i is the bytes data[bounds[i]:bounds[i + 1]] (bounds: int32/int64[n + 1] from 0, read-only: a
+    view of Arrow's offsets, or a new array for a slice that does not start at the buffer's start; data:
+    uint8, no copy, read-only). A null's bytes are whatever Arrow left there (usually none)."""
     import pyarrow as pa
 
     width = np.int64 if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type) else np.int32
@@ -284,7 +285,11 @@ def text_buffers(array) -> tuple[np.ndarray, np.ndarray]:
     if buffer is None or len(bounds) == 0 or bounds[-1] <= bounds[0]:
         return np.zeros(len(bounds), dtype=width), np.zeros(0, dtype=np.uint8)
     data = np.frombuffer(buffer, dtype=np.uint8)[bounds[0]:bounds[-1]]
-    return bounds - bounds[0], data
+    if bounds[0] == 0:  # the usual case: no 4 MB copy of a million offsets
+        return bounds, data
+    rebased = bounds - bounds[0]
+    rebased.flags.writeable = False  # as the view is: a caller that writes fails the same way in both cases
+    return rebased, data
 
 
 def edge_bytes(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -305,8 +310,7 @@ def edge_bytes(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not len(data):
         zeros = np.zeros(len(length), dtype=np.uint8)
         return zeros, zeros.copy(), length, data
-    top = len(data) - 1
-    return data[np.minimum(bounds[:-1], top)], data[np.maximum(bounds[1:] - 1, 0)], length, data
+    return np.take(data, bounds[:-1], mode="clip"), np.take(data, bounds[1:] - 1, mode="clip"), length, data
 
 
 def _valid_cells(array) -> np.ndarray:
@@ -404,7 +408,7 @@ def blank_cells(values: pd.Series) -> np.ndarray:
     # the empty ones and those starting with a space, a control or a non-ASCII character are trimmed
     bounds, data = text_buffers(array)
     empty = bounds[1:] == bounds[:-1]
-    first = data[np.minimum(bounds[:-1], max(len(data) - 1, 0))] if len(data) else np.zeros(len(array), np.uint8)
+    first = np.take(data, bounds[:-1], mode="clip") if len(data) else np.zeros(len(array), np.uint8)
     unsure = ~empty & ~blank & ((first <= 0x20) | (first >= 0x7F))
     blank |= empty
     if unsure.any():
