@@ -8,7 +8,7 @@ benchmarks/.data/, then times in the same run, alternating rounds:
 - helpers: `helpers.step1_list_clients.load.load_company(folder)` — encoding and delimiter detection, column mapping,
   number and date parsing, pandera validation, totals rows, cross-checks: the whole step 1.
 
-    .venv/bin/python -m benchmarks.bench_read              # 1,000,000 rows, 3 rounds
+    .venv/bin/python -m benchmarks.bench_read              # 1,000,000 rows, 9 rounds (each well under a second)
     .venv/bin/python -m benchmarks.bench_read --rows 200000 --rounds 5
 
 The bar (issue 3): helpers within 2x of plain pandas.
@@ -65,7 +65,7 @@ def time_helpers(folder: Path) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)  # a median of 9: single rounds vary by a third
     args = parser.parse_args(argv)
     folder = make_folder(args.rows)
     path = folder / "transactions.csv"

@@ -10,7 +10,7 @@ dates `dd.mm.yyyy`, amounts `1 234 567,89` with no-break spaces and negatives in
 - helpers: `helpers.step1_list_clients.load.load_company(messy folder)` — every format decided from the columns, every
   cell checked.
 
-    .venv/bin/python -m benchmarks.bench_read_messy              # 1,000,000 rows, 3 rounds
+    .venv/bin/python -m benchmarks.bench_read_messy              # 1,000,000 rows, 9 rounds (each well under a second)
     .venv/bin/python -m benchmarks.bench_read_messy --rows 200000 --rounds 1
 
 The bar (issue 9): helpers on the messy file within 2x of plain pandas on the clean one.
@@ -60,7 +60,7 @@ def make_messy_folder(rows: int) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)  # a median of 9: single rounds vary by a third
     args = parser.parse_args(argv)
     clean = make_folder(args.rows) / "transactions.csv"
     messy = make_messy_folder(args.rows)

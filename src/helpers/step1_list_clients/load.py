@@ -1096,9 +1096,13 @@ def _load_prospects(raw, report, settings, trait_kinds, problems):
 
 
 def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """values.isin(known) through object arrays: Arrow-backed isin walks the known values in Python."""
-    return pd.Series(values.to_numpy(dtype=object), dtype=object).isin(
-        pd.Series(known.to_numpy(dtype=object), dtype=object)).to_numpy()
+    """values.isin(known) for ids, as bool[n]: Arrow's hashed `is_in` on the text of both (pandas' isin of
+    an Arrow-backed column walks the known values in Python). A null id is never known."""
+    import pyarrow.compute as pc
+
+    text = [parsing.arrow_text(v if isinstance(v.dtype, pd.StringDtype) else v.astype("string"))
+            for v in (values, known)]
+    return pc.is_in(text[0], value_set=text[1], skip_nulls=True).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
@@ -1128,6 +1132,8 @@ _SCIENTIFIC_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+\d{1,3}$")
 def _warn_scientific_ids(ids: pd.Series, file: str, problems: list[Problem]) -> None:
     """Ids Excel wrote as "7,70123E+11": the digits it dropped are lost, and two clients may now share an id."""
     cut = ids.dropna().astype(str)
+    if not (cut.str.contains("+", regex=False) & cut.str.contains("e", case=False, regex=False)).any():
+        return  # "7,70123E+11" holds both; a million plain ids are answered without the pattern
     cut = cut[cut.str.strip().str.fullmatch(_SCIENTIFIC_ID.pattern)]
     if len(cut):
         problems.append(problem("ids_in_scientific_notation", "warning", file=file, column="client_id",

@@ -292,34 +292,6 @@ def text_buffers(array) -> tuple[np.ndarray, np.ndarray]:
     return rebased, data
 
 
-def edge_bytes(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(first byte, last byte, length, data) of each cell of an Arrow string array: uint8[n], uint8[n],
-    int[n] (0 for a null) and the data buffer (uint8, no copy) for reading further bytes. An empty or
-    null cell's first and last bytes are stray (compare only where length > 0). Two numpy gathers:
-    less than one Arrow `starts_with` pass over a million cells.
-
-    >>> import pyarrow as pa
-    >>> first, last, length, _ = edge_bytes(pa.array(["(12)", "7", "", None]))
-    >>> first[:2].tolist(), last[:2].tolist(), length.tolist()
-    ([40, 55], [41, 55], [4, 1, 0, 0])
-    """
-    bounds, data = text_buffers(array)
-    length = np.diff(bounds)
-    if array.null_count:  # a null's stale bytes are no cell's
-        length[~_valid_cells(array)] = 0
-    if not len(data):
-        zeros = np.zeros(len(length), dtype=np.uint8)
-        return zeros, zeros.copy(), length, data
-    return np.take(data, bounds[:-1], mode="clip"), np.take(data, bounds[1:] - 1, mode="clip"), length, data
-
-
-def _valid_cells(array) -> np.ndarray:
-    """bool[n]: the cells of an Arrow array that are not null."""
-    import pyarrow.compute as pc
-
-    return pc.is_valid(array).to_numpy(zero_copy_only=False)
-
-
 def distinct_bytes(data) -> set[int]:
     """The byte values `data` (bytes or a memoryview) holds, exactly.
 
@@ -489,18 +461,12 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         s = pc.replace_substring(s, "−", "-")
         present[ord("-")] = True
     if present[ord("(")] or present[ord(")")]:  # "(1 200)": a negative amount as accountants write it
-        first, last, length, data = edge_bytes(s)
-        filled = length > 0
-        opens, closes = filled & (first == ord("(")), filled & (last == ord(")"))
+        opens, closes = _flags(pc.starts_with(s, "(")), _flags(pc.ends_with(s, ")"))
         if (opens | closes).any():
             negative |= opens & closes
             # one bracket only, or doubled ones, is no amount: such a cell stays unread
-            broken |= (opens != closes) | (filled & ((first == ord(")")) | (last == ord("("))))
-            bounds = text_buffers(s)[0]
-            for side, step, mark in ((opens, 1, "("), (closes, -2, ")")):  # "((5" and "5))"
-                at = np.flatnonzero(side & (length >= 2))
-                at = at[data[(bounds[at] if step > 0 else bounds[at + 1]) + step] == ord(mark)]
-                broken[at] = True
+            broken |= (opens != closes) | _flags(pc.starts_with(s, "((")) | _flags(pc.ends_with(s, "))"))
+            broken |= _flags(pc.starts_with(s, ")")) | _flags(pc.ends_with(s, "("))
             s = pc.utf8_trim(s, "()")
             # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
             present = present.copy()
@@ -589,17 +555,15 @@ def _comma_readings(s, present: np.ndarray | None = None) -> tuple[np.ndarray, .
     valid = ~pc.is_null(s).to_numpy(zero_copy_only=False) if s.null_count else np.ones(len(s), dtype=bool)
     if not present[ord(",")]:
         return valid, valid.copy(), v_comma, v_comma.copy()
-    # a cell holds one comma at most (two fail the cast above), so a comma four bytes from its end is
-    # at length - 4: its position, without a search for it
-    first, _, length, data = edge_bytes(s)
-    comma = _flags(pc.match_substring(s, ","))
+    position, length = pc.find_substring(s, ","), pc.binary_length(s)
+    if s.null_count:
+        position, length = position.fill_null(-1), length.fill_null(0)
+    position, length = position.to_numpy(zero_copy_only=False), length.to_numpy(zero_copy_only=False)
     signed = np.zeros(len(s), dtype=np.int64)
     if present[ord("-")] or present[ord("+")]:
-        signed = ((length > 0) & ((first == ord("-")) | (first == ord("+")))).astype(np.int64)
-    position = length - 4
-    grouped = comma & (position >= 1 + signed) & (position <= 3 + signed)
-    at = np.flatnonzero(grouped)  # the few cells as short as "1,234": is their comma the fourth-last byte?
-    grouped[at] = data[text_buffers(s)[0][at + 1] - 4] == ord(",")
+        signed = _flags(pc.or_(pc.starts_with(s, "-"), pc.starts_with(s, "+"))).astype(np.int64)
+    comma = position >= 0
+    grouped = comma & (position >= 1 + signed) & (position <= 3 + signed) & (length - position == 4)
     # a "1,234" cell read with the comma as thousands mark is an integer: the exact value is a rounding away
     v_dot = np.where(grouped, np.round(v_comma * 1000), np.where(comma, np.nan, v_comma))
     return valid & (grouped | ~comma), valid, v_dot, v_comma
