@@ -550,8 +550,9 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
 
     The file is read batch by batch (`BATCH_BYTES` of it each), every batch checked as it comes: a
     blank row, or a cell as long as csv refuses, ends the read at once, so a file of millions of blank
-    lines costs one batch of memory, never a table of them. A code-page file's batches are transcoded
-    on a thread while pyarrow parses the next one.
+    lines costs a batch of memory or two, never a table of them. Its two halves, cut at a line end,
+    are read at once on two threads (pyarrow's streaming reader parses on one core), each transcoding
+    its own batches.
     """
     import pyarrow as pa
     from pyarrow import csv as pacsv
@@ -577,27 +578,32 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
     convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False,
                                    quoted_strings_can_be_null=False, check_utf8=not code_page,
                                    timestamp_parsers=[pacsv.ISO8601], include_columns=header)
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
+    stop = threading.Event()  # one half refused or failed: the other stops at its next batch
     try:
-        # the file's pages as they are (no copy read into memory); the thread ends before this returns
-        with pa.memory_map(str(path)) as source, \
-                ThreadPoolExecutor(1, thread_name_prefix="tierbook-batches") as pool:
-            reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
-            if reader.schema.names != header:
-                return None
-            pending = []
-            for batch in reader:
-                if _refused_batch(batch):
-                    return None
-                pending.append(pool.submit(_text_batch, batch, code_page))
-            batches = [done.result() for done in pending]
-        schema = pa.schema([pa.field(f.name, pa.string() if _is_text_type(f.type) else f.type)
-                            for f in reader.schema])
+        with pa.memory_map(str(path)) as source:  # the file's pages as they are: no copy read into memory
+            size = source.size()
+            cut = _half_cut(source, size, header_idx)
+            # the halves are parsed at once, each on a core (pyarrow's streaming reader takes one): the
+            # second gets the header's names and no row to skip; a line is a row, so rows are counted
+            if cut:
+                source.seek(0)  # read_buffer: zero-copy slices of the mapping
+                halves = [(source.read_buffer(cut), read),
+                          (source.read_buffer(size - cut), pacsv.ReadOptions(column_names=header, block_size=BATCH_BYTES))]
+            else:
+                halves = [(source, read)]
+            parts = _each_on_threads(lambda half: _parsed_half(half[0], half[1], parse, convert, code_page, header,
+                                                              stop), halves)
+        if any(part is None for part in parts):
+            return None
+        schema = pa.schema([pa.field(name, pa.string() if _is_text_type(kind) else kind)
+                            for name, kind in zip(header, parts[0][1])])
         # one chunk per column: every later pass takes the column as it is, with no copy
-        table = pa.Table.from_batches(batches, schema=schema).combine_chunks()
+        table = pa.Table.from_batches([b for part, _ in parts for b in part], schema=schema).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
             ValueError, OSError):
+        stop.set()
         return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     for name in dates:
@@ -608,6 +614,48 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
 # How much of a large file pyarrow parses at a time (`_arrow_csv`): small enough that the first batch
 # shows a file of blank lines, and that transcoding a batch keeps pace with parsing the next.
 BATCH_BYTES = 512 << 10
+
+
+def _half_cut(source, size: int, header_idx: int) -> int:
+    """Where a large file's second half starts (`_arrow_csv`): just after the first line end past its
+    middle, or 0 (no halves) when none is within a batch of it or the header is not in the first half.
+    A CR LF file is cut after the LF; a file of CR alone after a CR."""
+    middle = size // 2
+    if header_idx > 1000 or middle < BATCH_BYTES:
+        return 0
+    block = source.read_at(min(BATCH_BYTES, size - middle), middle)
+    found = block.find(b"\n")
+    if found < 0 and b"\n" not in source.read_at(min(BATCH_BYTES, size), 0):
+        found = block.find(b"\r")  # Excel for Mac's "CSV (Macintosh)"
+    cut = middle + found + 1 if found >= 0 else 0
+    return cut if cut < size else 0
+
+
+def _parsed_half(data, read, parse, convert, code_page: str | None, header: list[str], stop):
+    """(batches as UTF-8 text, column types) of one half of a file, each batch checked as it comes
+    (`_refused_batch`); None when the half is refused, its columns are not `header`, or `stop` is set
+    (the other half was refused). A failure of pyarrow's is raised, after setting `stop`."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    try:
+        reader = pacsv.open_csv(pa.BufferReader(data) if isinstance(data, pa.Buffer) else data,
+                                read_options=read, parse_options=parse, convert_options=convert)
+        if reader.schema.names != header:
+            stop.set()
+            return None
+        batches = []
+        for batch in reader:
+            if stop.is_set():
+                return None
+            if _refused_batch(batch):
+                stop.set()
+                return None
+            batches.append(_text_batch(batch, code_page))
+        return batches, reader.schema.types
+    except BaseException:
+        stop.set()
+        raise
 
 
 def _refused_batch(batch) -> bool:
