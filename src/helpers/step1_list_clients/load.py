@@ -1308,7 +1308,6 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
         clients, tables["placement"] = _tiers_in_client_list(clients, trait_kinds, tables["placement"], files, problems)
     tables["prospects"] = (_guarded(read["prospects"], problems, _load_prospects, settings, trait_kinds, problems)
                            if read["prospects"] else None)
-    digests.settle(problems)  # every file read above has been hashed while its rows were checked
     dataset = _read_transactions_dataset(out_of_core, settings, problems, files) if out_of_core else None
     # a dataset stays on disk, and a log has many rows per client: the checks below need only its distinct
     # client ids, found once here (each check used to find them in a million rows again)
@@ -1319,6 +1318,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
         if transactions is None:
             if not any(p.severity == "error" for p in problems):
                 problems.append(problem("no_client_source", file=str(folder.name)))
+            digests.settle(problems)
             return None, files, problems
         ids = sorted(tx_ids.tolist())  # a list: an Arrow array iterates cell by cell
         clients = pd.DataFrame({"client_id": ids, "name": _names_in_log(transactions, ids)})
@@ -1336,6 +1336,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     for kind in KEY_INPUTS:
         got = _read(folder, kind, settings, problems, files)
         tables[kind] = _guarded(got, problems, parse_key_input, kind, clients, settings, problems) if got else None
+    digests.settle(problems)  # every file read above has been hashed while the tables were checked
     _require_usable_rows(files, problems)
     if has_errors(problems):
         return None, files, problems
