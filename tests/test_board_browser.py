@@ -121,14 +121,35 @@ def _wait(driver) -> WebDriverWait:
     return WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException])
 
 
+def _kernel_idle(url: str, notebook: str) -> None:
+    """Wait until the notebook's kernel has started and is idle, as the server reports it: "Run All
+    Cells" clicked before that opened JupyterLab's "Select Kernel" dialog on a busy machine."""
+    deadline = time.time() + WAIT
+    state = "no session"
+    while time.time() < deadline:
+        with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=5) as answer:
+            sessions = json.load(answer)
+        kernels = [s.get("kernel") or {} for s in sessions if str(s.get("path", "")).endswith(notebook)]
+        state = kernels[0].get("execution_state", "starting") if kernels else "no session"
+        if state == "idle":
+            return
+        time.sleep(0.3)
+    pytest.fail(f"the kernel of {notebook} was not idle within {WAIT} s (last state: {state})")
+
+
 def _open_and_run(driver, url: str, notebook: str, ready: str):
     driver.get(f"{url}/lab/tree/{notebook}?token={TOKEN}&reset")
     wait = _wait(driver)
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
+    _kernel_idle(url, notebook)
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Run']"))
                ).click()
     wait.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class,'lm-Menu-itemLabel') and "
                                                      "text()='Run All Cells']"))).click()
+    # should JupyterLab still ask which kernel to use, its default (the notebook's own kernel) is the one
+    dialogs = driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept")
+    if dialogs:
+        dialogs[0].click()
     return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
 
 
