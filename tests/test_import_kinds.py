@@ -344,6 +344,19 @@ def test_export_headers_without_spaces_or_with_prefixes(tmp_path):
     assert other.deals["client_id"].tolist() == ["103"] and str(other.deals["closed"][0].date()) == "2024-02-02"
 
 
+@pytest.mark.parametrize("header", [("Customer Number", "Sale Date", "Total Amount"),
+                                    ("Client No", "Purchase Date", "Transaction Amount"),
+                                    ("customer_code", "date_of_sale", "grand_total"),
+                                    ("Номер клиента", "Дата покупки", "Сумма оплаты")])
+def test_more_export_headers_name_the_log_columns(tmp_path, header):
+    """Headers of shop, billing and accounting exports beyond the first ones met: each log still loads
+    with no mapping written in company.yml."""
+    tx = ",".join(header) + "\nC1,2024-03-01,10.50\nC2,2024-03-02,4\n"
+    company = load_company(_company(tmp_path, {"clients.csv": CLIENTS + "C1,One\nC2,Two\n", "transactions.csv": tx}))
+    assert company.transactions[["client_id", "amount"]].values.tolist() == [["C1", 10.5], ["C2", 4.0]]
+    assert company.transactions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-03-02"]
+
+
 # ---- check is the run's complete pre-flight ----------------------------------------------------------
 
 def test_check_validates_criteria_yml_against_the_loaded_traits(tmp_path):
