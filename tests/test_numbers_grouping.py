@@ -62,3 +62,16 @@ def test_a_lakh_grouped_invoice_log_loads_with_its_amounts(tmp_path):
     assert result.ok, [str(p) for p in result.problems]
     amounts = result.company.transactions.sort_values(["client_id", "date"])["amount"].tolist()
     assert amounts == [123456.0, 98000.0, 1234567.5, -1500.0]
+
+
+def test_a_whole_amount_with_a_dash_for_the_cents_is_read_as_written():
+    """German and Swiss invoices write 1.200,- and 50,– for whole amounts: the mark before the dash is the
+    decimal mark, so 1.200,- is twelve hundred, in brackets a negative, beside a trailing-minus amount."""
+    from helpers.step1_list_clients.parsing import read_numbers
+
+    column = pd.Series(["1.200,-", "50,–", "(1.200,-)", "300,—", "1 200-", "1.000,50"], dtype="string[pyarrow]")
+    reading = read_numbers(column)
+    assert reading.values.tolist() == [1200.0, 50.0, -1200.0, 300.0, -1200.0, 1000.5]
+    assert not reading.bad.any() and not reading.ambiguous
+    us = read_numbers(pd.Series(["1,200.-", "50.-"], dtype="string[pyarrow]"))
+    assert us.values.tolist() == [1200.0, 50.0] and not us.bad.any()

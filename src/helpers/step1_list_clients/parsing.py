@@ -471,6 +471,15 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
             # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
             present = present.copy()
             present[[ord("("), ord(")")]] = False
+    if present[ord("-")] or may_hold(present, "–") or may_hold(present, "—"):
+        # "1.200,-", "50,–": a whole amount as German and Swiss invoices write it, the dash for the cents
+        # (the pattern runs only on the cells ending with a dash: "-1 234,56" costs no regex pass)
+        dashed = np.zeros(n, dtype=bool)
+        for dash in ("-", "–", "—"):
+            if may_hold(present, dash):
+                dashed |= _flags(pc.ends_with(s, dash))
+        if dashed.any() and _flags(pc.match_substring_regex(s.filter(pa.array(dashed)), "[0-9][.,][-–—]+$")).any():
+            s = pc.replace_substring_regex(s, "([0-9][.,])[-–—]+$", "\\100")
     if present[ord("-")]:  # "1 200-": a trailing minus (SAP, some 1C forms)
         trailing = _flags(pc.ends_with(s, "-"))
         if trailing.any():
