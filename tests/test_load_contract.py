@@ -203,10 +203,13 @@ def test_missing_folder_is_a_problem_not_a_traceback(tmp_path):
 
 
 def test_missing_required_column_lists_present_and_closest(tmp_path):
-    folder = _company(tmp_path, {"clients.csv": "client_no,Название\n1,A\n"})
+    folder = _company(tmp_path / "ref", {"clients.csv": "client_ref,Название\n1,A\n"})
     result = check_company(folder)
     missing = [p for p in result.problems if p.code == "missing_column"]
-    assert missing and "client_no" in missing[0].message
+    assert missing and "client_ref" in missing[0].message
+    # "client_no" (a client number) is one of the spellings the kit knows
+    known = check_company(_company(tmp_path / "no", {"clients.csv": "client_no,Название\n1,A\n"}))
+    assert known.ok and known.company.clients["client_id"].tolist() == ["1"]
 
 
 # ---- the fast path for large files gives what the careful reader gives -----------------------------
