@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -419,3 +420,33 @@ def test_dates_trimmed_on_distinct_cells_read_as_trimmed_cells(values, nulls, or
     assert got.values.tolist() == expected.values.tolist() and got.bad.tolist() == expected.bad.tolist()
     assert (got.order, got.ambiguous, got.examples, got.month_only, got.month_examples) == \
         (expected.order, expected.ambiguous, expected.examples, expected.month_only, expected.month_examples)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("batch", [256, 512 << 10])
+def test_a_quoted_line_break_sends_a_large_file_to_the_careful_reader(tmp_path, monkeypatch, newline, batch):
+    """pyarrow reads a cell holding a line break right, but numbers every later row a line too early:
+    the fast reader counts the lines of what it read and, when rows and lines differ, gives the file to
+    the careful reader, so the rows a problem names are the same either way."""
+    import csv
+    import io
+
+    from helpers.step1_list_clients import readers
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(["client_id", "date", "amount", "note"])
+    for i in range(60):
+        writer.writerow([f"C{i}", "2024-01-01", f"{i}.5", f"line 1{newline}line 2" if i in (9, 41) else "x"])
+    path = tmp_path / "transactions.csv"
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    careful = readers.read_table(path)
+    monkeypatch.setattr(readers, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(readers, "BATCH_BYTES", batch)
+    fast_reads = []
+    original = readers._arrow_csv
+    monkeypatch.setattr(readers, "_arrow_csv", lambda *a: fast_reads.append(original(*a)) or fast_reads[-1])
+    fast = readers.read_table(path)
+    assert fast_reads == [None], "the fast reader kept a file whose rows are not one a line"
+    assert fast.frame.values.tolist() == careful.frame.values.tolist()
+    assert fast.rows.tolist() == careful.rows.tolist() and fast.rows.tolist()[10] == 13  # C10: line 13

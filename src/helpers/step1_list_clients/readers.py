@@ -587,13 +587,14 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
             cut = _half_cut(source, size, header_idx)
             # the halves are parsed at once, each on a core (pyarrow's streaming reader takes one): the
             # second gets the header's names and no row to skip; a line is a row, so rows are counted
+            source.seek(0)  # read_buffer: zero-copy slices of the mapping
+            # the lines before the first data row: title rows and the header
+            halves = [(source.read_buffer(cut or size), read, header_idx + 1)]
             if cut:
-                source.seek(0)  # read_buffer: zero-copy slices of the mapping
-                halves = [(source.read_buffer(cut), read),
-                          (source.read_buffer(size - cut), pacsv.ReadOptions(column_names=header, block_size=BATCH_BYTES))]
-            else:
-                halves = [(source, read)]
-            parts = _each_on_threads(lambda half: _parsed_half(half[0], half[1], parse, convert, code_page, header,
+                halves.append((source.read_buffer(size - cut),
+                               pacsv.ReadOptions(column_names=header, block_size=BATCH_BYTES), 0))
+            newline = ord("\n") if b"\n" in start else ord("\r")  # Excel for Mac ends lines with CR alone
+            parts = _each_on_threads(lambda half: _parsed_half(*half, parse, convert, code_page, header, newline,
                                                               stop), halves)
         if any(part is None for part in parts):
             return None
@@ -631,16 +632,20 @@ def _half_cut(source, size: int, header_idx: int) -> int:
     return cut if cut < size else 0
 
 
-def _parsed_half(data, read, parse, convert, code_page: str | None, header: list[str], stop):
-    """(batches as UTF-8 text, column types) of one half of a file, each batch checked as it comes
-    (`_refused_batch`); None when the half is refused, its columns are not `header`, or `stop` is set
-    (the other half was refused). A failure of pyarrow's is raised, after setting `stop`."""
+def _parsed_half(data, read, skipped: int, parse, convert, code_page: str | None, header: list[str],
+                 newline: int, stop):
+    """(batches as UTF-8 text, column types) of one half of a file (`data`, a pyarrow Buffer whose first
+    `skipped` lines are no data), each batch checked as it comes (`_refused_batch`); None when the half
+    is refused, its columns are not `header`, `stop` is set (the other half was refused), or its rows
+    are not one a line. That last one is a quoted line break inside a cell: pyarrow reads the cell, but
+    the rows after it would be numbered a line too early, so the careful reader takes the file. A
+    failure of pyarrow's is raised, after setting `stop`."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
     try:
-        reader = pacsv.open_csv(pa.BufferReader(data) if isinstance(data, pa.Buffer) else data,
-                                read_options=read, parse_options=parse, convert_options=convert)
+        reader = pacsv.open_csv(pa.BufferReader(data), read_options=read, parse_options=parse,
+                                convert_options=convert)
         if reader.schema.names != header:
             stop.set()
             return None
@@ -652,6 +657,11 @@ def _parsed_half(data, read, parse, convert, code_page: str | None, header: list
                 stop.set()
                 return None
             batches.append(_text_batch(batch, code_page))
+        lines = np.frombuffer(data, dtype=np.uint8)
+        count = int(np.count_nonzero(lines == newline)) + bool(len(lines) and lines[-1] != newline)
+        if count - skipped != sum(b.num_rows for b in batches):
+            stop.set()
+            return None
         return batches, reader.schema.types
     except BaseException:
         stop.set()
