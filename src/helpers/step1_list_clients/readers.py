@@ -342,7 +342,8 @@ def _drop_totals(frame: pd.DataFrame, rows: pd.Series, path: Path
     found = [int(i) for j, i in enumerate(candidates) if looks_like_totals(list(text.iloc[j]), TOTALS)]
     if not found:
         return frame, rows, [], None
-    shown = {int(i): text.iloc[j].str.cat(sep=" ").strip() for j, i in enumerate(candidates)}
+    # the row as a person reads it: blank cells between do not widen the gaps (NBSP inside a number stays)
+    shown = {int(i): re.sub(" {2,}", " ", text.iloc[j].str.cat(sep=" ").strip()) for j, i in enumerate(candidates)}
     problems = [problem("totals_row", "warning", file=path.name, row=int(rows.iloc[i]), text=shown[i][:40])
                 for i in found]
     # the dropped rows themselves, for a grouped report's subtotal check (kept in memory only)
