@@ -18,7 +18,7 @@ import numpy as np
 from helpers.core.errors import problem
 from helpers.core.i18n import t
 from helpers.paths import outside_folder_reason
-from helpers.step1_list_clients.readers import ReadError
+from helpers.step1_list_clients.readers import ReadError, line_end, middle_line_start
 
 # Python's csv module refuses longer fields (csv.field_size_limit()); say so before it does.
 MAX_CELL_CHARS = csv.field_size_limit()
@@ -211,23 +211,19 @@ def _stop_at_long_line(line: bytes, header: bytes, row: int) -> None:
     raise _LongLine
 
 
-def _first_block_cr_only(block: bytes) -> bool:
-    """Excel for Mac's "CSV (Macintosh)" ends its lines with CR alone: decided on the first block."""
-    return b"\r" in block and b"\n" not in block
-
-
 def _halves(path: Path, size: int) -> list[tuple[int, int, bool]] | None:
-    """[(start, end, cr_only)] of the file's two halves, the cut just after the first line end past the
-    middle; None when no line ends within a block of the middle (one huge line: the one-pass scan)."""
+    """[(start, end, cr_only)] of the file's two halves, cut where `readers.middle_line_start` cuts;
+    None when no line ends within a block of the middle (one huge line: the one-pass scan)."""
     with path.open("rb") as fh:
-        cr_only = _first_block_cr_only(fh.read(_CHUNK))
-        fh.seek(size // 2)
-        block = fh.read(_CHUNK)
-    found = block.find(b"\r" if cr_only else b"\n")
-    if found < 0:
-        return None
-    cut = size // 2 + found + 1
-    return [(0, cut, cr_only), (cut, size, cr_only)]
+        end = line_end(fh.read(_CHUNK))
+
+        def read_at(nbytes: int, offset: int) -> bytes:
+            fh.seek(offset)
+            return fh.read(nbytes)
+
+        cut = middle_line_start(read_at, size, end, _CHUNK)
+    cr_only = end == b"\r"
+    return [(0, cut, cr_only), (cut, size, cr_only)] if cut else None
 
 
 def _scan(path: Path, begin: int, end: int, cr_only: bool | None, on_long) -> tuple[int, int]:
@@ -252,7 +248,7 @@ def _scan(path: Path, begin: int, end: int, cr_only: bool | None, on_long) -> tu
             position += got
             size = kept + got
             if cr_only is None:
-                cr_only = _first_block_cr_only(bytes(buffer[kept:size]))
+                cr_only = line_end(bytes(buffer[kept:size])) == b"\r"  # Excel for Mac: CR alone
             if cr_only:
                 buffer[kept:size] = buffer[kept:size].replace(b"\r", b"\n")
             cut = buffer.rfind(b"\n", 0, size) + 1

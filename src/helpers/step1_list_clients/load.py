@@ -394,9 +394,9 @@ class _Digests:
 
 
 def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Problem], files: list[FileReport],
-          digests: _Digests | None = None):
-    """Read one input file; None when there is none or it cannot be read (the problem added). With
-    `digests`, the file's hash is left running and settled there (see `_Digests`)."""
+          digests: _Digests):
+    """Read one input file; None when there is none or it cannot be read (the problem added). The
+    file's hash is left running and settled in `digests` (see `_Digests`)."""
     path = find_input(folder, kind)
     if path is None:
         pickled = [p for p in folder.glob(f"{kind}.*") if p.suffix.lower() in (".pkl", ".pickle")]
@@ -430,13 +430,8 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         files.append(_report(kind, path, None))
         return None
     problems.extend(raw.problems)
-    if digests is None:
-        report = _report(kind, path, raw, digest())
-        if _file_state(path) != before:
-            problems.append(problem("input_changed", file=path.name))
-    else:
-        report = _report(kind, path, raw, "")
-        digests.add(report, digest, before)
+    report = _report(kind, path, raw, "")
+    digests.add(report, digest, before)
     files.append(report)
     if raw.frame.empty:
         problems.append(problem("empty_file", file=path.name))
@@ -1100,9 +1095,8 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
     an Arrow-backed column walks the known values in Python). A null id is never known."""
     import pyarrow.compute as pc
 
-    text = [parsing.arrow_text(v if isinstance(v.dtype, pd.StringDtype) else v.astype("string"))
-            for v in (values, known)]
-    return pc.is_in(text[0], value_set=text[1], skip_nulls=True).to_numpy(zero_copy_only=False).astype(bool)
+    return pc.is_in(parsing.arrow_text(values), value_set=parsing.arrow_text(known),
+                    skip_nulls=True).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
@@ -1200,10 +1194,15 @@ def _names_in_log(transactions: pd.DataFrame, ids: list[str]) -> list[str]:
     return [str(first.get(cid, cid)) for cid in ids]
 
 
+def _name_keys(names: pd.Series) -> pd.Series:
+    """`name_key` of each name; "" for a missing one."""
+    return names.map(lambda v: name_key(v) if isinstance(v, str) else "")
+
+
 def _clients_by_name(clients: pd.DataFrame) -> pd.Series:
     """client_id by `name_key` of the client's name, for names that single out one client (a name two
     clients share links to neither)."""
-    keys = clients["name"].map(lambda v: name_key(v) if isinstance(v, str) else "")
+    keys = _name_keys(clients["name"])
     unique = keys[~keys.duplicated(keep=False) & (keys != "")]
     return pd.Series(clients["client_id"].astype("string")[unique.index].to_numpy(), index=unique.to_numpy())
 
@@ -1213,7 +1212,7 @@ def _linked_by_name(transactions: pd.DataFrame, ids: list[str], clients: pd.Data
     (compared as `name_key` does); an id whose rows name no client, or two, stays unlinked."""
     pairs = transactions.loc[_isin(transactions["client_id"], pd.Series(ids)), ["client_id", "name"]]
     pairs = pairs.dropna().drop_duplicates()
-    found = pairs["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(_clients_by_name(clients))
+    found = _name_keys(pairs["name"]).map(_clients_by_name(clients))
     clients_of = pd.DataFrame({"id": pairs["client_id"].astype(str), "client": found}).groupby("id")["client"]
     named = clients_of.agg(lambda c: c.iloc[0] if c.notna().all() and c.nunique() == 1 else None).dropna()
     return {str(k): str(v) for k, v in named.items()}
@@ -1253,7 +1252,7 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         given = pd.Series(pd.NA, index=deals.index, dtype="string")
         unknown_id = pd.Series(False, index=deals.index)
     if "name" in deals and ("client_id" not in deals or crm_ids):  # a blank id beside others means "not a client"
-        found = deals["name"].map(lambda v: name_key(v) if isinstance(v, str) else "").map(_clients_by_name(clients))
+        found = _name_keys(deals["name"]).map(_clients_by_name(clients))
         by_name = given.isna() & found.notna()
         given = given.where(~by_name, found.astype("string"))
         if by_name.any():
@@ -1334,7 +1333,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
     # optional key-client inputs: found and read like the others, understood in helpers.step1_list_clients.key_clients
     from helpers.step1_list_clients.key_clients import KEY_INPUTS, parse_key_input
     for kind in KEY_INPUTS:
-        got = _read(folder, kind, settings, problems, files)
+        got = _read(folder, kind, settings, problems, files, digests)
         tables[kind] = _guarded(got, problems, parse_key_input, kind, clients, settings, problems) if got else None
     digests.settle(problems)  # every file read above has been hashed while the tables were checked
     _require_usable_rows(files, problems)

@@ -471,21 +471,20 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
             # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
             present = present.copy()
             present[[ord("("), ord(")")]] = False
-    if present[ord("-")] or may_hold(present, "–") or may_hold(present, "—"):
-        # "1.200,-", "50,–": a whole amount as German and Swiss invoices write it, the dash for the cents
-        # (the pattern runs only on the cells ending with a dash: "-1 234,56" costs no regex pass)
-        dashed = np.zeros(n, dtype=bool)
-        for dash in ("-", "–", "—"):
-            if may_hold(present, dash):
-                dashed |= _flags(pc.ends_with(s, dash))
-        if dashed.any() and _flags(pc.match_substring_regex(s.filter(pa.array(dashed)), "[0-9][.,][-–—]+$")).any():
-            s = pc.replace_substring_regex(s, "([0-9][.,])[-–—]+$", "\\100")
-    if present[ord("-")]:  # "1 200-": a trailing minus (SAP, some 1C forms)
-        trailing = _flags(pc.ends_with(s, "-"))
-        if trailing.any():
-            trailing &= has("[0-9]-$")
-            negative |= trailing
-            s = pc.if_else(pa.array(trailing), pc.utf8_slice_codeunits(s, 0, -1), s)
+    # cells ending with a dash: "1 200-" (a trailing minus), or "1.200,-" and "50,–", a whole amount as
+    # German and Swiss invoices write it, the dash for the cents (its pattern runs only on these cells)
+    minus_end = _flags(pc.ends_with(s, "-")) if present[ord("-")] else np.zeros(n, dtype=bool)
+    dashed = minus_end.copy()
+    for dash in ("–", "—"):
+        if may_hold(present, dash):
+            dashed |= _flags(pc.ends_with(s, dash))
+    if dashed.any() and _flags(pc.match_substring_regex(s.filter(pa.array(dashed)), _WHOLE_AMOUNT)).any():
+        s = pc.replace_substring_regex(s, _WHOLE_AMOUNT, "\\100")  # the dash becomes the cents: "1.200,00"
+        minus_end = _flags(pc.ends_with(s, "-"))
+    if minus_end.any():  # "1 200-": a trailing minus (SAP, some 1C forms)
+        trailing = minus_end & has("[0-9]-$")
+        negative |= trailing
+        s = pc.if_else(pa.array(trailing), pc.utf8_slice_codeunits(s, 0, -1), s)
     if (present & ~_PLAIN_BYTES & ~_byte_set("()")).any():  # letters or marks: currency, then scale words
         if has(_CURRENCY).any():
             s = pc.replace_substring_regex(s, _CURRENCY, "")
@@ -535,6 +534,8 @@ def _two_readings(s, negative: np.ndarray, scale: np.ndarray, broken: np.ndarray
 
 
 _COMMA_ONLY = _byte_set("0123456789,+-")
+# "1.200,-", "50,–": a whole amount with a dash for the cents; group 1 keeps the digit and the mark
+_WHOLE_AMOUNT = "([0-9][.,])[-–—]+$"
 
 
 def _comma_readings(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...] | None:

@@ -545,9 +545,9 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
     bytes, already read); None when any cell does not fit them, or when the file shows what the
     text-file guard refuses (the caller then runs the guard, and the careful reader).
 
-    Text stays text ("" for blank, leading zeros kept); a quoted line break, a blank line (one field,
-    so a short row), a short row or a number that is not plain raise in pyarrow, and the caller falls
-    back to the careful reader, which numbers and reports every such row.
+    Text stays text ("" for blank, leading zeros kept); a short row or a number that is not plain
+    raise in pyarrow, and a blank row or a quoted line break (rows that are not one a line) end the
+    read; the caller then falls back to the careful reader, which numbers and reports every such row.
 
     The file is read batch by batch (`BATCH_BYTES` of it each), every batch checked as it comes: a
     blank row, or a cell as long as csv refuses, ends the read at once, so a file of millions of blank
@@ -585,18 +585,20 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
     try:
         with pa.memory_map(str(path)) as source:  # the file's pages as they are: no copy read into memory
             size = source.size()
-            cut = _half_cut(source, size, header_idx)
+            newline = line_end(start)
             # the halves are parsed at once, each on a core (pyarrow's streaming reader takes one): the
-            # second gets the header's names and no row to skip; a line is a row, so rows are counted
+            # second gets the header's names and no row to skip; a line is a row, so rows are counted.
+            # No halves when the header is not near the start, or the middle is within a batch of it.
+            cut = (middle_line_start(source.read_at, size, newline, BATCH_BYTES)
+                   if header_idx <= 1000 and size // 2 >= BATCH_BYTES else 0)
             source.seek(0)  # read_buffer: zero-copy slices of the mapping
             # the lines before the first data row: title rows and the header
             halves = [(source.read_buffer(cut or size), read, header_idx + 1)]
             if cut:
                 halves.append((source.read_buffer(size - cut),
                                pacsv.ReadOptions(column_names=header, block_size=BATCH_BYTES), 0))
-            newline = ord("\n") if b"\n" in start else ord("\r")  # Excel for Mac ends lines with CR alone
-            parts = _each_on_threads(lambda half: _parsed_half(*half, parse, convert, code_page, header, newline,
-                                                              stop), halves)
+            parts = _each_on_threads(lambda half: _parsed_half(*half, parse, convert, code_page, header,
+                                                              ord(newline), stop), halves)
         if any(part is None for part in parts):
             return None
         schema = pa.schema([pa.field(name, pa.string() if _is_text_type(kind) else kind)
@@ -605,8 +607,7 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
         table = pa.Table.from_batches([b for part, _ in parts for b in part], schema=schema).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeError, LookupError,
             ValueError, OSError):
-        stop.set()
-        return None
+        return None  # the halves' threads have ended (`_each_on_threads`); each set `stop` as it failed
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     for name in dates:
         frame[name] = frame[name].astype("datetime64[ns]")
@@ -618,17 +619,19 @@ def _arrow_csv(path: Path, start: bytes, encoding: str, delimiter: str, header_i
 BATCH_BYTES = 512 << 10
 
 
-def _half_cut(source, size: int, header_idx: int) -> int:
-    """Where a large file's second half starts (`_arrow_csv`): just after the first line end past its
-    middle, or 0 (no halves) when none is within a batch of it or the header is not in the first half.
-    A CR LF file is cut after the LF; a file of CR alone after a CR."""
+def line_end(first_block: bytes) -> bytes:
+    """The byte a file's lines end with, decided on its first block: CR for Excel for Mac's "CSV
+    (Macintosh)" (CR alone), else LF (a CR LF file ends its lines with LF too)."""
+    return b"\r" if b"\r" in first_block and b"\n" not in first_block else b"\n"
+
+
+def middle_line_start(read_at, size: int, end: bytes, window: int) -> int:
+    """Where the first line past the middle of a file of `size` bytes starts: just after the first
+    `end` byte (`line_end`) at or past the middle, read with `read_at(nbytes, offset)`; 0 when none is
+    within `window` bytes of it, or it ends the file (one half only). Both the guard and the fast
+    reader cut a large file there to read its halves at once."""
     middle = size // 2
-    if header_idx > 1000 or middle < BATCH_BYTES:
-        return 0
-    block = source.read_at(min(BATCH_BYTES, size - middle), middle)
-    found = block.find(b"\n")
-    if found < 0 and b"\n" not in source.read_at(min(BATCH_BYTES, size), 0):
-        found = block.find(b"\r")  # Excel for Mac's "CSV (Macintosh)"
+    found = read_at(min(window, size - middle), middle).find(end)
     cut = middle + found + 1 if found >= 0 else 0
     return cut if cut < size else 0
 
@@ -756,8 +759,6 @@ def _utf8_column(array, code_page: str):
         # one non-ASCII byte in the column (the NBSP of "1 234,56" in a Russian export): Arrow swaps it
         # for its UTF-8 spelling in a kernel that releases the GIL (the codec below holds it, and the
         # next batch is being parsed meanwhile). Nothing inserted is taken for that byte again: one pass.
-        import pyarrow.compute as pc
-
         byte = bytes(high_values)
         return pc.replace_substring(array, byte, byte.decode(code_page).encode("utf-8")).view(text_type)
     is_high = data >= 0x80
