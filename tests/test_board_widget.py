@@ -57,6 +57,8 @@ def test_two_laptops_on_one_notebook_place_apart_and_each_gets_only_its_answers(
     assert sent[0]["to"] == " Anna " and sent[0]["person"] == "Anna"  # the view adopts the tidied name
     assert [m["to"] for m in sent[2:]] == ["Anna", "Boris", "Anna", "Boris"]
     assert sent[4]["tiers"] == {ids[0]: "A1", ids[1]: "B2"} and sent[5]["tiers"] == {} and sent[5]["undone"] == 0
+    widget._on_msg(widget, {"action": "undo", "person": "Boris"}, [])
+    assert sent[6]["undone"] is None  # nothing left: the page keeps its cursor where it is
 
 
 def test_a_refused_click_shows_the_problem_and_the_page_gets_the_saved_truth(company):

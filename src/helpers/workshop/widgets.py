@@ -117,8 +117,12 @@ function render({ model, el }) {
     k = k < 0 ? 0 : Math.max(0, Math.min(vis.length - 1, k + delta));
     moveTo(Number(vis[k].dataset.i));
   }
+  // this view's own placements, newest last: an undo moves the cursor back at once, so a key pressed
+  // before the kernel answers lands on the row taken back, not on the one after it
+  const mine = [], expectUndone = [];
   function place(i, tier) {
     if (!me) { showMessage(L.choose_first, true); q(".tb-person").focus(); return; }
+    mine.push([i, placed[clients[i].id] || ""]);
     placed[clients[i].id] = tier;  // shown at once; the kernel saves and sends back the truth
     paintRow(i);
     model.send({ action: "place", person: me, index: i, tier: tier });
@@ -174,7 +178,18 @@ function render({ model, el }) {
     else return;
     e.preventDefault();
   });
-  function undo() { if (me) model.send({ action: "undo", person: me }); }
+  function undo() {
+    if (!me) return;
+    const last = mine.pop();
+    if (last) {
+      const [i, before] = last;
+      if (before) placed[clients[i].id] = before; else delete placed[clients[i].id];
+      paintRow(i);
+      moveTo(i);
+      expectUndone.push(i);
+    }
+    model.send({ action: "undo", person: me });
+  }
   function choose(name) { pending = name.trim(); model.send({ action: "person", name: pending }); }
   q(".tb-start").addEventListener("click", () => choose(q(".tb-person").value));
   q(".tb-undo").addEventListener("click", () => { undo(); root.focus(); });
@@ -187,11 +202,14 @@ function render({ model, el }) {
   model.on("change:people", paintPerson);
   model.on("msg:custom", (msg) => {
     if (!msg.to || (msg.to !== me && msg.to !== pending)) return;  // an answer for someone else
-    if (msg.person) { me = msg.person; pending = ""; paintPerson(); }
+    if (msg.person) { me = msg.person; pending = ""; mine.length = 0; paintPerson(); }
     if (msg.tiers) { placed = Object.assign({}, msg.tiers); paintAll(); applyFilter(); }
     if (msg.summary) paintSummary(msg.summary);
     showMessage(msg.message, msg.error);
-    if (msg.undone !== undefined) moveTo(msg.undone);
+    if (msg.undone !== undefined) {  // an undo's answer: follow it unless this view has moved there already
+      const expected = expectUndone.shift();
+      if (msg.undone !== null && msg.undone !== expected) moveTo(msg.undone);
+    }
   });
   paintSummary(model.get("summary")); paintPerson(); moveTo(0, false);
   if (pending) choose(pending);
@@ -456,8 +474,7 @@ class BoardWidget(_Widget):
             cid = self.board.undo()
             self._say(t("board.board.undone", client=self._shown.get(cid, cid)) if cid
                       else t("board.board.nothing_to_undo"))
-            if cid:
-                extra["undone"] = self._ids.index(cid)
+            extra["undone"] = self._ids.index(cid) if cid else None  # None: nothing was left to take back
         return extra
 
 
