@@ -53,7 +53,9 @@ SYNONYMS: dict[str, list[str]] = {
              "txn date", "posting date", "doc date", "document date", "date created", "дата реализации",
              "дата отгрузки", "дата/время", "дата и время",
              "purchase date", "date of purchase", "sale date", "date of sale", "sales date",
-             "order created", "дата покупки", "дата платежа", "дата счета"],
+             "order created", "дата покупки", "дата платежа", "дата счета",
+             # payment and form exports: Stripe "Created (UTC)", Google Forms/Sheets "Timestamp"
+             "created (utc)", "created date (utc)", "date (utc)", "timestamp", "отметка времени"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
                "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
                "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки",
@@ -192,6 +194,23 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
             return
 
 
+def _record_id(header: str, headers: list[str], mapping: dict[str, str], taken: set[str],
+               problems: list[Problem], file: str) -> None:
+    """A log's bare "Id" with no client id column beside it. In a shop or payment export (Shopify's
+    orders, Stripe's charges) it numbers the order, and the buyer's e-mail names the client: the e-mail
+    column then identifies the clients, with a note naming both. Without an e-mail column the "Id" is
+    the client's, as in a log a person keeps by hand ("id, date, amount")."""
+    emails = [h for h in headers if h not in mapping and _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]
+    if not emails:
+        mapping[header] = "client_id"
+        taken.add("client_id")
+        return
+    mapping[emails[0]] = "client_id"
+    taken.add("client_id")
+    problems.append(problem("record_id_not_client", "info", file=file, column=str(emails[0]), id=str(header),
+                            header=str(emails[0])))
+
+
 def _client_name_beside_id(headers: list[str], mapping: dict[str, str], taken: set[str]) -> None:
     """A log with a client id column that also names the client ("Customer ID" beside "Customer",
     «Код контрагента» beside «Контрагент»): that column becomes `name`, which links the log to the
@@ -255,6 +274,10 @@ for _kind, _table in _LOOKUP.items():
 # The buyer's e-mail: a client id only where a file has no id column (see `map_columns`).
 _EMAIL_HEADERS = {"email", "e-mail", "e mail", "customer email", "client email", "email address", "buyer email",
                   "почта", "электронная почта", "email клиента", "e-mail клиента", "почта клиента"}
+# Gross figures, before discounts and returns: the net figure beside them is what the client paid.
+_GROSS = {"gross sales", "gross amount", "gross revenue"}
+# A log's id column that names no record: in an order or payment export it is the order's own number.
+_RECORD_IDS = {"id"}
 # Headers that say "name" without saying whose: in a log of orders or lines they may name the order.
 _GENERIC_NAMES = {"name", "название", "наименование", "имя"}
 # The lower row of a two-row header that says only "how much" ("Выручка / Сумма", "Sales / Amount"): the
@@ -324,8 +347,13 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         if key in allowed and key not in taken:
             mapping[header] = key
             taken.add(key)
-    for header in headers:
+    deferred: list[str] = []  # a log's bare "Id": yields to a column that says whose it is (`_record_id`)
+    # a gross figure yields to the net one beside it (Square: "Gross Sales", "Discounts", "Net Sales")
+    for header in sorted(headers, key=lambda h: normalise_header(h) in _GROSS):
         if header in mapping:
+            continue
+        if kind == "transactions" and normalise_header(header) in _RECORD_IDS:
+            deferred.append(header)
             continue
         target = _lookup(kind, normalise_header(header))
         if target is None and " / " in str(header):  # a merged two-row header: "Клиент / ID"
@@ -338,6 +366,8 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             taken.add(target)
     if kind == "deals":
         _deal_title_beside_company(headers, mapping, taken, overrides)
+    if deferred and "client_id" not in taken:
+        _record_id(deferred[0], headers, mapping, taken, problems, file)
     if kind in ("transactions", "placement") and "client_id" not in taken:
         _client_from_other_column(headers, mapping, taken, problems, file)
     elif kind == "transactions" and "name" not in taken:

@@ -280,15 +280,19 @@ def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning
     return reading.values, reading.bad
 
 
+_UTC_HEADER = re.compile(r"(?i)\b(?:utc|gmt)\b")
+
+
 def _typed_dates(df, column, rows, file, shown, problems, settings=None):
     settings = settings or CompanySettings()
-    reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone)
+    zone = "UTC" if _UTC_HEADER.search(str(shown)) else None  # "Created (UTC)": the times are UTC's
+    reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone, written_zone=zone)
     if reading.ambiguous and not settings.date_order:
         # no company.yml date_order: dollar amounts in the same file say it is a US export (month first),
         # rouble amounts a Russian one (day first); the warning below still names the column
         hinted = _order_by_amounts(df)
         if hinted and hinted != reading.order:
-            reading = parsing.read_dates(df[column], order=hinted, timezone=settings.timezone)
+            reading = parsing.read_dates(df[column], order=hinted, timezone=settings.timezone, written_zone=zone)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
     if reading.ambiguous:
         problems.append(problem("ambiguous_dates", "info" if settings.date_order else "warning", file=file,
@@ -713,12 +717,19 @@ def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, prob
 
 
 def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem]):
-    """Drop the extra line-item rows of an order export (Shopify: an order's second and later items repeat
-    its number and customer but leave its date and total blank) with one note, not a warning per row."""
-    no_date = parsing.blank_cells(frame["date"])
-    if not no_date.any():  # a log with every date filled has no continuation rows: its amounts are not looked at
+    """Drop the extra line-item rows of an order export with one note, not a warning per row. An
+    order's second and later items repeat its customer and leave its total blank; Shopify leaves the
+    date blank too, or repeats it ("Created at" on every line). So a row with no amount is an order's
+    extra line when it has no date, or when the row above is of the same client on the same date."""
+    no_amount = parsing.blank_cells(frame["amount"])
+    if not no_amount.any():  # every amount filled: no continuation rows, and the dates are not looked at
         return frame, rows
-    extra = no_date & parsing.blank_cells(frame["amount"]) & frame["client_id"].notna().to_numpy(dtype=bool)
+    no_date = parsing.blank_cells(frame["date"])
+    client = frame["client_id"].to_numpy(dtype=object)
+    date = frame["date"].to_numpy(dtype=object)
+    same_order = np.zeros(len(frame), dtype=bool)
+    same_order[1:] = (client[1:] == client[:-1]) & (date[1:] == date[:-1]) & ~no_date[1:]
+    extra = no_amount & (no_date | same_order) & frame["client_id"].notna().to_numpy(dtype=bool)
     if not extra.any():
         return frame, rows
     problems.append(problem("continuation_rows", "info", file=file, count=int(extra.sum()),
@@ -728,12 +739,20 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
 
 
 # A shop's order export (Shopify) keeps a refunded or voided order at its full total: "Refunded Amount"
-# says how much went back, and a "voided" payment status means no money changed hands.
+# says how much went back, and a "voided" payment status means no money changed hands. Invoice and
+# payment exports (Xero, Zoho, Square, Stripe) keep drafts, voided and failed documents in one "Status".
 _REFUNDED_HEADERS = {"refunded amount", "amount refunded", "refund amount", "refunds", "total refunded",
-                     "сумма возврата", "возвращено"}
-_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты", "order status", "статус заказа"}
+                     "order refund amount", "сумма возврата", "возвращено"}
+_STATUS_HEADERS = {"financial status", "payment status", "статус оплаты", "order status", "статус заказа",
+                   "status", "invoice status", "transaction status", "document status", "статус",
+                   "статус документа", "статус счета"}
+# a filled cell here means the order was cancelled (Shopify "Cancelled at")
+_CANCELLED_HEADERS = {"cancelled at", "canceled at", "cancelled date", "дата отмены"}
+# no sale kept: void, cancelled, failed or never issued (a draft) or never paid for (a shop's pending order)
 _VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён", "cancelled", "canceled",
-               "failed", "wc-cancelled", "wc-failed"}
+               "failed", "wc-cancelled", "wc-failed", "draft", "deleted", "declined", "expired", "uncaptured",
+               "pending", "pending payment", "wc-pending", "awaiting approval", "abandoned", "trash", "wc-trash",
+               "черновик", "удален", "удалён", "отклонен", "отклонён", "отменена", "аннулирована"}
 # a fully refunded order, where the file has no refunded amount to take off (WooCommerce's "Order Status")
 _REFUNDED_WORDS = {"refunded", "wc-refunded", "возвращен", "возвращён"}
 
@@ -776,13 +795,40 @@ def _jobs_to_customers(frame: pd.DataFrame, file: str, problems: list[Problem]) 
 
 # A log of every document of a client (QuickBooks "Transaction List by Customer", a 1C list of documents)
 # holds the sale and, beside it, its payment or the quote before it: summed, each sale counts twice.
-_TYPE_HEADERS = {"transaction type", "type", "тип", "тип документа", "вид документа", "вид операции", "txn type"}
+_TYPE_HEADERS = {"transaction type", "type", "тип", "тип документа", "вид документа", "вид операции", "txn type",
+                 "document type"}
 _PAYMENT_TYPES = {"payment", "receive payment", "customer payment", "deposit", "оплата", "оплата от покупателя",
+                  "receipt", "sales receipt on account", "sr", "sa",  # Sage 50: customer receipt, payment on account
                   "поступление на расчетный счет", "поступление на расчётный счёт", "приходный кассовый ордер",
                   "поступление безналичных денежных средств"}
 _NOT_A_SALE_TYPES = {"estimate", "sales order", "quote", "proforma", "pro forma invoice", "delayed charge",
                      "счет на оплату", "счёт на оплату", "счет на оплату покупателю", "счёт на оплату покупателю",
                      "заказ покупателя", "заказ клиента", "коммерческое предложение"}
+
+
+# Documents that give money back: some exports write them with a positive amount (Xero's "Sales credit
+# note", Sage's SC) and a person reading the file takes them off.
+_CREDIT_TYPES = {"credit note", "sales credit note", "credit memo", "refund receipt", "refund", "return",
+                 "accreccredit", "sc", "credit", "gutschrift", "корректировка реализации", "возврат от покупателя",
+                 "возврат товаров от покупателя", "кредит-нота", "кредитовое авизо"}
+
+
+def _credits_taken_off(frame: pd.DataFrame, rows: pd.Series, kind: pd.Series, column: str, file: str,
+                       problems: list[Problem]) -> pd.DataFrame:
+    """Credit notes written with a positive amount made negative, with one note; a file that already
+    writes them negative (QuickBooks' credit memos, Square's refunds) is left as it is."""
+    credit = kind.isin(_CREDIT_TYPES).fillna(False).to_numpy(dtype=bool)
+    amounts = frame["amount"].to_numpy(dtype="float64")
+    if not credit.any() or (amounts[credit] < 0).any():
+        return frame
+    positive = credit & (amounts > 0)
+    if not positive.any():
+        return frame
+    _not_ignored(problems, file, [column])
+    problems.append(problem("credit_notes_negated", "info", file=file, column=column, count=int(positive.sum()),
+                            types=", ".join(sorted(frame.loc[positive, column].astype(str).str.strip().unique())),
+                            rows=list_rows(rows[positive].tolist())))
+    return frame.assign(amount=np.where(positive, -amounts, amounts))
 
 
 def _sales_documents_only(frame: pd.DataFrame, rows: pd.Series, file: str,
@@ -795,6 +841,7 @@ def _sales_documents_only(frame: pd.DataFrame, rows: pd.Series, file: str,
     if column is None:
         return frame, rows
     kind = frame[column].astype("string").str.strip().str.lower().str.replace("ё", "е")
+    frame = _credits_taken_off(frame, rows, kind, str(column), file, problems)
     payment = kind.isin({k.replace("ё", "е") for k in _PAYMENT_TYPES}).fillna(False).to_numpy(dtype=bool)
     no_sale = kind.isin({k.replace("ё", "е") for k in _NOT_A_SALE_TYPES}).fillna(False).to_numpy(dtype=bool)
     sales = ~payment & ~no_sale & kind.notna().to_numpy(dtype=bool)
@@ -868,31 +915,43 @@ def _document_totals_once(frame: pd.DataFrame, rows: pd.Series, file: str, probl
 
 def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, problems: list[Problem],
                               settings: CompanySettings) -> tuple[pd.DataFrame, pd.Series]:
-    """Orders net of what was refunded, and voided orders left out, each with one note: a person reading
-    a Shopify export takes Total − Refunded Amount as what the client paid. The input is not changed."""
+    """Orders net of what was refunded, and orders or documents with no sale kept left out, each with one
+    note: a person reading a Shopify export takes Total − Refunded Amount as what the client paid, and
+    nobody counts a draft, voided, failed or cancelled document (`_VOID_WORDS` in any status column, a
+    filled "Cancelled at"). An order refunded in full is left out too, not kept as a sale of 0. The
+    input is not changed."""
     from helpers.step1_list_clients.columns import normalise_header
 
     canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
     by_key = {normalise_header(c): c for c in frame.columns if c not in canonical}
-    status = next((by_key[k] for k in _STATUS_HEADERS if k in by_key), None)
-    refunded = next((by_key[k] for k in _REFUNDED_HEADERS if k in by_key), None)
-    if status is not None:
-        words = _VOID_WORDS if refunded is not None else _VOID_WORDS | _REFUNDED_WORDS
-        void = frame[status].astype("string").str.strip().str.lower().isin(words).fillna(False)
-        void = void.to_numpy(dtype=bool)
-        if void.any():
-            problems.append(problem("voided_orders", "info", file=file, column=status, count=int(void.sum()),
-                                    rows=list_rows(rows[void].tolist())))
-            frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
-            _not_ignored(problems, file, [status])
+    statuses = [by_key[k] for k in by_key if k in _STATUS_HEADERS]
+    cancelled = [by_key[k] for k in by_key if k in _CANCELLED_HEADERS]
+    refunded = next((by_key[k] for k in by_key if k in _REFUNDED_HEADERS), None)
+    void = np.zeros(len(frame), dtype=bool)
+    words = _VOID_WORDS if refunded is not None else _VOID_WORDS | _REFUNDED_WORDS
+    for column in statuses:
+        said = frame[column].astype("string").str.strip().str.lower().str.replace("ё", "е").str.replace("_", " ")
+        void |= said.isin({w.replace("ё", "е") for w in words}).fillna(False).to_numpy(dtype=bool)
+    for column in cancelled:
+        void |= ~parsing.blank_cells(frame[column])
+    back = None
     if refunded is not None:
         back = parsing.read_numbers(frame[refunded], decimal=settings.decimal_mark).values.fillna(0).abs()
         back = back.to_numpy()
-        if (back > 0).any():
-            frame = frame.assign(amount=frame["amount"].to_numpy() - back)
-            problems.append(problem("refunded_amounts", "info", file=file, column=refunded,
-                                    count=int((back > 0).sum()), total=f"{back.sum():,.2f}"))
-            _not_ignored(problems, file, [refunded])
+        amounts = frame["amount"].to_numpy(dtype="float64")
+        void |= (back > 0) & (np.abs(amounts - back) <= 0.005)  # refunded in full: nothing was kept
+    used = statuses + cancelled + ([refunded] if refunded is not None else [])
+    if void.any():
+        problems.append(problem("voided_orders", "info", file=file, column=", ".join(statuses + cancelled) or refunded,
+                                count=int(void.sum()), rows=list_rows(rows[void].tolist())))
+        frame, rows = frame[~void].reset_index(drop=True), rows[~void].reset_index(drop=True)
+        back = back[~void] if back is not None else None
+    if back is not None and (back > 0).any():
+        frame = frame.assign(amount=frame["amount"].to_numpy() - back)
+        problems.append(problem("refunded_amounts", "info", file=file, column=refunded,
+                                count=int((back > 0).sum()), total=f"{back.sum():,.2f}"))
+    if used and (void.any() or (back is not None and (back > 0).any())):
+        _not_ignored(problems, file, used)
     return frame, rows
 
 
@@ -1350,8 +1409,9 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
                       files=files, problems=problems)
     from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS, criteria_traits
     if not criteria_traits(company):  # the run works, but step 4 can find no criterion: say so before it starts
-        clients_file = next((f.path.name for f in files if f.kind == "clients"), "clients.csv")
-        problems.append(problem("no_traits", "warning", file=clients_file, columns=", ".join(EXAMPLE_TRAITS)))
+        clients_file = next((f.path.name for f in files if f.kind == "clients"), None)
+        problems.append(problem("no_traits" if clients_file else "no_client_list_traits", "warning",
+                                file=clients_file or "clients.csv", columns=", ".join(EXAMPLE_TRAITS)))
     if team_criteria:
         _check_team_criteria(company, problems)
     if has_errors(problems):

@@ -434,6 +434,23 @@ def _read_slow_in_halves(s, present: np.ndarray | None = None) -> tuple[np.ndarr
     return tuple(np.concatenate(pair) for pair in zip(first, rest))
 
 
+def _dash_at_end(s, negative: np.ndarray, dashed: np.ndarray | None = None):
+    """Cells of `s` (an Arrow string array) ending with a dash: "1.200,-" and "50,–", a whole amount as
+    German and Swiss invoices write it (the dash for the cents), or "1 200-", a trailing minus (SAP,
+    some 1C forms). `dashed`: the cells that may end so, when known. Returns (s, negative)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if dashed is None or _flags(pc.match_substring_regex(s.filter(pa.array(dashed)), _WHOLE_AMOUNT)).any():
+        s = pc.replace_substring_regex(s, _WHOLE_AMOUNT, "\\100")  # the dash becomes the cents: "1.200,00"
+    trailing = _flags(pc.ends_with(s, "-"))
+    if trailing.any():
+        trailing &= _flags(pc.match_substring_regex(s, "[0-9]-$"))
+        negative = negative | trailing
+        s = pc.if_else(pa.array(trailing), pc.utf8_slice_codeunits(s, 0, -1), s)
+    return s, negative
+
+
 def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Cells that are not plain numbers (an Arrow string array): (only-dot-decimal, only-comma-decimal,
     both, value with dot decimal, value with comma decimal, unreadable) as arrays. Each step is one
@@ -471,23 +488,20 @@ def _read_slow(s, present: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
             # a bracket left inside a cell makes the cast of `_comma_readings` fail: the general path reads it
             present = present.copy()
             present[[ord("("), ord(")")]] = False
-    # cells ending with a dash: "1 200-" (a trailing minus), or "1.200,-" and "50,–", a whole amount as
-    # German and Swiss invoices write it, the dash for the cents (its pattern runs only on these cells)
+    # cells ending with a dash (`_dash_at_end`; its pattern runs only on these cells)
     minus_end = _flags(pc.ends_with(s, "-")) if present[ord("-")] else np.zeros(n, dtype=bool)
     dashed = minus_end.copy()
     for dash in ("–", "—"):
         if may_hold(present, dash):
             dashed |= _flags(pc.ends_with(s, dash))
-    if dashed.any() and _flags(pc.match_substring_regex(s.filter(pa.array(dashed)), _WHOLE_AMOUNT)).any():
-        s = pc.replace_substring_regex(s, _WHOLE_AMOUNT, "\\100")  # the dash becomes the cents: "1.200,00"
-        minus_end = _flags(pc.ends_with(s, "-"))
-    if minus_end.any():  # "1 200-": a trailing minus (SAP, some 1C forms)
-        trailing = minus_end & has("[0-9]-$")
-        negative |= trailing
-        s = pc.if_else(pa.array(trailing), pc.utf8_slice_codeunits(s, 0, -1), s)
+    if dashed.any():
+        s, negative = _dash_at_end(s, negative, dashed)
     if (present & ~_PLAIN_BYTES & ~_byte_set("()")).any():  # letters or marks: currency, then scale words
         if has(_CURRENCY).any():
             s = pc.replace_substring_regex(s, _CURRENCY, "")
+            if present[ord("-")] or may_hold(present, "–") or may_hold(present, "—"):
+                # "250,00- €", "1.200,- €": the dash stood before the currency
+                s, negative = _dash_at_end(s, negative)
         if has("[^0-9.,+eE-]").any():  # letters left after the currency: a scale word ("1,2 млн", "3.5k")?
             for pattern, factor in _SCALES:
                 found = has(pattern)
@@ -628,7 +642,8 @@ class DateReading:
     month_examples: list[str] = field(default_factory=list)
 
 
-def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = None) -> DateReading:
+def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = None,
+               written_zone: str | None = None) -> DateReading:
     """Read a column of dates, deciding day-first or month-first from all its cells.
 
     Accepts ISO dates and timestamps (with `T`, fractions, `Z` or offsets such as `-0400` that
@@ -640,7 +655,8 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     and a second part above 12 proves month-first; when no cell proves either, `order` decides
     and `ambiguous` is set. Cells contradicting the proven order are bad. With `timezone` (an IANA
     name), a timestamp carrying an offset becomes the calendar date in that zone; without it, the
-    date as written. Works on the distinct cells, so a million-row log with a few hundred dates is
+    date as written. `written_zone` ("UTC") is the zone of timestamps written without an offset, when
+    the file says it elsewhere (Stripe's header "Created (UTC)"); dates without a time stay as they are. Works on the distinct cells, so a million-row log with a few hundred dates is
     fast.
 
     >>> r = read_dates(pd.Series(["12/13/2010 8:26", "01/02/2011"]))
@@ -669,7 +685,7 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     cells = distinct[~blank].reset_index(drop=True)
     numbered, month_only = _months_as_numbers(cells)
     numbered, month_only = _digits_only_dates(numbered, month_only)
-    parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone)
+    parsed, order_used, ambiguous, examples = _dates_of_distinct(numbered, order, timezone, written_zone)
     stamps = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     stamps[np.flatnonzero(~blank)] = parsed.to_numpy(dtype="datetime64[ns]")
     out = pd.Series(stamps[codes], index=index, dtype="datetime64[ns]")  # code -1 (null) -> the last, NaT
@@ -790,7 +806,7 @@ def _full_years(two_digits):
     return np.where(two_digits <= pivot, 2000 + two_digits, 1900 + two_digits)
 
 
-def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
+def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None, written_zone: str | None = None):
     result = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
     if cells.empty:
         return result, None, False, []
@@ -836,6 +852,8 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None):
     if ok.any():
         stamps = pd.to_datetime(frame[ok], errors="coerce")
         tz = parts.loc[ok, "tz"]
+        if written_zone:  # a time written without an offset is in the zone the header names
+            tz = tz.where(tz.notna() | parts.loc[ok, "H"].isna(), written_zone)
         if timezone and tz.notna().any():
             offset = tz.map(_offset_minutes, na_action="ignore")
             aware = tz.notna()

@@ -1,0 +1,189 @@
+"""Issue 9, more export kinds found by trying the kit on shop, payment and invoice exports: the order's own
+"Id" beside the buyer's e-mail (Shopify, Stripe), status columns that mark drafts, voided, failed and
+cancelled documents (Xero, Zoho, Square, Stripe, WooCommerce), credit notes written with a positive
+amount (Xero, Sage), net beside gross sales (Square), times written in UTC by the header's word
+("Created (UTC)"), an order's extra line items that repeat its date, and a trailing minus before the
+currency ("250,00- €")."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from folders import write_company as _company
+from helpers.step1_list_clients.columns import map_columns
+from helpers.step1_list_clients.load import check_company
+from helpers.step1_list_clients.parsing import read_dates, read_numbers
+
+
+def _codes(problems) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for p in problems:
+        out.setdefault(p.code, []).append(p)
+    return out
+
+
+def _revenue(result) -> dict[str, float]:
+    tx = result.company.transactions
+    return {k: round(v, 2) for k, v in tx.groupby("client_id")["amount"].sum().items()}
+
+
+# ---- whose id: the order's "Id" or the buyer's ---------------------------------------------------------------
+
+@pytest.mark.parametrize("order", ["id first", "email first"])
+def test_a_shop_exports_order_id_never_becomes_the_client_the_email_does(tmp_path, order):
+    rows = [("5001", "ava@example.com", "100.00"), ("5002", "ava@example.com", "50.00"),
+            ("5003", "ben@example.com", "70.00")]
+    if order == "id first":
+        text = "Id,Email,Created at,Total\n" + "".join(f"{i},{e},2024-03-0{n + 1},{a}\n"
+                                                      for n, (i, e, a) in enumerate(rows))
+    else:
+        text = "Email,Total,Created at,Id\n" + "".join(f"{e},{a},2024-03-0{n + 1},{i}\n"
+                                                      for n, (i, e, a) in enumerate(rows))
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert result.ok
+    assert _revenue(result) == {"ava@example.com": 150.0, "ben@example.com": 70.0}
+    note = _codes(result.problems)["record_id_not_client"][0]
+    assert note.details["id"] == "Id" and note.details["header"] == "Email"
+
+
+def test_a_payment_exports_charge_id_yields_to_its_customer_id():
+    mapping, problems = map_columns(["id", "Created (UTC)", "Amount", "Status", "Customer ID", "Customer Email"],
+                                    "transactions", file="t.csv")
+    assert mapping["Customer ID"] == "client_id" and "id" not in mapping
+    assert mapping["Created (UTC)"] == "date" and mapping["Amount"] == "amount"
+    assert not [p for p in problems if p.severity == "error"]
+
+
+def test_a_log_kept_by_hand_with_a_bare_id_still_uses_it_as_the_client_id():
+    mapping, _ = map_columns(["id", "Customer", "Date", "Amount"], "transactions", file="t.csv")
+    assert mapping["id"] == "client_id" and mapping["Customer"] == "name"
+
+
+# ---- documents that are no sale ------------------------------------------------------------------------------
+
+XERO = ("ContactName,InvoiceNumber,InvoiceDate,Total,Type,Status\n"
+        "Abbey Ltd,INV-1,15/01/2024,1200.00,Sales invoice,Paid\n"
+        "Abbey Ltd,CN-1,20/02/2024,200.00,Sales credit note,Paid\n"
+        "Abbey Ltd,INV-2,13/03/2024,900.00,Sales invoice,Draft\n"
+        "Brook plc,INV-3,14/01/2024,500.00,Sales invoice,Awaiting Payment\n"
+        "Brook plc,INV-4,16/04/2024,700.00,Sales invoice,Voided\n"
+        "Brook plc,INV-5,17/05/2024,300.00,Sales invoice,Deleted\n")
+
+
+def test_invoice_exports_leave_out_drafts_and_voided_documents_and_take_off_credit_notes(tmp_path):
+    result = check_company(_company(tmp_path, {"transactions.csv": XERO}, "currency: GBP\n"))
+    assert result.ok
+    assert _revenue(result) == {"Abbey Ltd": 1000.0, "Brook plc": 500.0}  # awaiting payment is a sale
+    codes = _codes(result.problems)
+    assert codes["voided_orders"][0].details["rows"] == "4, 6, 7"
+    credit = codes["credit_notes_negated"][0]
+    assert credit.details["rows"] == "3" and credit.details["types"] == "Sales credit note"
+    assert "ignored_columns" not in codes  # Status and Type were used, so no column is listed as unused
+
+
+def test_credit_notes_already_negative_are_left_as_written(tmp_path):
+    text = ("Customer,Date,Amount,Transaction Type\nAcme,01/15/2024,1000.00,Invoice\n"
+            "Acme,02/15/2024,-250.00,Credit Memo\nBirch,01/20/2024,400.00,Invoice\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert _revenue(result) == {"Acme": 750.0, "Birch": 400.0}
+    assert "credit_notes_negated" not in _codes(result.problems)
+
+
+def test_sage_audit_trail_types_receipts_left_out_credits_taken_off(tmp_path):
+    text = ("Type,Account,Date,Net\nSI,ABB001,05/01/2024,1000.00\nSR,ABB001,20/01/2024,1200.00\n"
+            "SC,ABB001,25/01/2024,250.00\nSI,CAR003,07/02/2024,600.00\nSA,CAR003,09/02/2024,600.00\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text},
+                                    "currency: GBP\nload:\n  columns:\n    transactions:\n      Net: amount\n"))
+    assert _revenue(result) == {"ABB001": 750.0, "CAR003": 600.0}
+
+
+@pytest.mark.parametrize("header,void,kept", [
+    ("Transaction Status", "Canceled", "Complete"),      # Square
+    ("Status", "Failed", "Paid"),                        # Stripe
+    ("Invoice Status", "Void", "Paid"),                  # Zoho Books, Indian invoices
+    ("Order Status", "Pending payment", "Completed"),    # WooCommerce: an unpaid checkout
+    ("Статус", "Черновик", "Проведён"),
+])
+def test_each_systems_status_column_leaves_out_what_is_no_sale(tmp_path, header, void, kept):
+    text = (f"Customer ID,Date,Amount,{header}\nC1,2024-01-05,100.00,{kept}\nC1,2024-02-05,900.00,{void}\n"
+            f"C2,2024-01-09,300.00,{kept}\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert _revenue(result) == {"C1": 100.0, "C2": 300.0}
+    assert _codes(result.problems)["voided_orders"][0].details["rows"] == "3"
+
+
+def test_a_refund_column_and_a_refunded_in_full_order(tmp_path):
+    text = ("Email (Billing),Order Date,Order Total Amount,Order Refund Amount,Order Status\n"
+            "ava@example.com,2024-01-05,100.00,20.00,Completed\n"
+            "ava@example.com,2024-02-05,60.00,60.00,Completed\n"
+            "ben@example.com,2024-01-09,300.00,0.00,Completed\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: GBP\n"))
+    assert _revenue(result) == {"ava@example.com": 80.0, "ben@example.com": 300.0}
+    codes = _codes(result.problems)
+    assert codes["voided_orders"][0].details["rows"] == "3"  # refunded in full: no purchase of 0 counted
+    assert codes["refunded_amounts"][0].details["total"] == "20.00"
+
+
+# ---- which figure, which day -------------------------------------------------------------------------------
+
+def test_net_sales_wins_over_gross_sales_whichever_comes_first():
+    for headers in (["Date", "Gross Sales", "Discounts", "Net Sales", "Customer ID"],
+                    ["Date", "Net Sales", "Gross Sales", "Customer ID"]):
+        mapping, _ = map_columns(headers, "transactions", file="t.csv")
+        assert mapping["Net Sales"] == "amount" and "Gross Sales" not in mapping
+
+
+def test_times_under_a_utc_header_become_the_companys_calendar_date(tmp_path):
+    text = ("Customer ID,Created (UTC),Amount\ncus_1,2024-03-01 03:10:00,100.00\n"
+            "cus_1,2024-03-01 12:00:00,50.00\ncus_2,2024-07-01,70.00\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text},
+                                    "currency: USD\ntimezone: America/New_York\n"))
+    days = result.company.transactions["date"].dt.strftime("%Y-%m-%d").tolist()
+    assert days == ["2024-02-29", "2024-03-01", "2024-07-01"]  # a date without a time stays as written
+
+
+def test_utc_written_zone_is_only_used_where_the_cell_has_no_offset():
+    values = pd.Series(["2024-03-01 03:10:00", "2024-03-01 03:10:00 +0300", "2024-03-01"])
+    reading = read_dates(values, timezone="Europe/Moscow", written_zone="UTC")
+    assert [str(v.date()) for v in reading.values] == ["2024-03-01", "2024-03-01", "2024-03-01"]
+    reading = read_dates(values, timezone="America/Los_Angeles", written_zone="UTC")
+    assert [str(v.date()) for v in reading.values] == ["2024-02-29", "2024-02-29", "2024-03-01"]
+    # without a timezone in company.yml the date is as written
+    assert [str(v.date()) for v in read_dates(values, written_zone="UTC").values] == ["2024-03-01"] * 3
+
+
+def test_an_orders_extra_lines_that_repeat_its_date_are_one_note_not_a_warning_each(tmp_path):
+    text = ("Name,Email,Created at,Total,Lineitem name\n"
+            "#1001,ava@example.com,2024-01-04 10:00:00 -0500,77.36,Throw\n"
+            "#1001,ava@example.com,2024-01-04 10:00:00 -0500,,Mug\n"
+            "#1001,ava@example.com,2024-01-04 10:00:00 -0500,,Spoon\n"
+            "#1002,ben@example.com,2024-01-05 10:00:00 -0500,10.00,Mug\n"
+            "#1003,ben@example.com,2024-01-06 10:00:00 -0500,,Mug\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    codes = _codes(result.problems)
+    assert codes["continuation_rows"][0].details["rows"] == "3, 4"
+    # a row of its own with no amount (another date) is still a warning naming it
+    assert [(p.row, p.severity) for p in codes["blank_amount"]] == [(6, "warning")]
+
+
+# ---- numbers -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cells,values", [
+    (["250,00- €", "12.500,00- €", "1.000,00 €"], [-250.0, -12500.0, 1000.0]),
+    (["250.00- USD", "1,000.00 USD"], [-250.0, 1000.0]),
+    (["250,00 €-", "1.000,00 €"], [-250.0, 1000.0]),
+    (["1.200,- €", "50,– €", "1.000,00 €"], [1200.0, 50.0, 1000.0]),
+    (["12.000,-- EUR", "99,50 EUR"], [12000.0, 99.5]),
+    (["1 200-", "300"], [-1200.0, 300.0]),
+])
+def test_a_dash_at_the_end_before_or_after_the_currency(cells, values):
+    reading = read_numbers(pd.Series(cells), decimal=",")
+    assert reading.values.tolist() == values and not reading.bad.any()
+
+
+def test_no_client_list_names_no_clients_csv_it_does_not_have(tmp_path):
+    text = "Customer ID,Date,Amount\nC1,2024-01-05,100.00\nC2,2024-01-09,300.00\n"
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    codes = _codes(result.problems)
+    assert "no_traits" not in codes and "no_client_list_traits" in codes
