@@ -187,3 +187,11 @@ def test_no_client_list_names_no_clients_csv_it_does_not_have(tmp_path):
     result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
     codes = _codes(result.problems)
     assert "no_traits" not in codes and "no_client_list_traits" in codes
+
+
+def test_a_row_with_no_amount_under_a_row_with_no_client_is_a_warning_not_a_crash(tmp_path):
+    text = ("Email,Created at,Total\nava@example.com,2024-01-04,10.00\n,2024-01-05,5.00\n"
+            "ava@example.com,2024-01-05,\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert "continuation_rows" not in _codes(result.problems)
+    assert any(p.row == 4 for p in _codes(result.problems)["blank_amount"])

@@ -725,10 +725,16 @@ def _drop_continuation_rows(frame: pd.DataFrame, rows: pd.Series, file: str, pro
     if not no_amount.any():  # every amount filled: no continuation rows, and the dates are not looked at
         return frame, rows
     no_date = parsing.blank_cells(frame["date"])
-    client = frame["client_id"].to_numpy(dtype=object)
-    date = frame["date"].to_numpy(dtype=object)
     same_order = np.zeros(len(frame), dtype=bool)
-    same_order[1:] = (client[1:] == client[:-1]) & (date[1:] == date[:-1]) & ~no_date[1:]
+    dated = np.flatnonzero(no_amount & ~no_date)  # only these rows are compared with the row above
+    dated = dated[dated > 0]
+    if len(dated):
+        here, above = frame.iloc[dated], frame.iloc[dated - 1]
+        def same(column: str) -> np.ndarray:  # a blank cell above is never the same order
+            return (here[column].fillna("").to_numpy(dtype=object) == above[column].to_numpy(dtype=object)) \
+                & ~above[column].isna().to_numpy(dtype=bool)
+
+        same_order[dated] = same("client_id") & same("date")
     extra = no_amount & (no_date | same_order) & frame["client_id"].notna().to_numpy(dtype=bool)
     if not extra.any():
         return frame, rows
