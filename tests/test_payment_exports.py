@@ -195,3 +195,23 @@ def test_a_row_with_no_amount_under_a_row_with_no_client_is_a_warning_not_a_cras
     result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
     assert "continuation_rows" not in _codes(result.problems)
     assert any(p.row == 4 for p in _codes(result.problems)["blank_amount"])
+
+
+@pytest.mark.parametrize("company_cells", [("", "", ""), ("Stone Ltd", "", "")])
+def test_a_shop_log_names_its_clients_by_the_column_filled_on_every_row(tmp_path, company_cells):
+    """WooCommerce: "Company (Billing)" is blank for private buyers, "Email (Billing)" never is."""
+    text = "Order Number,Order Date,Company (Billing),Email (Billing),Order Total Amount\n" + "".join(
+        f"{4100 + i},2024-01-0{i + 1},{c},{e},{a}\n"
+        for i, (c, e, a) in enumerate(zip(company_cells, ("amy@stone.co.uk", "bo@example.com", "amy@stone.co.uk"),
+                                          ("98.45", "20.00", "1.55"))))
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: GBP\n"))
+    assert result.ok
+    assert _revenue(result) == {"amy@stone.co.uk": 100.0, "bo@example.com": 20.0}
+    assert _codes(result.problems)["email_as_client_id"][0].details["header"] == "Email (Billing)"
+
+
+def test_a_name_column_filled_on_every_row_still_comes_before_the_email(tmp_path):
+    text = ("Customer,Email,Date,Amount\nStone Ltd,amy@stone.co.uk,2024-01-01,10.00\n"
+            "Stone Ltd,bob@stone.co.uk,2024-01-02,5.00\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: GBP\n"))
+    assert _revenue(result) == {"Stone Ltd": 15.0}

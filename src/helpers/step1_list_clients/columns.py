@@ -177,21 +177,30 @@ def header_scale(header: str) -> float:
 
 
 def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken: set[str],
-                              problems: list[Problem], file: str) -> None:
+                              problems: list[Problem], file: str, filled=None) -> None:
     """A file with no client id column: the clients are named by another column, in this order — a
     column of client names ("Customer", "Контрагент"), the buyer's e-mail (shop exports), and last a
-    column headed just "Name" (in a Shopify export that is the order's number, not a client)."""
+    column headed just "Name" (in a Shopify export that is the order's number, not a client).
+
+    `filled(header)`, when given, is the share of the column's rows that hold a value: the first
+    column filled on every row wins, else the fullest (WooCommerce's "Company (Billing)" is blank for
+    the shop's private buyers, its "Email (Billing)" never is)."""
     free = [h for h in headers if h not in mapping]
     names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
     emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]  # "Email (Billing)"
     specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
-    for choices, code in ((specific, "name_as_client_id"), (emails, "email_as_client_id"),
-                          (names, "name_as_client_id")):
-        if choices:
-            mapping[choices[0]] = "client_id"
-            taken.add("client_id")
-            problems.append(problem(code, "info", file=file, column=str(choices[0]), header=str(choices[0])))
-            return
+    order = list(dict.fromkeys([(h, "name_as_client_id") for h in specific] + [(h, "email_as_client_id") for h in emails]
+                               + [(h, "name_as_client_id") for h in names]))
+    if not order:
+        return
+    chosen = order[0]
+    if filled is not None and len(order) > 1:
+        share = {h: filled(h) for h, _ in order}
+        chosen = next(((h, c) for h, c in order if share[h] >= 1.0), max(order, key=lambda hc: share[hc[0]]))
+    header, code = chosen
+    mapping[header] = "client_id"
+    taken.add("client_id")
+    problems.append(problem(code, "info", file=file, column=str(header), header=str(header)))
 
 
 def _record_id(header: str, headers: list[str], mapping: dict[str, str], taken: set[str],
@@ -318,11 +327,13 @@ def known_header(header: str) -> bool:
 
 
 def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None = None, *,
-                file: str) -> tuple[dict[str, str], list[Problem]]:
+                file: str, filled=None) -> tuple[dict[str, str], list[Problem]]:
     """Map a file's headers to canonical names; returns ({header: canonical}, problems).
 
     Headers not recognised are left out of the mapping (they become traits in the client list).
     A missing required column is an error that lists the columns present and the closest matches.
+    `filled(header)` (the share of rows with a value) lets a log with no client id column choose the
+    column that names a client on every row (`_client_from_other_column`).
 
     >>> mapping, problems = map_columns(["ID клиента", "Контрагент", "Отрасль"], "clients", file="c.csv")
     >>> mapping, problems
@@ -369,7 +380,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
     if deferred and "client_id" not in taken:
         _record_id(deferred[0], headers, mapping, taken, problems, file)
     if kind in ("transactions", "placement") and "client_id" not in taken:
-        _client_from_other_column(headers, mapping, taken, problems, file)
+        _client_from_other_column(headers, mapping, taken, problems, file, filled)
     elif kind == "transactions" and "name" not in taken:
         _client_name_beside_id(headers, mapping, taken)
     if kind == "clients" and "client_id" not in taken and "name" not in taken and headers \

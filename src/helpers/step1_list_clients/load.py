@@ -355,7 +355,9 @@ def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: li
     file = raw.path.name
     headers = [str(c) for c in raw.frame.columns]
     overrides = {**(found or {}), **(settings.load.columns.get(kind) or {})}
-    mapping, mapping_problems = map_columns(headers, kind, overrides, file=file)
+    mapping, mapping_problems = map_columns(
+        headers, kind, overrides, file=file,
+        filled=lambda h: 1 - float(parsing.blank_cells(raw.frame[h]).mean()) if len(raw.frame) else 1.0)
     problems.extend(mapping_problems)
     frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
