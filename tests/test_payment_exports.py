@@ -215,3 +215,12 @@ def test_a_name_column_filled_on_every_row_still_comes_before_the_email(tmp_path
             "Stone Ltd,bob@stone.co.uk,2024-01-02,5.00\n")
     result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: GBP\n"))
     assert _revenue(result) == {"Stone Ltd": 15.0}
+
+
+def test_unix_time_in_seconds_or_milliseconds_is_a_date_in_the_companys_zone():
+    cells = pd.Series(["1709262600", "1709262600000", "1704067200"])  # 2024-03-01 03:10 UTC, twice; 2024-01-01 00:00
+    assert [str(v.date()) for v in read_dates(cells).values] == ["2024-03-01", "2024-03-01", "2024-01-01"]
+    reading = read_dates(cells, timezone="America/New_York")
+    assert [str(v.date()) for v in reading.values] == ["2024-02-29", "2024-02-29", "2023-12-31"]
+    # a number outside 2000-2100 is no Unix time, and stays a bad cell
+    assert read_dates(pd.Series(["123456789", "1709262600"])).bad.tolist() == [True, False]

@@ -649,7 +649,7 @@ def read_dates(values: pd.Series, *, order: str = "dmy", timezone: str | None = 
     Accepts ISO dates and timestamps (with `T`, fractions, `Z` or offsets such as `-0400` that
     may change with daylight saving inside the column), DD.MM.YYYY and MM/DD/YYYY with or without
     a time (`12/1/2010 8:26`, `31.12.2023 14:05`, AM/PM), two-digit years, Excel serial numbers,
-    Russian and English month names ("5 января 2024", "5 янв. 2024 г.", "Jan 5, 2024", "5-Jan-2024",
+    Unix time in seconds or milliseconds (2000-2100), Russian and English month names ("5 января 2024", "5 янв. 2024 г.", "Jan 5, 2024", "5-Jan-2024",
     and a month alone, "январь 2024", read as its first day), and "не закрыта"/"open" as missing.
     A named month says which part is the day, so such cells never make a column ambiguous. A first part above 12 proves day-first
     and a second part above 12 proves month-first; when no cell proves either, `order` decides
@@ -865,6 +865,15 @@ def _dates_of_distinct(cells: pd.Series, order: str, timezone: str | None, writt
         serial = pd.to_numeric(cells[rest].str.replace(",", ".", regex=False), errors="coerce")
         plausible = serial[serial.between(20000, 80000)]
         result[plausible.index] = (EXCEL_EPOCH + pd.to_timedelta(plausible.round(6), unit="D")).dt.normalize()
+        # Unix time (Stripe's API, many JSON-to-CSV exports): seconds, or milliseconds, since 1970 in UTC,
+        # the years 2000-2100 only; the calendar date in the company's time zone when it has one
+        for low, high, unit in ((946_684_800, 4_102_444_800, "s"), (946_684_800_000, 4_102_444_800_000, "ms")):
+            unix = serial[serial.between(low, high) & (serial == serial.round())]
+            if len(unix):
+                stamps = pd.to_datetime(unix.astype("int64"), unit=unit)
+                if timezone:
+                    stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
+                result[unix.index] = stamps.dt.normalize()
     rest = (result.isna() & cells.str.contains(r"[A-Za-z]{3}", regex=True) & ~parts["a"].notna()
             & cells.str.contains(r"\d{4}", regex=True))  # no year written, no date: never one guessed
     for i in np.flatnonzero(rest.to_numpy()):  # other English wordings ("Tuesday, January 5, 2024")
