@@ -224,3 +224,14 @@ def test_unix_time_in_seconds_or_milliseconds_is_a_date_in_the_companys_zone():
     assert [str(v.date()) for v in reading.values] == ["2024-02-29", "2024-02-29", "2023-12-31"]
     # a number outside 2000-2100 is no Unix time, and stays a bad cell
     assert read_dates(pd.Series(["123456789", "1709262600"])).bad.tolist() == [True, False]
+
+
+def test_an_id_different_on_every_row_beside_a_repeating_customer_column_numbers_the_payments(tmp_path):
+    """Stripe's API export: "id" of each charge, "customer" the buyer's id; the dates in Unix seconds."""
+    text = ("id,object,amount,created,customer,status\nch_1,charge,1200.00,1709262600,cus_A,succeeded\n"
+            "ch_2,charge,300.00,1711940000,cus_A,succeeded\nch_3,charge,70.00,1712000000,cus_B,failed\n"
+            "ch_4,charge,90.00,1712100000,cus_B,succeeded\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: USD\n"))
+    assert result.ok
+    assert _revenue(result) == {"cus_A": 1500.0, "cus_B": 90.0}
+    assert _codes(result.problems)["record_id_not_client"][0].details == {"id": "id", "header": "customer"}

@@ -55,7 +55,7 @@ SYNONYMS: dict[str, list[str]] = {
              "purchase date", "date of purchase", "sale date", "date of sale", "sales date",
              "order created", "дата покупки", "дата платежа", "дата счета",
              # payment and form exports: Stripe "Created (UTC)", Google Forms/Sheets "Timestamp"
-             "created (utc)", "created date (utc)", "date (utc)", "timestamp", "отметка времени"],
+             "created (utc)", "created date (utc)", "date (utc)", "timestamp", "отметка времени", "created"],
     "amount": ["amount", "сумма", "sum", "total", "value", "сумма с ндс", "сумма (с ндс)", "бюджет", "deal - value",
                "opportunity amount", "opportunity", "стоимость", "выручка", "revenue", "сумма руб", "итого по строке",
                "lineitem price", "line amount", "net amount", "amount paid", "сумма сделки",
@@ -177,13 +177,13 @@ def header_scale(header: str) -> float:
 
 
 def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken: set[str],
-                              problems: list[Problem], file: str, filled=None) -> None:
+                              problems: list[Problem], file: str, values=None) -> None:
     """A file with no client id column: the clients are named by another column, in this order — a
     column of client names ("Customer", "Контрагент"), the buyer's e-mail (shop exports), and last a
     column headed just "Name" (in a Shopify export that is the order's number, not a client).
 
-    `filled(header)`, when given, is the share of the column's rows that hold a value: the first
-    column filled on every row wins, else the fullest (WooCommerce's "Company (Billing)" is blank for
+    `values(header)`, when given, is the column's cells: the first column filled on every row wins,
+    else the fullest (WooCommerce's "Company (Billing)" is blank for
     the shop's private buyers, its "Email (Billing)" never is)."""
     free = [h for h in headers if h not in mapping]
     names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
@@ -194,8 +194,8 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     if not order:
         return
     chosen = order[0]
-    if filled is not None and len(order) > 1:
-        share = {h: filled(h) for h, _ in order}
+    if values is not None and len(order) > 1:
+        share = {h: _filled(values(h)) for h, _ in order}
         chosen = next(((h, c) for h, c in order if share[h] >= 1.0), max(order, key=lambda hc: share[hc[0]]))
     header, code = chosen
     mapping[header] = "client_id"
@@ -203,21 +203,43 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     problems.append(problem(code, "info", file=file, column=str(header), header=str(header)))
 
 
+def _filled(cells) -> float:
+    """The share of a column's cells that hold a value (1.0 for a column of no rows)."""
+    from helpers.step1_list_clients.parsing import blank_cells
+
+    return 1 - float(blank_cells(cells).mean()) if len(cells) else 1.0
+
+
+def _numbers_rows(ids, names) -> bool:
+    """Whether an id column numbers the rows rather than the clients: a different id on every row
+    while the column naming the client repeats (Stripe's API export: "id" of each charge, "customer")."""
+    ids, names = ids.dropna(), names.dropna()
+    return len(ids) > 1 and ids.nunique() == len(ids) and names.nunique() < ids.nunique()
+
+
 def _record_id(header: str, headers: list[str], mapping: dict[str, str], taken: set[str],
-               problems: list[Problem], file: str) -> None:
+               problems: list[Problem], file: str, values=None) -> None:
     """A log's bare "Id" with no client id column beside it. In a shop or payment export (Shopify's
     orders, Stripe's charges) it numbers the order, and the buyer's e-mail names the client: the e-mail
-    column then identifies the clients, with a note naming both. Without an e-mail column the "Id" is
-    the client's, as in a log a person keeps by hand ("id, date, amount")."""
-    emails = [h for h in headers if h not in mapping and _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]
-    if not emails:
+    column then identifies the clients, with a note naming both. So does a column naming the client
+    ("Customer") when the "Id" differs on every row and the client's column repeats (`values(header)`
+    gives a column's cells). Otherwise the "Id" is the client's, as in a log a person keeps by hand
+    ("id, customer, date, amount")."""
+    free = [h for h in headers if h not in mapping and h != header]
+    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]
+    names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"
+             and normalise_header(h) not in _GENERIC_NAMES]
+    client = emails[0] if emails else None
+    if client is None and names and values is not None and _numbers_rows(values(header), values(names[0])):
+        client = names[0]
+    if client is None:
         mapping[header] = "client_id"
         taken.add("client_id")
         return
-    mapping[emails[0]] = "client_id"
+    mapping[client] = "client_id"
     taken.add("client_id")
-    problems.append(problem("record_id_not_client", "info", file=file, column=str(emails[0]), id=str(header),
-                            header=str(emails[0])))
+    problems.append(problem("record_id_not_client", "info", file=file, column=str(client), id=str(header),
+                            header=str(client)))
 
 
 def _client_name_beside_id(headers: list[str], mapping: dict[str, str], taken: set[str]) -> None:
@@ -327,13 +349,14 @@ def known_header(header: str) -> bool:
 
 
 def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None = None, *,
-                file: str, filled=None) -> tuple[dict[str, str], list[Problem]]:
+                file: str, values=None) -> tuple[dict[str, str], list[Problem]]:
     """Map a file's headers to canonical names; returns ({header: canonical}, problems).
 
     Headers not recognised are left out of the mapping (they become traits in the client list).
     A missing required column is an error that lists the columns present and the closest matches.
-    `filled(header)` (the share of rows with a value) lets a log with no client id column choose the
-    column that names a client on every row (`_client_from_other_column`).
+    `values(header)` (the column's cells, when the caller has them) lets a log with no client id column
+    choose the column that names a client on every row (`_client_from_other_column`) and tell an
+    order's "Id" from a client's (`_record_id`).
 
     >>> mapping, problems = map_columns(["ID клиента", "Контрагент", "Отрасль"], "clients", file="c.csv")
     >>> mapping, problems
@@ -378,9 +401,9 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
     if kind == "deals":
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if deferred and "client_id" not in taken:
-        _record_id(deferred[0], headers, mapping, taken, problems, file)
+        _record_id(deferred[0], headers, mapping, taken, problems, file, values)
     if kind in ("transactions", "placement") and "client_id" not in taken:
-        _client_from_other_column(headers, mapping, taken, problems, file, filled)
+        _client_from_other_column(headers, mapping, taken, problems, file, values)
     elif kind == "transactions" and "name" not in taken:
         _client_name_beside_id(headers, mapping, taken)
     if kind == "clients" and "client_id" not in taken and "name" not in taken and headers \

@@ -357,7 +357,7 @@ def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: li
     overrides = {**(found or {}), **(settings.load.columns.get(kind) or {})}
     mapping, mapping_problems = map_columns(
         headers, kind, overrides, file=file,
-        filled=lambda h: 1 - float(parsing.blank_cells(raw.frame[h]).mean()) if len(raw.frame) else 1.0)
+        values=lambda h: raw.frame[h])
     problems.extend(mapping_problems)
     frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
