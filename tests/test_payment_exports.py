@@ -235,3 +235,23 @@ def test_an_id_different_on_every_row_beside_a_repeating_customer_column_numbers
     assert result.ok
     assert _revenue(result) == {"cus_A": 1500.0, "cus_B": 90.0}
     assert _codes(result.problems)["record_id_not_client"][0].details == {"id": "id", "header": "customer"}
+
+
+# ---- Salesforce ids of 15 and 18 characters ------------------------------------------------------------------
+
+def test_salesforce_ids_of_18_characters_link_to_a_client_list_of_15(tmp_path):
+    """A report gives the 15-character account id, Data Loader the 18-character one (checksum added)."""
+    from helpers.step1_list_clients.load import _salesforce_suffix
+
+    assert _salesforce_suffix("0015000000Gv7qJ") == "AAR"  # Salesforce's documented example
+    clients = "Account ID,Account Name,Industry\n0015g00000AbCd0,Acme One,Retail\n0015g00000AbCe1,Acme Two,Health\n"
+    deals = ('"ID","ACCOUNTID","NAME","STAGENAME","CLOSEDATE"\n'
+             '"0065g00000XyZ000AAA","0015g00000AbCd0AAF","Acme renewal","Closed Won","2024-02-02"\n'
+             '"0065g00000XyZ001AAA","0015g00000AbCe1AAF","Acme 2 renewal","Closed Lost","2024-02-15"\n'
+             '"0065g00000XyZ002AAA","0015g00000AbCe1AAB","wrong checksum","Closed Lost","2024-02-15"\n')
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}, "currency: USD\n"))
+    assert result.ok
+    linked = result.company.deals["client_id"].tolist()
+    assert linked[:2] == ["0015g00000AbCd0", "0015g00000AbCe1"]
+    assert linked[2] != "0015g00000AbCe1"  # a wrong checksum is another id, never guessed
+    assert _codes(result.problems)["salesforce_ids_15_18"][0].details["count"] == 2

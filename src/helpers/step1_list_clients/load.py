@@ -1182,9 +1182,51 @@ def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
     return {w: by_value[w.lstrip("0")] for w in written if w.lstrip("0") in by_value}
 
 
-def _note_zeros(matched: dict[str, str], file: str, where: str, problems: list[Problem]) -> None:
-    problems.append(problem("ids_differ_by_zeros", "warning", file=file, column="client_id", count=len(matched),
-                            examples=", ".join(f"{w} → {k}" for w, k in list(matched.items())[:3]), where=where))
+_SALESFORCE_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?")
+
+
+def _salesforce_suffix(id15: str) -> str:
+    """The three characters Salesforce adds to a 15-character record id to make the 18-character one:
+    one per five characters, spelling which of them are upper-case (Salesforce's documented checksum)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    return "".join(alphabet[sum(1 << i for i, ch in enumerate(id15[k:k + 5]) if ch.isupper())]
+                   for k in (0, 5, 10))
+
+
+def _salesforce_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
+    """{id as written: the known id} for Salesforce record ids written as 18 characters in one file and
+    15 in the other (reports show 15, Data Loader and the API 18): the same record when the long one is
+    the short one plus its checksum. Ids of any other shape are never matched."""
+    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+    written = written[written.str.fullmatch(_SALESFORCE_ID.pattern)]
+    if written.empty:
+        return {}
+    ours = pd.Series(known.dropna().astype(str).unique(), dtype=object)
+    ours = ours[ours.str.fullmatch(_SALESFORCE_ID.pattern)]
+    long = {k: k for k in ours if len(k) == 18 and _salesforce_suffix(k[:15]) == k[15:]}
+    by_short = {k[:15]: k for k in long} | {k: k for k in ours if len(k) == 15}
+    matched = {}
+    for w in written:
+        if len(w) == 18 and _salesforce_suffix(w[:15]) == w[15:] and w[:15] in by_short:
+            matched[w] = by_short[w[:15]]
+        elif len(w) == 15 and w in by_short:
+            matched[w] = by_short[w]
+    return matched
+
+
+def _mended_ids(ids: pd.Series, known: pd.Series, file: str, where: str, problems: list[Problem]) -> dict[str, str]:
+    """{id as written: the client list's id} for ids that are a client's written another way — leading
+    zeros dropped (a warning: Excel may have dropped them), or a Salesforce id in its 15- or 18-character
+    form (a note: its checksum proves it) — one problem for each kind."""
+    matched = {}
+    for found, code, severity in ((_zeros_matched(ids, known), "ids_differ_by_zeros", "warning"),
+                                  (_salesforce_matched(ids, known), "salesforce_ids_15_18", "info")):
+        if found:
+            problems.append(problem(code, severity, file=file, column="client_id", count=len(found),
+                                    examples=", ".join(f"{w} → {k}" for w, k in list(found.items())[:3]),
+                                    where=where))
+            matched |= found
+    return matched
 
 
 _SCIENTIFIC_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+\d{1,3}$")
@@ -1208,10 +1250,10 @@ def _cross_check(clients, placement, transactions, deals, files, problems, *, tx
     file_of = {f.kind: f.path.name for f in files}
     if "clients" in file_of:
         _warn_scientific_ids(known, file_of["clients"], problems)
-    matched = _zeros_matched(placement["client_id"], known) if placement is not None else {}
+    matched = (_mended_ids(placement["client_id"], known, file_of["placement"], file_of.get("clients", "clients"),
+                           problems) if placement is not None else {})
     if matched:
         placement["client_id"] = placement["client_id"].replace(matched)
-        _note_zeros(matched, file_of["placement"], file_of.get("clients", "clients"), problems)
     if placement is not None:
         unknown = placement[~_isin(placement["client_id"], known)]
         for cid, row in zip(unknown["client_id"], unknown["_row"]):
@@ -1228,10 +1270,10 @@ def _cross_check(clients, placement, transactions, deals, files, problems, *, tx
             _warn_scientific_ids(ids, file_of["transactions"], problems)
         unknown = ids[~_isin(ids, known)]
         none_known = len(unknown) == len(ids)
-        matched = _zeros_matched(unknown, known) if len(unknown) else {}
+        matched = (_mended_ids(unknown, known, file_of["transactions"], file_of.get("clients", "clients"), problems)
+                   if len(unknown) else {})
         if matched:
             transactions["client_id"] = transactions["client_id"].replace(matched)
-            _note_zeros(matched, file_of["transactions"], file_of.get("clients", "clients"), problems)
         unknown = sorted(set(unknown.tolist()) - set(matched))
         if unknown and none_known and "name" in transactions:
             # not one id of the log is a client's: they are another system's (accounting beside the CRM),
@@ -1305,10 +1347,9 @@ def link_deals(deals: pd.DataFrame, clients: pd.DataFrame, *, file: str, problem
         return deals
     given = (deals["client_id"].astype("string") if "client_id" in deals
              else pd.Series(pd.NA, index=deals.index, dtype="string"))
-    matched = _zeros_matched(given.dropna(), known)
+    matched = _mended_ids(given.dropna(), known, file, "clients", problems)
     if matched:  # "00123" in the deals, "123" in the client list: one client (see _cross_check)
         given = given.replace(matched)
-        _note_zeros(matched, file, "clients", problems)
     unknown_id = given.notna() & ~pd.Series(_isin(given, known), index=deals.index)
     by_name = pd.Series(False, index=deals.index)
     crm_ids = "client_id" in deals and "name" in deals and given.notna().any() and bool(unknown_id[given.notna()].all())
