@@ -1250,8 +1250,10 @@ def _cross_check(clients, placement, transactions, deals, files, problems, *, tx
     file_of = {f.kind: f.path.name for f in files}
     if "clients" in file_of:
         _warn_scientific_ids(known, file_of["clients"], problems)
-    matched = (_mended_ids(placement["client_id"], known, file_of["placement"], file_of.get("clients", "clients"),
-                           problems) if placement is not None else {})
+    where = file_of.get("clients", "clients")
+    # a placement read from the client list's own tier column has no file of its own
+    matched = (_mended_ids(placement["client_id"], known, file_of.get("placement", where), where, problems)
+               if placement is not None else {})
     if matched:
         placement["client_id"] = placement["client_id"].replace(matched)
     if placement is not None:
@@ -1270,7 +1272,7 @@ def _cross_check(clients, placement, transactions, deals, files, problems, *, tx
             _warn_scientific_ids(ids, file_of["transactions"], problems)
         unknown = ids[~_isin(ids, known)]
         none_known = len(unknown) == len(ids)
-        matched = (_mended_ids(unknown, known, file_of["transactions"], file_of.get("clients", "clients"), problems)
+        matched = (_mended_ids(unknown, known, file_of.get("transactions", "transactions"), where, problems)
                    if len(unknown) else {})
         if matched:
             transactions["client_id"] = transactions["client_id"].replace(matched)
