@@ -26,7 +26,8 @@ SYNONYMS: dict[str, list[str]] = {
              "organisation - name", "deal - organization", "deal - organisation", "associated company",
              "company - name", "организация - название", "компания - название", "контрагенты", "заказчик",
              "bill to", "sold to", "customer full name", "contact name", "contactname",
-             "компания контакта", "компания клиента"],  # amoCRM: the company of the deal's contact
+             "компания контакта", "компания клиента",  # amoCRM: the company of the deal's contact
+             "contact company"],
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
                 "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
                 "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
@@ -66,24 +67,27 @@ SYNONYMS: dict[str, list[str]] = {
                "продажи", "sales amount", "invoice amount", "invoice total", "order total", "total price",
                "paid amount", "payment amount", "sum of amount", "сумма по полю сумма", "order total amount",
                "total amount", "amount total", "grand total", "sale amount", "transaction amount",
-               "purchase amount", "order amount", "total value", "сумма платежа", "сумма оплаты"],
+               "purchase amount", "order amount", "total value", "сумма платежа", "сумма оплаты",
+               "budget"],  # amoCRM in English (Kommo): the deal's value
     "currency": ["currency", "валюта", "deal - currency of value", "currency code"],
     "document": ["document", "документ", "invoice", "номер документа", "счёт", "счет", "order id", "order number",
                  "invoice number", "invoice no", "num", "номер", "номер заказа"],
     "deal_id": ["deal_id", "deal id", "id", "id сделки", "сделка id", "opportunity id", "record id", "deal - id",
                 "dealid", "opportunityid", "номер сделки"],
-    "title": ["title", "deal name", "название сделки", "deal - title", "opportunity name", "сделка", "dealname"],
+    "title": ["title", "deal name", "название сделки", "deal - title", "opportunity name", "сделка", "dealname",
+              "lead title", "lead name"],
     "outcome": ["outcome", "result", "stage", "deal stage", "этап сделки", "стадия сделки", "этап", "стадия",
                 "результат", "итог сделки", "статус", "status", "stage_id", "deal - status", "deal - stage",
                 "статус сделки", "stagename", "dealstage", "deal - pipeline stage"],
     "reason": ["reason", "причина", "причина отказа", "loss reason", "lost reason", "комментарий к итогу",
                "why", "почему", "deal - lost reason", "lost reason", "closed lost reason", "причина провала",
-               "причина проигрыша", "lossreason"],
+               "причина проигрыша", "lossreason", "reason for loss"],
     "created": ["created", "дата создания", "create date", "created date", "created at", "opened", "createddate",
                 "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления",
-                "дата начала"],
+                "дата начала", "date created", "created time", "created on"],
     "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
-               "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия"],
+               "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия",
+               "date closed", "closing date", "closed time"],
     "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе", "days to close",
                    "дней до закрытия"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида", "record id",
@@ -337,6 +341,16 @@ def _lookup(kind: str, key: str) -> str | None:
     if found is None and _QUALIFIER.search(key):
         found = _lookup(kind, _QUALIFIER.sub("", key))
     return found
+
+
+def headers_for(headers: list[str], kind: str, canonical: str) -> list[str]:
+    """Every header of a `kind` file that could be the `canonical` column, in file order (a Pipedrive
+    export has both "Deal - Stage" and "Deal - Status" for the outcome); `map_columns` takes the first.
+
+    >>> headers_for(["Deal - Title", "Deal - Stage", "Deal - Status"], "deals", "outcome")
+    ['Deal - Stage', 'Deal - Status']
+    """
+    return [h for h in headers if _lookup(kind, normalise_header(h)) == canonical]
 
 
 def known_header(header: str) -> bool:

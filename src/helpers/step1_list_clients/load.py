@@ -46,7 +46,9 @@ OUTCOME_SYNONYMS = {
                 "не реализовано", "lose", "c:lose", "rejected", "closedlost", "closed/lost", "отклонена",
                 "неуспех", "провал", "сделка провалена", "провалена", "анализ причины провала", "apology",
                 "закрыто и не реализовано", "closed - lost", "closed-lost", "отказ клиента", "проиграно",
-                "deal lost"],
+                "deal lost",
+                # Bitrix24's failure stage in English (APOLOGY); Zoho CRM's second lost stage
+                "analyze failure", "analyse failure", "closed-lost to competition", "closed lost to competition"],
     # stages of a deal still in progress in the default pipelines of HubSpot, Pipedrive, Salesforce,
     # Bitrix24 and amoCRM: counted as open, never judged
     "open": ["open", "in progress", "в работе", "открыта", "appointment scheduled", "qualified to buy",
@@ -57,7 +59,11 @@ OUTCOME_SYNONYMS = {
              "счёт на предоплату", "счет на предоплату", "финальный счёт", "финальный счет", "неразобранное",
              "первичный контакт", "переговоры", "принимают решение", "согласование договора", "lead in",
              "contact made", "demo scheduled", "proposal made", "negotiations started", "qualified",
-             "proposal", "negotiation"],
+             "proposal", "negotiation",
+             # Bitrix24 in English, amoCRM in English (Kommo), Zoho CRM
+             "preparing documents", "invoice", "prepayment invoice", "final invoice", "incoming leads",
+             "initial contact", "discussions", "decision making", "contract discussion",
+             "identify decision makers"],
 }
 _OUTCOME_LOOKUP = {s: k for k, spellings in OUTCOME_SYNONYMS.items() for s in spellings}
 # the same stage names run together, as APIs and internal ids write them: "appointmentscheduled", "closed_won"
@@ -146,6 +152,8 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     ['open', 'refused', 'open']
     >>> [normalise_outcome(v) for v in ["Закрыта (выиграна)", "Closed (Lost)", "Closed won (Sales Pipeline)"]]
     ['won', 'refused', 'won']
+    >>> [normalise_outcome(v) for v in ["Closed Lost - No Budget", "Closed-Lost to Competition", "Closed won't buy"]]
+    ['refused', 'refused', None]
     >>> normalise_outcome("Signed", {"signed": "won"})
     'won'
     """
@@ -171,9 +179,14 @@ def normalise_outcome(value: str, stages: dict[str, str] | None = None) -> str |
     bare = _STAGE_DECORATION.sub("", text).strip()
     if bare and bare != text:
         return normalise_outcome(bare, stages)
+    # a closing stage with its why after it: "Closed Lost - No Budget", "Closed-Lost to Competition" (Zoho)
+    closing = _CLOSED_WITH_WHY.match(text)
+    if closing:
+        return "won" if closing.group(1) == "won" else "refused"
     return None
 
 
+_CLOSED_WITH_WHY = re.compile(r"closed\s*[-_/]?\s*(won|lost)(?:\s*[-–—:,(]\s*|\s+)\S")
 _STAGE_DECORATION = re.compile(r"^(?:(?:stage|этап)\s*)?\d{1,2}\s*[-.:)]\s*|\s*\([^()]*\)$")
 
 
@@ -996,13 +1009,18 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
 def _load_deals(raw, report, settings, problems):
     file = raw.path.name
     flags = _won_closed_flags(raw.frame)
-    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems, flags)
+    chosen, others, readings = _outcome_column(raw.frame, settings, flags)
+    frame, rows, shown, understood = _canonical(raw, "deals", settings, problems,
+                                                {**flags, **({chosen: "outcome"} if chosen else {})})
     if "outcome" not in frame:
         return None
+    _note_outcome_column(chosen, others, readings, rows, file, problems, understood)
     original = frame["outcome"].astype("string").fillna("").str.strip()
     outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
     outcome = _outcome_by_flags(frame, outcome, file, shown, problems)
-    _note_open_stages(original, outcome, file, shown["outcome"], problems)
+    # open deals are named by the stage they are at, where another column holds it
+    at_stage = frame[others[0]].astype("string").fillna("").str.strip() if others else original
+    _note_open_stages(original, outcome, file, shown["outcome"], problems, at_stage.where(at_stage != "", original))
     # a stage no pipeline knows is still a deal in progress: counted as open, and named above
     frame["outcome"] = outcome.where(outcome.isin(DEAL_OUTCOMES) | outcome.isna(), "open").astype(object)
     frame, found = validate_table("deals", frame, rows, file=file, shown_column=shown)
@@ -1038,10 +1056,12 @@ def _load_deals(raw, report, settings, problems):
     return frame.assign(_row=rows.to_numpy())
 
 
-# Salesforce's IsWon / IsClosed (report columns "Won" and "Closed") as yes/no flags: set by the stage's own
-# settings in the CRM, so they decide a deal at a custom stage ("Signed", "Dead") no built-in list knows.
-_FLAG_HEADERS = {"is_won": ("won", "is won", "iswon", "выиграна"),
-                 "is_closed": ("closed", "is closed", "isclosed", "закрыта", "сделка закрыта")}
+# Salesforce's IsWon / IsClosed (report columns "Won" and "Closed"), HubSpot's "Is Closed Won" and "Is Deal
+# Closed?" as yes/no flags: set by the stage's own settings in the CRM, so they decide a deal at a custom
+# stage ("Signed", "Dead") no built-in list knows.
+_FLAG_HEADERS = {"is_won": ("won", "is won", "iswon", "выиграна", "is closed won", "hs is closed won"),
+                 "is_closed": ("closed", "is closed", "isclosed", "закрыта", "сделка закрыта", "is deal closed?",
+                               "is deal closed", "hs is closed")}
 
 
 def _won_closed_flags(frame: pd.DataFrame) -> dict[str, str]:
@@ -1073,8 +1093,7 @@ def _outcome_by_flags(frame: pd.DataFrame, outcome: pd.Series, file: str, shown:
     by_flags[(won == True).fillna(False).to_numpy(dtype=bool)] = "won"  # noqa: E712 - nullable booleans
     by_flags[((closed == True) & (won == False)).fillna(False).to_numpy(dtype=bool)] = "refused"  # noqa: E712
     by_flags[((closed == False) & (won != True)).fillna(False).to_numpy(dtype=bool)] = "open"  # noqa: E712
-    family = {"won_fast": "won", "won": "won", "refused": "refused", "open": "open", "stalled": "open"}
-    stage_family = outcome.map(lambda v: family.get(v) if isinstance(v, str) else None)
+    stage_family = outcome.map(lambda v: _FAMILY.get(v) if isinstance(v, str) else None)
     decided = by_flags.notna()
     differs = decided & stage_family.notna() & (stage_family != by_flags)
     if differs.any():
@@ -1085,13 +1104,73 @@ def _outcome_by_flags(frame: pd.DataFrame, outcome: pd.Series, file: str, shown:
     return outcome.where(~decided | keep, by_flags)
 
 
+_FAMILY = {"won_fast": "won", "won": "won", "refused": "refused", "open": "open", "stalled": "open"}
+
+
+def _outcome_readings(values: pd.Series, stages: dict[str, str] | None) -> pd.Series:
+    """Each cell's outcome as `normalise_outcome` reads it; None for a blank cell or a stage not known."""
+    text = values.astype("string").fillna("").str.strip()
+    known = {v: normalise_outcome(v, stages) for v in text.unique() if v}
+    return text.map(lambda v: known.get(v)).astype(object)
+
+
+def _outcome_column(frame: pd.DataFrame, settings: CompanySettings,
+                    flags: dict[str, str]) -> tuple[str | None, list[str], dict[str, pd.Series]]:
+    """Which column holds the deals' outcome when more than one header could (Pipedrive's "Deal - Stage"
+    beside "Deal - Status"; amoCRM's «Этап» beside «Статус»): a won or lost deal often keeps the pipeline
+    stage it was at, so the column read won or lost for the most deals decides, then the one with the
+    most known stages, then the first. Returns (that header, the other candidates, each one's readings);
+    (None, [], {}) when there is at most one candidate or company.yml maps the outcome itself."""
+    from helpers.step1_list_clients.columns import headers_for, normalise_header
+
+    overrides = settings.load.columns.get("deals") or {}
+    if "outcome" in overrides.values():
+        return None, [], {}
+    named = {normalise_header(k) for k in overrides}
+    candidates = [h for h in headers_for(list(frame.columns), "deals", "outcome")
+                  if h not in flags and normalise_header(h) not in named]
+    if len(candidates) < 2:
+        return None, [], {}
+    readings = {h: _outcome_readings(frame[h], settings.deal_stages) for h in candidates}
+
+    def score(header: str) -> tuple[int, int]:
+        reading = readings[header]
+        return int(reading.map(_FAMILY).isin(("won", "refused")).sum()), int(reading.notna().sum())
+
+    chosen = max(candidates, key=score)  # the first of equals: the order of the file
+    return chosen, [h for h in candidates if h != chosen], readings
+
+
+def _note_outcome_column(chosen: str | None, others: list[str], readings: dict[str, pd.Series], rows: pd.Series,
+                         file: str, problems: list[Problem], understood: dict) -> None:
+    """Say which of two outcome columns was read and what the other one is taken for; warn of deals
+    the other column calls won or lost otherwise. The other column is shown as the pipeline stage."""
+    if chosen is None:
+        return
+    used = readings[chosen].map(_FAMILY)
+    decided = int(used.isin(("won", "refused")).sum())
+    for other in others:
+        theirs = readings[other].map(_FAMILY)
+        problems.append(problem("outcome_column_chosen", "info", file=file, column=str(chosen), used=str(chosen),
+                                other=str(other), used_count=decided,
+                                other_count=int(theirs.isin(("won", "refused")).sum())))
+        differs = (theirs.isin(("won", "refused")) & (theirs != used)).to_numpy(dtype=bool)
+        if differs.any():
+            problems.append(problem("outcome_columns_disagree", "warning", file=file, column=str(chosen),
+                                    used=str(chosen), other=str(other), count=int(differs.sum()),
+                                    rows=list_rows(rows[differs].tolist())))
+        understood[other] = ("stage", "")
+    _not_ignored(problems, file, [str(h) for h in others])
+
+
 def _note_open_stages(original: pd.Series, outcome: pd.Series, file: str, shown: str,
-                      problems: list[Problem]) -> None:
-    """One note for the deals still open, one warning naming stages no built-in pipeline knows."""
+                      problems: list[Problem], at_stage: pd.Series | None = None) -> None:
+    """One note for the deals still open, named by `at_stage` (the pipeline stage, where another column
+    than the outcome holds it), one warning naming stages no built-in pipeline knows."""
     known_open = outcome == "open"
     unknown = outcome.notna() & ~outcome.isin(DEAL_OUTCOMES)
     if known_open.any():
-        counts = original[known_open].value_counts()
+        counts = (original if at_stage is None else at_stage)[known_open].value_counts()
         problems.append(problem("open_deals", "info", file=file, column=shown, count=int(known_open.sum()),
                                 stages=", ".join(f"{k} ×{v}" for k, v in counts.head(12).items())))
     if unknown.any():
