@@ -773,7 +773,8 @@ _CANCELLED_HEADERS = {"cancelled at", "canceled at", "cancelled date", "дата
 _VOID_WORDS = {"voided", "void", "аннулирован", "аннулировано", "отменен", "отменён", "cancelled", "canceled",
                "failed", "wc-cancelled", "wc-failed", "draft", "deleted", "declined", "expired", "uncaptured",
                "pending", "pending payment", "wc-pending", "awaiting approval", "abandoned", "trash", "wc-trash",
-               "черновик", "удален", "удалён", "отклонен", "отклонён", "отменена", "аннулирована"}
+               "черновик", "удален", "удалён", "отклонен", "отклонён", "отменена", "аннулирована",
+               "помечен на удаление", "не проведен", "не проведён"}  # 1C: a document not posted
 # a fully refunded order, where the file has no refunded amount to take off (WooCommerce's "Order Status")
 _REFUNDED_WORDS = {"refunded", "wc-refunded", "возвращен", "возвращён"}
 
