@@ -1368,8 +1368,12 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     "Total for …"/«Итого по …» row. When the first column has that shape throughout — every line
     below a group row and group rows sparser than lines — the name is filled down, group rows are
     dropped, and the reader's per-row totals warnings become one note for subtotals and one for the
-    grand total (their rows listed). Returns a new RawTable (`groups` holds the group of each line
-    and the subtotal rows, for `load` to compare sums); any other table is returned unchanged.
+    grand total (their rows listed). Groups nest: a sub-customer or job that opens before its
+    customer's subtotal ("   Kitchen" under "Cedar Family" in QuickBooks Online; "Kitchen" in the
+    second column in QuickBooks Desktop) gives its lines to that customer, with one note. Returns a
+    new RawTable (`dropped_totals` holds each subtotal row with the group it sums in `_group` and the
+    row that opens the group in `_from`, for `load` to compare sums); any other table is returned
+    unchanged.
     """
     frame = raw.frame
     if frame.empty or frame.shape[1] < 2 or not all(isinstance(d, pd.StringDtype) or d == object
@@ -1384,39 +1388,55 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     filled = frame.fillna("").astype(str).apply(lambda c: c.str.strip() != "").to_numpy()
     first, others = filled[:, 0], filled[:, 1:].sum(axis=1)
     group, lines = first & (others <= max(1, (frame.shape[1] - 1) // 3)), ~first & (others >= 2)
-    if not group.any() or not lines.any() or not group[0] or (group | lines).mean() < 0.9:
+    # QuickBooks Desktop writes a job in the second column, alone on its row, under its customer
+    inner = ~first & (others == 1) & filled[:, 1] if frame.shape[1] > 3 else np.zeros(len(frame), dtype=bool)
+    if not group.any() or not lines.any() or not group[0] or (group | lines | inner).mean() < 0.9:
         return raw
     if np.median(others[group]) >= np.median(others[lines]):
         return raw
-    name = pd.Series(np.where(group, frame.iloc[:, 0].astype(str).str.strip(), None), dtype=object).ffill()
+    names = frame.iloc[:, 0].astype(str).str.strip()
+    openings = sorted([(int(r), n, True) for r, n in zip(raw.rows[group], names[group])]
+                      + [(int(r), str(n).strip(), False) for r, n in zip(raw.rows[inner], frame.iloc[:, 1][inner])])
+    all_groups = {n for _, n, _ in openings}
+    subtotals, grand, footers = [], [], []
+    dropped = raw.dropped_totals
+    if dropped is not None:
+        for _, row in dropped.iterrows():
+            texts = [str(v).strip() for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
+            if texts and FOOTER.match(texts[0]):  # keeps its own totals_row warning: no sum, no group
+                footers.append(int(row["_row"]))
+                continue
+            named = subtotal_group(texts[0], all_groups) if texts else None
+            (subtotals if named else grand).append((int(row["_row"]), named))
+    spans = _group_spans(openings, subtotals)
+    owner = _outer_customers(openings, spans)
+    # a group row stands for the customer it opens under, its own name when it nests in none
+    name = pd.Series([owner.get((int(r), n), n) if g else None
+                      for r, n, g in zip(raw.rows, names, group)], dtype=object).ffill()
     column = frame.columns[0]
     out = frame[lines].copy()
     groups = set(name[group])
     out[column] = name[lines].map(lambda n: job_customer(n, groups)).to_numpy()
     header = str(column)
+    # the columns of the names (and of QuickBooks Desktop's jobs) need no header
+    named = {header, str(frame.columns[1])} if inner.any() else {header}
     problems = [p for p in raw.problems if p.code not in ("totals_row",)
-                and not (p.code == "blank_header" and p.column == header)]
+                and not (p.code == "blank_header" and p.column in named)]
     if header.startswith("column_"):  # no header above the names: call the column what it holds
         out = out.rename(columns={column: "client"})
     group_rows = raw.rows[group].tolist()
     problems.append(problem("grouped_report", "info", file=raw.path.name, count=int(lines.sum()),
                             rows=list_rows(group_rows)))
-    subtotals, grand = [], []
-    dropped = raw.dropped_totals
+    if owner:
+        nested = {n: c for (_, n), c in owner.items()}
+        problems.append(problem("sub_groups_as_customers", "info", file=raw.path.name, count=len(nested),
+                                examples=", ".join(f"{n} → {c}" for n, c in list(nested.items())[:3])))
     if dropped is not None:
-        groups = set(name[group].dropna())
-        footers = []
-        for _, row in dropped.iterrows():
-            texts = [str(v) for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
-            if texts and FOOTER.match(texts[0]):  # keeps its own totals_row warning: no sum, no group
-                footers.append(int(row["_row"]))
-                continue
-            named = subtotal_group(texts[0], groups) if texts else None
-            (subtotals if named else grand).append((int(row["_row"]), named))
         problems.extend(p for p in raw.problems if p.code == "totals_row" and p.row in footers)
-        # each subtotal row keeps the group it sums, for load's check that the lines add up to it
+        # each subtotal row keeps the group it sums and the row opening it, for load's check of the sums
         by_row = dict(subtotals)
-        dropped = dropped.assign(_group=[by_row.get(int(r)) for r in dropped["_row"]])
+        dropped = dropped.assign(_group=[by_row.get(int(r)) for r in dropped["_row"]],
+                                 _from=[spans.get(int(r)) for r in dropped["_row"]])
     if subtotals:
         problems.append(problem("subtotal_rows", "info", file=raw.path.name, count=len(subtotals),
                                 rows=list_rows([r for r, _ in subtotals])))
@@ -1430,6 +1450,38 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     rows = raw.rows[lines].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
+
+
+def _group_spans(openings: list[tuple[int, str, bool]], subtotals: list[tuple[int, str | None]]) -> dict[int, int]:
+    """For each subtotal row, the row that opens its group: the nearest row above it naming the group.
+
+    >>> _group_spans([(2, "Cedar", True), (4, "Kitchen", True)], [(7, "Kitchen"), (9, "Cedar")])
+    {7: 4, 9: 2}
+    """
+    spans = {}
+    for row, group in subtotals:
+        key = _group_key(group)
+        above = [r for r, n, _ in openings if r < row and _group_key(n) == key]
+        if above:
+            spans[row] = above[-1]
+    return spans
+
+
+def _outer_customers(openings: list[tuple[int, str, bool]], spans: dict[int, int]) -> dict[tuple[int, str], str]:
+    """The groups that open inside another group, before its subtotal row (a sub-customer or a job), each
+    as (its row, its name) → the outermost customer it stands under; a report without subtotals nests none.
+
+    >>> _outer_customers([(2, "Cedar", True), (4, "Kitchen", True), (10, "Dune", True)], {7: 4, 9: 2})
+    {(4, 'Kitchen'): 'Cedar'}
+    """
+    closes = {start: end for end, start in spans.items()}  # the opening row → its subtotal row
+    tops = [(r, closes[r], n) for r, n, top in openings if top and r in closes]
+    owner = {}
+    for row, name, _ in openings:
+        around = [(r, n) for r, end, n in tops if r < row < end]
+        if around:
+            owner[(row, name)] = min(around)[1]
+    return owner
 
 
 # A 1C document as its reports name it: "Реализация товаров и услуг 0000-000001 от 05.01.2024 12:00:00",
