@@ -90,3 +90,24 @@ def test_a_desktop_job_whose_lines_miss_its_total_is_named(tmp_path):
     report = DESKTOP.replace(",Total Garden,,,,,600.00", ",Total Garden,,,,,650.00")
     mismatch = _codes(check_company(write_company(tmp_path, {"transactions.csv": report})))["subtotal_mismatch"]
     assert [(p.row, p.details["group"]) for p in mismatch] == [(10, "Garden")]
+
+
+def test_a_grouped_xlsx_with_a_blank_header_over_its_names_needs_no_other_sheet(tmp_path):
+    # QuickBooks Online's Excel export: the customers' column has no header until its names are filled down
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Sales by Customer Detail"
+    for values in (["Birch Bakery"], [], ["", "Date", "Transaction Type", "Amount"], ["Oak Ltd"],
+                   ["", "2024-01-15", "Invoice", 300.5], ["Total for Oak Ltd", "", "", 300.5],
+                   ["Pine Family"], ["", "2024-03-13", "Invoice", 100.25], ["Total for Pine Family", "", "", 100.25],
+                   ["TOTAL", "", "", 400.75]):
+        sheet.append(values)
+    folder = tmp_path / "company"
+    folder.mkdir()
+    book.save(folder / "transactions.xlsx")
+    result = check_company(folder)
+    assert result.ok, [str(p) for p in result.problems]
+    assert _revenue(result) == {"Oak Ltd": 300.5, "Pine Family": 100.25}
+    assert "no_sheet_has_columns" not in _codes(result)

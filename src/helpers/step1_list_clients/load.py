@@ -471,6 +471,10 @@ def _amount_from_quantity_and_price(raw: RawTable, settings: CompanySettings) ->
 
 
 def _lacks_columns(raw: RawTable, kind: str, settings: CompanySettings) -> bool:
+    """Whether the table misses a column a `kind` file needs, judged as `_read` will use it: a grouped
+    report's blank-headed column of names counts once its names are filled down (`fill_down_groups`)."""
+    if kind == "transactions":
+        raw = fill_down_groups(raw)
     _, found = map_columns([str(c) for c in raw.frame.columns], kind, settings.load.columns.get(kind),
                            file=raw.path.name)
     return any(p.code == "missing_column" for p in found)
