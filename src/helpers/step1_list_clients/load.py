@@ -24,7 +24,8 @@ from helpers.step1_list_clients.company import COLUMNS as TABLE_COLUMNS, Company
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups,
+from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, drop_breakdown_rows,
+                                                fill_down_groups,
                                                 job_customer, list_rows, read_table, visible_sheets)
 from helpers.step1_list_clients.schema import validate_table
 
@@ -415,6 +416,7 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         if raw.sheet is not None and kind not in settings.load.sheets:
             raw = _sheet_with_the_columns(raw, kind, settings)
         raw = drop_account_rows(raw)
+        raw = drop_breakdown_rows(raw, decimal=settings.decimal_mark, guess=kind in ("clients", "placement"))
         if kind == "transactions":
             raw = fill_down_groups(raw)
             raw = _amount_from_quantity_and_price(raw, settings)
