@@ -219,3 +219,9 @@ def test_a_plain_client_list_with_equal_revenues_is_no_breakdown(tmp_path):
     lines = ["client;revenue", "A;100", "B;100", "C;50", "D;50", "E;70"]
     result = check_company(write_company(tmp_path, {"clients.csv": "\n".join(lines) + "\n"}))
     assert result.ok and len(result.company.clients) == 5
+
+
+def test_a_client_list_whose_first_client_has_only_a_name_is_no_report_with_breakdowns(tmp_path):
+    lines = ["client;revenue;industry", "ООО «Север»;;", "ООО «Юг»;500;retail", "ИП Восток;200;retail"]
+    result = check_company(write_company(tmp_path, {"clients.csv": "\n".join(lines) + "\n"}))
+    assert "breakdown_without_levels" not in _codes(result) and len(result.company.clients) == 3
