@@ -416,7 +416,8 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         if raw.sheet is not None and kind not in settings.load.sheets:
             raw = _sheet_with_the_columns(raw, kind, settings)
         raw = drop_account_rows(raw)
-        raw = drop_breakdown_rows(raw, decimal=settings.decimal_mark, guess=kind in ("clients", "placement"))
+        if kind in ("clients", "placement"):  # a log's documents under their clients are `fill_down_groups`'s
+            raw = drop_breakdown_rows(raw, decimal=settings.decimal_mark)
         if kind == "transactions":
             raw = fill_down_groups(raw)
             raw = _amount_from_quantity_and_price(raw, settings)

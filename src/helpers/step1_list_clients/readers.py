@@ -1595,7 +1595,7 @@ _LEVEL_WORDS = re.compile(r"(?i)^\s*(?:договор|номенклатур|д�
                           r"|projects?\b|jobs?\b)")
 
 
-def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",", guess: bool = True) -> RawTable:
+def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",") -> RawTable:
     """A 1C report whose first column lists each client and, below it, the client's contracts or items
     («Оборотно-сальдовая ведомость по счету 62» by Контрагенты and Договоры, «Анализ продаж» by
     Контрагент and Номенклатура) made a list of the clients alone.
@@ -1606,8 +1606,9 @@ def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",", guess: bool = True
     breakdowns are checked to add up to their client's figures (a warning names a client whose do
     not). A report that shows such breakdowns without outline levels (saved as CSV or .xls, or its
     grouping lost) is refused with a ReadError saying how to export it: summed as they stand, each
-    client would count twice. `guess` also looks for breakdowns by their sums alone (a client list;
-    a long log is never searched). Changes `raw` in place and returns it; any other table unchanged."""
+    client would count twice; breakdowns are also found by their sums alone (`_breakdowns_by_sums`; a
+    long table is never searched). For client lists: a log's documents under their clients are
+    `fill_down_groups`'s. Changes `raw` in place and returns it; any other table is returned unchanged."""
     frame = raw.frame
     if frame.empty or frame.shape[1] < 2 or not all(isinstance(d, pd.StringDtype) or d == object
                                                     for d in frame.dtypes):
@@ -1629,7 +1630,7 @@ def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",", guess: bool = True
                 and bool(_LEVEL_WORDS.match(str(first.iloc[0]))))
     if shift and not labels:
         labels = [str(first.iloc[0])]
-    children = _breakdowns_by_sums(frame.iloc[shift:], decimal) if guess and named.all() else None
+    children = _breakdowns_by_sums(frame.iloc[shift:], decimal) if named.all() else None
     if not labels and children is None:
         return raw
     rows = raw.rows.iloc[shift:].to_numpy()
@@ -1644,9 +1645,9 @@ def _breakdowns_by_sums(frame: pd.DataFrame, decimal: str) -> np.ndarray | None:
     top to bottom, into blocks of a row and the rows under it that add up to it in every figure, with at
     least three blocks and one of two or more rows under it, the positions of the rows under; else None.
 
-    >>> f = pd.DataFrame({"n": list("ABCDEFGH"), "x": ["5", "5", "7", "3", "4", "2", "2", "0"]})
+    >>> f = pd.DataFrame({"n": list("ABCDEFG"), "x": ["5", "5", "7", "3", "4", "2", "2"]})
     >>> _breakdowns_by_sums(f, ",").tolist()
-    [1, 3, 4, 6, 7]
+    [1, 3, 4, 6]
     """
     from helpers.step1_list_clients.parsing import read_numbers
 
