@@ -24,7 +24,8 @@ from helpers.step1_list_clients.company import COLUMNS as TABLE_COLUMNS, Company
 from helpers.step1_list_clients.settings import CONFIG_FILE, CompanySettings, load_settings
 from helpers.core.errors import DataProblem, Problem, format_problems, has_errors, problem
 from helpers.core.i18n import t
-from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, fill_down_groups,
+from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, drop_breakdown_rows,
+                                                fill_down_groups,
                                                 job_customer, list_rows, read_table, visible_sheets)
 from helpers.step1_list_clients.schema import validate_table
 
@@ -434,6 +435,8 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         if raw.sheet is not None and kind not in settings.load.sheets:
             raw = _sheet_with_the_columns(raw, kind, settings)
         raw = drop_account_rows(raw)
+        if kind in ("clients", "placement"):  # a log's documents under their clients are `fill_down_groups`'s
+            raw = drop_breakdown_rows(raw, decimal=settings.decimal_mark)
         if kind == "transactions":
             raw = fill_down_groups(raw)
             raw = _amount_from_quantity_and_price(raw, settings)
@@ -490,6 +493,10 @@ def _amount_from_quantity_and_price(raw: RawTable, settings: CompanySettings) ->
 
 
 def _lacks_columns(raw: RawTable, kind: str, settings: CompanySettings) -> bool:
+    """Whether the table misses a column a `kind` file needs, judged as `_read` will use it: a grouped
+    report's blank-headed column of names counts once its names are filled down (`fill_down_groups`)."""
+    if kind == "transactions":
+        raw = fill_down_groups(raw)
     _, found = map_columns([str(c) for c in raw.frame.columns], kind, settings.load.columns.get(kind),
                            file=raw.path.name)
     return any(p.code == "missing_column" for p in found)
@@ -674,7 +681,7 @@ def _load_transactions(raw, report, settings, problems):
     date_header, amount_header = shown.get("date", "date"), shown.get("amount", "amount")
     frame["date"], frame["amount"] = _typed_dates_and_amounts(frame, rows, file, date_header, amount_header,
                                                               problems, settings)
-    _check_subtotals(raw, frame, shown, settings, problems)
+    _check_subtotals(raw, frame, shown, settings, problems, rows=rows)
     frame, rows = _orders_as_paid(frame, rows, file, problems, settings)
     if "margin" in frame:
         frame["margin"], _ = _typed_numbers(frame, "margin", rows, file, shown.get("margin", "margin"), problems,
@@ -978,10 +985,13 @@ def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, p
 
 
 def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
-                     problems: list[Problem]) -> None:
+                     problems: list[Problem], *, rows: pd.Series | None = None) -> None:
     """In a grouped report, compare each group's lines with its subtotal row and all lines with the grand total.
 
-    A difference of more than half a cent is a warning naming the subtotal's row: lines missing from
+    A subtotal whose group opens on a known row (`_from`, see `readers.fill_down_groups`) sums the lines
+    between that row and itself, so a sub-customer's total is checked against its own lines and its
+    customer's total against all of the customer's; `rows` are the file rows of `frame`'s lines. A
+    difference of more than half a cent is a warning naming the subtotal's row: lines missing from
     the export, or hidden, would otherwise go unnoticed once the totals are dropped."""
     if raw.dropped_totals is None or not any(p.code == "grouped_report" for p in raw.problems):
         return
@@ -993,14 +1003,22 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     keys = frame["client_id"].astype("string").fillna("").map(name_key)
     sums = frame["amount"].groupby(keys.to_numpy()).sum()
     clients = set(frame["client_id"].dropna())
-    for (_, row), total in zip(raw.dropped_totals.iterrows(), stated):
+    at = rows.to_numpy() if rows is not None else None
+    opens = raw.dropped_totals["_from"] if "_from" in raw.dropped_totals else pd.Series(None, index=raw.dropped_totals.index)
+    for (_, row), total, start in zip(raw.dropped_totals.iterrows(), stated, opens):
         if pd.isna(total):
             continue
         group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
         group = group if isinstance(group, str) else None
-        if group and job_customer(group, clients) != group:
+        if group and at is not None and pd.notna(start):
+            inside = (at > int(start)) & (at < int(row["_row"]))
+            lines = float(frame["amount"].to_numpy()[inside].sum())
+        elif group and job_customer(group, clients) != group:
             continue  # a QuickBooks job's lines went to its customer, whose own total checks them all
-        lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
+        elif group and name_key(group) not in sums.index:
+            continue  # a total naming no group of the report: nothing to compare it with
+        else:
+            lines = sums.get(name_key(group), 0.0) if group else frame["amount"].sum()
         if abs(lines - total) > 0.005:
             code, params = ("subtotal_mismatch", {"group": group}) if group else ("grand_total_mismatch", {})
             problems.append(problem(code, "warning", file=raw.path.name, row=int(row["_row"]), column=header,

@@ -55,6 +55,10 @@ class RawTable:
     rows_seen: int | None = None  # data rows in the file, including those dropped and reported
     # totals / footer rows the reader dropped, with their file row in `_row` (for subtotal checks)
     dropped_totals: pd.DataFrame | None = None
+    # an .xlsx sheet's outline level of each row that has one, by file row (1C's grouping of a report)
+    outline: dict[int, int] | None = None
+    # what a header's lower rows call the deeper levels of its first column («Договоры», «Номенклатура»)
+    level_names: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.rows_seen is None:
@@ -908,18 +912,20 @@ _FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*
 _ROW_TAG = re.compile(rb'<row\b([^>]*)>')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 _ROW_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_ROW_OUTLINE = re.compile(rb'\boutlineLevel="(\d+)"')
 
 
-def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str], list[int], bool]:
+def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str], list[int], bool, dict[int, int]]:
     """Merged ranges (min_col, min_row, max_col, max_row), formula cells without a saved value,
-    the numbers of hidden rows and whether the sheet has an AutoFilter.
+    the numbers of hidden rows, whether the sheet has an AutoFilter, and the outline level of each
+    row that has one (a 1C report's grouping: client rows above their contracts or items).
 
     Read-only openpyxl gives neither, so the sheet's XML is streamed once; on any surprise the
     reader carries on without this information rather than fail.
     """
     from openpyxl.utils import column_index_from_string
 
-    merges, formulas, hidden, tail, autofilter = [], [], [], b"", False
+    merges, formulas, hidden, tail, autofilter, levels = [], [], [], b"", False, {}
     try:
         with ws._get_source() as src:
             for block in iter(lambda: src.read(1 << 20), b""):
@@ -927,10 +933,12 @@ def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str], lis
                 formulas.extend(m.decode() for m in _FORMULA_NO_VALUE.findall(chunk))
                 autofilter = autofilter or b"<autoFilter" in chunk
                 for attrs in _ROW_TAG.findall(chunk):  # a row seen twice (in the tail) is counted once below
-                    if _ROW_HIDDEN.search(attrs):
-                        number = _ROW_NUMBER.search(attrs)
-                        if number:
-                            hidden.append(int(number.group(1)))
+                    hide, level = _ROW_HIDDEN.search(attrs), _ROW_OUTLINE.search(attrs)
+                    number = _ROW_NUMBER.search(attrs) if hide or level else None
+                    if number and hide:
+                        hidden.append(int(number.group(1)))
+                    if number and level and int(level.group(1)):
+                        levels[int(number.group(1))] = int(level.group(1))
                 for a, r1, b, r2 in _MERGE.findall(chunk):
                     merges.append((column_index_from_string(a.decode()), int(r1),
                                    column_index_from_string(b.decode()), int(r2)))
@@ -939,8 +947,8 @@ def _scan_sheet_xml(ws) -> tuple[list[tuple[int, int, int, int]], list[str], lis
                     cut = max(len(chunk) - 512, 0)
                 tail = chunk[cut:]
     except Exception:  # noqa: BLE001 - optional diagnostics only
-        return [], [], [], False
-    return sorted(set(merges)), list(dict.fromkeys(formulas)), sorted(set(hidden)), autofilter
+        return [], [], [], False, {}
+    return sorted(set(merges)), list(dict.fromkeys(formulas)), sorted(set(hidden)), autofilter, levels
 
 
 def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[list[str], int]:
@@ -972,6 +980,31 @@ def _merged_header(cells: list[list[str]], header_idx: int, merges) -> tuple[lis
             if col - 1 < len(header) and not str(header[col - 1]).strip():
                 header[col - 1] = f"{header[c1 - 1]} {col - c1 + 1}"
     return header, 1
+
+
+def _lower_header_rows(cells: list[list[str]], header: list[str], header_idx: int, span: int, merges
+                       ) -> tuple[list[str], int, list[str]]:
+    """Header rows below the first `span` that the header's cells merged downwards reach into (1C stacks
+    «Счет» / «Контрагенты» / «Договоры» in the first column beside «Дебет» merged over two rows): each
+    joins the header, its other cells added as "upper / lower"; what it says in the first column names a
+    deeper level of that column's rows and is returned apart, never made part of the column's name.
+    Returns (header, span, level names)."""
+    header, level_names = list(header), []
+    while header_idx + span < len(cells):
+        below = header_idx + span + 1  # the sheet row under the header so far
+        if not any(header_idx + 1 <= m[1] < below <= m[3] for m in merges):
+            break
+        row = cells[header_idx + span]
+        for col, text in enumerate(row[:len(header)]):
+            text = str(text).strip()
+            if not text:
+                continue
+            if col == 0:
+                level_names.append(text)
+            else:
+                header[col] = f"{header[col]} / {text}" if str(header[col]).strip() else text
+        span += 1
+    return header, span, level_names
 
 
 def _fill_merged_down(cells: list[list], merges, first: int, path: Path) -> list[Problem]:
@@ -1079,7 +1112,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         names = book.sheetnames
         if sheet is not None and sheet not in names:
             raise ReadError(problem("missing_sheet", file=path.name, sheet=sheet, sheets=", ".join(names)))
-        chosen, cells, merges, formulas, hidden, autofilter = None, [], [], [], [], False
+        chosen, cells, merges, formulas, hidden, autofilter, levels = None, [], [], [], [], False, {}
         shown = visible_sheets(book)
         hidden_sheets = [n for n in names if n not in shown]
         for name in ([sheet] if sheet else [n for n in names if n not in hidden_sheets]):
@@ -1098,7 +1131,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
                         break
             if any(rows):
                 chosen, cells = name, rows
-                merges, formulas, hidden, autofilter = _scan_sheet_xml(ws)
+                merges, formulas, hidden, autofilter, levels = _scan_sheet_xml(ws)
                 break
     finally:
         book.close()
@@ -1117,6 +1150,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         # a title merged across the table is one cell, and stays a title
         header_idx -= 1
     header, span = _merged_header(texts, header_idx, merges)
+    header, span, level_names = _lower_header_rows(texts, header, header_idx, span, merges)
     names, problems = _dedupe_headers(header, path)
     first = header_idx + span
     problems += _fill_merged_down(cells, merges, first, path)
@@ -1139,7 +1173,7 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
         problems.append(problem("formula_without_value", "warning", file=path.name, count=len(formulas),
                                 cell=", ".join(formulas[:3])))
     return RawTable(path, frame, rows, None, None, chosen, header_idx + 1, problems + totals,
-                    dropped_totals=dropped)
+                    dropped_totals=dropped, outline=levels or None, level_names=level_names)
 
 
 def _hidden_notes(path: Path, hidden_sheets: list[str], chosen: str, hidden: list[int], rows: pd.Series,
@@ -1368,8 +1402,12 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     "Total for …"/«Итого по …» row. When the first column has that shape throughout — every line
     below a group row and group rows sparser than lines — the name is filled down, group rows are
     dropped, and the reader's per-row totals warnings become one note for subtotals and one for the
-    grand total (their rows listed). Returns a new RawTable (`groups` holds the group of each line
-    and the subtotal rows, for `load` to compare sums); any other table is returned unchanged.
+    grand total (their rows listed). Groups nest: a sub-customer or job that opens before its
+    customer's subtotal ("   Kitchen" under "Cedar Family" in QuickBooks Online; "Kitchen" in the
+    second column in QuickBooks Desktop) gives its lines to that customer, with one note. Returns a
+    new RawTable (`dropped_totals` holds each subtotal row with the group it sums in `_group` and the
+    row that opens the group in `_from`, for `load` to compare sums); any other table is returned
+    unchanged.
     """
     frame = raw.frame
     if frame.empty or frame.shape[1] < 2 or not all(isinstance(d, pd.StringDtype) or d == object
@@ -1384,39 +1422,55 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     filled = frame.fillna("").astype(str).apply(lambda c: c.str.strip() != "").to_numpy()
     first, others = filled[:, 0], filled[:, 1:].sum(axis=1)
     group, lines = first & (others <= max(1, (frame.shape[1] - 1) // 3)), ~first & (others >= 2)
-    if not group.any() or not lines.any() or not group[0] or (group | lines).mean() < 0.9:
+    # QuickBooks Desktop writes a job in the second column, alone on its row, under its customer
+    inner = ~first & (others == 1) & filled[:, 1] if frame.shape[1] > 3 else np.zeros(len(frame), dtype=bool)
+    if not group.any() or not lines.any() or not group[0] or (group | lines | inner).mean() < 0.9:
         return raw
     if np.median(others[group]) >= np.median(others[lines]):
         return raw
-    name = pd.Series(np.where(group, frame.iloc[:, 0].astype(str).str.strip(), None), dtype=object).ffill()
+    names = frame.iloc[:, 0].astype(str).str.strip()
+    openings = sorted([(int(r), n, True) for r, n in zip(raw.rows[group], names[group])]
+                      + [(int(r), str(n).strip(), False) for r, n in zip(raw.rows[inner], frame.iloc[:, 1][inner])])
+    all_groups = {n for _, n, _ in openings}
+    subtotals, grand, footers = [], [], []
+    dropped = raw.dropped_totals
+    if dropped is not None:
+        for _, row in dropped.iterrows():
+            texts = [str(v).strip() for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
+            if texts and FOOTER.match(texts[0]):  # keeps its own totals_row warning: no sum, no group
+                footers.append(int(row["_row"]))
+                continue
+            named = subtotal_group(texts[0], all_groups) if texts else None
+            (subtotals if named else grand).append((int(row["_row"]), named))
+    spans = _group_spans(openings, subtotals)
+    owner = _outer_customers(openings, spans)
+    # a group row stands for the customer it opens under, its own name when it nests in none
+    name = pd.Series([owner.get((int(r), n), n) if g else None
+                      for r, n, g in zip(raw.rows, names, group)], dtype=object).ffill()
     column = frame.columns[0]
     out = frame[lines].copy()
     groups = set(name[group])
     out[column] = name[lines].map(lambda n: job_customer(n, groups)).to_numpy()
     header = str(column)
+    # the columns of the names (and of QuickBooks Desktop's jobs) need no header
+    named = {header, str(frame.columns[1])} if inner.any() else {header}
     problems = [p for p in raw.problems if p.code not in ("totals_row",)
-                and not (p.code == "blank_header" and p.column == header)]
+                and not (p.code == "blank_header" and p.column in named)]
     if header.startswith("column_"):  # no header above the names: call the column what it holds
         out = out.rename(columns={column: "client"})
     group_rows = raw.rows[group].tolist()
     problems.append(problem("grouped_report", "info", file=raw.path.name, count=int(lines.sum()),
                             rows=list_rows(group_rows)))
-    subtotals, grand = [], []
-    dropped = raw.dropped_totals
+    if owner:
+        nested = {n: c for (_, n), c in owner.items()}
+        problems.append(problem("sub_groups_as_customers", "info", file=raw.path.name, count=len(nested),
+                                examples=", ".join(f"{n} → {c}" for n, c in list(nested.items())[:3])))
     if dropped is not None:
-        groups = set(name[group].dropna())
-        footers = []
-        for _, row in dropped.iterrows():
-            texts = [str(v) for v in row.drop("_row").tolist() if pd.notna(v) and str(v).strip()]
-            if texts and FOOTER.match(texts[0]):  # keeps its own totals_row warning: no sum, no group
-                footers.append(int(row["_row"]))
-                continue
-            named = subtotal_group(texts[0], groups) if texts else None
-            (subtotals if named else grand).append((int(row["_row"]), named))
         problems.extend(p for p in raw.problems if p.code == "totals_row" and p.row in footers)
-        # each subtotal row keeps the group it sums, for load's check that the lines add up to it
+        # each subtotal row keeps the group it sums and the row opening it, for load's check of the sums
         by_row = dict(subtotals)
-        dropped = dropped.assign(_group=[by_row.get(int(r)) for r in dropped["_row"]])
+        dropped = dropped.assign(_group=[by_row.get(int(r)) for r in dropped["_row"]],
+                                 _from=[spans.get(int(r)) for r in dropped["_row"]])
     if subtotals:
         problems.append(problem("subtotal_rows", "info", file=raw.path.name, count=len(subtotals),
                                 rows=list_rows([r for r, _ in subtotals])))
@@ -1430,6 +1484,38 @@ def fill_down_groups(raw: RawTable) -> RawTable:
     rows = raw.rows[lines].reset_index(drop=True)
     return RawTable(raw.path, out.reset_index(drop=True), rows, raw.encoding, raw.delimiter, raw.sheet,
                     raw.header_row, problems, rows_seen=raw.rows_seen, dropped_totals=dropped)
+
+
+def _group_spans(openings: list[tuple[int, str, bool]], subtotals: list[tuple[int, str | None]]) -> dict[int, int]:
+    """For each subtotal row, the row that opens its group: the nearest row above it naming the group.
+
+    >>> _group_spans([(2, "Cedar", True), (4, "Kitchen", True)], [(7, "Kitchen"), (9, "Cedar")])
+    {7: 4, 9: 2}
+    """
+    spans = {}
+    for row, group in subtotals:
+        key = _group_key(group)
+        above = [r for r, n, _ in openings if r < row and _group_key(n) == key]
+        if above:
+            spans[row] = above[-1]
+    return spans
+
+
+def _outer_customers(openings: list[tuple[int, str, bool]], spans: dict[int, int]) -> dict[tuple[int, str], str]:
+    """The groups that open inside another group, before its subtotal row (a sub-customer or a job), each
+    as (its row, its name) → the outermost customer it stands under; a report without subtotals nests none.
+
+    >>> _outer_customers([(2, "Cedar", True), (4, "Kitchen", True), (10, "Dune", True)], {7: 4, 9: 2})
+    {(4, 'Kitchen'): 'Cedar'}
+    """
+    closes = {start: end for end, start in spans.items()}  # the opening row → its subtotal row
+    tops = [(r, closes[r], n) for r, n, top in openings if top and r in closes]
+    owner = {}
+    for row, name, _ in openings:
+        around = [(r, n) for r, end, n in tops if r < row < end]
+        if around:
+            owner[(row, name)] = min(around)[1]
+    return owner
 
 
 # A 1C document as its reports name it: "Реализация товаров и услуг 0000-000001 от 05.01.2024 12:00:00",
@@ -1494,6 +1580,139 @@ def drop_account_rows(raw: RawTable) -> RawTable:
     raw.problems.append(problem("account_rows", "info", file=raw.path.name,
                                 rows=list_rows(raw.rows[account].tolist())))
     raw.frame, raw.rows = frame[~account].reset_index(drop=True), raw.rows[~account].reset_index(drop=True)
+    return raw
+
+
+# Figures that do not add up from a breakdown to its client: balances net debit against credit, and
+# shares, prices and averages are no sums.
+_NOT_A_SUM = re.compile(r"(?i)сальдо|остат|balance|%|процент|рентаб|наценк|цен[аы]|price|rate|средн|average|доля|share")
+
+
+# 1C's names for what a report groups under its clients (its subconto and grouping fields), and their
+# English counterparts: a header's lower row in the clients' column that says one of them.
+_LEVEL_WORDS = re.compile(r"(?i)^\s*(?:договор|номенклатур|документ|заказ|склад|подразделени|стать[яи]|проект"
+                          r"|характеристик|сери[яи]|регистратор|менеджер|items?\b|products?\b|contracts?\b"
+                          r"|projects?\b|jobs?\b)")
+
+
+def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",") -> RawTable:
+    """A 1C report whose first column lists each client and, below it, the client's contracts or items
+    («Оборотно-сальдовая ведомость по счету 62» by Контрагенты and Договоры, «Анализ продаж» by
+    Контрагент and Номенклатура) made a list of the clients alone.
+
+    In an .xlsx that keeps the report's grouping (outline levels), the clients are the named rows at
+    the shallowest level: account rows above them («62», «62.01», the sums of everything under them)
+    and the deeper rows (breakdowns of the client above them) are dropped, one note each, and the
+    breakdowns are checked to add up to their client's figures (a warning names a client whose do
+    not). A report that shows such breakdowns without outline levels (saved as CSV or .xls, or its
+    grouping lost) is refused with a ReadError saying how to export it: summed as they stand, each
+    client would count twice; breakdowns are also found by their sums alone (`_breakdowns_by_sums`; a
+    long table is never searched). For client lists: a log's documents under their clients are
+    `fill_down_groups`'s. Changes `raw` in place and returns it; any other table is returned unchanged."""
+    frame = raw.frame
+    if frame.empty or frame.shape[1] < 2 or not all(isinstance(d, pd.StringDtype) or d == object
+                                                    for d in frame.dtypes):
+        return raw
+    first = frame.iloc[:, 0].astype("string").fillna("").str.strip()
+    named = (first != "").to_numpy(dtype=bool)
+    if raw.outline:
+        levels = raw.rows.map(lambda r: raw.outline.get(int(r), 0)).to_numpy()
+        if len(set(levels[named])) > 1 and not (~named & (levels > levels[named].min())).any():
+            return _drop_outlined_breakdowns(raw, first, named, levels, decimal)
+    if len(frame) > 20_000:  # a long log is no 1C report by clients, and is not searched
+        return raw
+    # what the header's lower rows call the first column's deeper levels, when 1C's words for them
+    labels = [n for n in raw.level_names if _LEVEL_WORDS.match(n)]
+    blank = frame.iloc[:, 1:].astype("string").fillna("").apply(lambda c: c.str.strip() == "")
+    lone = named & blank.all(axis=1).to_numpy(dtype=bool)
+    # the header's lower row read as data: «Договоры» alone on the first row under «Контрагенты»
+    shift = int(len(frame) >= 3 and lone[0] and lone.sum() == 1 and named.all()
+                and bool(_LEVEL_WORDS.match(str(first.iloc[0]))))
+    if shift and not labels:
+        labels = [str(first.iloc[0])]
+    children = _breakdowns_by_sums(frame.iloc[shift:], decimal) if named.all() else None
+    if not labels and children is None:
+        return raw
+    rows = raw.rows.iloc[shift:].to_numpy()
+    shown = rows[children] if children is not None else rows
+    raise ReadError(problem("breakdown_without_levels", file=raw.path.name,
+                            levels="«" + "», «".join(labels) + "»" if labels else t("load.breakdown_rows_word"),
+                            rows=list_rows([int(r) for r in shown])))
+
+
+def _breakdowns_by_sums(frame: pd.DataFrame, decimal: str) -> np.ndarray | None:
+    """The rows of a list that are breakdowns of the row above, found by their sums: when the rows split,
+    top to bottom, into blocks of a row and the rows under it that add up to it in every figure, with at
+    least three blocks and one of two or more rows under it, the positions of the rows under; else None.
+
+    >>> f = pd.DataFrame({"n": list("ABCDEFG"), "x": ["5", "5", "7", "3", "4", "2", "2"]})
+    >>> _breakdowns_by_sums(f, ",").tolist()
+    [1, 3, 4, 6]
+    """
+    from helpers.step1_list_clients.parsing import read_numbers
+
+    figures = []
+    for column in frame.columns[1:]:
+        values = read_numbers(frame[column], decimal=decimal).values
+        if values.notna().mean() >= 0.5:
+            figures.append(values.fillna(0).to_numpy(dtype="float64"))
+    if not figures or len(frame) < 4:
+        return None
+    table = np.column_stack(figures)
+    children, blocks, several, i = [], 0, False, 0
+    while i < len(table):
+        if not table[i].any():
+            return None
+        total, j = np.zeros(table.shape[1]), i + 1
+        while j < len(table) and j - i <= 200:
+            total += table[j]
+            if np.allclose(total, table[i], rtol=0, atol=0.005):
+                break
+            j += 1
+        else:
+            return None
+        children.extend(range(i + 1, j + 1))
+        several = several or j - i >= 2
+        blocks, i = blocks + 1, j + 1
+    return np.array(children) if blocks >= 3 and several else None
+
+
+def _drop_outlined_breakdowns(raw: RawTable, first: pd.Series, named: np.ndarray, levels: np.ndarray,
+                              decimal: str) -> RawTable:
+    """`drop_breakdown_rows` for a sheet with outline levels (see there). Changes `raw` in place."""
+    from helpers.step1_list_clients.parsing import read_numbers
+
+    frame, file = raw.frame, raw.path.name
+    account = named & first.str.match(_ACCOUNT_CODE).to_numpy(dtype=bool)
+    others = named & ~account
+    account &= levels < (levels[others].min() if others.any() else 0)
+    top = levels[others].min()
+    deeper = others & (levels > top)
+    if account.any():
+        raw.problems.append(problem("account_rows", "info", file=file, rows=list_rows(raw.rows[account].tolist())))
+    if deeper.any():
+        labels = raw.level_names
+        raw.problems.append(problem("breakdown_rows", "info", file=file, count=int(deeper.sum()),
+                                    levels="«" + "», «".join(labels) + "»" if labels else t("load.breakdown_rows_word"),
+                                    rows=list_rows(raw.rows[deeper].tolist())))
+        # each breakdown row under the client row above it; a deeper row under a breakdown is its own parent's
+        parent = pd.Series(np.where(others & (levels == top), np.arange(len(frame)), np.nan)).ffill().to_numpy()
+        direct = deeper & (levels == levels[deeper].min())
+        for column in frame.columns[1:]:
+            if _NOT_A_SUM.search(str(column)):
+                continue
+            values = read_numbers(frame[column], decimal=decimal).values.to_numpy(dtype="float64")
+            for at in np.unique(parent[direct & ~np.isnan(parent)]).astype(int):
+                under = direct & (parent == at)
+                if np.isnan(values[at]) or np.isnan(values[under]).all():
+                    continue
+                lines = float(np.nansum(values[under]))
+                if abs(lines - values[at]) > 0.005:
+                    raw.problems.append(problem("breakdown_mismatch", "warning", file=file, row=int(raw.rows.iloc[at]),
+                                                column=str(column), name=str(first.iloc[at]),
+                                                lines=f"{lines:,.2f}", total=f"{values[at]:,.2f}"))
+    keep = ~(account | deeper)
+    raw.frame, raw.rows = frame[keep].reset_index(drop=True), raw.rows[keep].reset_index(drop=True)
     return raw
 
 
