@@ -13,3 +13,11 @@ def write_company(folder: Path, files: dict[str, str], config: str = "") -> Path
     if config:
         (folder / "company.yml").write_text(config, encoding="utf-8")
     return folder
+
+
+def problem_codes(problems) -> dict[str, list]:
+    """The problems of a check by their code: {code: [problem, …]} in the order found."""
+    out: dict[str, list] = {}
+    for p in problems:
+        out.setdefault(p.code, []).append(p)
+    return out

@@ -13,16 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from folders import write_company as _company
+from folders import problem_codes as _codes
 from helpers.step1_list_clients.load import check_company, load_company
 from helpers.step1_list_clients.parsing import read_numbers
 from helpers.step1_list_clients.readers import subtotal_group
-
-
-def _codes(problems) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for p in problems:
-        out.setdefault(p.code, []).append(p)
-    return out
 
 
 # ---- grouped accounting reports with other subtotal words ------------------------------------------

@@ -12,27 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from folders import write_company as _company
+from folders import problem_codes as _codes
 from helpers.step1_list_clients.columns import header_scale, normalise_header
 from helpers.step1_list_clients.load import check_company, load_company
 from helpers.step1_list_clients.parsing import read_dates, read_numbers
 
 CLIENTS = "client_id,name\n101,Acme Inc\n102,Globex LLC\n103,Initech\n"
 RU_CLIENTS = "client_id,name\n1,ООО Ромашка\n2,ООО Лютик\n"
-
-
-def _codes(problems) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for p in problems:
-        out.setdefault(p.code, []).append(p)
-    return out
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    from helpers.core import i18n
-
-    with i18n.language("en"):
-        yield
 
 
 # ---- deal exports: which column names the client ---------------------------------------------------

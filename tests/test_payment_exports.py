@@ -11,16 +11,10 @@ import pandas as pd
 import pytest
 
 from folders import write_company as _company
+from folders import problem_codes as _codes
 from helpers.step1_list_clients.columns import map_columns
 from helpers.step1_list_clients.load import check_company
 from helpers.step1_list_clients.parsing import read_dates, read_numbers
-
-
-def _codes(problems) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for p in problems:
-        out.setdefault(p.code, []).append(p)
-    return out
 
 
 def _revenue(result) -> dict[str, float]:
