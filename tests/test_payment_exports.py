@@ -249,3 +249,59 @@ def test_salesforce_ids_of_18_characters_link_to_a_client_list_of_15(tmp_path):
     assert linked[:2] == ["0015g00000AbCd0", "0015g00000AbCe1"]
     assert linked[2] != "0015g00000AbCe1"  # a wrong checksum is another id, never guessed
     assert _codes(result.problems)["salesforce_ids_15_18"][0].details["count"] == 2
+
+
+# ---- what a client list and a workbook hold ------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["Revenue 2024", "Sales 2024", "Выручка за год", "Выручка за 2024 год",
+                                    "Revenue FY2024", "Revenue (2024)", "Сумма продаж"])
+def test_a_revenue_header_naming_its_period_is_the_revenue(header):
+    mapping, _ = map_columns(["Client ID", header, "Employees"], "clients", file="c.csv")
+    assert mapping[header] == "revenue" and "Employees" not in mapping
+
+
+def test_annual_revenue_is_the_clients_own_size_never_what_they_paid():
+    assert "Annual Revenue" not in map_columns(["Account ID", "Annual Revenue"], "clients", file="c.csv")[0]
+
+
+def test_the_latest_of_several_period_columns_is_used_and_the_others_are_no_traits(tmp_path):
+    clients = ("client_id,name,Revenue 2023,Revenue 2024,Industry\nC1,A,100.50,2000.50,Retail\n"
+               "C2,B,500.25,300.25,Retail\nC3,C,100.75,50.75,Health\n")
+    result = check_company(_company(tmp_path, {"clients.csv": clients}, "currency: USD\n"))
+    assert result.company.clients.set_index("client_id")["revenue"].to_dict() == {"C1": 2000.5, "C2": 300.25,
+                                                                                 "C3": 50.75}
+    assert "Revenue 2023" not in result.company.trait_kinds
+    chosen = _codes(result.problems)["period_column_chosen"][0]
+    assert chosen.details["header"] == "Revenue 2024" and chosen.details["unused"] == ["Revenue 2023"]
+
+
+def test_a_client_list_with_nothing_to_rank_by_says_so_before_the_run(tmp_path):
+    clients = "client_id,name,Turnover last season,Industry\nC1,A,100,Retail\nC2,B,50,Health\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients}, "currency: USD\n"))
+    warning = _codes(result.problems)["no_revenue_source"][0]
+    assert warning.severity == "warning" and "Turnover last season" in warning.message
+
+
+def _year_sheets(path, hide_first: bool) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    first.title = "Settings"
+    first.append(["rate", "1.0"])
+    first.sheet_state = "hidden" if hide_first else "visible"
+    for year in ("2023", "2024"):
+        sheet = book.create_sheet(year)
+        sheet.append(["client_id", "date", "amount"])
+        sheet.append(["T01", f"{year}-03-01", 100])
+        sheet.append(["T02", f"{year}-05-01", 50])
+    book.save(path)
+
+
+@pytest.mark.parametrize("hide_first", [True, False])
+def test_a_workbook_of_one_sheet_per_year_warns_that_the_other_years_were_not_read(tmp_path, hide_first):
+    folder = _company(tmp_path, {}, "currency: USD\n")
+    _year_sheets(folder / "transactions.xlsx", hide_first)
+    result = check_company(folder)
+    warning = _codes(result.problems)["other_sheets_same_table"][0]
+    assert warning.details["sheet"] == "2023" and warning.details["sheets"] == "2024"

@@ -30,6 +30,7 @@ SYNONYMS: dict[str, list[str]] = {
              "contact company"],
     "revenue": ["revenue", "выручка", "оборот", "turnover", "sales", "продажи", "total revenue", "ltv",
                 "выручка без ндс", "выручка с ндс", "net sales", "gross sales", "total sales", "sales amount",
+                "сумма продаж", "объем продаж", "sales volume",
                 "total",  # QuickBooks "Sales by Customer Summary": one Total per customer
                 # 1C's trial balance of account 62 (settlements with buyers): the debit turnover is what was sold
                 "обороты за период / дебет", "оборот дт", "обороты дт", "дебетовый оборот"],
@@ -275,6 +276,31 @@ def _id_like(headers: list[str], mapping: dict[str, str]) -> bool:
     return False
 
 
+def _latest_period(headers: list[str], kind: str, mapping: dict[str, str], overrides: dict[str, str],
+                   problems: list[Problem], file: str) -> None:
+    """Several columns of one figure for different periods ("Revenue 2023", "Revenue 2024"): the latest
+    year is the column used, and a warning names the others (the kit never adds periods up unasked);
+    the others are in the warning's `unused`, and never become traits (revenue would predict revenue).
+    Columns mapped in company.yml are left as mapped."""
+    def year(header: str) -> int | None:
+        key = normalise_header(header)
+        found = re.findall(r"(?:19|20)\d{2}", key)
+        return int(found[-1]) if found and _PERIOD.search(key) else None
+
+    for header, target in list(mapping.items()):
+        if year(header) is None or normalise_header(header) in overrides:
+            continue
+        same = [h for h in headers if year(h) is not None and _lookup(kind, normalise_header(h)) == target]
+        if len(same) < 2:
+            continue
+        latest = max(same, key=lambda h: (year(h), same.index(h)))
+        del mapping[header]
+        mapping[latest] = target
+        others = [str(h) for h in same if h != latest]
+        problems.append(problem("period_column_chosen", "warning", file=file, column=str(latest), header=str(latest),
+                                others="«" + "», «".join(others) + "»", target=target, unused=others))
+
+
 def _deal_title_beside_company(headers: list[str], mapping: dict[str, str], taken: set[str],
                                overrides: dict[str, str]) -> None:
     """In a deal export a bare "Название"/"Name" is the deal's own title when another column names the
@@ -324,6 +350,10 @@ _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*"
 # Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
 # the client's; "Сделка - Организация", "Deal - Company" still name the client.
 _RECORD_NAME = {"name", "название", "наименование", "title", "имя"}
+# The period a header's figure covers, after its name: "Revenue 2024", "Sales FY2023", "Revenue YTD",
+# «Выручка за год», «Выручка за 2024 год», «Выручка 2023 г.».
+_PERIOD = re.compile(r"\s*[(,]?\s*(?:за\s+|in\s+|for\s+)?(?:(?:fy|фг)\s*)?(?:(?:19|20)\d{2}(?:\s*[-/–]\s*(?:19|20)?\d{2})?"
+                     r"(?:\s*(?:г|гг|год[а-я]*))?|год|year|ytd|fy|last year|прошлый год)\s*\)?$")
 # A qualifier HubSpot and others put after a header: "Associated Company (Primary)", "Amount (USD)".
 _QUALIFIER = re.compile(r"\s*\([^()]*\)$")
 
@@ -340,6 +370,8 @@ def _lookup(kind: str, key: str) -> str | None:
         found = table.get(rest) or _COMPACT[kind].get(rest.replace(" ", ""))
     if found is None and _QUALIFIER.search(key):
         found = _lookup(kind, _QUALIFIER.sub("", key))
+    if found is None and _PERIOD.search(key) and _PERIOD.sub("", key):
+        found = _lookup(kind, _PERIOD.sub("", key))  # "Revenue 2024", «Выручка за год»: the figure of a period
     return found
 
 
@@ -412,6 +444,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
         if target and target not in taken:
             mapping[header] = target
             taken.add(target)
+    _latest_period(headers, kind, mapping, overrides, problems, file)
     if kind == "deals":
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if deferred and "client_id" not in taken:

@@ -26,7 +26,7 @@ from helpers.core.errors import DataProblem, Problem, format_problems, has_error
 from helpers.core.i18n import t
 from helpers.step1_list_clients.readers import (RawTable, ReadError, drop_account_rows, drop_breakdown_rows,
                                                 fill_down_groups,
-                                                job_customer, list_rows, read_table, visible_sheets)
+                                                job_customer, list_rows, read_table, sheets_like, visible_sheets)
 from helpers.step1_list_clients.schema import validate_table
 
 KINDS = ("clients", "placement", "transactions", "deals", "prospects")
@@ -434,6 +434,10 @@ def _read(folder: Path, kind: str, settings: CompanySettings, problems: list[Pro
         digest = _sha256_in_background(path)
         if raw.sheet is not None and kind not in settings.load.sheets:
             raw = _sheet_with_the_columns(raw, kind, settings)
+            like = sheets_like(raw)
+            if like:  # one sheet per year or month: only the first was read, and the run would not say so
+                raw.problems.append(problem("other_sheets_same_table", "warning", file=path.name, sheet=raw.sheet,
+                                            sheets=", ".join(like), kind=kind))
         raw = drop_account_rows(raw)
         if kind in ("clients", "placement"):  # a log's documents under their clients are `fill_down_groups`'s
             raw = drop_breakdown_rows(raw, decimal=settings.decimal_mark)
@@ -536,6 +540,11 @@ def _load_clients(raw, report, settings, problems):
     frame, rows, shown, understood = _canonical(raw, "clients", settings, problems)
     if "client_id" not in frame:
         return None, {}
+    # the same figure for an earlier period ("Revenue 2023" beside "Revenue 2024") is no trait
+    earlier = [h for p in problems if p.code == "period_column_chosen" and p.file == file
+               for h in p.details["unused"] if h in frame.columns]
+    frame = frame.drop(columns=earlier)
+    understood.update({h: ("ignored", "") for h in earlier})
     frame["client_id"] = frame["client_id"].astype("string").str.strip()
     frame, found = validate_table("clients", frame, rows, file=file, shown_column=shown)
     problems.extend(found)
@@ -1557,6 +1566,13 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
                       relationship=tables["relationship"], dossier=tables["dossier"], transactions_dataset=dataset,
                       files=files, problems=problems)
     from helpers.step1_list_clients.coverage import EXAMPLE_TRAITS, criteria_traits
+    basis = "margin" if settings.abc.by == "margin" else "revenue"
+    if tables["transactions"] is None and basis not in clients.columns:
+        # nothing to rank the clients by: every one would come out C, and the run would not say why
+        problems.append(problem("no_revenue_source", "warning",
+                                file=next((f.path.name for f in files if f.kind == "clients"), "clients.csv"),
+                                column=basis, numbers=", ".join(h for h, k in trait_kinds.items() if k == "number")
+                                or "—"))
     if not criteria_traits(company):  # the run works, but step 4 can find no criterion: say so before it starts
         clients_file = next((f.path.name for f in files if f.kind == "clients"), None)
         problems.append(problem("no_traits" if clients_file else "no_client_list_traits", "warning",

@@ -1176,6 +1176,34 @@ def read_excel_table(path: Path, *, sheet: str | None = None, max_mb: int = 1024
                     dropped_totals=dropped, outline=levels or None, level_names=level_names)
 
 
+def sheets_like(raw: RawTable) -> list[str]:
+    """The other visible sheets of the workbook `raw` was read from whose first rows hold `raw`'s header
+    row itself (its named cells, in order, at least two): the same table, e.g. one sheet per year or
+    month, of which only `raw.sheet` was read. [] for a file that is no .xlsx workbook."""
+    from openpyxl import load_workbook
+
+    if raw.sheet is None or raw.header_row is None:
+        return []
+    try:
+        book = load_workbook(raw.path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - the table was read already; this is only a warning's evidence
+        return []
+    try:
+        def top(name: str, rows: int) -> list[list[str]]:
+            out = [[_cell_text(v).strip() for v in r] for r in book[name].iter_rows(max_row=rows)]
+            for r in out:
+                while r and not r[-1]:
+                    r.pop()
+            return out
+
+        want = top(raw.sheet, raw.header_row)[-1] if raw.header_row else []
+        if sum(bool(c) for c in want) < 2:
+            return []
+        return [n for n in visible_sheets(book) if n != raw.sheet and want in top(n, SAMPLE_LINES)]
+    finally:
+        book.close()
+
+
 def _hidden_notes(path: Path, hidden_sheets: list[str], chosen: str, hidden: list[int], rows: pd.Series,
                   autofilter: bool, hidden_rows: str) -> list[Problem]:
     """Say which sheets were hidden and skipped, and which data rows are hidden and what was done."""
