@@ -4,6 +4,7 @@ English, Zoho CRM, HubSpot, Pipedrive and Salesforce."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from folders import write_company as _company
@@ -211,3 +212,35 @@ def test_bitrix24_english_failure_stage_is_lost_not_open(tmp_path):
     result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
     assert result.company.deals["outcome"].tolist() == ["won", "refused", "open"]
     assert "unknown_stages" not in _codes(result.problems)
+
+
+# ---- more of the same exports: deleted deals, back-filled dates, the company's CRM id -------------------------
+
+def test_deals_deleted_in_pipedrive_are_left_out_with_one_note(tmp_path):
+    deals = _csv([("Deal - Organization", "Deal - Status", "Deal - Lost reason"),
+                  ("Acme Inc", "won", ""), ("Globex LLC", "deleted", ""), ("Initech", "lost", "Price"),
+                  ("Initech", "open", "")])
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert result.company.deals["outcome"].tolist() == ["won", "refused", "open"]
+    note = _codes(result.problems)["deleted_deals"][0]
+    assert note.details["rows"] == "3" and "unknown_stages" not in _codes(result.problems)
+
+
+def test_a_deal_closed_before_it_was_created_has_no_cycle_and_is_named(tmp_path):
+    deals = _csv([("ACCOUNTID", "STAGENAME", "CREATEDDATE", "CLOSEDATE"),
+                  ("101", "Closed Won", "2024-01-08T09:12:44.000Z", "2024-02-02"),
+                  ("102", "Closed Lost", "2024-06-01T10:00:00.000Z", "2024-01-15")])
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    assert result.company.deals["cycle_days"].tolist()[0] == 25
+    assert pd.isna(result.company.deals["cycle_days"].tolist()[1])
+    assert _codes(result.problems)["negative_cycle"][0].details["rows"] == "3"
+
+
+def test_hubspot_deals_link_by_the_associated_company_id_even_when_names_repeat(tmp_path):
+    clients = "Record ID,Company name\n9100013,Initech Inc\n9100026,Initech Inc\n9100039,Globex\n"
+    deals = _csv([("Record ID", "Deal Name", "Deal Stage", "Associated Company", "Associated Company IDs"),
+                  ("5001", "Renewal", "Closed won", "Initech Inc", "9100026"),
+                  ("5002", "New", "Closed lost", "Initech Inc", "9100013"),
+                  ("5003", "Upsell", "Appointment scheduled", "Globex", "9100039")])
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}))
+    assert result.company.deals["client_id"].tolist() == ["9100026", "9100013", "9100039"]

@@ -1034,6 +1034,9 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
                                     lines=f"{lines:,.2f}", total=f"{total:,.2f}", **params))
 
 
+_DELETED_STAGES = {"deleted", "удалена", "удалено", "удален", "удалена из crm"}
+
+
 def _load_deals(raw, report, settings, problems):
     file = raw.path.name
     flags = _won_closed_flags(raw.frame)
@@ -1044,6 +1047,13 @@ def _load_deals(raw, report, settings, problems):
         return None
     _note_outcome_column(chosen, others, readings, rows, file, problems, understood)
     original = frame["outcome"].astype("string").fillna("").str.strip()
+    # a deal deleted in the CRM (Pipedrive's status "deleted") was no decision: left out, with one note;
+    # the frame keeps each row's position in the file's table as its index (`validate_table`, `kept`)
+    deleted = original.str.lower().str.replace("ё", "е").isin(_DELETED_STAGES).to_numpy(dtype=bool)
+    if deleted.any():
+        problems.append(problem("deleted_deals", "info", file=file, column=shown["outcome"], count=int(deleted.sum()),
+                                rows=list_rows(rows[deleted].tolist())))
+        frame, original = frame[~deleted], original[~deleted]
     outcome = original.map(lambda v: normalise_outcome(v, settings.deal_stages) or (v if v else pd.NA))
     outcome = _outcome_by_flags(frame, outcome, file, shown, problems)
     # open deals are named by the stage they are at, where another column holds it
@@ -1067,6 +1077,11 @@ def _load_deals(raw, report, settings, problems):
         frame["cycle_days"] = (frame["closed"] - frame["created"]).dt.days.astype("float64")
     if "cycle_days" in frame:  # an open deal has no cycle yet (its close date is a plan)
         frame.loc[frame["outcome"] == "open", "cycle_days"] = np.nan
+        backwards = (frame["cycle_days"] < 0).to_numpy(dtype=bool)
+        if backwards.any():  # closed before it was created: records back-filled into the CRM, no cycle
+            problems.append(problem("negative_cycle", "warning", file=file, column=shown.get("closed", "cycle_days"),
+                                    count=int(backwards.sum()), rows=list_rows(rows[backwards].tolist())))
+            frame.loc[backwards, "cycle_days"] = np.nan
     for column in ("client_id", "reason", "name", "deal_id", "title"):
         if column in frame:
             text = frame[column].astype("string").str.strip()
@@ -1571,7 +1586,7 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
         # nothing to rank the clients by: every one would come out C, and the run would not say why
         problems.append(problem("no_revenue_source", "warning",
                                 file=next((f.path.name for f in files if f.kind == "clients"), "clients.csv"),
-                                column=basis, numbers=", ".join(h for h, k in trait_kinds.items() if k == "number")
+                                column=basis, figure=basis, numbers=", ".join(h for h, k in trait_kinds.items() if k == "number")
                                 or "—"))
     if not criteria_traits(company):  # the run works, but step 4 can find no criterion: say so before it starts
         clients_file = next((f.path.name for f in files if f.kind == "clients"), None)
