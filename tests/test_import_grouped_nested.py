@@ -225,3 +225,32 @@ def test_a_client_list_whose_first_client_has_only_a_name_is_no_report_with_brea
     lines = ["client;revenue;industry", "ООО «Север»;;", "ООО «Юг»;500;retail", "ИП Восток;200;retail"]
     result = check_company(write_company(tmp_path, {"clients.csv": "\n".join(lines) + "\n"}))
     assert "breakdown_without_levels" not in _codes(result) and len(result.company.clients) == 3
+
+
+# QuickBooks Desktop's CSV: the outline in empty-headed columns, the first of them empty throughout
+DESKTOP_LEADING = (",,,Type,Date,Num,Name,Amount,Balance\n"
+                   ",Alder Goods,,,,,,,\n"
+                   ",,Spring Fair,,,,,,\n"
+                   ",,,Invoice,01/14/2021,1041,Alder Goods:Spring Fair,600.00,600.00\n"
+                   ",,Total Spring Fair,,,,,600.00,600.00\n"
+                   ",,,Invoice,03/02/2021,1055,Alder Goods,250.00,850.00\n"
+                   ",Total Alder Goods,,,,,,850.00,850.00\n"
+                   ",Birch & Co,,,,,,,\n"
+                   ",,,Invoice,02/01/2021,1046,Birch & Co,\"1,200.00\",\"1,200.00\"\n"
+                   ",,,Invoice,04/01/2021,1090,Birch & Co,\"1,300.00\",\"2,500.00\"\n"
+                   ",Total Birch & Co,,,,,,\"2,500.00\",\"2,500.00\"\n"
+                   ",Dune Cafe,,,,,,,\n"
+                   ",,,Invoice,05/01/2021,1101,Dune Cafe,45.00,45.00\n"
+                   ",Total Dune Cafe,,,,,,45.00,45.00\n"
+                   "TOTAL,,,,,,,\"3,395.00\",\"3,395.00\"\n")
+
+
+def test_quickbooks_desktop_csv_with_an_empty_first_column_is_read_as_its_outline(tmp_path):
+    result = check_company(write_company(tmp_path, {"transactions.csv": DESKTOP_LEADING}, "currency: USD\n"))
+    assert result.ok
+    assert _revenue(result) == {"Alder Goods": 850.0, "Birch & Co": 2500.0, "Dune Cafe": 45.0}
+    codes = _codes(result)
+    # one note for the subtotals and one for the grand total, no warning per total row or empty column
+    assert "totals_row" not in codes and "blank_header" not in codes
+    assert "subtotal_mismatch" not in codes and "grand_total_mismatch" not in codes
+    assert codes["grand_total_rows"][0].details["rows"] == "15"

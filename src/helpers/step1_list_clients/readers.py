@@ -1443,6 +1443,21 @@ def fill_down_groups(raw: RawTable) -> RawTable:
         return raw
     from helpers.step1_list_clients.parsing import blank_cells
 
+    # QuickBooks Desktop's CSV starts with empty columns of no header before the customers' one: the
+    # report's outline is read from the first column that holds anything
+    lead = 0
+    while (lead < frame.shape[1] - 2 and str(frame.columns[lead]).startswith("column_")
+           and blank_cells(frame.iloc[:, lead]).all()):
+        lead += 1
+    if lead:
+        import dataclasses
+
+        grouped = fill_down_groups(dataclasses.replace(raw, frame=frame.iloc[:, lead:], problems=list(raw.problems)))
+        if not any(p.code == "grouped_report" for p in grouped.problems):
+            return raw
+        empty = {str(c) for c in frame.columns[:lead]}
+        grouped.problems = [p for p in grouped.problems if not (p.code == "blank_header" and p.column in empty)]
+        return grouped
     if not blank_cells(frame.iloc[:, 0]).any():  # every line of a grouped report has a blank first cell
         return _documents_under_clients(raw)
     if frame.shape[1] < 3:
