@@ -305,3 +305,17 @@ def test_a_workbook_of_one_sheet_per_year_warns_that_the_other_years_were_not_re
     result = check_company(folder)
     warning = _codes(result.problems)["other_sheets_same_table"][0]
     assert warning.details["sheet"] == "2023" and warning.details["sheets"] == "2024"
+
+
+def test_account_codes_beside_account_names_are_the_ids(tmp_path):
+    clients = "Account,Account name,Turnover,Sector\nUK01,Ltd One,\"254,908.00\",Trade\nUK02,Ltd Two,\"98,750.00\",Retail\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients}, "currency: GBP\n"))
+    frame = result.company.clients.set_index("client_id")
+    assert frame["name"].to_dict() == {"UK01": "Ltd One", "UK02": "Ltd Two"}
+    assert "Account name" not in result.company.trait_kinds
+
+
+def test_names_beside_fuller_names_stay_the_names():
+    frame = pd.DataFrame({"Customer": ["Acme Ltd", "Birch Co"], "Customer name": ["Acme Limited", "Birch Company"]})
+    mapping, _ = map_columns(list(frame), "clients", file="c.csv", values=lambda h: frame[h])
+    assert "Customer name" not in mapping

@@ -278,6 +278,30 @@ def _id_like(headers: list[str], mapping: dict[str, str]) -> bool:
     return False
 
 
+_CODE = r"[A-Za-z0-9А-Яа-яЁё][A-Za-z0-9А-Яа-яЁё\-_./#]{0,23}"
+
+
+def _codes_beside_names(headers: list[str], mapping: dict[str, str], taken: set[str], values) -> None:
+    """"Account" beside "Account name" (Sage, Xero, QuickBooks lists): when the column taken for the
+    names has a fuller-named neighbour ("<it> name", «наименование <it>») and holds codes (one word with
+    a digit in nine cells of ten: "UK01", "ABB001"), it is the client id and the neighbour the name."""
+    named = next(h for h, c in mapping.items() if c == "name")
+    key = normalise_header(named)
+    fuller = [h for h in headers if h not in mapping
+              and normalise_header(h) in (f"{key} name", f"{key} title", f"наименование {key}", f"название {key}")]
+    if not fuller:
+        return
+    cells = values(named).dropna().astype(str).str.strip()
+    cells = cells[cells != ""]
+    if not len(cells):
+        return
+    codes = cells.str.fullmatch(_CODE) & cells.str.contains(r"\d")
+    if codes.mean() >= 0.9:
+        mapping[named] = "client_id"
+        mapping[fuller[0]] = "name"
+        taken.add("client_id")
+
+
 def _latest_period(headers: list[str], kind: str, mapping: dict[str, str], overrides: dict[str, str],
                    problems: list[Problem], file: str) -> None:
     """Several columns of one figure for different periods ("Revenue 2023", "Revenue 2024"): the latest
@@ -459,6 +483,8 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             and str(headers[0]).startswith("column_") and headers[0] not in mapping:
         mapping[headers[0]] = "name"  # the first column with no header holds the names (QuickBooks summaries)
         taken.add("name")
+    if kind in ("clients", "transactions") and "client_id" not in taken and "name" in taken and values is not None:
+        _codes_beside_names(headers, mapping, taken, values)
     if kind == "clients" and "client_id" not in taken and "name" in taken and not _id_like(headers, mapping):
         # a client list exported without ids (1C, a spreadsheet of names): the names identify the clients
         header = next(h for h, c in mapping.items() if c == "name")
