@@ -319,3 +319,20 @@ def test_names_beside_fuller_names_stay_the_names():
     frame = pd.DataFrame({"Customer": ["Acme Ltd", "Birch Co"], "Customer name": ["Acme Limited", "Birch Company"]})
     mapping, _ = map_columns(list(frame), "clients", file="c.csv", values=lambda h: frame[h])
     assert "Customer name" not in mapping
+
+
+def test_anonymised_problems_hide_the_other_written_form_of_a_mended_id(tmp_path):
+    """The 18-character Salesforce id and the id with leading zeros are in no table: no pseudonym covers them."""
+    import secrets
+
+    from helpers.step1_list_clients.anonymise import anonymise_company
+    from helpers.step1_list_clients.load import load_company
+
+    clients = "Account ID,Account Name,Industry\n0015g00000AbCd0,Acme One,Retail\n123,Birch,Health\n"
+    deals = ('"ACCOUNTID","STAGENAME"\n"0015g00000AbCd0AAF","Closed Won"\n"00123","Closed Lost"\n')
+    company = load_company(_company(tmp_path / "acme", {"clients.csv": clients, "deals.csv": deals}, "currency: USD\n"))
+    key = tmp_path / "key"
+    key.write_text(secrets.token_hex(32))
+    texts = " ".join(p.message for p in anonymise_company(company, key_file=key).problems)
+    assert "salesforce_ids_15_18" in {p.code for p in company.problems}
+    assert "0015g00000AbCd0AAF" not in texts and "00123" not in texts

@@ -291,6 +291,9 @@ _QUOTED = ("value", "text", "header_text")
 _ID_LISTS = ("ids", "examples")
 # Problems whose `value` is a client id that may be in no table (an unknown id of placement.csv).
 _ID_VALUE_CODES = ("unknown_client",)
+# Problems whose `examples` pair an id as another file wrote it ("00123", an 18-character Salesforce id)
+# with the client's: the written form is in no table, so no pseudonym covers it; the examples are hidden.
+_ALIAS_CODES = ("ids_differ_by_zeros", "salesforce_ids_15_18")
 
 
 def _scrub_problems(problems: list[Problem], scrubber: Scrubber, key: bytes) -> list[Problem]:
@@ -305,7 +308,8 @@ def _scrub_problems(problems: list[Problem], scrubber: Scrubber, key: bytes) -> 
                                     else t("problems.quoted_text_hidden.message"))
             for name in _ID_LISTS:
                 if isinstance(params.get(name), str):
-                    params[name] = scrubber.scrub(params[name])
+                    params[name] = (t("problems.quoted_text_hidden.message") if p.code in _ALIAS_CODES
+                                    else scrubber.scrub(params[name]))
             try:
                 p = problem(p.code, p.severity, file=p.file, row=p.row, column=p.column, **params)
             except Exception:  # noqa: BLE001 - a problem built by hand keeps its own wording, scrubbed below
