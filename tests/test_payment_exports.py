@@ -336,3 +336,20 @@ def test_anonymised_problems_hide_the_other_written_form_of_a_mended_id(tmp_path
     texts = " ".join(p.message for p in anonymise_company(company, key_file=key).problems)
     assert "salesforce_ids_15_18" in {p.code for p in company.problems}
     assert "0015g00000AbCd0AAF" not in texts and "00123" not in texts
+
+
+def test_anonymised_problems_hide_a_sub_customers_own_name(tmp_path):
+    import secrets
+
+    from helpers.step1_list_clients.anonymise import anonymise_company
+    from helpers.step1_list_clients.load import load_company
+
+    report = (",Date,Amount\nCedar Family,,\n   Jane Roe,,\n,01/05/2024,100.00\n   Total for Jane Roe,,100.00\n"
+              ",02/05/2024,50.00\nTotal for Cedar Family,,150.00\nAlder,,\n,03/05/2024,70.00\nTotal for Alder,,70.00\n"
+              "Birch,,\n,03/06/2024,10.00\nTotal for Birch,,10.00\nTOTAL,,230.00\n")
+    company = load_company(_company(tmp_path / "acme", {"transactions.csv": report}, "currency: USD\n"))
+    assert "sub_groups_as_customers" in {p.code for p in company.problems}
+    key = tmp_path / "key"
+    key.write_text(secrets.token_hex(32))
+    texts = " ".join(p.message for p in anonymise_company(company, key_file=key).problems)
+    assert "Jane Roe" not in texts and "Cedar" not in texts

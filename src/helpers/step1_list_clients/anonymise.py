@@ -293,7 +293,8 @@ _ID_LISTS = ("ids", "examples")
 _ID_VALUE_CODES = ("unknown_client",)
 # Problems whose `examples` pair an id as another file wrote it ("00123", an 18-character Salesforce id)
 # with the client's: the written form is in no table, so no pseudonym covers it; the examples are hidden.
-_ALIAS_CODES = ("ids_differ_by_zeros", "salesforce_ids_15_18")
+# So are a QuickBooks job's or sub-customer's own names beside its customer's (often a person's name).
+_ALIAS_CODES = ("ids_differ_by_zeros", "salesforce_ids_15_18", "jobs_as_customers", "sub_groups_as_customers")
 
 
 def _scrub_problems(problems: list[Problem], scrubber: Scrubber, key: bytes) -> list[Problem]:
