@@ -4,6 +4,8 @@ whose first column lists clients with their contracts or items below them."""
 
 from __future__ import annotations
 
+import pytest
+
 from folders import write_company
 from helpers.step1_list_clients.load import check_company
 
@@ -254,3 +256,30 @@ def test_quickbooks_desktop_csv_with_an_empty_first_column_is_read_as_its_outlin
     assert "totals_row" not in codes and "blank_header" not in codes
     assert "subtotal_mismatch" not in codes and "grand_total_mismatch" not in codes
     assert codes["grand_total_rows"][0].details["rows"] == "15"
+
+
+# 1C «Анализ продаж» saved as CSV: clients with their items under them, a share column that is no sum,
+# and (second shape) the clients' own quantity left blank
+SALES_ANALYSIS = ("Анализ продаж;;;;\nКонтрагент;Количество;Выручка;Валовая прибыль;Рентабельность, %\n"
+                  "ООО Альфа;{q1};500 000,00;150 000,00;30,00\nКирпич М150;3 000;300 000,00;100 000,00;33,33\n"
+                  "Цемент М500;400;200 000,00;50 000,00;25,00\nООО Бета;{qty};120 000,00;20 000,00;16,67\n"
+                  "Кирпич М150;1 200;120 000,00;20 000,00;16,67\nИП Петров;{qty};80 000,00;30 000,00;37,50\n"
+                  "Цемент М500;100;50 000,00;20 000,00;40,00\nПесок;60;30 000,00;10 000,00;33,33\n"
+                  "Итого;;700 000,00;200 000,00;28,57\n")
+
+
+@pytest.mark.parametrize("quantities", [("3 400", "1 200", "160"), ("", "", "")])
+def test_a_1c_sales_analysis_csv_with_items_under_clients_is_refused_not_counted_twice(tmp_path, quantities):
+    text = SALES_ANALYSIS
+    for n, qty in enumerate(quantities, 1):
+        text = text.replace(f"{{q{n}}}", qty)
+    result = check_company(write_company(tmp_path, {"clients.csv": text}, "currency: RUB\nlanguage: ru\n"))
+    assert not result.ok
+    assert [p.code for p in result.problems if p.severity == "error"] == ["breakdown_without_levels"]
+
+
+def test_a_1c_column_headed_client_over_its_items_names_the_clients():
+    from helpers.step1_list_clients.columns import map_columns
+
+    mapping, _ = map_columns(["Контрагент / Номенклатура", "Выручка"], "clients", file="c.xlsx")
+    assert mapping == {"Контрагент / Номенклатура": "client_id", "Выручка": "revenue"}

@@ -1590,8 +1590,10 @@ def _load(folder: Path, team_criteria: bool = True) -> tuple[Company | None, lis
                                 or "—"))
     if not criteria_traits(company):  # the run works, but step 4 can find no criterion: say so before it starts
         clients_file = next((f.path.name for f in files if f.kind == "clients"), None)
+        # no client list: the warning is of the log the clients were taken from, not of a clients.csv
+        source = clients_file or next((f.path.name for f in files if f.kind == "transactions"), None)
         problems.append(problem("no_traits" if clients_file else "no_client_list_traits", "warning",
-                                file=clients_file or "clients.csv", columns=", ".join(EXAMPLE_TRAITS)))
+                                file=source, columns=", ".join(EXAMPLE_TRAITS)))
     if team_criteria:
         _check_team_criteria(company, problems)
     if has_errors(problems):

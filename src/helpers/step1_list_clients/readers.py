@@ -1696,20 +1696,23 @@ def _breakdowns_by_sums(frame: pd.DataFrame, decimal: str) -> np.ndarray | None:
 
     figures = []
     for column in frame.columns[1:]:
+        if _NOT_A_SUM.search(str(column)):  # shares, prices, balances: no sum of the rows under
+            continue
         values = read_numbers(frame[column], decimal=decimal).values
         if values.notna().mean() >= 0.5:
-            figures.append(values.fillna(0).to_numpy(dtype="float64"))
+            figures.append(values.to_numpy(dtype="float64"))
     if not figures or len(frame) < 4:
         return None
     table = np.column_stack(figures)
     children, blocks, several, i = [], 0, False, 0
     while i < len(table):
-        if not table[i].any():
+        given = ~np.isnan(table[i])  # a figure the row above leaves blank (the items' quantity) is not compared
+        if not given.any() or not np.nan_to_num(table[i]).any():
             return None
         total, j = np.zeros(table.shape[1]), i + 1
         while j < len(table) and j - i <= 200:
-            total += table[j]
-            if np.allclose(total, table[i], rtol=0, atol=0.005):
+            total += np.nan_to_num(table[j])
+            if np.allclose(total[given], table[i][given], rtol=0, atol=0.005):
                 break
             j += 1
         else:
