@@ -353,3 +353,20 @@ def test_anonymised_problems_hide_a_sub_customers_own_name(tmp_path):
     key.write_text(secrets.token_hex(32))
     texts = " ".join(p.message for p in anonymise_company(company, key_file=key).problems)
     assert "Jane Roe" not in texts and "Cedar" not in texts
+
+
+def test_a_due_date_column_that_proves_month_first_decides_an_ambiguous_invoice_date(tmp_path):
+    text = ("Customer,Invoice Date,Due Date,Amount\nAnchor,2/1/2024,3/2/2024,100.00\nAnchor,3/1/2024,3/31/2024,100.00\n"
+            "Birch,4/1/2024,5/1/2024,50.00\n")
+    result = check_company(_company(tmp_path, {"transactions.csv": text}, "currency: GBP\n"))  # GBP alone: day first
+    days = result.company.transactions["date"].dt.strftime("%Y-%m-%d").tolist()
+    assert days == ["2024-02-01", "2024-03-01", "2024-04-01"]
+    assert _codes(result.problems)["ambiguous_dates"][0].details["order"] == "mdy"
+
+
+def test_a_deals_close_date_proves_the_order_of_its_created_date(tmp_path):
+    deals = ("Account Name,Stage,Created Date,Close Date\nAcme,Closed Won,02/01/2024,02/15/2024\n"
+             "Birch,Closed Lost,03/01/2024,03/20/2024\n")
+    clients = "client_id,name\n1,Acme\n2,Birch\n"
+    result = check_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}, "currency: EUR\n"))
+    assert result.company.deals["cycle_days"].tolist() == [14, 19]

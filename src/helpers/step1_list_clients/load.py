@@ -297,14 +297,17 @@ def _typed_numbers(df, column, rows, file, shown, problems, *, severity="warning
 _UTC_HEADER = re.compile(r"(?i)\b(?:utc|gmt)\b")
 
 
-def _typed_dates(df, column, rows, file, shown, problems, settings=None):
+def _typed_dates(df, column, rows, file, shown, problems, settings=None, evidence=None):
+    """`evidence`: other date columns of the same file ("Due Date" beside "Invoice Date"), whose cells
+    may prove the order that this column's cells leave open."""
     settings = settings or CompanySettings()
     zone = "UTC" if _UTC_HEADER.search(str(shown)) else None  # "Created (UTC)": the times are UTC's
     reading = parsing.read_dates(df[column], order=settings.day_order, timezone=settings.timezone, written_zone=zone)
     if reading.ambiguous and not settings.date_order:
-        # no company.yml date_order: dollar amounts in the same file say it is a US export (month first),
+        # no company.yml date_order: another date column of the same file that proves its order
+        # ("1/31/2024" in Due Date) decides; else dollar amounts say it is a US export (month first),
         # rouble amounts a Russian one (day first); the warning below still names the column
-        hinted = _order_by_amounts(df)
+        hinted = _order_by_other_dates(evidence) or _order_by_amounts(df)
         if hinted and hinted != reading.order:
             reading = parsing.read_dates(df[column], order=hinted, timezone=settings.timezone, written_zone=zone)
     _report_bad(df, column, rows, file, shown, problems, reading.bad, "not_a_date", "warning")
@@ -318,6 +321,21 @@ def _typed_dates(df, column, rows, file, shown, problems, settings=None):
         problems.append(problem("month_only_dates", "info" if every else "warning", file=file, column=shown,
                                 count=reading.month_only, examples="», «".join(reading.month_examples)))
     return reading.values, reading.bad
+
+
+def _order_by_other_dates(evidence) -> str | None:
+    """"dmy" or "mdy" when the other date columns of a file prove one order (a day above 12 written
+    first or second) and none proves the other; None otherwise."""
+    orders = set()
+    for values in evidence or []:
+        reading = parsing.read_dates(values)
+        if reading.order in ("dmy", "mdy") and not reading.ambiguous and reading.values.notna().any():
+            orders.add(reading.order)
+    return orders.pop() if len(orders) == 1 else None
+
+
+# Other columns of a log that hold dates, read only as evidence of the day-month order (`_typed_dates`)
+_DATE_WORDS = re.compile(r"(?i)date|дата|\bdue\b|срок|\bat$|time|время")
 
 
 # Dollar amounts point to a US export (month first); pounds, though written with a decimal point, do not.
@@ -738,8 +756,12 @@ def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, prob
     # a frame of its own for the thread, nothing it reads changed meanwhile: the dates, and the amounts as
     # written, whose currency marks decide dates that read both ways (`_order_by_amounts`)
     dates = frame[["date", "amount"]]
+    # other date columns of the log ("Due Date"), copied too: read only if the dates leave their order open
+    canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
+    evidence = [frame[c].copy() for c in frame.columns if c not in canonical and _DATE_WORDS.search(str(c))]
     with ThreadPoolExecutor(1, thread_name_prefix="tierbook-dates") as pool:
-        read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings)
+        read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings,
+                           evidence=evidence)
         amount_problems: list[Problem] = []
         amounts, _ = _typed_numbers(frame, "amount", rows, file, amount_header, amount_problems, settings=settings)
         days, _ = read.result()
@@ -1066,9 +1088,11 @@ def _load_deals(raw, report, settings, problems):
     kept = [int(i) for i in frame.index]  # positions in the file's table of the rows still used
     rows = rows.iloc[kept].reset_index(drop=True)
     frame = frame.reset_index(drop=True)
-    for column in ("created", "closed"):
-        if column in frame:
-            frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems, settings=settings)
+    present = [c for c in ("created", "closed") if c in frame]
+    texts = {c: frame[c].copy() for c in present}  # as written: each may prove the other's day-month order
+    for column in present:
+        frame[column], _ = _typed_dates(frame, column, rows, file, shown[column], problems, settings=settings,
+                                        evidence=[texts[c] for c in present if c != column])
     _closed_by_outcome(raw, kept, frame, rows, settings, problems, understood)
     for column in ("cycle_days", "amount"):
         if column in frame:
