@@ -244,3 +244,15 @@ def test_hubspot_deals_link_by_the_associated_company_id_even_when_names_repeat(
                   ("5003", "Upsell", "Appointment scheduled", "Globex", "9100039")])
     result = check_company(_company(tmp_path, {"clients.csv": clients, "deals.csv": deals}))
     assert result.company.deals["client_id"].tolist() == ["9100026", "9100013", "9100039"]
+
+
+def test_pipedrive_in_russian_gives_each_deal_its_cycle(tmp_path):
+    deals = _csv([("Сделка - Организация", "Сделка - Этап", "Сделка - Статус", "Сделка - Сделка создана",
+                   "Сделка - Дата выигрыша", "Сделка - Дата проигрыша"),
+                  ("Acme Inc", "Переговоры", "Выиграна", "2024-01-01", "2024-01-31", ""),
+                  ("Globex LLC", "Предложение сделано", "Проиграна", "2024-02-01", "", "2024-03-01"),
+                  ("Initech", "Лид найден", "Открыта", "2024-03-01", "", "")])
+    result = check_company(_company(tmp_path, {"clients.csv": CLIENTS, "deals.csv": deals}))
+    frame = result.company.deals
+    assert frame["outcome"].tolist() == ["won", "refused", "open"]
+    assert frame["cycle_days"].tolist()[:2] == [30, 29]

@@ -87,10 +87,11 @@ SYNONYMS: dict[str, list[str]] = {
                "причина проигрыша", "lossreason", "reason for loss"],
     "created": ["created", "дата создания", "create date", "created date", "created at", "opened", "createddate",
                 "createdate", "deal - deal created", "deal - created", "deal created", "добавлена", "дата добавления",
-                "дата начала", "date created", "created time", "created on", "date create"],
+                "дата начала", "date created", "created time", "created on", "date create",
+                "сделка создана", "время создания"],  # Pipedrive in Russian: «Сделка - Сделка создана»
     "closed": ["closed", "дата закрытия", "close date", "closed date", "closed at", "closedate", "closeddate",
                "deal - deal closed on", "deal - close date", "deal closed on", "дата завершения", "дата окончания", "предполагаемая дата закрытия",
-               "date closed", "closing date", "closed time"],
+               "date closed", "closing date", "closed time", "сделка закрыта", "время закрытия"],
     "cycle_days": ["cycle_days", "cycle days", "cycle", "длительность дн", "дней в работе", "days to close",
                    "дней до закрытия"],
     "prospect_id": ["prospect_id", "prospect id", "lead id", "id лида", "лид id", "id", "код лида", "record id",
@@ -115,7 +116,11 @@ for _canonical, _german in {
 # Dates that close a deal only for one outcome (Pipedrive "Won time" / "Lost time"): they fill `closed`
 # where the file has no general close date.
 CLOSED_BY_OUTCOME = ["won time", "lost time", "deal - won time", "deal - lost time", "дата успеха", "дата провала",
-                     "date won", "date lost"]
+                     "date won", "date lost",
+                     # Pipedrive in Russian
+                     "время выигрыша", "время проигрыша", "дата выигрыша", "дата проигрыша",
+                     "сделка - время выигрыша", "сделка - время проигрыша", "сделка - дата выигрыша",
+                     "сделка - дата проигрыша"]
 # Which canonical columns each file kind may use, in priority order.
 _KIND_COLUMNS = {kind: spec["required"] + spec["optional"] for kind, spec in COLUMNS.items()}
 
