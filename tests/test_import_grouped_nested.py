@@ -283,3 +283,15 @@ def test_a_1c_column_headed_client_over_its_items_names_the_clients():
 
     mapping, _ = map_columns(["Контрагент / Номенклатура", "Выручка"], "clients", file="c.xlsx")
     assert mapping == {"Контрагент / Номенклатура": "client_id", "Выручка": "revenue"}
+
+
+def test_a_trial_balance_of_62_counts_only_the_clients_under_62_01_not_the_advances_under_62_02(tmp_path):
+    report = ("Оборотно-сальдовая ведомость по счету 62;;\nСчет / Контрагенты;Обороты за период / Дебет;Обороты за период / Кредит\n"
+              "62;2 150 000;1 950 000\n62.01;1 900 000;1 700 000\nООО Альфа;1 200 000;1 000 000\n"
+              "ООО Бета;600 000;600 000\nООО Гамма;100 000;100 000\n62.02;250 000;250 000\n"
+              "ООО Альфа;200 000;200 000\nООО Бета;50 000;50 000\nИтого;2 150 000;1 950 000\n")
+    result = check_company(write_company(tmp_path, {"clients.csv": report}, "currency: RUB\nlanguage: ru\n"))
+    assert result.ok
+    revenue = result.company.clients.set_index("client_id")["revenue"].to_dict()
+    assert revenue == {"ООО Альфа": 1_200_000.0, "ООО Бета": 600_000.0, "ООО Гамма": 100_000.0}
+    assert _codes(result)["other_subaccount_rows"][0].details["rows"] == "9, 10"

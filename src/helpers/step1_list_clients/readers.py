@@ -1622,7 +1622,20 @@ def drop_account_rows(raw: RawTable) -> RawTable:
         return raw
     raw.problems.append(problem("account_rows", "info", file=raw.path.name,
                                 rows=list_rows(raw.rows[account].tolist())))
-    raw.frame, raw.rows = frame[~account].reset_index(drop=True), raw.rows[~account].reset_index(drop=True)
+    # the clients under each sub-account: only 62.01 (settlements for what was sold) is sales; under 62.02
+    # (advances received) and the others, the same clients appear again for money that is no sale
+    codes = frame.iloc[:, 0].astype("string").fillna("").str.strip()
+    section = codes.where(pd.Series(account)).ffill().fillna("")
+    subs = sorted({c for c in codes[account] if "." in c})
+    sales = [c for c in subs if re.fullmatch(r"\d+\.0?1", c)]
+    other = (~account & section.isin([c for c in subs if c not in sales]).to_numpy(dtype=bool)) if sales \
+        else np.zeros(len(frame), dtype=bool)
+    if other.any():
+        raw.problems.append(problem("other_subaccount_rows", "info", file=raw.path.name, sales=sales[0],
+                                    accounts=", ".join(c for c in subs if c not in sales),
+                                    rows=list_rows(raw.rows[other].tolist())))
+    keep = ~account & ~other
+    raw.frame, raw.rows = frame[keep].reset_index(drop=True), raw.rows[keep].reset_index(drop=True)
     return raw
 
 
