@@ -256,3 +256,11 @@ def test_pipedrive_in_russian_gives_each_deal_its_cycle(tmp_path):
     frame = result.company.deals
     assert frame["outcome"].tolist() == ["won", "refused", "open"]
     assert frame["cycle_days"].tolist()[:2] == [30, 29]
+
+
+def test_hubspot_amount_in_company_currency_wins_over_each_deals_own_currency():
+    from helpers.step1_list_clients.columns import map_columns
+
+    headers = ["Deal Name", "Amount", "Currency", "Amount in company currency", "Deal Stage", "Associated Company"]
+    mapping, _ = map_columns(headers, "deals", file="deals.xlsx")
+    assert mapping["Amount in company currency"] == "amount" and "Amount" not in mapping

@@ -368,6 +368,8 @@ _EMAIL_HEADERS = {"email", "e-mail", "e mail", "customer email", "client email",
                   "почта", "электронная почта", "email клиента", "e-mail клиента", "почта клиента"}
 # Gross figures, before discounts and returns: the net figure beside them is what the client paid.
 _GROSS = {"gross sales", "gross amount", "gross revenue"}
+# Figures already converted to the company's currency: they win over the same figure in each deal's own.
+_FIRST = {"amount in company currency", "amount in home currency"}
 # A log's id column that names no record: in an order or payment export it is the order's own number.
 _RECORD_IDS = {"id"}
 # Headers that say "name" without saying whose: in a log of orders or lines they may name the order.
@@ -481,6 +483,13 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             mapping[header] = target
             taken.add(target)
     _latest_period(headers, kind, mapping, overrides, problems, file)
+    # the amount already in the company's currency (HubSpot's "Amount in company currency") wins over
+    # "Amount" in each deal's own currency, unless company.yml maps "Amount" itself
+    converted = next((h for h in headers if normalise_header(h) in _FIRST and h not in mapping), None)
+    plain = next((h for h, c in mapping.items() if c == "amount"), None)
+    if converted is not None and plain is not None and normalise_header(plain) not in overrides:
+        del mapping[plain]
+        mapping[converted] = "amount"
     if kind == "deals":
         _deal_title_beside_company(headers, mapping, taken, overrides)
     if deferred and "client_id" not in taken:
