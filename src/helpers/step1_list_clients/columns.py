@@ -378,8 +378,11 @@ _GENERIC_NAMES = {"name", "название", "наименование", "им�
 # row above names the figure. "Выручка / Количество" is a count, never the revenue.
 _MEASURE_WORDS = {"сумма", "сумма с ндс", "сумма (с ндс)", "amount", "sum", "total", "value", "итого", "всего",
                   "руб", "rub", "usd", "eur"}
-# What a 1C report lists under each client in the clients' own column (the lower row of its header)
-_BREAKDOWN_WORD = re.compile(r"^(?:договор|номенклатур|документ|заказ|склад|подразделени|стать[яи]|проект)")
+# 1C's names for what a report groups under its clients (its subconto and grouping fields), and their
+# English counterparts: the lower row of a header in the clients' own column («Контрагент / Номенклатура»)
+LEVEL_WORDS = re.compile(r"(?i)^\s*(?:договор|номенклатур|документ|заказ|склад|подразделени|стать[яи]|проект"
+                         r"|характеристик|сери[яи]|регистратор|менеджер|items?\b|products?\b|contracts?\b"
+                         r"|projects?\b|jobs?\b)")
 # Export prefixes that name the record, not the field: "Deal - Value" is the deal's value.
 _PREFIX = re.compile(r"^(deal|сделка|opportunity|order|заказ)\s*-\s*")
 # Under such a prefix, "Name" is the record's own name ("Сделка - Название" is the deal's title), never
@@ -476,7 +479,7 @@ def map_columns(headers: list[str], kind: str, overrides: dict[str, str] | None 
             target = _LOOKUP[kind].get(lower)
             if target is None and lower in _MEASURE_WORDS:  # "Выручка / Сумма": the upper row names it
                 target = _lookup(kind, upper)
-            if target is None and _BREAKDOWN_WORD.match(lower):
+            if target is None and LEVEL_WORDS.match(lower) and _lookup(kind, upper) in ("client_id", "name"):
                 # «Контрагент / Номенклатура»: a 1C report's column of clients with their items below them
                 target = _lookup(kind, upper)
         if target and target not in taken:

@@ -1644,13 +1644,6 @@ def drop_account_rows(raw: RawTable) -> RawTable:
 _NOT_A_SUM = re.compile(r"(?i)сальдо|остат|balance|%|процент|рентаб|наценк|цен[аы]|price|rate|средн|average|доля|share")
 
 
-# 1C's names for what a report groups under its clients (its subconto and grouping fields), and their
-# English counterparts: a header's lower row in the clients' column that says one of them.
-_LEVEL_WORDS = re.compile(r"(?i)^\s*(?:договор|номенклатур|документ|заказ|склад|подразделени|стать[яи]|проект"
-                          r"|характеристик|сери[яи]|регистратор|менеджер|items?\b|products?\b|contracts?\b"
-                          r"|projects?\b|jobs?\b)")
-
-
 def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",") -> RawTable:
     """A 1C report whose first column lists each client and, below it, the client's contracts or items
     («Оборотно-сальдовая ведомость по счету 62» by Контрагенты and Договоры, «Анализ продаж» by
@@ -1678,12 +1671,14 @@ def drop_breakdown_rows(raw: RawTable, *, decimal: str = ",") -> RawTable:
     if len(frame) > 20_000:  # a long log is no 1C report by clients, and is not searched
         return raw
     # what the header's lower rows call the first column's deeper levels, when 1C's words for them
-    labels = [n for n in raw.level_names if _LEVEL_WORDS.match(n)]
+    from helpers.step1_list_clients.columns import LEVEL_WORDS  # columns imports nothing from here
+
+    labels = [n for n in raw.level_names if LEVEL_WORDS.match(n)]
     blank = frame.iloc[:, 1:].astype("string").fillna("").apply(lambda c: c.str.strip() == "")
     lone = named & blank.all(axis=1).to_numpy(dtype=bool)
     # the header's lower row read as data: «Договоры» alone on the first row under «Контрагенты»
     shift = int(len(frame) >= 3 and lone[0] and lone.sum() == 1 and named.all()
-                and bool(_LEVEL_WORDS.match(str(first.iloc[0]))))
+                and bool(LEVEL_WORDS.match(str(first.iloc[0]))))
     if shift and not labels:
         labels = [str(first.iloc[0])]
     children = _breakdowns_by_sums(frame.iloc[shift:], decimal) if named.all() else None
