@@ -197,10 +197,7 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     `values(header)`, when given, is the column's cells: the first column filled on every row wins,
     else the fullest (WooCommerce's "Company (Billing)" is blank for
     the shop's private buyers, its "Email (Billing)" never is)."""
-    free = [h for h in headers if h not in mapping]
-    names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
-    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]  # "Email (Billing)"
-    specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
+    specific, emails, names = _client_candidates(headers, mapping)
     order = list(dict.fromkeys([(h, "name_as_client_id") for h in specific] + [(h, "email_as_client_id") for h in emails]
                                + [(h, "name_as_client_id") for h in names]))
     if not order:
@@ -213,6 +210,16 @@ def _client_from_other_column(headers: list[str], mapping: dict[str, str], taken
     mapping[header] = "client_id"
     taken.add("client_id")
     problems.append(problem(code, "info", file=file, column=str(header), header=str(header)))
+
+
+def _client_candidates(headers: list[str], mapping: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """The unmapped headers that may name a log's clients: (names that say whose — "Customer",
+    «Контрагент» —, the buyer's e-mail — "Email (Billing)" —, every name column, a bare "Name" too)."""
+    free = [h for h in headers if h not in mapping]
+    names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"]
+    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]
+    specific = [h for h in names if normalise_header(h) not in _GENERIC_NAMES]
+    return specific, emails, names
 
 
 def _filled(cells) -> float:
@@ -237,10 +244,7 @@ def _record_id(header: str, headers: list[str], mapping: dict[str, str], taken: 
     ("Customer") when the "Id" differs on every row and the client's column repeats (`values(header)`
     gives a column's cells). Otherwise the "Id" is the client's, as in a log a person keeps by hand
     ("id, customer, date, amount")."""
-    free = [h for h in headers if h not in mapping and h != header]
-    emails = [h for h in free if _QUALIFIER.sub("", normalise_header(h)) in _EMAIL_HEADERS]
-    names = [h for h in free if _lookup("clients", normalise_header(h)) == "name"
-             and normalise_header(h) not in _GENERIC_NAMES]
+    names, emails, _ = _client_candidates([h for h in headers if h != header], mapping)
     client = emails[0] if emails else None
     if client is None and names and values is not None and _numbers_rows(values(header), values(names[0])):
         client = names[0]

@@ -387,9 +387,7 @@ def _canonical(raw: RawTable, kind: str, settings: CompanySettings, problems: li
     file = raw.path.name
     headers = [str(c) for c in raw.frame.columns]
     overrides = {**(found or {}), **(settings.load.columns.get(kind) or {})}
-    mapping, mapping_problems = map_columns(
-        headers, kind, overrides, file=file,
-        values=lambda h: raw.frame[h])
+    mapping, mapping_problems = map_columns(headers, kind, overrides, file=file, values=lambda h: raw.frame[h])
     problems.extend(mapping_problems)
     frame = raw.frame.rename(columns=mapping).reset_index(drop=True)
     shown = {v: k for k, v in mapping.items()}
@@ -756,9 +754,10 @@ def _typed_dates_and_amounts(frame, rows, file, date_header, amount_header, prob
     # a frame of its own for the thread, nothing it reads changed meanwhile: the dates, and the amounts as
     # written, whose currency marks decide dates that read both ways (`_order_by_amounts`)
     dates = frame[["date", "amount"]]
-    # other date columns of the log ("Due Date"), copied too: read only if the dates leave their order open
+    # other date columns of the log ("Due Date"), read only if the dates leave their order open; nothing
+    # writes to them while the thread runs
     canonical = set(TABLE_COLUMNS["transactions"]["required"] + TABLE_COLUMNS["transactions"]["optional"])
-    evidence = [frame[c].copy() for c in frame.columns if c not in canonical and _DATE_WORDS.search(str(c))]
+    evidence = [frame[c] for c in frame.columns if c not in canonical and _DATE_WORDS.search(str(c))]
     with ThreadPoolExecutor(1, thread_name_prefix="tierbook-dates") as pool:
         read = pool.submit(_typed_dates, dates, "date", rows, file, date_header, date_problems, settings=settings,
                            evidence=evidence)
@@ -989,9 +988,10 @@ def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, p
     refunded = next((by_key[k] for k in by_key if k in _REFUNDED_HEADERS), None)
     void = np.zeros(len(frame), dtype=bool)
     words = _VOID_WORDS if refunded is not None else _VOID_WORDS | _REFUNDED_WORDS
+    words = {w.replace("ё", "е") for w in words}
     for column in statuses:
         said = frame[column].astype("string").str.strip().str.lower().str.replace("ё", "е").str.replace("_", " ")
-        void |= said.isin({w.replace("ё", "е") for w in words}).fillna(False).to_numpy(dtype=bool)
+        void |= said.isin(words).fillna(False).to_numpy(dtype=bool)
     for column in cancelled:
         void |= ~parsing.blank_cells(frame[column])
     back = None
@@ -1016,7 +1016,7 @@ def _net_of_refunds_and_voids(frame: pd.DataFrame, rows: pd.Series, file: str, p
 
 
 def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], settings: CompanySettings,
-                     problems: list[Problem], *, rows: pd.Series | None = None) -> None:
+                     problems: list[Problem], *, rows: pd.Series) -> None:
     """In a grouped report, compare each group's lines with its subtotal row and all lines with the grand total.
 
     A subtotal whose group opens on a known row (`_from`, see `readers.fill_down_groups`) sums the lines
@@ -1034,14 +1034,14 @@ def _check_subtotals(raw: RawTable, frame: pd.DataFrame, shown: dict[str, str], 
     keys = frame["client_id"].astype("string").fillna("").map(name_key)
     sums = frame["amount"].groupby(keys.to_numpy()).sum()
     clients = set(frame["client_id"].dropna())
-    at = rows.to_numpy() if rows is not None else None
-    opens = raw.dropped_totals["_from"] if "_from" in raw.dropped_totals else pd.Series(None, index=raw.dropped_totals.index)
+    at = rows.to_numpy()
+    opens = raw.dropped_totals.get("_from", pd.Series(None, index=raw.dropped_totals.index))
     for (_, row), total, start in zip(raw.dropped_totals.iterrows(), stated, opens):
         if pd.isna(total):
             continue
         group = row.get("_group")  # the group a subtotal sums (readers.fill_down_groups); none: the grand total
         group = group if isinstance(group, str) else None
-        if group and at is not None and pd.notna(start):
+        if group and pd.notna(start):
             inside = (at > int(start)) & (at < int(row["_row"]))
             lines = float(frame["amount"].to_numpy()[inside].sum())
         elif group and job_customer(group, clients) != group:
@@ -1312,11 +1312,10 @@ def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
                     skip_nulls=True).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _zeros_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
-    """{id as written: the known id} for digit ids not in the client list that equal exactly one known id
-    once leading zeros are dropped ("00123" and "123"): Excel drops them from a number in one file and
-    keeps them in text in another."""
-    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+def _zeros_matched(written: pd.Series, known: pd.Series) -> dict[str, str]:
+    """{id as written: the known id} for digit ids not in the client list (`written`, distinct) that equal
+    exactly one known id once leading zeros are dropped ("00123" and "123"): Excel drops them from a
+    number in one file and keeps them in text in another."""
     written = written[written.str.fullmatch(r"\d+")]
     if written.empty:
         return {}
@@ -1339,34 +1338,32 @@ def _salesforce_suffix(id15: str) -> str:
                    for k in (0, 5, 10))
 
 
-def _salesforce_matched(ids: pd.Series, known: pd.Series) -> dict[str, str]:
-    """{id as written: the known id} for Salesforce record ids written as 18 characters in one file and
-    15 in the other (reports show 15, Data Loader and the API 18): the same record when the long one is
-    the short one plus its checksum. Ids of any other shape are never matched."""
-    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+def _salesforce_matched(written: pd.Series, known: pd.Series) -> dict[str, str]:
+    """{id as written: the known id} for Salesforce record ids not in the client list (`written`,
+    distinct) that are a known id in its other length (reports show 15 characters, Data Loader and the
+    API 18): the same record when the long one is the short one plus its checksum. Ids of any other
+    shape are never matched."""
     written = written[written.str.fullmatch(_SALESFORCE_ID.pattern)]
     if written.empty:
         return {}
     ours = pd.Series(known.dropna().astype(str).unique(), dtype=object)
     ours = ours[ours.str.fullmatch(_SALESFORCE_ID.pattern)]
-    long = {k: k for k in ours if len(k) == 18 and _salesforce_suffix(k[:15]) == k[15:]}
-    by_short = {k[:15]: k for k in long} | {k: k for k in ours if len(k) == 15}
-    matched = {}
-    for w in written:
-        if len(w) == 18 and _salesforce_suffix(w[:15]) == w[15:] and w[:15] in by_short:
-            matched[w] = by_short[w[:15]]
-        elif len(w) == 15 and w in by_short:
-            matched[w] = by_short[w]
-    return matched
+    # each known id by its first 15 characters (an 18-character one only when its checksum holds)
+    by_short = {k[:15]: k for k in ours if len(k) == 15 or _salesforce_suffix(k[:15]) == k[15:]}
+    return {w: by_short[w[:15]] for w in written
+            if w[:15] in by_short and (len(w) == 15 or _salesforce_suffix(w[:15]) == w[15:])}
 
 
 def _mended_ids(ids: pd.Series, known: pd.Series, file: str, where: str, problems: list[Problem]) -> dict[str, str]:
     """{id as written: the client list's id} for ids that are a client's written another way — leading
     zeros dropped (a warning: Excel may have dropped them), or a Salesforce id in its 15- or 18-character
     form (a note: its checksum proves it) — one problem for each kind."""
+    written = pd.Series(ids[~_isin(ids, known)].dropna().astype(str).unique(), dtype=object)
+    if written.empty:
+        return {}
     matched = {}
-    for found, code, severity in ((_zeros_matched(ids, known), "ids_differ_by_zeros", "warning"),
-                                  (_salesforce_matched(ids, known), "salesforce_ids_15_18", "info")):
+    for found, code, severity in ((_zeros_matched(written, known), "ids_differ_by_zeros", "warning"),
+                                  (_salesforce_matched(written, known), "salesforce_ids_15_18", "info")):
         if found:
             problems.append(problem(code, severity, file=file, column="client_id", count=len(found),
                                     examples=", ".join(f"{w} → {k}" for w, k in list(found.items())[:3]),
